@@ -1,0 +1,66 @@
+//! Errors a domain decision can produce. Each kind maps to one HTTP status in the http crate;
+//! nothing here names a status code.
+
+use serde::Serialize;
+
+/// One invalid field: where, a stable machine-readable code, and a human message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Every invalid field of one request, collected rather than stopping at the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), code, message: message.into() });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was invalid.
+    pub fn finish<T>(self, value: T) -> Result<T, DomainError> {
+        if self.is_empty() { Ok(value) } else { Err(DomainError::Validation(self)) }
+    }
+
+    pub fn single(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, code, message);
+        errors
+    }
+}
+
+/// What a domain rule or a store can refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("the request has invalid fields")]
+    Validation(ValidationErrors),
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    /// The request conflicts with the current state (a duplicate, a refused transition...).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// An `If-Match` precondition named a version that is no longer current.
+    #[error("the resource was modified since the version given in If-Match (current version {current})")]
+    StaleVersion { current: i64 },
+}
+
+impl DomainError {
+    pub fn not_found(resource: &'static str) -> Self {
+        Self::NotFound { resource }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+}

@@ -1,0 +1,16 @@
+//! Keel's domain: the program's entities, value types and rules.
+//!
+//! This crate performs no I/O and knows nothing of HTTP or SQL. Persistence and HTTP depend on it,
+//! never the other way round.
+
+pub mod audit;
+pub mod error;
+pub mod id;
+pub mod organization;
+pub mod page;
+pub mod time;
+pub mod user;
+mod validate;
+
+pub use error::{DomainError, FieldError, ValidationErrors};
+pub use id::{OrganizationId, UserId};

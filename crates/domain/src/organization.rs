@@ -1,0 +1,191 @@
+//! Organizations: the client companies (tenants) and their program settings.
+
+use crate::error::{DomainError, ValidationErrors};
+use crate::id::OrganizationId;
+use crate::time::{self, Timestamp};
+use crate::validate;
+
+pub const NAME_MAX: usize = 200;
+pub const MIN_RATERS_RANGE: (u32, u32) = (1, 50);
+pub const HOURS_BUDGET_RANGE: (f64, f64) = (0.25, 200.0);
+
+/// Program settings of an organization (SPEC §8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrganizationSettings {
+    /// Stakeholder contributions needed before 360 themes can be released (default 3).
+    pub min_raters: u32,
+    /// Monthly coaching hours of a new engagement unless it says otherwise (default 3.0).
+    pub default_monthly_hours_budget: f64,
+    /// Whether a no-show session draws on the month's hours (default false).
+    pub no_show_counts: bool,
+}
+
+impl Default for OrganizationSettings {
+    fn default() -> Self {
+        Self { min_raters: 3, default_monthly_hours_budget: 3.0, no_show_counts: false }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub settings: OrganizationSettings,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Incremented by every change; the basis of the resource's ETag.
+    pub version: i64,
+}
+
+/// Settings as a client sends them: every field optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SettingsInput {
+    pub min_raters: Option<i64>,
+    pub default_monthly_hours_budget: Option<f64>,
+    pub no_show_counts: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewOrganization {
+    pub name: String,
+    pub settings: SettingsInput,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub settings: Option<SettingsInput>,
+}
+
+impl OrganizationPatch {
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.name.is_some() {
+            fields.push("name");
+        }
+        if self.settings.is_some() {
+            fields.push("settings");
+        }
+        fields
+    }
+}
+
+fn apply_settings(
+    errors: &mut ValidationErrors,
+    base: &OrganizationSettings,
+    input: &SettingsInput,
+) -> OrganizationSettings {
+    let mut settings = base.clone();
+    if let Some(n) = input.min_raters {
+        let (lo, hi) = MIN_RATERS_RANGE;
+        if n < i64::from(lo) || n > i64::from(hi) {
+            errors.add("settings.min_raters", "out_of_range", format!("must be between {lo} and {hi}"));
+        } else {
+            settings.min_raters = n as u32;
+        }
+    }
+    if let Some(h) = input.default_monthly_hours_budget {
+        let (lo, hi) = HOURS_BUDGET_RANGE;
+        if !h.is_finite() || h < lo || h > hi {
+            errors.add(
+                "settings.default_monthly_hours_budget",
+                "out_of_range",
+                format!("must be between {lo} and {hi} hours"),
+            );
+        } else {
+            settings.default_monthly_hours_budget = h;
+        }
+    }
+    if let Some(b) = input.no_show_counts {
+        settings.no_show_counts = b;
+    }
+    settings
+}
+
+impl Organization {
+    /// Validates a new organization and gives it an id and timestamps.
+    pub fn create(input: NewOrganization) -> Result<Organization, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let name = validate::text(&mut errors, "name", &input.name, 1, NAME_MAX);
+        let settings = apply_settings(&mut errors, &OrganizationSettings::default(), &input.settings);
+        errors.finish(())?;
+        let now = time::now();
+        Ok(Organization {
+            id: OrganizationId::generate(),
+            name: name.unwrap_or_default(),
+            settings,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    /// The organization after `patch`, validated; the version is bumped.
+    pub fn apply(&self, patch: &OrganizationPatch) -> Result<Organization, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(name) = &patch.name {
+            if let Some(name) = validate::text(&mut errors, "name", name, 1, NAME_MAX) {
+                next.name = name;
+            }
+        }
+        if let Some(settings) = &patch.settings {
+            next.settings = apply_settings(&mut errors, &self.settings, settings);
+        }
+        errors.finish(())?;
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_applies_defaults_and_trims() {
+        let org = Organization::create(NewOrganization { name: "  Acme  ".into(), ..Default::default() }).unwrap();
+        assert_eq!(org.name, "Acme");
+        assert_eq!(org.settings, OrganizationSettings::default());
+        assert_eq!(org.version, 1);
+    }
+
+    #[test]
+    fn create_reports_every_invalid_field() {
+        let err = Organization::create(NewOrganization {
+            name: " ".into(),
+            settings: SettingsInput {
+                min_raters: Some(0),
+                default_monthly_hours_budget: Some(f64::NAN),
+                no_show_counts: None,
+            },
+        })
+        .unwrap_err();
+        let DomainError::Validation(errors) = err else { panic!("expected validation error") };
+        let fields: Vec<_> = errors.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("name", "required"),
+                ("settings.min_raters", "out_of_range"),
+                ("settings.default_monthly_hours_budget", "out_of_range")
+            ]
+        );
+    }
+
+    #[test]
+    fn patch_keeps_unnamed_settings_and_bumps_version() {
+        let org = Organization::create(NewOrganization { name: "Acme".into(), ..Default::default() }).unwrap();
+        let patched = org
+            .apply(&OrganizationPatch {
+                name: None,
+                settings: Some(SettingsInput { min_raters: Some(5), ..Default::default() }),
+            })
+            .unwrap();
+        assert_eq!(patched.settings.min_raters, 5);
+        assert_eq!(patched.settings.default_monthly_hours_budget, 3.0);
+        assert_eq!(patched.version, 2);
+        assert_eq!(patched.name, "Acme");
+    }
+}

@@ -1,0 +1,30 @@
+//! Small validation helpers shared by the entities.
+
+use crate::error::ValidationErrors;
+
+/// Trims `value` and checks its length in characters; records an error and returns `None` when
+/// it is out of bounds.
+pub(crate) fn text(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Option<String> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len < min {
+        let code = if len == 0 { "required" } else { "too_short" };
+        errors.add(field, code, format!("must be at least {min} characters"));
+        return None;
+    }
+    if len > max {
+        errors.add(field, "too_long", format!("must be at most {max} characters"));
+        return None;
+    }
+    if trimmed.chars().any(char::is_control) {
+        errors.add(field, "invalid_characters", "must not contain control characters");
+        return None;
+    }
+    Some(trimmed.to_owned())
+}
