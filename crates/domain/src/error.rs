@@ -51,8 +51,9 @@ pub enum DomainError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// An `If-Match` precondition named a version that is no longer current.
-    #[error("the resource was modified since the version given in If-Match (current version {current})")]
-    StaleVersion { current: i64 },
+    /// `current` is the version now stored, when known.
+    #[error("the resource was modified since the version given in If-Match")]
+    StaleVersion { current: Option<i64> },
 }
 
 impl DomainError {
@@ -62,5 +63,41 @@ impl DomainError {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
+    }
+}
+
+/// An `If-Match` precondition on a versioned resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-Match: *`: any current version.
+    Any,
+    /// One of these versions must be current.
+    OneOf(Vec<i64>),
+}
+
+impl Precondition {
+    /// Whether a change may proceed on a resource at version `current`.
+    pub fn check(precondition: Option<&Precondition>, current: i64) -> Result<(), DomainError> {
+        match precondition {
+            None | Some(Precondition::Any) => Ok(()),
+            Some(Precondition::OneOf(versions)) if versions.contains(&current) => Ok(()),
+            Some(Precondition::OneOf(_)) => Err(DomainError::StaleVersion { current: Some(current) }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preconditions() {
+        assert!(Precondition::check(None, 3).is_ok());
+        assert!(Precondition::check(Some(&Precondition::Any), 3).is_ok());
+        assert!(Precondition::check(Some(&Precondition::OneOf(vec![2, 3])), 3).is_ok());
+        assert!(matches!(
+            Precondition::check(Some(&Precondition::OneOf(vec![2])), 3),
+            Err(DomainError::StaleVersion { current: Some(3) })
+        ));
     }
 }

@@ -12,5 +12,5 @@ pub mod time;
 pub mod user;
 mod validate;
 
-pub use error::{DomainError, FieldError, ValidationErrors};
+pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{OrganizationId, UserId};

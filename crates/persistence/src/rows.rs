@@ -1,0 +1,158 @@
+//! Table rows and their conversion to and from domain entities.
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use diesel::prelude::*;
+use keel_domain::organization::{Organization, OrganizationSettings};
+use keel_domain::time::Timestamp;
+use keel_domain::user::{Email, Role, User, UserStatus};
+use keel_domain::{OrganizationId, UserId};
+
+use crate::error::StoreError;
+use crate::schema::{audit_events, organizations, users};
+
+pub(crate) fn to_db_time(t: Timestamp) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+pub(crate) fn from_db_time(t: NaiveDateTime) -> Timestamp {
+    Utc.from_utc_datetime(&t)
+}
+
+/// A stored value that does not parse: the database holds something no code path writes.
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(diesel::result::Error::DeserializationError(
+        format!("stored {what} {value:?} is invalid").into(),
+    ))
+}
+
+fn flag(b: bool) -> i32 {
+    i32::from(b)
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = organizations)]
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub min_raters: i32,
+    pub default_monthly_hours_budget: f64,
+    pub no_show_counts: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl From<&Organization> for OrganizationRow {
+    fn from(org: &Organization) -> Self {
+        OrganizationRow {
+            id: org.id.to_string(),
+            name: org.name.clone(),
+            min_raters: org.settings.min_raters as i32,
+            default_monthly_hours_budget: org.settings.default_monthly_hours_budget,
+            no_show_counts: flag(org.settings.no_show_counts),
+            created_at: to_db_time(org.created_at),
+            updated_at: to_db_time(org.updated_at),
+            version: org.version,
+        }
+    }
+}
+
+impl TryFrom<OrganizationRow> for Organization {
+    type Error = StoreError;
+    fn try_from(row: OrganizationRow) -> Result<Self, StoreError> {
+        Ok(Organization {
+            id: row.id.parse::<OrganizationId>().map_err(|_| corrupt("organization id", &row.id))?,
+            name: row.name,
+            settings: OrganizationSettings {
+                min_raters: u32::try_from(row.min_raters)
+                    .map_err(|_| corrupt("min_raters", &row.min_raters.to_string()))?,
+                default_monthly_hours_budget: row.default_monthly_hours_budget,
+                no_show_counts: row.no_show_counts != 0,
+            },
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserRow {
+    pub id: String,
+    pub organization_id: Option<String>,
+    pub email: String,
+    pub email_normalized: String,
+    pub name: String,
+    pub role_admin: i32,
+    pub role_hr_partner: i32,
+    pub role_coach: i32,
+    pub status: String,
+    pub external_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl From<&User> for UserRow {
+    fn from(user: &User) -> Self {
+        UserRow {
+            id: user.id.to_string(),
+            organization_id: user.organization_id.map(|id| id.to_string()),
+            email: user.email.as_str().to_owned(),
+            email_normalized: user.email.normalized(),
+            name: user.name.clone(),
+            role_admin: flag(user.has_role(Role::Admin)),
+            role_hr_partner: flag(user.has_role(Role::HrPartner)),
+            role_coach: flag(user.has_role(Role::Coach)),
+            status: user.status.as_str().to_owned(),
+            external_id: user.external_id.clone(),
+            created_at: to_db_time(user.created_at),
+            updated_at: to_db_time(user.updated_at),
+            version: user.version,
+        }
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        let roles = [(row.role_admin, Role::Admin), (row.role_hr_partner, Role::HrPartner), (row.role_coach, Role::Coach)]
+            .into_iter()
+            .filter(|(set, _)| *set != 0)
+            .map(|(_, role)| role)
+            .collect();
+        Ok(User {
+            id: row.id.parse::<UserId>().map_err(|_| corrupt("user id", &row.id))?,
+            email: Email::parse(&row.email).map_err(|_| corrupt("email", &row.email))?,
+            name: row.name,
+            organization_id: row
+                .organization_id
+                .as_deref()
+                .map(|id| id.parse::<OrganizationId>().map_err(|_| corrupt("organization id", id)))
+                .transpose()?,
+            roles,
+            status: row.status.parse::<UserStatus>().map_err(|_| corrupt("user status", &row.status))?,
+            external_id: row.external_id,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEventRow {
+    pub id: String,
+    pub occurred_at: NaiveDateTime,
+    pub organization_id: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub request_id: String,
+    /// JSON array of the field names a change touched (never their values).
+    pub changed_fields: String,
+}

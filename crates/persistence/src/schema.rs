@@ -1,0 +1,59 @@
+//! The diesel schema shared by both backends. It must match `migrations/postgres` and
+//! `migrations/sqlite`; the round-trip tests prove it does on both.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        min_raters -> Integer,
+        default_monthly_hours_budget -> Double,
+        no_show_counts -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        email -> Text,
+        email_normalized -> Text,
+        name -> Text,
+        role_admin -> Integer,
+        role_hr_partner -> Integer,
+        role_coach -> Integer,
+        status -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        organization_id -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        request_id -> Text,
+        changed_fields -> Text,
+    }
+}
+
+diesel::table! {
+    instance_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organizations (organization_id));
+diesel::allow_tables_to_appear_in_same_query!(organizations, users, audit_events, instance_secrets);
