@@ -14,8 +14,11 @@ pub(crate) fn text(
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {
-        let code = if len == 0 { "required" } else { "too_short" };
-        errors.add(field, code, format!("must be at least {min} characters"));
+        if len == 0 {
+            errors.add(field, "required", "is required");
+        } else {
+            errors.add(field, "too_short", format!("must be at least {min} characters"));
+        }
         return None;
     }
     if len > max {

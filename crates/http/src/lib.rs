@@ -1,1 +1,103 @@
+//! Keel's HTTP API: actix-web handlers, the conventions every one of them follows (problem
+//! documents, request ids, pagination, ETags), metrics, and the OpenAPI document.
 
+pub mod api;
+pub mod cursor;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod state;
+
+use std::sync::Arc;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+use keel_persistence::Database;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+pub use state::AppState;
+
+/// HTTP settings the application needs.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// The largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024 }
+    }
+}
+
+/// Every documented route. The OpenAPI document is generated from exactly these registrations.
+pub fn routes(cfg: &mut ServiceConfig) {
+    use api::{ops, organizations, users};
+    cfg.service(ops::healthz).service(ops::readyz).service(ops::metrics).service(ops::openapi_json).service(
+        utoipa_actix_web::scope("/v1")
+            .service(organizations::create_organization)
+            .service(organizations::list_organizations)
+            .service(organizations::get_organization)
+            .service(organizations::update_organization)
+            .service(users::create_user)
+            .service(users::list_users)
+            .service(users::get_user)
+            .service(users::update_user)
+            .service(users::deactivate_user),
+    );
+}
+
+#[derive(Clone)]
+/// Shared state built once per process: the OpenAPI document is rendered here, not per worker.
+pub struct Shared {
+    pub state: web::Data<AppState>,
+    pub routes: web::Data<api::ops::RouteTable>,
+    pub settings: HttpSettings,
+}
+
+impl Shared {
+    pub fn new(db: Database, cursor_key: &[u8], settings: HttpSettings) -> Shared {
+        let doc = openapi::document();
+        let routes = api::ops::RouteTable::new(openapi::route_table(&doc));
+        let json = openapi::render(&doc);
+        let state = AppState {
+            db,
+            metrics: metrics::Metrics::new(),
+            cursors: cursor::CursorCodec::new(cursor_key),
+            openapi_json: Arc::from(json),
+        };
+        Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }
+    }
+}
+
+/// The application, for one worker.
+pub fn build_app(
+    shared: &Shared,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    let limit = shared.settings.max_body_bytes;
+    App::new()
+        .into_utoipa_app()
+        .app_data(shared.state.clone())
+        .app_data(shared.routes.clone())
+        .app_data(extract::BodyLimit(limit))
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .configure(routes)
+        .into_app()
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
+        .default_service(web::to(api::ops::fallback))
+        .wrap(actix_web::middleware::from_fn(middleware::observe))
+}

@@ -1,0 +1,126 @@
+//! Operations endpoints: liveness, readiness, metrics, the OpenAPI document, and the fallback
+//! for unknown routes (404) and wrong methods (405).
+
+use std::time::Duration;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse, get};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    pub status: String,
+    /// The database backend: `postgres` or `sqlite`.
+    #[schema(example = "postgres")]
+    pub database: String,
+}
+
+/// Liveness: the process is up. Does not touch the database.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Alive", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".to_owned() })
+}
+
+/// Readiness: the database answers. 503 while it does not; ready again once it does.
+#[utoipa::path(
+    tag = "ops",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let backend = state.db.backend().to_string();
+    let db = state.db.clone();
+    let checked = actix_web::web::block(move || db.ping(READY_TIMEOUT))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?;
+    if let Err(error) = checked {
+        tracing::warn!(%error, "readiness check failed");
+        return Err(ApiError::problem(
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable.").with_code("database_unavailable"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Readiness { status: "ready".to_owned(), database: backend }))
+}
+
+/// Prometheus metrics: request counts and latency histograms by route and status, pool usage.
+#[utoipa::path(
+    tag = "ops",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    let body = state.metrics.render(state.db.pool_state());
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}
+
+/// This OpenAPI document.
+#[utoipa::path(
+    tag = "ops",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json"))
+)]
+#[get("/openapi.json")]
+pub async fn openapi_json(state: Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(state.openapi_json.to_string())
+}
+
+/// Known routes, to answer 405 (with `Allow`) for a wrong method and 404 for an unknown path.
+pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn new(routes: Vec<(String, Vec<&'static str>)>) -> RouteTable {
+        RouteTable(routes.into_iter().map(|(path, methods)| (ResourceDef::new(path), methods)).collect())
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let methods: Vec<&'static str> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        (!methods.is_empty()).then_some(methods)
+    }
+}
+
+/// The default service: 405 for a known path with another method, else 404.
+pub async fn fallback(req: HttpRequest, routes: Data<RouteTable>) -> HttpResponse {
+    match routes.allowed(req.path()) {
+        Some(methods) => {
+            let allow = methods.join(", ");
+            let mut response = Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not supported here; allowed: {allow}.", req.method()),
+            )
+            .with_code("method_not_allowed")
+            .response();
+            if let Ok(value) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => Problem::new(StatusCode::NOT_FOUND, format!("No resource at {}.", req.path()))
+            .with_code("route_not_found")
+            .response(),
+    }
+}
+
+/// How long readiness waits for a connection.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,0 +1,194 @@
+//! `/v1/organizations`
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, patch, post};
+use chrono::{DateTime, Utc};
+use keel_domain::organization::{NewOrganization, Organization, OrganizationPatch, SettingsInput};
+use keel_domain::page::PageRequest;
+use keel_persistence::repo::organizations;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{PageParams, created, resource};
+use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Program settings of an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationSettings {
+    /// Stakeholder contributions needed before 360 themes can be released.
+    #[schema(example = 3)]
+    pub min_raters: u32,
+    /// Monthly coaching hours of a new engagement.
+    #[schema(example = 3.0)]
+    pub default_monthly_hours_budget: f64,
+    /// Whether no-show sessions draw on the month's hours.
+    pub no_show_counts: bool,
+}
+
+/// A client company (tenant).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationResponse {
+    pub id: Uuid,
+    #[schema(example = "Acme Corp")]
+    pub name: String,
+    pub settings: OrganizationSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; the ETag is this number, quoted.
+    pub version: i64,
+}
+
+impl From<&Organization> for OrganizationResponse {
+    fn from(org: &Organization) -> Self {
+        OrganizationResponse {
+            id: org.id.as_uuid(),
+            name: org.name.clone(),
+            settings: OrganizationSettings {
+                min_raters: org.settings.min_raters,
+                default_monthly_hours_budget: org.settings.default_monthly_hours_budget,
+                no_show_counts: org.settings.no_show_counts,
+            },
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+            version: org.version,
+        }
+    }
+}
+
+/// Settings to set; omitted ones keep their current (or default) value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSettingsInput {
+    /// 1 to 50 (default 3).
+    #[schema(minimum = 1, maximum = 50)]
+    pub min_raters: Option<i64>,
+    /// 0.25 to 200 hours (default 3.0).
+    #[schema(minimum = 0.25, maximum = 200)]
+    pub default_monthly_hours_budget: Option<f64>,
+    /// Default false.
+    pub no_show_counts: Option<bool>,
+}
+
+impl From<OrganizationSettingsInput> for SettingsInput {
+    fn from(s: OrganizationSettingsInput) -> Self {
+        SettingsInput {
+            min_raters: s.min_raters,
+            default_monthly_hours_budget: s.default_monthly_hours_budget,
+            no_show_counts: s.no_show_counts,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganizationRequest {
+    /// 1 to 200 characters, trimmed.
+    #[schema(example = "Acme Corp")]
+    pub name: String,
+    #[serde(default)]
+    pub settings: Option<OrganizationSettingsInput>,
+}
+
+/// A partial update: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganizationRequest {
+    pub name: Option<String>,
+    pub settings: Option<OrganizationSettingsInput>,
+}
+
+/// A page of organizations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationPage {
+    pub items: Vec<OrganizationResponse>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const LIST_SCOPE: &str = "organizations";
+
+/// Create an organization.
+#[utoipa::path(
+    tag = "organizations",
+    request_body = CreateOrganizationRequest,
+    responses(
+        (status = 201, description = "Created", body = OrganizationResponse,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new organization's URL"))),
+    )
+)]
+#[post("/organizations")]
+pub async fn create_organization(
+    caller: Caller,
+    state: Data<AppState>,
+    body: JsonBody<CreateOrganizationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let input = NewOrganization { name: body.0.name, settings: body.0.settings.map(Into::into).unwrap_or_default() };
+    let org = state.run(move |conn| organizations::create(conn, &caller.0, input)).await?;
+    Ok(created(format!("/v1/organizations/{}", org.id), org.version, &OrganizationResponse::from(&org)))
+}
+
+/// List organizations, oldest first.
+#[utoipa::path(
+    tag = "organizations",
+    params(PageParams),
+    responses((status = 200, description = "A page of organizations", body = OrganizationPage))
+)]
+#[get("/organizations")]
+pub async fn list_organizations(state: Data<AppState>, query: ApiQuery<PageParams>) -> Result<HttpResponse, ApiError> {
+    let after = query.0.cursor.as_deref().map(|c| state.cursors.decode(LIST_SCOPE, c)).transpose()?;
+    let page = PageRequest::new(query.0.limit, after).map_err(keel_domain::DomainError::Validation)?;
+    let result = state.run(move |conn| organizations::list(conn, page)).await?;
+    let next_cursor = result
+        .has_more
+        .then(|| result.items.last().map(|o| state.cursors.encode(LIST_SCOPE, o.id.as_uuid())))
+        .flatten();
+    Ok(HttpResponse::Ok().json(OrganizationPage {
+        items: result.items.iter().map(OrganizationResponse::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get an organization.
+#[utoipa::path(
+    tag = "organizations",
+    params(("org_id" = Uuid, Path, description = "The organization's id")),
+    responses((status = 200, description = "The organization", body = OrganizationResponse,
+               headers(("ETag" = String, description = "The version"))))
+)]
+#[get("/organizations/{org_id}")]
+pub async fn get_organization(state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().into();
+    let org = state.run(move |conn| organizations::get(conn, id)).await?;
+    Ok(resource(StatusCode::OK, org.version, &OrganizationResponse::from(&org)))
+}
+
+/// Update an organization's name or settings.
+#[utoipa::path(
+    tag = "organizations",
+    params(
+        ("org_id" = Uuid, Path, description = "The organization's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; the update is refused with 412 if it is no longer current"),
+    ),
+    request_body = UpdateOrganizationRequest,
+    responses((status = 200, description = "The updated organization", body = OrganizationResponse,
+               headers(("ETag" = String, description = "The new version"))))
+)]
+#[patch("/organizations/{org_id}")]
+pub async fn update_organization(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    if_match: IfMatchVersion,
+    body: JsonBody<UpdateOrganizationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().into();
+    let patch = OrganizationPatch { name: body.0.name, settings: body.0.settings.map(Into::into) };
+    let org = state
+        .run(move |conn| organizations::update(conn, &caller.0, id, if_match.0.as_ref(), &patch))
+        .await?;
+    Ok(resource(StatusCode::OK, org.version, &OrganizationResponse::from(&org)))
+}

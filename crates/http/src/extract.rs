@@ -1,0 +1,179 @@
+//! Extractors that turn requests into typed input, failing with problem documents.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PathError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, Header, IfMatch};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use keel_domain::Precondition;
+use keel_domain::audit::{Actor, CommandContext};
+use serde::de::DeserializeOwned;
+
+use crate::middleware::RequestId;
+use crate::problem::{ApiError, Problem, ProblemFieldError};
+
+/// The maximum accepted request body, set from configuration as app data.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body: `application/json` (or any `+json` type), at most [`BodyLimit`] bytes,
+/// deserialized with the path of the offending field reported on failure.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
+        let content_type_ok = match req.mime_type() {
+            Ok(Some(mime)) => mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"),
+            _ => false,
+        };
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::problem(
+                    Problem::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "The request body must be JSON, sent with Content-Type: application/json.",
+                    )
+                    .with_code("unsupported_media_type"),
+                ));
+            }
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(too_large(limit));
+            }
+            let body = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large(limit)
+                } else {
+                    ApiError::bad_request("unreadable-body", "The request body could not be read.", vec![])
+                }
+            })?;
+            if body.len() > limit {
+                return Err(too_large(limit));
+            }
+            let de = &mut serde_json::Deserializer::from_slice(&body);
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                Ok(value) => Ok(JsonBody(value)),
+                Err(err) => {
+                    let path = err.path().to_string();
+                    let inner = err.into_inner();
+                    let (slug, code) = if inner.is_syntax() || inner.is_eof() {
+                        ("malformed-json", "malformed_json")
+                    } else {
+                        ("invalid-body", "invalid")
+                    };
+                    let field = if path == "." { String::new() } else { path };
+                    Err(ApiError::bad_request(
+                        slug,
+                        format!("The request body is not valid: {inner}"),
+                        vec![ApiError::field(&field, code, strip_position(&inner.to_string()))],
+                    ))
+                }
+            }
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::problem(
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body exceeds the limit of {limit} bytes."))
+            .with_code("payload_too_large"),
+    )
+}
+
+/// serde_json appends " at line 1 column 9"; the field path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query parameters, deserialized with the offending parameter named on failure.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        std::future::ready(serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|err| {
+            let field = err.path().to_string();
+            let message = err.into_inner().to_string();
+            ApiError::bad_request(
+                "invalid-query",
+                format!("A query parameter is not valid: {message}"),
+                vec![ApiError::field(&field, "invalid", message)],
+            )
+        }))
+    }
+}
+
+/// The `If-Match` precondition of a request, if it sent one.
+#[derive(Debug)]
+pub struct IfMatchVersion(pub Option<Precondition>);
+
+impl FromRequest for IfMatchVersion {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if !req.headers().contains_key(header::IF_MATCH) {
+            return std::future::ready(Ok(IfMatchVersion(None)));
+        }
+        let parsed = match IfMatch::parse(req) {
+            Ok(IfMatch::Any) => Ok(Precondition::Any),
+            // If-Match compares strongly: weak tags and tags that are not ours never match.
+            Ok(IfMatch::Items(tags)) => Ok(Precondition::OneOf(
+                tags.iter().filter(|t| !t.weak).filter_map(|t| t.tag().parse::<i64>().ok()).collect(),
+            )),
+            Err(_) => Err(ApiError::bad_request(
+                "invalid-header",
+                "If-Match must be * or a list of quoted entity tags, e.g. If-Match: \"3\".",
+                vec![ApiError::field("If-Match", "invalid", "not a valid entity-tag list")],
+            )),
+        };
+        std::future::ready(parsed.map(|p| IfMatchVersion(Some(p))))
+    }
+}
+
+/// Who is calling, and the request it came with: the context every command runs in.
+///
+/// Authentication will resolve the actor here; handlers only ever see this extractor.
+#[derive(Clone, Debug)]
+pub struct Caller(pub CommandContext);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        std::future::ready(Ok(Caller(CommandContext { actor: Actor::Anonymous, request_id })))
+    }
+}
+
+/// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    let names: Vec<ProblemFieldError> = req
+        .match_info()
+        .iter()
+        .map(|(name, _)| ApiError::field(name, "invalid", "must be a UUID"))
+        .collect();
+    tracing::debug!(%err, "path parameter rejected");
+    ApiError::bad_request("invalid-path-parameter", "A path parameter is not valid: ids are UUIDs.", names).into()
+}

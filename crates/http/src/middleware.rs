@@ -1,0 +1,107 @@
+//! The one middleware every request passes: request id, span, access log, metrics, and turning
+//! any error response that is not yet a problem document into one.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::problem::{self, Problem};
+use crate::state::AppState;
+
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id: the caller's `X-Request-Id` when it is sensible, else a new UUIDv7.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
+    let value = value?.to_str().ok()?;
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b));
+    ok.then(|| value.to_owned())
+}
+
+pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = accept_request_id(req.headers().get(&REQUEST_ID)).unwrap_or_else(|| Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+
+    async move {
+        let result = next.call(req).await;
+        let mut res = match result {
+            Ok(res) => res.map_into_boxed_body(),
+            Err(error) => {
+                // Errors that escaped every handler (should not happen): answer a problem anyway.
+                tracing::error!(%error, "unhandled error");
+                return Err(error);
+            }
+        };
+        if res.status().as_u16() >= 400 && !is_problem(&res) {
+            res = into_problem(res);
+        }
+        res.headers_mut()
+            .insert(REQUEST_ID.clone(), HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("-")));
+        let status = res.status().as_u16();
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let elapsed = started.elapsed();
+        if let Some(state) = state {
+            state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        }
+        if status >= 500 {
+            tracing::error!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request failed");
+        } else {
+            tracing::info!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
+        }
+        Ok(res)
+    }
+    .instrument(span)
+    .await
+}
+
+fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(problem::CONTENT_TYPE.as_bytes()))
+}
+
+/// Replaces a non-problem error response (from actix itself or a library) by a problem document
+/// with the same status. Its body is dropped: it may hold internal detail.
+fn into_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let detail = match status.as_u16() {
+        500..=599 => problem::internal_problem().detail,
+        _ => status.canonical_reason().unwrap_or("The request could not be processed.").to_owned(),
+    };
+    if let Some(error) = res.response().error() {
+        tracing::debug!(%error, "error response normalized to a problem document");
+    }
+    let mut problem = Problem::new(status, detail).response();
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    res.into_response(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_accepted_only_when_sensible() {
+        assert_eq!(accept_request_id(Some(&HeaderValue::from_static("abc-123"))), Some("abc-123".to_owned()));
+        assert_eq!(accept_request_id(Some(&HeaderValue::from_static("has space"))), None);
+        assert_eq!(accept_request_id(Some(&HeaderValue::from_str(&"x".repeat(129)).unwrap())), None);
+        assert_eq!(accept_request_id(None), None);
+    }
+}

@@ -1,0 +1,161 @@
+//! The OpenAPI 3.1 document: paths collected from the registered handlers, plus the standard
+//! error responses every operation can produce, added here once rather than in each handler.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa_actix_web::AppExt;
+
+use crate::problem::{Problem, ProblemFieldError};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keel",
+        description = "Keel is an engagement-management REST API for one-on-one executive coaching programs: \
+organizations, people, and the eight-step program from the context meeting with the sponsor to the \
+end-of-program review.\n\n\
+Conventions: JSON with snake_case fields; times are RFC 3339 in UTC (`Z`); ids are UUIDv7. Every error \
+is an RFC 9457 `application/problem+json` document; validation problems list each field in `errors`. \
+Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Single resources carry an \
+`ETag`; send it back in `If-Match` on PATCH/DELETE to get 412 instead of overwriting a newer version.",
+        contact(name = "Keel maintainers", url = "https://github.com/keel-coaching/keel", email = "maintainers@keel.dev"),
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "http://127.0.0.1:8080", description = "A local Keel (the default bind address)")),
+    tags(
+        (name = "organizations", description = "Client companies (tenants) and their program settings"),
+        (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
+        (name = "ops", description = "Health, readiness, metrics and this document"),
+    ),
+    components(schemas(Problem, ProblemFieldError))
+)]
+struct ApiDoc;
+
+/// Standard error responses: (status, component name, description).
+const STANDARD: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Malformed request: unparseable JSON, wrong types, unknown fields, or invalid parameters"),
+    ("404", "NotFound", "No such resource"),
+    ("409", "Conflict", "The request conflicts with the current state"),
+    ("412", "PreconditionFailed", "If-Match does not name the current version"),
+    ("413", "PayloadTooLarge", "The request body exceeds the size limit"),
+    ("415", "UnsupportedMediaType", "The request body is not JSON"),
+    ("422", "UnprocessableEntity", "Validation failed; `errors` lists each invalid field"),
+    ("500", "InternalError", "An unexpected error; details are in the server log under the request id"),
+    ("503", "ServiceUnavailable", "The database is unavailable; retry after the Retry-After delay"),
+];
+
+/// Marker types so handlers can name standard responses (`response = crate::openapi::Conflict`).
+pub struct Conflict;
+
+impl<'r> utoipa::ToResponse<'r> for Conflict {
+    fn response() -> (&'r str, RefOr<Response>) {
+        ("Conflict", problem_response("The request conflicts with the current state").into())
+    }
+}
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+        .build()
+}
+
+fn standard_ref(status: &str) -> RefOr<Response> {
+    let (_, name, _) = STANDARD.iter().find(|(s, _, _)| *s == status).expect("a standard status");
+    RefOr::Ref(Ref::from_response_name(*name))
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("GET", item.get.as_mut()),
+        ("PUT", item.put.as_mut()),
+        ("POST", item.post.as_mut()),
+        ("DELETE", item.delete.as_mut()),
+        ("PATCH", item.patch.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.map(|op| (method, op)))
+}
+
+/// Adds the error responses that conventions (and actix itself) produce to every operation.
+fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (_, name, description) in STANDARD {
+        components.responses.insert((*name).to_owned(), problem_response(description).into());
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_path_params = path.contains('{');
+        for (method, op) in operations(item) {
+            let has_body = op.request_body.is_some();
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let mut statuses = vec!["500"];
+            if path.starts_with("/v1/") {
+                statuses.push("503");
+            }
+            if has_body || has_params {
+                statuses.push("400");
+            }
+            if has_path_params {
+                statuses.push("404");
+            }
+            if has_body {
+                statuses.extend(["413", "415", "422"]);
+            }
+            if matches!(method, "PATCH" | "PUT" | "DELETE") && has_path_params {
+                statuses.push("412");
+            }
+            for status in statuses {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
+            }
+        }
+    }
+}
+
+/// The document, as generated from the handlers registered in [`crate::routes`].
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes).split_for_parts();
+    add_standard_errors(&mut doc);
+    add_docs_page(&mut doc);
+    doc
+}
+
+/// `/docs` is served by Swagger UI rather than a handler; it is documented here.
+fn add_docs_page(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+    let operation = OperationBuilder::new()
+        .tag("ops")
+        .operation_id(Some("api_docs"))
+        .summary(Some("Interactive API documentation (Swagger UI)"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The Swagger UI page")
+                .content("text/html", Content::new(None::<RefOr<utoipa::openapi::schema::Schema>>))
+                .build(),
+        )
+        .build();
+    doc.paths.paths.insert("/docs/".to_owned(), PathItem::new(HttpMethod::Get, operation));
+}
+
+/// The document as the JSON committed in `openapi/openapi.json` and served at `/openapi.json`.
+pub fn document_json() -> String {
+    render(&document())
+}
+
+pub fn render(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut json = doc.to_pretty_json().expect("the document serializes");
+    json.push('\n');
+    json
+}
+
+/// Path templates and the methods each accepts, for telling 405 from 404.
+pub fn route_table(doc: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<&'static str>)> {
+    let mut doc = doc.clone();
+    doc.paths
+        .paths
+        .iter_mut()
+        .map(|(path, item)| (path.clone(), operations(item).map(|(m, _)| m).collect()))
+        .collect()
+}

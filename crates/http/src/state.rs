@@ -1,0 +1,36 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use keel_persistence::{Database, DbConnection, StoreError};
+
+use crate::cursor::CursorCodec;
+use crate::metrics::Metrics;
+use crate::problem::ApiError;
+
+pub struct AppState {
+    pub db: Database,
+    pub metrics: Metrics,
+    pub cursors: CursorCodec,
+    /// The OpenAPI document, rendered once.
+    pub openapi_json: Arc<str>,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking pool with a pooled connection.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut conn = db.conn()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(ApiError::from)
+    }
+}

@@ -1,0 +1,133 @@
+//! Typed configuration: defaults, then an optional TOML file, then environment variables.
+//! Passed explicitly to whatever needs it; there is no global.
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub workers: usize,
+    pub db_pool_size: u32,
+    pub db_acquire_timeout_secs: u64,
+    pub max_body_bytes: usize,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://keel.db".to_owned(),
+            bind: "127.0.0.1:8080".to_owned(),
+            workers: 0,
+            db_pool_size: 10,
+            db_acquire_timeout_secs: 5,
+            max_body_bytes: 1024 * 1024,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// Every setting: (key in the TOML file, environment variable, default, meaning).
+pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
+    (
+        "database_url",
+        "DATABASE_URL or KEEL_DATABASE_URL",
+        "sqlite://keel.db",
+        "postgres://user:pass@host:5432/db for PostgreSQL; sqlite://path (or a file path) for SQLite",
+    ),
+    ("bind", "KEEL_BIND", "127.0.0.1:8080", "address and port to listen on"),
+    ("workers", "KEEL_WORKERS", "0", "HTTP worker threads; 0 = one per CPU core"),
+    ("db_pool_size", "KEEL_DB_POOL_SIZE", "10", "maximum database connections"),
+    ("db_acquire_timeout_secs", "KEEL_DB_ACQUIRE_TIMEOUT_SECS", "5", "wait for a free connection before answering 503"),
+    ("max_body_bytes", "KEEL_MAX_BODY_BYTES", "1048576", "largest request body accepted; larger ones get 413"),
+    ("log_format", "KEEL_LOG_FORMAT", "text", "text or json (one JSON object per line)"),
+    ("log_level", "KEEL_LOG_LEVEL", "info", "tracing filter, e.g. info or keel_http=debug,info (RUST_LOG overrides)"),
+    ("shutdown_timeout_secs", "KEEL_SHUTDOWN_TIMEOUT_SECS", "30", "grace period for in-flight requests on SIGTERM"),
+];
+
+/// The settings as `--help` prints them.
+pub fn help_text() -> String {
+    let mut text = String::from(
+        "Settings (defaults < --config TOML file < environment variables):\n",
+    );
+    for (key, env, default, meaning) in SETTINGS {
+        text.push_str(&format!("  {key:<24} {env}\n  {:<24} default {default}: {meaning}\n", ""));
+    }
+    text
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(Box::new(figment::Error::from(format!("config file {} does not exist", path.display()))));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("KEEL_").ignore(&["TEST_POSTGRES_URL", "REQUIRE_POSTGRES"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        figment.extract().map_err(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_documented_with_its_real_default() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let keys: Vec<&String> = defaults.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), SETTINGS.len(), "SETTINGS must list every field of Config");
+        for (key, _, default, _) in SETTINGS {
+            let value = &defaults[*key];
+            let shown = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            assert_eq!(&shown, default, "documented default of {key}");
+        }
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("keel.toml", "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\nlog_format = \"json\"")?;
+            jail.set_env("KEEL_DB_POOL_SIZE", "7");
+            jail.set_env("DATABASE_URL", "postgres://u@h/db");
+            let config = Config::load(Some(Path::new("keel.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind, "0.0.0.0:9000");
+            assert_eq!(config.db_pool_size, 7);
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(config.database_url, "postgres://u@h/db");
+            assert_eq!(config.max_body_bytes, 1024 * 1024);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "bnid = \"x\"")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}
