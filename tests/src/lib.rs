@@ -1,1 +1,392 @@
+//! Test support: each test gets its own database (a SQLite file in a temporary directory, or a
+//! PostgreSQL schema) and its own Keel server on a free loopback port, so tests run in parallel
+//! with no clean-up code and no shared state.
+//!
+//! PostgreSQL is found at `KEEL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`).
+//! When it cannot be reached the PostgreSQL variants say so on stderr and pass without running,
+//! unless `KEEL_REQUIRE_POSTGRES=1` (set by `.ci/run`), in which case they fail.
 
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::{Method, StatusCode, header::HeaderMap};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use keel::Config;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const TEST_DATABASE: &str = "keel_test";
+
+fn postgres_base() -> String {
+    std::env::var("KEEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn postgres_required() -> bool {
+    std::env::var("KEEL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Whether PostgreSQL is reachable (checked once per test process); creates the test database.
+fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = AVAILABLE.get_or_init(|| {
+        let base = postgres_base();
+        let mut admin = PgConnection::establish(&format!("{base}/postgres?connect_timeout=5")).map_err(|e| e.to_string())?;
+        // Concurrent test processes may race to create it; "already exists" is fine.
+        let _ = admin.batch_execute(&format!("CREATE DATABASE {TEST_DATABASE}"));
+        PgConnection::establish(&format!("{base}/{TEST_DATABASE}")).map(|_| ()).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => true,
+        Err(error) if postgres_required() => {
+            panic!("PostgreSQL is required (KEEL_REQUIRE_POSTGRES=1) but unreachable at {}: {error}", postgres_base())
+        }
+        Err(error) => {
+            static NOTICE: OnceLock<()> = OnceLock::new();
+            NOTICE.get_or_init(|| {
+                // Written past the test harness's capture so that it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nNOTICE: PostgreSQL unreachable at {} ({error}); PostgreSQL tests SKIPPED, SQLite tests run.\n",
+                    postgres_base()
+                );
+            });
+            false
+        }
+    }
+}
+
+/// A database of one test, removed when dropped.
+pub enum TestDatabase {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { schema: String, url: String },
+}
+
+impl TestDatabase {
+    /// A fresh, empty database; `None` when PostgreSQL is unavailable and not required.
+    pub fn create(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+                Some(TestDatabase::Sqlite { _dir: dir, url })
+            }
+            Backend::Postgres => {
+                if !postgres_available() {
+                    return None;
+                }
+                let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base())).expect("connect");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+                let url = format!("{}/{TEST_DATABASE}?options=-csearch_path%3D{schema}", postgres_base());
+                Some(TestDatabase::Postgres { schema, url })
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } => url,
+        }
+    }
+
+    /// A pool on this database, for tests that look underneath the API.
+    pub fn open(&self) -> keel_persistence::Database {
+        let url = keel_persistence::DatabaseUrl::parse(self.url()).expect("url");
+        keel_persistence::Database::open(url, &keel_persistence::PoolOptions::default()).expect("open")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { schema, .. } = self {
+            if let Ok(mut conn) = PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base())) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// A running Keel with its own database, and an HTTP client for it.
+pub struct TestApp {
+    pub base_url: String,
+    pub backend: Backend,
+    pub client: awc::Client,
+    handle: ServerHandle,
+    // Declared last: dropped after the server is told to stop.
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts Keel on `backend`; `None` when that backend is unavailable (PostgreSQL, not required).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts Keel with the configuration adjusted by `adjust`.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let db = TestDatabase::create(backend)?;
+        let mut config = Config {
+            database_url: db.url().to_owned(),
+            bind: "127.0.0.1:0".to_owned(),
+            workers: 1,
+            db_pool_size: 4,
+            db_acquire_timeout_secs: 2,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        Some(Self::start(config, db))
+    }
+
+    pub fn start(config: Config, db: TestDatabase) -> TestApp {
+        let (server, addr) = keel::start(&config).expect("keel starts");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            base_url: format!("http://{addr}"),
+            backend: if config.database_url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite },
+            client: awc::Client::builder().timeout(Duration::from_secs(30)).finish(),
+            handle,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Response {
+        let raw = body.map(|b| serde_json::to_vec(b).expect("json"));
+        let content_type = body.map(|_| "application/json");
+        self.send(method, path, headers, content_type, raw).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        if let Some(content_type) = content_type {
+            request = request.insert_header(("content-type", content_type));
+        }
+        let mut response = match body {
+            Some(bytes) => request.send_body(bytes).await,
+            None => request.send().await,
+        }
+        .expect("request sent");
+        let body = response.body().limit(64 * 1024 * 1024).await.expect("response body");
+        Response { status: response.status(), headers: response.headers().clone(), body: body.to_vec() }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(Method::GET, path, &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.call(Method::POST, path, &[], Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Response {
+        let headers: Vec<(&str, &str)> = if_match.map(|v| ("if-match", v)).into_iter().collect();
+        self.call(Method::PATCH, path, &headers, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Response {
+        let headers: Vec<(&str, &str)> = if_match.map(|v| ("if-match", v)).into_iter().collect();
+        self.call(Method::DELETE, path, &headers, None).await
+    }
+
+    /// Creates an organization and returns its JSON.
+    pub async fn create_org(&self, name: &str) -> Value {
+        let response = self.post("/v1/organizations", &serde_json::json!({ "name": name })).await;
+        response.expect_status(201).json()
+    }
+
+    /// Creates a user and returns its JSON.
+    pub async fn create_user(&self, body: Value) -> Value {
+        self.post("/v1/users", &body).await.expect_status(201).json()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().expect("ascii header").to_owned())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect_status(self, status: u16) -> Response {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text());
+        self
+    }
+
+    /// Asserts an RFC 9457 problem document with this status; returns it.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Value {
+        let response = self.expect_status(status);
+        assert_eq!(
+            response.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "problem content type; body: {}",
+            response.text()
+        );
+        let problem = response.json();
+        assert_eq!(problem["status"], status, "status member");
+        assert!(problem["type"].is_string() && problem["title"].is_string() && problem["detail"].is_string());
+        problem
+    }
+}
+
+/// Declares each test once and runs it on SQLite and on PostgreSQL:
+/// `both_backends! { async fn name(app) { … } }` makes `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let $app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.expect("sqlite is always available");
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// `host:port` of the test PostgreSQL server, as written in its URL.
+pub fn postgres_address() -> String {
+    let base = postgres_base();
+    let after_scheme = base.split_once("://").map_or(base.as_str(), |(_, rest)| rest);
+    let host = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, host)| host);
+    host.split('/').next().unwrap_or(host).to_owned()
+}
+
+/// A loopback TCP proxy that a test can cut and restore, to make a server unreachable for one
+/// test without touching the server itself.
+pub struct TcpProxy {
+    address: std::net::SocketAddr,
+    state: std::sync::Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    open: std::sync::Mutex<Vec<std::net::TcpStream>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl TcpProxy {
+    pub fn start(target: String) -> TcpProxy {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let state = std::sync::Arc::new(ProxyState::default());
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for incoming in listener.incoming() {
+                if shared.stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = incoming else { continue };
+                if shared.cut.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(upstream) = std::net::TcpStream::connect(&target) else { continue };
+                let pipes = [(client.try_clone(), upstream.try_clone()), (upstream.try_clone(), client.try_clone())];
+                for pipe in pipes {
+                    if let (Ok(mut from), Ok(mut to)) = pipe {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                }
+                shared.open.lock().unwrap().extend([client, upstream]);
+            }
+        });
+        TcpProxy { address, state }
+    }
+
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Refuses new connections and breaks the open ones.
+    pub fn cut(&self) {
+        self.state.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.state.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.state.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.state.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees `stopped`.
+        let _ = std::net::TcpStream::connect(self.address);
+    }
+}

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::error::PathError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, Header, IfMatch};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use keel_domain::Precondition;
 use keel_domain::audit::{Actor, CommandContext};
@@ -132,22 +132,57 @@ impl FromRequest for IfMatchVersion {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if !req.headers().contains_key(header::IF_MATCH) {
+        let values: Vec<&str> = req.headers().get_all(header::IF_MATCH).filter_map(|v| v.to_str().ok()).collect();
+        if values.is_empty() {
             return std::future::ready(Ok(IfMatchVersion(None)));
         }
-        let parsed = match IfMatch::parse(req) {
-            Ok(IfMatch::Any) => Ok(Precondition::Any),
-            // If-Match compares strongly: weak tags and tags that are not ours never match.
-            Ok(IfMatch::Items(tags)) => Ok(Precondition::OneOf(
-                tags.iter().filter(|t| !t.weak).filter_map(|t| t.tag().parse::<i64>().ok()).collect(),
-            )),
-            Err(_) => Err(ApiError::bad_request(
+        let parsed = parse_if_match(&values.join(",")).map(|p| IfMatchVersion(Some(p))).ok_or_else(|| {
+            ApiError::bad_request(
                 "invalid-header",
                 "If-Match must be * or a list of quoted entity tags, e.g. If-Match: \"3\".",
                 vec![ApiError::field("If-Match", "invalid", "not a valid entity-tag list")],
-            )),
+            )
+        });
+        std::future::ready(parsed)
+    }
+}
+
+/// Parses `*` or a comma-separated list of entity tags (RFC 9110 §13.1.1). If-Match compares
+/// strongly, so weak tags (`W/"3"`) are accepted but never match; tags that are not one of our
+/// version numbers never match either.
+fn parse_if_match(value: &str) -> Option<Precondition> {
+    if value.trim() == "*" {
+        return Some(Precondition::Any);
+    }
+    let mut versions = Vec::new();
+    for tag in value.split(',').map(str::trim) {
+        let (weak, quoted) = match tag.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, tag),
         };
-        std::future::ready(parsed.map(|p| IfMatchVersion(Some(p))))
+        let opaque = quoted.strip_prefix('"')?.strip_suffix('"')?;
+        if opaque.contains('"') {
+            return None;
+        }
+        if let (false, Ok(version)) = (weak, opaque.parse::<i64>()) {
+            versions.push(version);
+        }
+    }
+    Some(Precondition::OneOf(versions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_parsing() {
+        assert_eq!(parse_if_match("*"), Some(Precondition::Any));
+        assert_eq!(parse_if_match("\"3\""), Some(Precondition::OneOf(vec![3])));
+        assert_eq!(parse_if_match("\"1\", W/\"2\", \"x\",\"4\""), Some(Precondition::OneOf(vec![1, 4])));
+        assert_eq!(parse_if_match("five"), None);
+        assert_eq!(parse_if_match("\"3"), None);
+        assert_eq!(parse_if_match(""), None);
     }
 }
 

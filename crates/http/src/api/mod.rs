@@ -5,6 +5,11 @@ pub mod organizations;
 pub mod users;
 
 use actix_web::http::StatusCode;
+use keel_domain::page::{Page, PageRequest};
+use uuid::Uuid;
+
+use crate::problem::{ApiError, ProblemFieldError};
+use crate::state::AppState;
 use actix_web::http::header::{ETag, EntityTag, LOCATION};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -43,4 +48,31 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The page a list request asks for: `limit` validated, `cursor` verified against `scope` (the
+/// list's name and filters, so a cursor cannot be replayed against other filters).
+pub fn page_request(
+    state: &AppState,
+    scope: &str,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let after = cursor.map(|c| state.cursors.decode(scope, c)).transpose()?;
+    PageRequest::new(limit, after).map_err(|errors| {
+        let fields = errors
+            .0
+            .into_iter()
+            .map(|e| ProblemFieldError { field: e.field, code: e.code.to_owned(), message: e.message })
+            .collect();
+        ApiError::bad_request("invalid-query", "A query parameter is not valid.", fields)
+    })
+}
+
+/// The cursor of the page after `page`, if there is one.
+pub fn next_cursor<T>(state: &AppState, scope: &str, page: &Page<T>, id: impl Fn(&T) -> Uuid) -> Option<String> {
+    if !page.has_more {
+        return None;
+    }
+    page.items.last().map(|last| state.cursors.encode(scope, id(last)))
 }

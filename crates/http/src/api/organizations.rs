@@ -5,13 +5,12 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
 use keel_domain::organization::{NewOrganization, Organization, OrganizationPatch, SettingsInput};
-use keel_domain::page::PageRequest;
 use keel_persistence::repo::organizations;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{PageParams, created, resource};
+use super::{PageParams, created, next_cursor, page_request, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -139,16 +138,11 @@ pub async fn create_organization(
 )]
 #[get("/organizations")]
 pub async fn list_organizations(state: Data<AppState>, query: ApiQuery<PageParams>) -> Result<HttpResponse, ApiError> {
-    let after = query.0.cursor.as_deref().map(|c| state.cursors.decode(LIST_SCOPE, c)).transpose()?;
-    let page = PageRequest::new(query.0.limit, after).map_err(keel_domain::DomainError::Validation)?;
+    let page = page_request(&state, LIST_SCOPE, query.0.limit, query.0.cursor.as_deref())?;
     let result = state.run(move |conn| organizations::list(conn, page)).await?;
-    let next_cursor = result
-        .has_more
-        .then(|| result.items.last().map(|o| state.cursors.encode(LIST_SCOPE, o.id.as_uuid())))
-        .flatten();
     Ok(HttpResponse::Ok().json(OrganizationPage {
+        next_cursor: next_cursor(&state, LIST_SCOPE, &result, |o| o.id.as_uuid()),
         items: result.items.iter().map(OrganizationResponse::from).collect(),
-        next_cursor,
     }))
 }
 

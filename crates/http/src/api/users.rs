@@ -4,14 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use keel_domain::page::PageRequest;
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
 use keel_persistence::repo::users::{self, UserFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{created, double_option, etag, resource};
+use super::{created, double_option, etag, next_cursor, page_request, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -214,12 +213,12 @@ pub async fn list_users(state: Data<AppState>, query: ApiQuery<UserListParams>) 
         filter.status,
         filter.email.as_deref().map(keel_domain::user::normalize_email)
     );
-    let after = q.cursor.as_deref().map(|c| state.cursors.decode(&scope, c)).transpose()?;
-    let page = PageRequest::new(q.limit, after).map_err(keel_domain::DomainError::Validation)?;
+    let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     let result = state.run(move |conn| users::list(conn, &filter, page)).await?;
-    let next_cursor =
-        result.has_more.then(|| result.items.last().map(|u| state.cursors.encode(&scope, u.id.as_uuid()))).flatten();
-    Ok(HttpResponse::Ok().json(UserPage { items: result.items.iter().map(UserResponse::from).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(UserPage {
+        next_cursor: next_cursor(&state, &scope, &result, |u| u.id.as_uuid()),
+        items: result.items.iter().map(UserResponse::from).collect(),
+    }))
 }
 
 /// Get a user.

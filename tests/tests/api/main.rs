@@ -1,0 +1,7 @@
+//! Black-box tests of the HTTP API: the real server, over HTTP, on SQLite and PostgreSQL.
+
+mod conventions;
+mod ops;
+mod organizations;
+mod persistence;
+mod users;
