@@ -41,7 +41,8 @@ fn postgres_available() -> bool {
     static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
     let result = AVAILABLE.get_or_init(|| {
         let base = postgres_base();
-        let mut admin = PgConnection::establish(&format!("{base}/postgres?connect_timeout=5")).map_err(|e| e.to_string())?;
+        let mut admin =
+            PgConnection::establish(&format!("{base}/postgres?connect_timeout=5")).map_err(|e| e.to_string())?;
         // Concurrent test processes may race to create it; "already exists" is fine.
         let _ = admin.batch_execute(&format!("CREATE DATABASE {TEST_DATABASE}"));
         PgConnection::establish(&format!("{base}/{TEST_DATABASE}")).map(|_| ()).map_err(|e| e.to_string())
@@ -86,7 +87,8 @@ impl TestDatabase {
                     return None;
                 }
                 let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-                let mut conn = PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base())).expect("connect");
+                let mut conn =
+                    PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base())).expect("connect");
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
                 let url = format!("{}/{TEST_DATABASE}?options=-csearch_path%3D{schema}", postgres_base());
                 Some(TestDatabase::Postgres { schema, url })
@@ -109,10 +111,10 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let TestDatabase::Postgres { schema, .. } = self {
-            if let Ok(mut conn) = PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base())) {
-                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
+        if let TestDatabase::Postgres { schema, .. } = self
+            && let Ok(mut conn) = PgConnection::establish(&format!("{}/{TEST_DATABASE}", postgres_base()))
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }

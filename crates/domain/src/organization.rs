@@ -124,10 +124,8 @@ impl Organization {
     pub fn apply(&self, patch: &OrganizationPatch) -> Result<Organization, DomainError> {
         let mut errors = ValidationErrors::new();
         let mut next = self.clone();
-        if let Some(name) = &patch.name {
-            if let Some(name) = validate::text(&mut errors, "name", name, 1, NAME_MAX) {
-                next.name = name;
-            }
+        if let Some(name) = patch.name.as_deref().and_then(|n| validate::text(&mut errors, "name", n, 1, NAME_MAX)) {
+            next.name = name;
         }
         if let Some(settings) = &patch.settings {
             next.settings = apply_settings(&mut errors, &self.settings, settings);

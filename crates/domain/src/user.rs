@@ -289,11 +289,7 @@ mod tests {
         let DomainError::Validation(errors) = err else { panic!() };
         assert_eq!(errors.0[0].code, "hr_partner_requires_organization");
 
-        let user = User::create(NewUser {
-            roles: vec![Role::Coach, Role::Admin, Role::Coach],
-            ..input()
-        })
-        .unwrap();
+        let user = User::create(NewUser { roles: vec![Role::Coach, Role::Admin, Role::Coach], ..input() }).unwrap();
         assert_eq!(user.roles.iter().copied().collect::<Vec<_>>(), vec![Role::Admin, Role::Coach]);
     }
 

@@ -4,13 +4,7 @@ use crate::error::ValidationErrors;
 
 /// Trims `value` and checks its length in characters; records an error and returns `None` when
 /// it is out of bounds.
-pub(crate) fn text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Option<String> {
+pub(crate) fn text(errors: &mut ValidationErrors, field: &str, value: &str, min: usize, max: usize) -> Option<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {

@@ -204,11 +204,8 @@ impl FromRequest for Caller {
 
 /// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.
 pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
-    let names: Vec<ProblemFieldError> = req
-        .match_info()
-        .iter()
-        .map(|(name, _)| ApiError::field(name, "invalid", "must be a UUID"))
-        .collect();
+    let names: Vec<ProblemFieldError> =
+        req.match_info().iter().map(|(name, _)| ApiError::field(name, "invalid", "must be a UUID")).collect();
     tracing::debug!(%err, "path parameter rejected");
     ApiError::bad_request("invalid-path-parameter", "A path parameter is not valid: ids are UUIDs.", names).into()
 }

@@ -28,7 +28,10 @@ fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let request_id = accept_request_id(req.headers().get(&REQUEST_ID)).unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));

@@ -115,7 +115,8 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
 
 /// The document, as generated from the handlers registered in [`crate::routes`].
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes).split_for_parts();
+    let (_, mut doc) =
+        App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes).split_for_parts();
     add_standard_errors(&mut doc);
     add_docs_page(&mut doc);
     doc
@@ -153,9 +154,5 @@ pub fn render(doc: &utoipa::openapi::OpenApi) -> String {
 /// Path templates and the methods each accepts, for telling 405 from 404.
 pub fn route_table(doc: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<&'static str>)> {
     let mut doc = doc.clone();
-    doc.paths
-        .paths
-        .iter_mut()
-        .map(|(path, item)| (path.clone(), operations(item).map(|(m, _)| m).collect()))
-        .collect()
+    doc.paths.paths.iter_mut().map(|(path, item)| (path.clone(), operations(item).map(|(m, _)| m).collect())).collect()
 }

@@ -103,7 +103,10 @@ impl ApiError {
 
     pub fn bad_request(slug: &str, detail: impl Into<String>, errors: Vec<ProblemFieldError>) -> ApiError {
         ApiError::problem(
-            Problem::new(StatusCode::BAD_REQUEST, detail).typed(slug, "Bad request").with_code(slug.replace('-', "_")).with_errors(errors),
+            Problem::new(StatusCode::BAD_REQUEST, detail)
+                .typed(slug, "Bad request")
+                .with_code(slug.replace('-', "_"))
+                .with_errors(errors),
         )
     }
 

@@ -64,9 +64,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
 
 /// The settings as `--help` prints them.
 pub fn help_text() -> String {
-    let mut text = String::from(
-        "Settings (defaults < --config TOML file < environment variables):\n",
-    );
+    let mut text = String::from("Settings (defaults < --config TOML file < environment variables):\n");
     for (key, env, default, meaning) in SETTINGS {
         text.push_str(&format!("  {key:<24} {env}\n  {:<24} default {default}: {meaning}\n", ""));
     }
@@ -90,6 +88,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 

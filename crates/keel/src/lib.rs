@@ -62,14 +62,12 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
     };
     tracing::info!(database = %db.url().redacted(), backend = %db.backend(), "database ready");
     let shared = Shared::new(db, cursor_key.as_bytes(), HttpSettings { max_body_bytes: config.max_body_bytes });
-    let mut server = HttpServer::new(move || keel_http::build_app(&shared))
-        .shutdown_timeout(config.shutdown_timeout_secs);
+    let mut server =
+        HttpServer::new(move || keel_http::build_app(&shared)).shutdown_timeout(config.shutdown_timeout_secs);
     if config.workers > 0 {
         server = server.workers(config.workers);
     }
-    let server = server
-        .bind(&config.bind)
-        .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    let server = server.bind(&config.bind).map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
     let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
         addr: config.bind.clone(),
         source: std::io::Error::other("no address bound"),

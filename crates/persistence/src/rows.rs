@@ -117,11 +117,12 @@ impl From<&User> for UserRow {
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(row: UserRow) -> Result<Self, StoreError> {
-        let roles = [(row.role_admin, Role::Admin), (row.role_hr_partner, Role::HrPartner), (row.role_coach, Role::Coach)]
-            .into_iter()
-            .filter(|(set, _)| *set != 0)
-            .map(|(_, role)| role)
-            .collect();
+        let roles =
+            [(row.role_admin, Role::Admin), (row.role_hr_partner, Role::HrPartner), (row.role_coach, Role::Coach)]
+                .into_iter()
+                .filter(|(set, _)| *set != 0)
+                .map(|(_, role)| role)
+                .collect();
         Ok(User {
             id: row.id.parse::<UserId>().map_err(|_| corrupt("user id", &row.id))?,
             email: Email::parse(&row.email).map_err(|_| corrupt("email", &row.email))?,

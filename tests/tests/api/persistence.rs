@@ -22,7 +22,8 @@ fn migrated(backend: Backend) -> Option<(TestDatabase, Database)> {
 }
 
 fn round_trip_every_table(conn: &mut DbConnection) {
-    let org = organizations::create(conn, &ctx(), NewOrganization { name: "Acme".into(), ..Default::default() }).unwrap();
+    let org =
+        organizations::create(conn, &ctx(), NewOrganization { name: "Acme".into(), ..Default::default() }).unwrap();
     assert_eq!(organizations::get(conn, org.id).unwrap(), org);
 
     let user = users::create(
@@ -69,7 +70,10 @@ fn migrations_go_up_down_and_up_again() {
         let mut conn = db.conn().unwrap();
         let reverted = migrations::revert_all(&mut conn).unwrap();
         assert!(!reverted.is_empty(), "{backend:?}");
-        assert!(organizations::list(&mut conn, keel_domain::page::PageRequest::new(None, None).unwrap()).is_err(), "tables are gone");
+        assert!(
+            organizations::list(&mut conn, keel_domain::page::PageRequest::new(None, None).unwrap()).is_err(),
+            "tables are gone"
+        );
         migrations::run_pending(&mut conn).unwrap();
         round_trip_every_table(&mut conn);
     }

@@ -54,7 +54,8 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Err(error) = checked {
         tracing::warn!(%error, "readiness check failed");
         return Err(ApiError::problem(
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable.").with_code("database_unavailable"),
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable.")
+                .with_code("database_unavailable"),
         ));
     }
     Ok(HttpResponse::Ok().json(Readiness { status: "ready".to_owned(), database: backend }))

@@ -181,8 +181,6 @@ pub async fn update_organization(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
     let patch = OrganizationPatch { name: body.0.name, settings: body.0.settings.map(Into::into) };
-    let org = state
-        .run(move |conn| organizations::update(conn, &caller.0, id, if_match.0.as_ref(), &patch))
-        .await?;
+    let org = state.run(move |conn| organizations::update(conn, &caller.0, id, if_match.0.as_ref(), &patch)).await?;
     Ok(resource(StatusCode::OK, org.version, &OrganizationResponse::from(&org)))
 }

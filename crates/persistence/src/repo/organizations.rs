@@ -14,7 +14,11 @@ use crate::schema::organizations;
 
 const RESOURCE: &str = "organization";
 
-pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewOrganization) -> Result<Organization, StoreError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    input: NewOrganization,
+) -> Result<Organization, StoreError> {
     let org = Organization::create(input)?;
     write_transaction(conn, |conn| {
         diesel::insert_into(organizations::table).values(OrganizationRow::from(&org)).execute(conn)?;
@@ -24,11 +28,9 @@ pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewOrganizat
 }
 
 pub fn find(conn: &mut DbConnection, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
-    super::optional(
-        organizations::table.find(id.to_string()).select(OrganizationRow::as_select()).first(conn),
-    )?
-    .map(Organization::try_from)
-    .transpose()
+    super::optional(organizations::table.find(id.to_string()).select(OrganizationRow::as_select()).first(conn))?
+        .map(Organization::try_from)
+        .transpose()
 }
 
 pub fn get(conn: &mut DbConnection, id: OrganizationId) -> Result<Organization, StoreError> {
@@ -68,10 +70,11 @@ pub fn update(
             save(conn, &next, current.version)?;
             audit::append(
                 conn,
-                &AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id)).with_fields(patch.changed_fields()),
+                &AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id))
+                    .with_fields(patch.changed_fields()),
             )?;
             Ok(next)
-            })
+        })
     })
 }
 

@@ -35,7 +35,5 @@ pub fn get_or_create(
 }
 
 fn find(conn: &mut DbConnection, name: &str) -> Result<Option<String>, StoreError> {
-    Ok(super::optional(
-        instance_secrets::table.find(name).select(instance_secrets::value).first::<String>(conn),
-    )?)
+    Ok(super::optional(instance_secrets::table.find(name).select(instance_secrets::value).first::<String>(conn))?)
 }

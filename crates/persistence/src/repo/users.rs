@@ -27,15 +27,15 @@ pub struct UserFilter {
 pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewUser) -> Result<User, StoreError> {
     let user = User::create(input)?;
     write_transaction(conn, |conn| {
-        if let Some(org) = user.organization_id {
-            if !organizations::exists(conn, org)? {
-                return Err(DomainError::Validation(ValidationErrors::single(
-                    "organization_id",
-                    "not_found",
-                    "no organization has this id",
-                ))
-                .into());
-            }
+        if let Some(org) = user.organization_id
+            && !organizations::exists(conn, org)?
+        {
+            return Err(DomainError::Validation(ValidationErrors::single(
+                "organization_id",
+                "not_found",
+                "no organization has this id",
+            ))
+            .into());
         }
         diesel::insert_into(users::table).values(UserRow::from(&user)).execute(conn)?;
         audit::append(conn, &AuditRecord::new(ctx, "user.created", RESOURCE, user.id, user.organization_id))?;
@@ -65,11 +65,8 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User
 }
 
 pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
-    let mut query = users::table
-        .select(UserRow::as_select())
-        .order(users::id.asc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
+    let mut query =
+        users::table.select(UserRow::as_select()).order(users::id.asc()).limit(i64::from(page.limit) + 1).into_boxed();
     if let Some(org) = filter.organization_id {
         query = query.filter(users::organization_id.eq(org.to_string()));
     }
@@ -113,7 +110,7 @@ pub fn update(
                     .with_fields(patch.changed_fields()),
             )?;
             Ok(next)
-            })
+        })
     })
 }
 
@@ -138,7 +135,7 @@ pub fn deactivate(
                 )?;
             }
             Ok(next)
-            })
+        })
     })
 }
 
