@@ -80,10 +80,20 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment
-            .merge(Env::prefixed("KEEL_").ignore(&["TEST_POSTGRES_URL", "REQUIRE_POSTGRES"]))
-            .merge(Env::raw().only(&["DATABASE_URL"]));
+        let keys: Vec<&str> = SETTINGS.iter().map(|(key, ..)| *key).collect();
+        figment = figment.merge(Env::prefixed("KEEL_").only(&keys)).merge(Env::raw().only(&["DATABASE_URL"]));
         figment.extract().map_err(Box::new)
+    }
+
+    /// `KEEL_*` environment variables that name no setting (probably typos), to warn about.
+    pub fn unknown_env_vars() -> Vec<String> {
+        let known: Vec<String> = SETTINGS.iter().map(|(key, ..)| format!("KEEL_{}", key.to_uppercase())).collect();
+        // Variables of the test harness, not of the server.
+        let others = ["KEEL_TEST_POSTGRES_URL", "KEEL_REQUIRE_POSTGRES"];
+        std::env::vars()
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("KEEL_") && !known.contains(name) && !others.contains(&name.as_str()))
+            .collect()
     }
 }
 

@@ -61,6 +61,9 @@ fn main() -> ExitCode {
         }
         Command::Serve => {
             telemetry::init(&config);
+            for name in Config::unknown_env_vars() {
+                tracing::warn!(variable = %name, "ignoring environment variable that names no setting (see keel --help)");
+            }
             serve(&config)
         }
     }
