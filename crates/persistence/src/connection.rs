@@ -244,24 +244,6 @@ where
     }
 }
 
-/// Runs a read-modify-write `attempt` (itself one transaction), again when it lost an optimistic
-/// race to a concurrent writer and the caller gave no `If-Match`: such a caller asked for no
-/// concurrency check, so the change is applied to the newer version instead of being refused.
-pub fn retry_lost_races<T>(
-    has_precondition: bool,
-    mut attempt: impl FnMut() -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match attempt() {
-            Err(StoreError::Domain(keel_domain::DomainError::StaleVersion { current: None }))
-                if !has_precondition && tries < 5 => {}
-            other => return other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,22 @@ pub mod audit;
 pub mod organizations;
 pub mod secrets;
 pub mod users;
+pub mod versioned;
 
 use diesel::prelude::*;
+
+/// Runs a single-row select that locks the row for the rest of the transaction: `FOR UPDATE` on
+/// PostgreSQL; on SQLite the write transaction (`BEGIN IMMEDIATE`) already holds the database's
+/// write lock. Concurrent changes of one row then queue instead of racing.
+macro_rules! first_for_update {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::DbConnection::Postgresql(c) => $query.for_update().first(c).optional(),
+            $crate::DbConnection::Sqlite(c) => $query.first(c).optional(),
+        }
+    };
+}
+pub(crate) use first_for_update;
 
 /// `Some(row)` or `None`, turning diesel's NotFound into an absence.
 pub(crate) fn optional<T>(result: QueryResult<T>) -> QueryResult<Option<T>> {

@@ -4,11 +4,11 @@ use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
 use keel_domain::organization::{NewOrganization, Organization, OrganizationPatch};
 use keel_domain::page::{Page, PageRequest};
-use keel_domain::{DomainError, OrganizationId, Precondition};
+use keel_domain::{OrganizationId, Precondition};
 
-use crate::connection::{DbConnection, retry_lost_races, write_transaction};
+use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::audit;
+use crate::repo::{audit, versioned};
 use crate::rows::OrganizationRow;
 use crate::schema::organizations;
 
@@ -55,6 +55,13 @@ pub fn list(conn: &mut DbConnection, page: PageRequest) -> Result<Page<Organizat
     Ok(Page::from_overfetch(items, page.limit))
 }
 
+/// The current state, with the row locked until the transaction ends.
+fn get_for_update(conn: &mut DbConnection, id: OrganizationId) -> Result<Organization, StoreError> {
+    let row: Option<OrganizationRow> =
+        super::first_for_update!(conn, organizations::table.find(id.to_string()).select(OrganizationRow::as_select()))?;
+    row.map(Organization::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
 pub fn update(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -62,32 +69,25 @@ pub fn update(
     precondition: Option<&Precondition>,
     patch: &OrganizationPatch,
 ) -> Result<Organization, StoreError> {
-    retry_lost_races(precondition.is_some(), || {
-        write_transaction(conn, |conn| {
-            let current = get(conn, id)?;
-            Precondition::check(precondition, current.version)?;
-            let next = current.apply(patch)?;
-            save(conn, &next, current.version)?;
-            audit::append(
-                conn,
-                &AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id))
-                    .with_fields(patch.changed_fields()),
-            )?;
-            Ok(next)
-        })
-    })
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| get_for_update(conn, id),
+        |current| {
+            let record = AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id));
+            Ok(Some((current.apply(patch)?, record.with_fields(patch.changed_fields()))))
+        },
+        write,
+    )
 }
 
-/// Writes `org` if the stored version is still `expected_version` (optimistic concurrency: a
-/// concurrent writer that got there first makes this a stale-version refusal).
-fn save(conn: &mut DbConnection, org: &Organization, expected_version: i64) -> Result<(), StoreError> {
-    let updated = diesel::update(
+/// Writes `org` if the stored version is still `expected_version`; returns the rows written.
+fn write(conn: &mut DbConnection, org: &Organization, expected_version: i64) -> QueryResult<usize> {
+    diesel::update(
         organizations::table
             .filter(organizations::id.eq(org.id.to_string()))
             .filter(organizations::version.eq(expected_version)),
     )
     .set(OrganizationRow::from(org))
-    .execute(conn)?;
-    // Zero rows: a concurrent writer changed the row after we read it.
-    if updated == 1 { Ok(()) } else { Err(DomainError::StaleVersion { current: None }.into()) }
+    .execute(conn)
 }

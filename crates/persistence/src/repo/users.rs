@@ -6,9 +6,9 @@ use keel_domain::page::{Page, PageRequest};
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus, normalize_email};
 use keel_domain::{DomainError, OrganizationId, Precondition, UserId, ValidationErrors};
 
-use crate::connection::{DbConnection, retry_lost_races, write_transaction};
+use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::{audit, organizations};
+use crate::repo::{audit, organizations, versioned};
 use crate::rows::UserRow;
 use crate::schema::users;
 
@@ -91,6 +91,13 @@ pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageRequest) -> 
     Ok(Page::from_overfetch(items, page.limit))
 }
 
+/// The current state, with the row locked until the transaction ends.
+fn get_for_update(conn: &mut DbConnection, id: UserId) -> Result<User, StoreError> {
+    let row: Option<UserRow> =
+        super::first_for_update!(conn, users::table.find(id.to_string()).select(UserRow::as_select()))?;
+    row.map(User::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
 pub fn update(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -98,20 +105,17 @@ pub fn update(
     precondition: Option<&Precondition>,
     patch: &UserPatch,
 ) -> Result<User, StoreError> {
-    retry_lost_races(precondition.is_some(), || {
-        write_transaction(conn, |conn| {
-            let current = get(conn, id)?;
-            Precondition::check(precondition, current.version)?;
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| get_for_update(conn, id),
+        |current| {
             let next = current.apply(patch)?;
-            save(conn, &next, current.version)?;
-            audit::append(
-                conn,
-                &AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id)
-                    .with_fields(patch.changed_fields()),
-            )?;
-            Ok(next)
-        })
-    })
+            let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
+            Ok(Some((next, record.with_fields(patch.changed_fields()))))
+        },
+        write,
+    )
 }
 
 /// Deactivates a user (kept for history). Deactivating a deactivated user changes nothing.
@@ -121,30 +125,25 @@ pub fn deactivate(
     id: UserId,
     precondition: Option<&Precondition>,
 ) -> Result<User, StoreError> {
-    retry_lost_races(precondition.is_some(), || {
-        write_transaction(conn, |conn| {
-            let current = get(conn, id)?;
-            Precondition::check(precondition, current.version)?;
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| get_for_update(conn, id),
+        |current| {
             let next = current.deactivate();
-            if next.version != current.version {
-                save(conn, &next, current.version)?;
-                audit::append(
-                    conn,
-                    &AuditRecord::new(ctx, "user.deactivated", RESOURCE, id, next.organization_id)
-                        .with_fields(vec!["status"]),
-                )?;
+            if next.version == current.version {
+                return Ok(None);
             }
-            Ok(next)
-        })
-    })
+            let record = AuditRecord::new(ctx, "user.deactivated", RESOURCE, id, next.organization_id);
+            Ok(Some((next, record.with_fields(vec!["status"]))))
+        },
+        write,
+    )
 }
 
-fn save(conn: &mut DbConnection, user: &User, expected_version: i64) -> Result<(), StoreError> {
-    let updated = diesel::update(
-        users::table.filter(users::id.eq(user.id.to_string())).filter(users::version.eq(expected_version)),
-    )
-    .set(UserRow::from(user))
-    .execute(conn)?;
-    // Zero rows: a concurrent writer changed the row after we read it.
-    if updated == 1 { Ok(()) } else { Err(DomainError::StaleVersion { current: None }.into()) }
+/// Writes `user` if the stored version is still `expected_version`; returns the rows written.
+fn write(conn: &mut DbConnection, user: &User, expected_version: i64) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(user.id.to_string())).filter(users::version.eq(expected_version)))
+        .set(UserRow::from(user))
+        .execute(conn)
 }

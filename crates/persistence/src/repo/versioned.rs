@@ -1,0 +1,66 @@
+//! The one way a versioned row is changed: read it (locked, so concurrent changes of the row
+//! queue), check the caller's `If-Match`, let the domain derive the next state, write it only if
+//! the stored version is still the one read, and append the audit record, all in one write
+//! transaction. The version check is a safety net for a `load` that does not lock: a caller that
+//! sent no `If-Match` asked for no concurrency check, so a lost race is retried on the newer
+//! version instead of being refused.
+
+use diesel::QueryResult;
+use keel_domain::audit::AuditRecord;
+use keel_domain::{DomainError, Precondition};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::repo::audit;
+
+/// An entity with a version that every change increments.
+pub trait Versioned {
+    fn version(&self) -> i64;
+}
+
+impl Versioned for keel_domain::organization::Organization {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Versioned for keel_domain::user::User {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// The next state of an entity and the audit record of the change; `None` when there is nothing
+/// to change (the current state is returned and nothing is written).
+pub type Change<E> = Option<(E, AuditRecord)>;
+
+const ATTEMPTS: usize = 5;
+
+pub fn modify<E: Versioned>(
+    conn: &mut DbConnection,
+    precondition: Option<&Precondition>,
+    load: impl Fn(&mut DbConnection) -> Result<E, StoreError>,
+    change: impl Fn(&E) -> Result<Change<E>, StoreError>,
+    write: impl Fn(&mut DbConnection, &E, i64) -> QueryResult<usize>,
+) -> Result<E, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = write_transaction(conn, |conn| {
+            let current = load(conn)?;
+            Precondition::check(precondition, current.version())?;
+            let Some((next, record)) = change(&current)? else { return Ok(current) };
+            if write(conn, &next, current.version())? != 1 {
+                // A concurrent writer changed the row after we read it.
+                return Err(DomainError::StaleVersion { current: None }.into());
+            }
+            audit::append(conn, &record)?;
+            Ok(next)
+        });
+        match result {
+            Err(StoreError::Domain(DomainError::StaleVersion { current: None }))
+                if precondition.is_none() && attempt < ATTEMPTS => {}
+            other => return other,
+        }
+    }
+}
