@@ -157,7 +157,7 @@ impl TestApp {
         TestApp {
             base_url: format!("http://{addr}"),
             backend: if config.database_url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite },
-            client: awc::Client::builder().timeout(Duration::from_secs(30)).finish(),
+            client: awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish(),
             handle,
             db,
         }

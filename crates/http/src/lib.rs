@@ -38,18 +38,23 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{ops, organizations, users};
-    cfg.service(ops::healthz).service(ops::readyz).service(ops::metrics).service(ops::openapi_json).service(
-        utoipa_actix_web::scope("/v1")
-            .service(organizations::create_organization)
-            .service(organizations::list_organizations)
-            .service(organizations::get_organization)
-            .service(organizations::update_organization)
-            .service(users::create_user)
-            .service(users::list_users)
-            .service(users::get_user)
-            .service(users::update_user)
-            .service(users::deactivate_user),
-    );
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::openapi_json)
+        .service(ops::docs)
+        .service(
+            utoipa_actix_web::scope("/v1")
+                .service(organizations::create_organization)
+                .service(organizations::list_organizations)
+                .service(organizations::get_organization)
+                .service(organizations::update_organization)
+                .service(users::create_user)
+                .service(users::list_users)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::deactivate_user),
+        );
 }
 
 #[derive(Clone)]

@@ -32,6 +32,8 @@ both_backends! {
         let served = app.get("/openapi.json").await.expect_status(200).text();
         let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json")).unwrap();
         assert_eq!(served, committed, "GET /openapi.json must serve openapi/openapi.json");
+        let redirect = app.get("/docs").await.expect_status(308);
+        assert_eq!(redirect.header("location").as_deref(), Some("/docs/"));
         let docs = app.get("/docs/").await.expect_status(200);
         assert!(docs.text().contains("swagger-ui"), "Swagger UI page");
     }

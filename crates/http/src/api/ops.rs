@@ -82,6 +82,16 @@ pub async fn openapi_json(state: Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(state.openapi_json.to_string())
 }
 
+/// The interactive documentation lives at `/docs/`.
+#[utoipa::path(
+    tag = "ops",
+    responses((status = 308, description = "Redirect to the Swagger UI at /docs/", headers(("Location" = String, description = "/docs/"))))
+)]
+#[get("/docs")]
+pub async fn docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+}
+
 /// Known routes, to answer 405 (with `Allow`) for a wrong method and 404 for an unknown path.
 pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
 
