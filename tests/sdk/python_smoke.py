@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.environ["KEEL_CLIENT_DIR"])
 
-from keel_client import Client  # noqa: E402
+from keel_client import AuthenticatedClient  # noqa: E402
 from keel_client.api.organizations import create_organization, list_organizations, update_organization  # noqa: E402
 from keel_client.api.users import create_user, deactivate_user, get_user, list_users, update_user  # noqa: E402
 from keel_client.models import (  # noqa: E402
@@ -20,7 +20,12 @@ from keel_client.models import (  # noqa: E402
     UserStatusValue,
 )
 
-client = Client(base_url=os.environ["KEEL_URL"], raise_on_unexpected_status=True)
+client = AuthenticatedClient(base_url=os.environ["KEEL_URL"], token=os.environ["KEEL_TOKEN"], raise_on_unexpected_status=True)
+
+from keel_client.api.auth import get_me  # noqa: E402
+
+me = get_me.sync(client=client)
+assert me.kind.value == "user" and "admin" in [r.value for r in me.user.roles], me
 
 org = create_organization.sync(
     client=client, body=CreateOrganizationRequest(name="Acme", settings=OrganizationSettingsInput(min_raters=4))
@@ -63,5 +68,11 @@ assert get_user.sync(client=client, user_id=fetched.parsed.id).status == UserSta
 updated = update_organization.sync(client=client, org_id=org.id, body=UpdateOrganizationRequest(name="Acme 2"))
 assert updated.name == "Acme 2" and updated.version == 2
 assert [o.name for o in list_organizations.sync(client=client).items] == ["Acme 2"]
+
+# Without a token: 401 with a problem document.
+from keel_client import Client  # noqa: E402
+
+anonymous = list_organizations.sync_detailed(client=Client(base_url=os.environ["KEEL_URL"]))
+assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer"), anonymous
 
 print("generated Python client: 1 passed, 0 failed")

@@ -36,6 +36,18 @@ fn postgres_required() -> bool {
     std::env::var("KEEL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
 }
 
+/// The configuration of a test server on `database_url`.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        bind: "127.0.0.1:0".to_owned(),
+        workers: 1,
+        db_pool_size: 4,
+        db_acquire_timeout_secs: 2,
+        ..Config::default()
+    }
+}
+
 /// Whether PostgreSQL is reachable (checked once per test process); creates the test database.
 fn postgres_available() -> bool {
     static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
@@ -119,15 +131,22 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A running Keel with its own database, and an HTTP client for it.
+/// A running Keel with its own database and data directory, an admin, and an HTTP client.
 pub struct TestApp {
     pub base_url: String,
     pub backend: Backend,
     pub client: awc::Client,
+    pub config: Config,
+    /// The bootstrapped admin's id and token (sent by default).
+    pub admin_id: String,
+    pub admin_token: String,
     handle: ServerHandle,
     // Declared last: dropped after the server is told to stop.
     pub db: TestDatabase,
+    _data_dir: tempfile::TempDir,
 }
+
+pub const ADMIN_EMAIL: &str = "admin@keel.test";
 
 impl TestApp {
     /// Starts Keel on `backend`; `None` when that backend is unavailable (PostgreSQL, not required).
@@ -138,44 +157,83 @@ impl TestApp {
     /// Starts Keel with the configuration adjusted by `adjust`.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let db = TestDatabase::create(backend)?;
-        let mut config = Config {
-            database_url: db.url().to_owned(),
-            bind: "127.0.0.1:0".to_owned(),
-            workers: 1,
-            db_pool_size: 4,
-            db_acquire_timeout_secs: 2,
-            ..Config::default()
-        };
+        let mut config = test_config(db.url());
         adjust(&mut config);
         Some(Self::start(config, db))
     }
 
-    pub fn start(config: Config, db: TestDatabase) -> TestApp {
+    /// Starts Keel with `config` (its `data_dir` is replaced by a fresh temporary directory).
+    pub fn start(mut config: Config, db: TestDatabase) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("data directory");
+        config.data_dir = data_dir.path().display().to_string();
         let (server, addr) = keel::start(&config).expect("keel starts");
         let handle = server.handle();
         actix_web::rt::spawn(server);
+        let database = keel::open_database(&config).expect("database");
+        let (admin, _) = keel::bootstrap_admin(&database, ADMIN_EMAIL, "Test Admin").expect("admin");
+        let admin_token = keel::issue_token(&config, &database, ADMIN_EMAIL, None).expect("admin token");
         TestApp {
             base_url: format!("http://{addr}"),
             backend: if config.database_url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite },
             client: awc::Client::builder().timeout(Duration::from_secs(30)).disable_redirects().finish(),
+            config,
+            admin_id: admin.id.to_string(),
+            admin_token,
             handle,
             db,
+            _data_dir: data_dir,
         }
+    }
+
+    /// An access token for the user with this email, as `keel token` would print it.
+    pub fn token_for(&self, email: &str) -> String {
+        let database = keel::open_database(&self.config).expect("database");
+        keel::issue_token(&self.config, &database, email, None).expect("token")
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
-    /// Sends a request; `body` is sent as JSON when given.
+    /// Sends a request as the admin; `body` is sent as JSON when given.
     pub async fn call(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Response {
-        let raw = body.map(|b| serde_json::to_vec(b).expect("json"));
-        let content_type = body.map(|_| "application/json");
-        self.send(method, path, headers, content_type, raw).await
+        self.call_as(Some(&self.admin_token), method, path, headers, body).await
     }
 
-    /// Sends raw bytes with the given content type.
+    /// Sends a request with `token` (or none).
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Response {
+        let raw = body.map(|b| serde_json::to_vec(b).expect("json"));
+        let content_type = body.map(|_| "application/json");
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = authorization.iter().map(|a| ("authorization", a.as_str())).collect();
+        all.extend_from_slice(headers);
+        self.send_raw(method, path, &all, content_type, raw).await
+    }
+
+    /// Sends raw bytes with the given content type, as the admin.
     pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Response {
+        let authorization = format!("Bearer {}", self.admin_token);
+        let mut all = vec![("authorization", authorization.as_str())];
+        all.extend_from_slice(headers);
+        self.send_raw(method, path, &all, content_type, body).await
+    }
+
+    /// Sends exactly these headers and body.
+    pub async fn send_raw(
         &self,
         method: Method,
         path: &str,

@@ -50,6 +50,9 @@ pub enum DomainError {
     /// The request conflicts with the current state (a duplicate, a refused transition...).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller can see the resource but may not do this (deny-as-404 uses `NotFound`).
+    #[error("{message}")]
+    Forbidden { message: String },
     /// An `If-Match` precondition named a version that is no longer current.
     /// `current` is the version now stored, when known.
     #[error("the resource was modified since the version given in If-Match")]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod id;
 pub mod organization;
 pub mod page;
+pub mod policy;
 pub mod time;
 pub mod user;
 mod validate;

@@ -10,10 +10,13 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use keel_domain::Precondition;
 use keel_domain::audit::{Actor, CommandContext};
+use keel_domain::policy::Principal;
 use serde::de::DeserializeOwned;
 
+use crate::auth::AuthError;
 use crate::middleware::RequestId;
 use crate::problem::{ApiError, Problem, ProblemFieldError};
+use crate::state::AppState;
 
 /// The maximum accepted request body, set from configuration as app data.
 #[derive(Clone, Copy, Debug)]
@@ -186,20 +189,46 @@ mod tests {
     }
 }
 
-/// Who is calling, and the request it came with: the context every command runs in.
-///
-/// Authentication will resolve the actor here; handlers only ever see this extractor.
+/// Who is calling, authenticated, and the request it came with: the context every command runs
+/// in. A request without a valid bearer token, or whose user is deactivated (or whose API client
+/// is revoked), is refused with 401 before the handler runs.
 #[derive(Clone, Debug)]
-pub struct Caller(pub CommandContext);
+pub struct Caller {
+    pub principal: Principal,
+    pub ctx: CommandContext,
+}
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        std::future::ready(Ok(Caller(CommandContext { actor: Actor::Anonymous, request_id })))
+        let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("").to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+            let token = bearer_token(authorization.as_deref())?;
+            let verified = state.tokens.verify(token).map_err(ApiError::Unauthorized)?;
+            let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
+            let principal = principal.map_err(ApiError::Unauthorized)?;
+            let actor = match &principal {
+                Principal::User { id, .. } => Actor::User { id: id.to_string() },
+                Principal::ApiClient { id, .. } => Actor::ApiClient { id: id.clone() },
+            };
+            Ok(Caller { principal, ctx: CommandContext { actor, request_id } })
+        })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
+    let value = header.ok_or(ApiError::Unauthorized(AuthError::Missing))?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized(AuthError::Missing))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized(AuthError::Missing));
+    }
+    Ok(token.trim())
 }
 
 /// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.

@@ -2,11 +2,13 @@
 //! documents, request ids, pagination, ETags), metrics, and the OpenAPI document.
 
 pub mod api;
+pub mod auth;
 pub mod cursor;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod principal;
 pub mod problem;
 pub mod state;
 
@@ -37,7 +39,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{ops, organizations, users};
+    use api::{me, ops, organizations, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -45,6 +47,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(ops::docs)
         .service(
             utoipa_actix_web::scope("/v1")
+                .service(me::get_me)
                 .service(organizations::create_organization)
                 .service(organizations::list_organizations)
                 .service(organizations::get_organization)
@@ -66,7 +69,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(db: Database, cursor_key: &[u8], settings: HttpSettings) -> Shared {
+    pub fn new(db: Database, cursor_key: &[u8], tokens: auth::TokenService, settings: HttpSettings) -> Shared {
         let doc = openapi::document();
         let routes = api::ops::RouteTable::new(openapi::route_table(&doc));
         let json = openapi::render(&doc);
@@ -74,6 +77,7 @@ impl Shared {
             db,
             metrics: metrics::Metrics::new(),
             cursors: cursor::CursorCodec::new(cursor_key),
+            tokens,
             openapi_json: Arc::from(json),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }

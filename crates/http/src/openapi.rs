@@ -25,6 +25,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
     ),
     servers((url = "http://127.0.0.1:8080", description = "A local Keel (the default bind address)")),
     tags(
+        (name = "auth", description = "Who is calling; access tokens for API clients and people"),
         (name = "organizations", description = "Client companies (tenants) and their program settings"),
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
@@ -36,7 +37,9 @@ struct ApiDoc;
 /// Standard error responses: (status, component name, description).
 const STANDARD: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "Malformed request: unparseable JSON, wrong types, unknown fields, or invalid parameters"),
-    ("404", "NotFound", "No such resource"),
+    ("401", "Unauthorized", "No valid access token; see the WWW-Authenticate header"),
+    ("403", "Forbidden", "The caller may see the resource but not do this"),
+    ("404", "NotFound", "No such resource, or none the caller may see"),
     ("409", "Conflict", "The request conflicts with the current state"),
     ("412", "PreconditionFailed", "If-Match does not name the current version"),
     ("413", "PayloadTooLarge", "The request body exceeds the size limit"),
@@ -79,6 +82,65 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut O
     .filter_map(|(method, op)| op.map(|op| (method, op)))
 }
 
+/// Operations that need no access token.
+pub const PUBLIC_OPERATIONS: &[&str] = &["healthz", "readyz", "metrics", "openapi_json", "docs", "api_docs"];
+
+/// The OAuth2 scope an API client needs for an operation; operations not listed need none beyond
+/// belonging to the organization (the access policy decides the rest).
+pub const OPERATION_SCOPES: &[(&str, &str)] = &[
+    ("list_users", "users:read"),
+    ("get_user", "users:read"),
+    ("create_user", "users:write"),
+    ("update_user", "users:write"),
+    ("deactivate_user", "users:write"),
+];
+
+/// Security schemes, and each operation's requirement: a bearer token (a person's, an identity
+/// provider's, or an API client's from the client-credentials flow, with the scope it needs).
+fn add_security(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{
+        ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
+    };
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "A person's access token (sign-in link, `keel token`, or the configured identity provider)",
+                ))
+                .build(),
+        ),
+    );
+    let scopes = Scopes::from_iter(keel_domain::policy::Scope::ALL.iter().map(|s| (s.as_str(), s.as_str())));
+    components.add_security_scheme(
+        "oauth2",
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::ClientCredentials(ClientCredentials::new("/v1/oauth/token", scopes))],
+            "API clients of HR systems: client-credentials grant (RFC 6749 §4.4)",
+        )),
+    );
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            let id = op.operation_id.clone().unwrap_or_default();
+            if PUBLIC_OPERATIONS.contains(&id.as_str()) {
+                op.security = Some(Vec::new());
+                continue;
+            }
+            let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();
+            op.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("oauth2", scope),
+            ]);
+            for status in ["401", "403"] {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
+            }
+        }
+    }
+}
+
 /// Adds the error responses that conventions (and actix itself) produce to every operation.
 fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
@@ -117,8 +179,9 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) =
         App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes).split_for_parts();
-    add_standard_errors(&mut doc);
     add_docs_page(&mut doc);
+    add_standard_errors(&mut doc);
+    add_security(&mut doc);
     doc
 }
 

@@ -91,6 +91,9 @@ impl Problem {
 pub enum ApiError {
     #[error("{0:?}")]
     Problem(Box<Problem>),
+    /// No valid credentials: 401 with `WWW-Authenticate`.
+    #[error("unauthorized: {0}")]
+    Unauthorized(crate::auth::AuthError),
     /// A fault that is ours, not the caller's: logged with the request id, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -142,6 +145,9 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict { code, message } => {
                 Problem::new(StatusCode::CONFLICT, message.clone()).typed("conflict", "Conflict").with_code(*code)
             }
+            DomainError::Forbidden { message } => {
+                Problem::new(StatusCode::FORBIDDEN, message.clone()).typed("forbidden", "Forbidden").with_code("forbidden")
+            }
             DomainError::StaleVersion { current } => Problem::new(
                 StatusCode::PRECONDITION_FAILED,
                 match current {
@@ -178,6 +184,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Problem(p) => p.status_code(),
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,6 +192,26 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Problem(p) => p.response(),
+            ApiError::Unauthorized(error) => {
+                let (detail, challenge) = match error {
+                    crate::auth::AuthError::Missing => (
+                        "This operation needs an access token: send Authorization: Bearer <token>.".to_owned(),
+                        "Bearer realm=\"keel\"".to_owned(),
+                    ),
+                    crate::auth::AuthError::Invalid(reason) => (
+                        format!("The access token was refused: {reason}."),
+                        format!("Bearer realm=\"keel\", error=\"invalid_token\", error_description=\"{reason}\""),
+                    ),
+                };
+                let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail)
+                    .typed("unauthorized", "Unauthorized")
+                    .with_code("unauthorized")
+                    .response();
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
             ApiError::Internal(cause) => {
                 // Runs inside the request's span, so the log line carries the request id.
                 tracing::error!(%cause, "internal error");

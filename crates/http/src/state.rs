@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::web;
 use keel_persistence::{Database, DbConnection, StoreError};
 
+use crate::auth::TokenService;
 use crate::cursor::CursorCodec;
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
@@ -13,6 +14,7 @@ pub struct AppState {
     pub db: Database,
     pub metrics: Metrics,
     pub cursors: CursorCodec,
+    pub tokens: TokenService,
     /// The OpenAPI document, rendered once.
     pub openapi_json: Arc<str>,
 }

@@ -19,6 +19,15 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_timeout_secs: u64,
+    pub data_dir: String,
+    pub jwt_keys_file: String,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub user_token_ttl_secs: u64,
+    pub client_token_ttl_secs: u64,
+    pub idp_issuer: String,
+    pub idp_audience: String,
+    pub idp_keys_file: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +49,15 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             shutdown_timeout_secs: 30,
+            data_dir: "keel-data".to_owned(),
+            jwt_keys_file: String::new(),
+            token_issuer: "keel".to_owned(),
+            token_audience: "keel-api".to_owned(),
+            user_token_ttl_secs: 900,
+            client_token_ttl_secs: 3600,
+            idp_issuer: String::new(),
+            idp_audience: String::new(),
+            idp_keys_file: String::new(),
         }
     }
 }
@@ -60,6 +78,25 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("log_format", "KEEL_LOG_FORMAT", "text", "text or json (one JSON object per line)"),
     ("log_level", "KEEL_LOG_LEVEL", "info", "tracing filter, e.g. info or keel_http=debug,info (RUST_LOG overrides)"),
     ("shutdown_timeout_secs", "KEEL_SHUTDOWN_TIMEOUT_SECS", "30", "grace period for in-flight requests on SIGTERM"),
+    ("data_dir", "KEEL_DATA_DIR", "keel-data", "directory for generated keys (and mail files when no SMTP is set)"),
+    (
+        "jwt_keys_file",
+        "KEEL_JWT_KEYS_FILE",
+        "",
+        "token signing key set; empty = <data_dir>/jwt-keys.json, created on first start (share it between instances)",
+    ),
+    ("token_issuer", "KEEL_TOKEN_ISSUER", "keel", "`iss` of the access tokens Keel issues"),
+    ("token_audience", "KEEL_TOKEN_AUDIENCE", "keel-api", "`aud` of the access tokens Keel issues"),
+    ("user_token_ttl_secs", "KEEL_USER_TOKEN_TTL_SECS", "900", "lifetime of people's access tokens"),
+    ("client_token_ttl_secs", "KEEL_CLIENT_TOKEN_TTL_SECS", "3600", "lifetime of API clients' access tokens"),
+    (
+        "idp_issuer",
+        "KEEL_IDP_ISSUER",
+        "",
+        "external identity provider's `iss`; with the next two, its tokens are accepted",
+    ),
+    ("idp_audience", "KEEL_IDP_AUDIENCE", "", "the `aud` the identity provider's tokens must carry"),
+    ("idp_keys_file", "KEEL_IDP_KEYS_FILE", "", "its public keys: a PEM file (RSA or EC P-256) or a JWKS file"),
 ];
 
 /// The settings as `--help` prints them.
@@ -72,6 +109,15 @@ pub fn help_text() -> String {
 }
 
 impl Config {
+    /// Where the token signing keys are kept.
+    pub fn jwt_keys_path(&self) -> std::path::PathBuf {
+        if self.jwt_keys_file.is_empty() {
+            Path::new(&self.data_dir).join("jwt-keys.json")
+        } else {
+            self.jwt_keys_file.clone().into()
+        }
+    }
+
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {

@@ -5,14 +5,17 @@ pub mod config;
 pub mod telemetry;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
+use keel_domain::audit::{Actor, CommandContext};
+use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
+use keel_http::auth::{ExternalIdp, KeyError, KeyFile, TokenService, TokenSettings};
 use keel_http::{HttpSettings, Shared};
-use keel_persistence::repo::secrets;
+use keel_persistence::repo::{secrets, users};
 use keel_persistence::{Database, DatabaseUrl, PoolOptions, StoreError};
-use rand::RngCore;
 
 pub use config::Config;
 
@@ -22,6 +25,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Opens the configured database (creating a SQLite file if needed).
@@ -44,8 +51,92 @@ pub fn migrate(db: &Database) -> Result<Vec<String>, StoreError> {
 
 fn random_key() -> String {
     let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
+    keel_http::auth::rand_fill(&mut key);
     key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The token service: Keel's signing keys (created on first use) and, when configured, the
+/// external identity provider's public keys.
+pub fn token_service(config: &Config) -> Result<TokenService, StartError> {
+    let keys = KeyFile::load_or_create(&config.jwt_keys_path())?;
+    let idp_settings = [&config.idp_issuer, &config.idp_audience, &config.idp_keys_file];
+    let idp = match idp_settings.iter().filter(|s| !s.is_empty()).count() {
+        0 => None,
+        3 => Some(ExternalIdp::load(
+            config.idp_issuer.clone(),
+            config.idp_audience.clone(),
+            Path::new(&config.idp_keys_file),
+        )?),
+        _ => {
+            return Err(StartError::Invalid(
+                "idp_issuer, idp_audience and idp_keys_file must be set together".to_owned(),
+            ));
+        }
+    };
+    let settings = TokenSettings {
+        issuer: config.token_issuer.clone(),
+        audience: config.token_audience.clone(),
+        user_ttl: Duration::from_secs(config.user_token_ttl_secs.max(1)),
+        client_ttl: Duration::from_secs(config.client_token_ttl_secs.max(1)),
+    };
+    Ok(TokenService::new(&keys, settings, idp))
+}
+
+fn operator(command: &str) -> CommandContext {
+    CommandContext { actor: Actor::System, request_id: format!("cli:{command}") }
+}
+
+/// Creates the first admin, or makes an existing active user an admin. Running it again changes
+/// nothing. Returns the admin and whether anything changed.
+pub fn bootstrap_admin(db: &Database, email: &str, name: &str) -> Result<(User, bool), StartError> {
+    let mut conn = db.conn()?;
+    let ctx = operator("bootstrap-admin");
+    match users::find_by_email(&mut conn, email)? {
+        Some(user) if user.status != UserStatus::Active => Err(StartError::Invalid(format!(
+            "{} exists but is deactivated; reactivate it first (PATCH /v1/users/{} with status active)",
+            user.email.as_str(),
+            user.id
+        ))),
+        Some(user) if user.has_role(Role::Admin) => Ok((user, false)),
+        Some(user) => {
+            let mut roles: Vec<Role> = user.roles.iter().copied().collect();
+            roles.push(Role::Admin);
+            let patch = UserPatch { roles: Some(roles), ..Default::default() };
+            let user = users::update(&mut conn, &ctx, user.id, None, &patch, &|_| Ok(()))?;
+            Ok((user, true))
+        }
+        None => {
+            let input = NewUser {
+                email: email.to_owned(),
+                name: name.to_owned(),
+                roles: vec![Role::Admin],
+                ..Default::default()
+            };
+            let user = users::create(&mut conn, &ctx, input)?;
+            Ok((user, true))
+        }
+    }
+}
+
+/// An access token for an existing, active user (for operators and scripts).
+pub fn issue_token(config: &Config, db: &Database, email: &str, ttl: Option<Duration>) -> Result<String, StartError> {
+    let mut conn = db.conn()?;
+    let user = users::find_by_email(&mut conn, email)?
+        .ok_or_else(|| StartError::Invalid(format!("no user has the email {email}")))?;
+    if user.status != UserStatus::Active {
+        return Err(StartError::Invalid(format!("{email} is deactivated")));
+    }
+    Ok(token_service(config)?.issue_for_user(&user, ttl).access_token)
+}
+
+/// Adds a new signing key to the key set; tokens signed with older keys stay valid until they
+/// expire or the key is removed from the file.
+pub fn rotate_keys(config: &Config) -> Result<String, StartError> {
+    let path = config.jwt_keys_path();
+    let mut keys = KeyFile::load_or_create(&path)?;
+    let kid = keys.rotate().kid.clone();
+    keys.save(&path)?;
+    Ok(kid)
 }
 
 /// Migrates the database and starts the HTTP server. Returns the server (to await or stop) and
@@ -61,7 +152,8 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
         secrets::get_or_create(&mut conn, "cursor_hmac_key", random_key)?
     };
     tracing::info!(database = %db.url().redacted(), backend = %db.backend(), "database ready");
-    let shared = Shared::new(db, cursor_key.as_bytes(), HttpSettings { max_body_bytes: config.max_body_bytes });
+    let tokens = token_service(config)?;
+    let shared = Shared::new(db, cursor_key.as_bytes(), tokens, HttpSettings { max_body_bytes: config.max_body_bytes });
     let mut server =
         HttpServer::new(move || keel_http::build_app(&shared)).shutdown_timeout(config.shutdown_timeout_secs);
     if config.workers > 0 {

@@ -29,6 +29,32 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (JSON) to stdout.
     Openapi,
+    /// Create the first admin (or make an existing user an admin). Safe to run again.
+    BootstrapAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Print an access token for an existing, active user.
+    Token {
+        #[arg(long)]
+        email: String,
+        /// Lifetime, e.g. 15m, 1h, 7d (default: user_token_ttl_secs).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: Option<std::time::Duration>,
+    },
+    /// Manage the token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; tokens signed with the older keys stay valid.
+    Rotate,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +85,40 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::BootstrapAdmin { email, name } => {
+            telemetry::init(&config);
+            let result = keel::open_database(&config)
+                .map_err(keel::StartError::from)
+                .and_then(|db| keel::migrate(&db).map(|_| db).map_err(Into::into))
+                .and_then(|db| keel::bootstrap_admin(&db, &email, &name));
+            match result {
+                Ok((user, changed)) => {
+                    let what = if changed { "is now an admin" } else { "was already an admin" };
+                    println!("{} ({}) {what}", user.email.as_str(), user.id);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::Token { email, ttl } => {
+            let result = keel::open_database(&config)
+                .map_err(keel::StartError::from)
+                .and_then(|db| keel::issue_token(&config, &db, &email, ttl));
+            match result {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::Keys { command: KeysCommand::Rotate } => match keel::rotate_keys(&config) {
+            Ok(kid) => {
+                println!("new signing key {kid} in {}", config.jwt_keys_path().display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(error),
+        },
         Command::Serve => {
             telemetry::init(&config);
             for name in Config::unknown_env_vars() {
@@ -67,6 +127,11 @@ fn main() -> ExitCode {
             serve(&config)
         }
     }
+}
+
+fn fail(error: keel::StartError) -> ExitCode {
+    eprintln!("keel: {error}");
+    ExitCode::FAILURE
 }
 
 #[actix_web::main]

@@ -57,14 +57,7 @@ async fn readiness_follows_an_unreachable_database_without_restart() {
     let Some(db) = TestDatabase::create(Backend::Postgres) else { return };
     let proxy = TcpProxy::start(keel_tests::postgres_address());
     let proxied_url = db.url().replacen(&keel_tests::postgres_address(), &proxy.address(), 1);
-    let config = keel::Config {
-        database_url: proxied_url,
-        bind: "127.0.0.1:0".to_owned(),
-        workers: 1,
-        db_pool_size: 2,
-        db_acquire_timeout_secs: 1,
-        ..keel::Config::default()
-    };
+    let config = keel::Config { db_pool_size: 2, db_acquire_timeout_secs: 1, ..keel_tests::test_config(&proxied_url) };
     let app = TestApp::start(config, db);
     app.get("/readyz").await.expect_status(200);
 

@@ -71,7 +71,7 @@ fn migrations_go_up_down_and_up_again() {
         let reverted = migrations::revert_all(&mut conn).unwrap();
         assert!(!reverted.is_empty(), "{backend:?}");
         assert!(
-            organizations::list(&mut conn, keel_domain::page::PageRequest::new(None, None).unwrap()).is_err(),
+            organizations::list(&mut conn, None, keel_domain::page::PageRequest::new(None, None).unwrap()).is_err(),
             "tables are gone"
         );
         migrations::run_pending(&mut conn).unwrap();

@@ -1,5 +1,6 @@
 //! The HTTP resources. Handlers translate HTTP to domain commands and back; they decide nothing.
 
+pub mod me;
 pub mod ops;
 pub mod organizations;
 pub mod users;

@@ -4,6 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+use keel_domain::policy::{self, Action, Visibility};
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
 use keel_persistence::repo::users::{self, UserFilter};
 use serde::{Deserialize, Serialize};
@@ -179,14 +182,11 @@ pub async fn create_user(
     body: JsonBody<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let input = NewUser {
-        email: body.email,
-        name: body.name,
-        organization_id: body.organization_id.map(Into::into),
-        roles: body.roles.into_iter().map(Into::into).collect(),
-        external_id: body.external_id,
-    };
-    let user = state.run(move |conn| users::create(conn, &caller.0, input)).await?;
+    let roles: Vec<Role> = body.roles.iter().copied().map(Into::into).collect();
+    let organization_id = body.organization_id.map(Into::into);
+    policy::check(&caller.principal, &Action::CreateUser { organization_id, roles: &roles })?;
+    let input = NewUser { email: body.email, name: body.name, organization_id, roles, external_id: body.external_id };
+    let user = state.run(move |conn| users::create(conn, &caller.ctx, input)).await?;
     Ok(created(format!("/v1/users/{}", user.id), user.version, &UserResponse::from(&user)))
 }
 
@@ -197,9 +197,14 @@ pub async fn create_user(
     responses((status = 200, description = "A page of users", body = UserPage))
 )]
 #[get("/users")]
-pub async fn list_users(state: Data<AppState>, query: ApiQuery<UserListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list_users(
+    caller: Caller,
+    state: Data<AppState>,
+    query: ApiQuery<UserListParams>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let filter = UserFilter {
+    let mut filter = UserFilter {
+        id: None,
         organization_id: q.organization_id.map(Into::into),
         role: q.role.map(Into::into),
         status: q.status.map(Into::into),
@@ -214,6 +219,16 @@ pub async fn list_users(state: Data<AppState>, query: ApiQuery<UserListParams>) 
         filter.email.as_deref().map(keel_domain::user::normalize_email)
     );
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
+    match policy::user_visibility(&caller.principal)? {
+        Visibility::All => {}
+        Visibility::Organization(own) => {
+            if filter.organization_id.is_some_and(|asked| asked != own) {
+                return Ok(HttpResponse::Ok().json(UserPage { items: Vec::new(), next_cursor: None }));
+            }
+            filter.organization_id = Some(own);
+        }
+        Visibility::OnlySelf(me) => filter.id = Some(me),
+    }
     let result = state.run(move |conn| users::list(conn, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(UserPage {
         next_cursor: next_cursor(&state, &scope, &result, |u| u.id.as_uuid()),
@@ -228,9 +243,10 @@ pub async fn list_users(state: Data<AppState>, query: ApiQuery<UserListParams>) 
     responses((status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "The version"))))
 )]
 #[get("/users/{user_id}")]
-pub async fn get_user(state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_user(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
     let user = state.run(move |conn| users::get(conn, id)).await?;
+    policy::check(&caller.principal, &Action::ReadUser { user: &user })?;
     Ok(resource(StatusCode::OK, user.version, &UserResponse::from(&user)))
 }
 
@@ -264,7 +280,24 @@ pub async fn update_user(
         status: body.status.map(Into::into),
         external_id: body.external_id,
     };
-    let user = state.run(move |conn| users::update(conn, &caller.0, id, if_match.0.as_ref(), &patch)).await?;
+    let user = state
+        .run(move |conn| {
+            let principal = &caller.principal;
+            let authorize = |current: &User| {
+                let new_roles: BTreeSet<Role> = match &patch.roles {
+                    Some(roles) => roles.iter().copied().collect(),
+                    None => current.roles.clone(),
+                };
+                let changes_roles_or_status =
+                    patch.status.is_some_and(|s| s != current.status) || new_roles != current.roles;
+                let changes_email = patch.email.is_some();
+                let action =
+                    Action::UpdateUser { user: current, changes_roles_or_status, new_roles: &new_roles, changes_email };
+                policy::check(principal, &action)
+            };
+            users::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
+        })
+        .await?;
     Ok(resource(StatusCode::OK, user.version, &UserResponse::from(&user)))
 }
 
@@ -285,6 +318,12 @@ pub async fn deactivate_user(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
-    let user = state.run(move |conn| users::deactivate(conn, &caller.0, id, if_match.0.as_ref())).await?;
+    let user = state
+        .run(move |conn| {
+            let authorize =
+                |current: &User| policy::check(&caller.principal, &Action::DeactivateUser { user: current });
+            users::deactivate(conn, &caller.ctx, id, if_match.0.as_ref(), &authorize)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().insert_header(etag(user.version)).finish())
 }

@@ -41,12 +41,20 @@ pub fn exists(conn: &mut DbConnection, id: OrganizationId) -> Result<bool, Store
     Ok(diesel::select(diesel::dsl::exists(organizations::table.find(id.to_string()))).get_result(conn)?)
 }
 
-pub fn list(conn: &mut DbConnection, page: PageRequest) -> Result<Page<Organization>, StoreError> {
+/// A page of organizations; `only` restricts it to one (callers who see only their own).
+pub fn list(
+    conn: &mut DbConnection,
+    only: Option<OrganizationId>,
+    page: PageRequest,
+) -> Result<Page<Organization>, StoreError> {
     let mut query = organizations::table
         .select(OrganizationRow::as_select())
         .order(organizations::id.asc())
         .limit(i64::from(page.limit) + 1)
         .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(organizations::id.eq(id.to_string()));
+    }
     if let Some(after) = page.after {
         query = query.filter(organizations::id.gt(after.to_string()));
     }

@@ -17,6 +17,8 @@ const RESOURCE: &str = "user";
 /// Filters of the user list; every one given must match.
 #[derive(Clone, Debug, Default)]
 pub struct UserFilter {
+    /// Only this user (callers who may see only themselves).
+    pub id: Option<UserId>,
     pub organization_id: Option<OrganizationId>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
@@ -64,9 +66,26 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User
     .transpose()
 }
 
+/// Users whose `external_id` is `external_id` (in any organization; at most two are returned,
+/// enough to tell a unique match from an ambiguous one).
+pub fn find_by_external_id(conn: &mut DbConnection, external_id: &str) -> Result<Vec<User>, StoreError> {
+    users::table
+        .filter(users::external_id.eq(external_id))
+        .order(users::id.asc())
+        .limit(2)
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
 pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
     let mut query =
         users::table.select(UserRow::as_select()).order(users::id.asc()).limit(i64::from(page.limit) + 1).into_boxed();
+    if let Some(id) = filter.id {
+        query = query.filter(users::id.eq(id.to_string()));
+    }
     if let Some(org) = filter.organization_id {
         query = query.filter(users::organization_id.eq(org.to_string()));
     }
@@ -98,17 +117,30 @@ fn get_for_update(conn: &mut DbConnection, id: UserId) -> Result<User, StoreErro
     row.map(User::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
+/// The locked current state, if `authorize` allows the caller to change it. Authorization comes
+/// before the `If-Match` check, so a caller who may not see the user learns nothing from a 412.
+fn load_authorized(
+    conn: &mut DbConnection,
+    id: UserId,
+    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
+) -> Result<User, StoreError> {
+    let user = get_for_update(conn, id)?;
+    authorize(&user)?;
+    Ok(user)
+}
+
 pub fn update(
     conn: &mut DbConnection,
     ctx: &CommandContext,
     id: UserId,
     precondition: Option<&Precondition>,
     patch: &UserPatch,
+    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
 ) -> Result<User, StoreError> {
     versioned::modify(
         conn,
         precondition,
-        |conn| get_for_update(conn, id),
+        |conn| load_authorized(conn, id, authorize),
         |current| {
             let next = current.apply(patch)?;
             let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
@@ -124,11 +156,12 @@ pub fn deactivate(
     ctx: &CommandContext,
     id: UserId,
     precondition: Option<&Precondition>,
+    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
 ) -> Result<User, StoreError> {
     versioned::modify(
         conn,
         precondition,
-        |conn| get_for_update(conn, id),
+        |conn| load_authorized(conn, id, authorize),
         |current| {
             let next = current.deactivate();
             if next.version == current.version {

@@ -1,0 +1,274 @@
+//! The access policy: the one place that decides who may see or do what (SPEC §4).
+//!
+//! Handlers describe the action and the resource; [`check`] answers allow, deny-as-not-found
+//! (the resource is in another tenant or the caller has no relationship to it: it acts as if it
+//! were not there), or deny-as-forbidden (the caller can see it but may not do this). List
+//! endpoints ask for the caller's [`Visibility`] and filter by it in the query.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::DomainError;
+use crate::id::{OrganizationId, UserId};
+use crate::user::{Role, User};
+
+/// OAuth2 scopes of API clients (SPEC §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    EngagementsRead,
+    EngagementsWrite,
+    UsersRead,
+    UsersWrite,
+    ReportsRead,
+    WebhooksManage,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] = [
+        Scope::EngagementsRead,
+        Scope::EngagementsWrite,
+        Scope::UsersRead,
+        Scope::UsersWrite,
+        Scope::ReportsRead,
+        Scope::WebhooksManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::EngagementsRead => "engagements:read",
+            Scope::EngagementsWrite => "engagements:write",
+            Scope::UsersRead => "users:read",
+            Scope::UsersWrite => "users:write",
+            Scope::ReportsRead => "reports:read",
+            Scope::WebhooksManage => "webhooks:manage",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s).ok_or(())
+    }
+}
+
+/// Who is acting, as far as access is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// A person, with the global roles they hold now.
+    User { id: UserId, organization_id: Option<OrganizationId>, roles: BTreeSet<Role> },
+    /// An HR system's service account: at most an hr_partner's rights in its organization,
+    /// further limited to its granted scopes.
+    ApiClient { id: String, organization_id: OrganizationId, scopes: BTreeSet<Scope> },
+}
+
+impl Principal {
+    pub fn for_user(user: &User) -> Principal {
+        Principal::User { id: user.id, organization_id: user.organization_id, roles: user.roles.clone() }
+    }
+
+    pub fn organization_id(&self) -> Option<OrganizationId> {
+        match self {
+            Principal::User { organization_id, .. } => *organization_id,
+            Principal::ApiClient { organization_id, .. } => Some(*organization_id),
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(self, Principal::User { roles, .. } if roles.contains(&Role::Admin))
+    }
+
+    /// Whether this principal manages `org` as an hr_partner (a person holding the role in that
+    /// organization, or an API client of it holding `scope`).
+    fn manages(&self, org: Option<OrganizationId>, scope: Scope) -> bool {
+        match self {
+            Principal::User { organization_id, roles, .. } => {
+                org.is_some() && *organization_id == org && roles.contains(&Role::HrPartner)
+            }
+            Principal::ApiClient { organization_id, scopes, .. } => {
+                org == Some(*organization_id) && scopes.contains(&scope)
+            }
+        }
+    }
+
+    fn member_of(&self, org: Option<OrganizationId>) -> bool {
+        org.is_some() && self.organization_id() == org
+    }
+
+    fn is_user(&self, user: UserId) -> bool {
+        matches!(self, Principal::User { id, .. } if *id == user)
+    }
+}
+
+/// What a principal may do, described with the facts the decision needs.
+#[derive(Clone, Debug)]
+pub enum Action<'a> {
+    CreateOrganization,
+    ReadOrganization {
+        id: OrganizationId,
+    },
+    UpdateOrganization {
+        id: OrganizationId,
+    },
+    CreateUser {
+        organization_id: Option<OrganizationId>,
+        roles: &'a [Role],
+    },
+    ReadUser {
+        user: &'a User,
+    },
+    /// `roles` and `status` are whether the change touches them; `new_roles` the roles after it.
+    UpdateUser {
+        user: &'a User,
+        changes_roles_or_status: bool,
+        new_roles: &'a BTreeSet<Role>,
+        changes_email: bool,
+    },
+    DeactivateUser {
+        user: &'a User,
+    },
+    ManageApiClients {
+        organization_id: OrganizationId,
+    },
+}
+
+/// Which rows of a list the principal may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    Organization(OrganizationId),
+    /// Only the principal's own record.
+    OnlySelf(UserId),
+}
+
+fn not_found(resource: &'static str) -> DomainError {
+    DomainError::NotFound { resource }
+}
+
+fn forbidden(message: &str) -> DomainError {
+    DomainError::Forbidden { message: message.to_owned() }
+}
+
+/// Roles an hr_partner may grant: only hr_partner, and only in their own organization. Admin and
+/// coach are provider-side roles granted by admins.
+fn grantable_by_hr(roles: &[Role]) -> bool {
+    roles.iter().all(|r| *r == Role::HrPartner)
+}
+
+/// Decides whether `principal` may perform `action`.
+pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainError> {
+    if principal.is_admin() {
+        return Ok(());
+    }
+    match action {
+        Action::CreateOrganization => Err(forbidden("only an admin can create organizations")),
+        Action::ReadOrganization { id } => {
+            if principal.member_of(Some(*id)) {
+                Ok(())
+            } else {
+                Err(not_found("organization"))
+            }
+        }
+        Action::UpdateOrganization { id } => {
+            if !principal.member_of(Some(*id)) {
+                Err(not_found("organization"))
+            } else if principal.manages(Some(*id), Scope::UsersWrite) && matches!(principal, Principal::User { .. }) {
+                Ok(())
+            } else {
+                Err(forbidden("only an admin or the organization's hr_partner can change it"))
+            }
+        }
+        Action::CreateUser { organization_id, roles } => {
+            if principal.manages(*organization_id, Scope::UsersWrite) {
+                if grantable_by_hr(roles) {
+                    Ok(())
+                } else {
+                    Err(forbidden("an hr_partner can grant only the hr_partner role"))
+                }
+            } else if organization_id.is_some() && !principal.member_of(*organization_id) {
+                // Naming another tenant reveals nothing about it.
+                Err(forbidden("users can be created only in your own organization"))
+            } else {
+                Err(forbidden("only an admin or the organization's hr_partner can create users"))
+            }
+        }
+        Action::ReadUser { user } => {
+            if principal.is_user(user.id) || principal.manages(user.organization_id, Scope::UsersRead) {
+                Ok(())
+            } else {
+                Err(not_found("user"))
+            }
+        }
+        Action::UpdateUser { user, changes_roles_or_status, new_roles, changes_email } => {
+            if principal.manages(user.organization_id, Scope::UsersWrite) {
+                let new_roles: Vec<Role> = new_roles.iter().copied().collect();
+                if grantable_by_hr(&new_roles) || !changes_roles_or_status {
+                    Ok(())
+                } else {
+                    Err(forbidden("an hr_partner can grant only the hr_partner role"))
+                }
+            } else if principal.is_user(user.id) {
+                if *changes_roles_or_status || *changes_email {
+                    Err(forbidden("you can change your own name only"))
+                } else {
+                    Ok(())
+                }
+            } else if principal.manages(user.organization_id, Scope::UsersRead) {
+                Err(forbidden("changing users needs the users:write scope"))
+            } else {
+                Err(not_found("user"))
+            }
+        }
+        Action::DeactivateUser { user } => {
+            if principal.manages(user.organization_id, Scope::UsersWrite) {
+                if user.roles.iter().any(|r| *r != Role::HrPartner) {
+                    Err(forbidden("only an admin can deactivate an admin or a coach"))
+                } else {
+                    Ok(())
+                }
+            } else if principal.is_user(user.id) || principal.manages(user.organization_id, Scope::UsersRead) {
+                Err(forbidden("only an admin or the organization's hr_partner can deactivate users"))
+            } else {
+                Err(not_found("user"))
+            }
+        }
+        Action::ManageApiClients { organization_id } => match principal {
+            Principal::User { .. } if principal.manages(Some(*organization_id), Scope::UsersWrite) => Ok(()),
+            _ if principal.member_of(Some(*organization_id)) => {
+                Err(forbidden("only an admin or the organization's hr_partner can manage API clients"))
+            }
+            _ => Err(not_found("organization")),
+        },
+    }
+}
+
+/// Which organizations a principal sees in the organization list.
+pub fn organization_visibility(principal: &Principal) -> Option<Visibility> {
+    if principal.is_admin() {
+        return Some(Visibility::All);
+    }
+    principal.organization_id().map(Visibility::Organization)
+}
+
+/// Which users a principal sees in the user list; `Err` when the list is not theirs to read.
+pub fn user_visibility(principal: &Principal) -> Result<Visibility, DomainError> {
+    if principal.is_admin() {
+        return Ok(Visibility::All);
+    }
+    if let Some(org) = principal.organization_id()
+        && principal.manages(Some(org), Scope::UsersRead)
+    {
+        return Ok(Visibility::Organization(org));
+    }
+    match principal {
+        Principal::User { id, .. } => Ok(Visibility::OnlySelf(*id)),
+        Principal::ApiClient { .. } => Err(forbidden("listing users needs the users:read scope")),
+    }
+}
