@@ -3,6 +3,7 @@
 //! This crate performs no I/O and knows nothing of HTTP or SQL. Persistence and HTTP depend on it,
 //! never the other way round.
 
+pub mod api_client;
 pub mod audit;
 pub mod error;
 pub mod id;

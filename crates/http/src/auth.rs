@@ -178,6 +178,27 @@ impl ExternalIdp {
     }
 }
 
+/// A new random identifier or secret: `prefix` + base64url of `bytes` random bytes.
+pub fn random_token(prefix: &str, bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand_fill(&mut buffer);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(buffer))
+}
+
+/// An argon2id hash (PHC string) of a secret, with a random salt.
+pub fn hash_secret(secret: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default().hash_password(secret.as_bytes(), &salt).expect("argon2 hashing").to_string()
+}
+
+/// Whether `secret` matches an argon2 hash (constant-time comparison inside argon2).
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| argon2::Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+}
+
 /// Token settings.
 #[derive(Clone, Debug)]
 pub struct TokenSettings {

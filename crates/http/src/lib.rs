@@ -39,7 +39,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{me, ops, organizations, users};
+    use api::{api_clients, me, oauth, ops, organizations, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -47,11 +47,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(ops::docs)
         .service(
             utoipa_actix_web::scope("/v1")
+                .service(oauth::issue_token)
                 .service(me::get_me)
                 .service(organizations::create_organization)
                 .service(organizations::list_organizations)
                 .service(organizations::get_organization)
                 .service(organizations::update_organization)
+                .service(api_clients::create_api_client)
+                .service(api_clients::list_api_clients)
+                .service(api_clients::rotate_api_client_secret)
+                .service(api_clients::revoke_api_client)
                 .service(users::create_user)
                 .service(users::list_users)
                 .service(users::get_user)

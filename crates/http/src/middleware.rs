@@ -16,6 +16,11 @@ use crate::state::AppState;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Marks an error response whose body is already in the format its protocol requires (OAuth's
+/// token endpoint errors), so it is not rewritten as a problem document.
+#[derive(Clone, Copy, Debug)]
+pub struct KeepBody;
+
 /// The request's id: the caller's `X-Request-Id` when it is sensible, else a new UUIDv7.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -50,7 +55,7 @@ pub async fn observe(
                 return Err(error);
             }
         };
-        if res.status().as_u16() >= 400 && !is_problem(&res) {
+        if res.status().as_u16() >= 400 && !is_problem(&res) && !res.response().extensions().contains::<KeepBody>() {
             res = into_problem(res);
         }
         res.headers_mut()

@@ -83,7 +83,12 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut O
 }
 
 /// Operations that need no access token.
-pub const PUBLIC_OPERATIONS: &[&str] = &["healthz", "readyz", "metrics", "openapi_json", "docs", "api_docs"];
+pub const PUBLIC_OPERATIONS: &[&str] =
+    &["healthz", "readyz", "metrics", "openapi_json", "docs", "api_docs", "issue_token"];
+
+/// Operations whose errors follow their own protocol (OAuth's token endpoint) rather than the
+/// JSON-body conventions: no 415 or 422 from them.
+const OWN_ERROR_FORMAT: &[&str] = &["issue_token"];
 
 /// The OAuth2 scope an API client needs for an operation; operations not listed need none beyond
 /// belonging to the organization (the access policy decides the rest).
@@ -163,7 +168,10 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
                 statuses.push("404");
             }
             if has_body {
-                statuses.extend(["413", "415", "422"]);
+                statuses.push("413");
+                if !OWN_ERROR_FORMAT.contains(&op.operation_id.as_deref().unwrap_or_default()) {
+                    statuses.extend(["415", "422"]);
+                }
             }
             if matches!(method, "PATCH" | "PUT" | "DELETE") && has_path_params {
                 statuses.push("412");

@@ -3,7 +3,7 @@
 
 use keel_domain::policy::Principal;
 use keel_domain::user::UserStatus;
-use keel_persistence::repo::users;
+use keel_persistence::repo::{api_clients, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::auth::{AuthError, Verified};
@@ -27,7 +27,17 @@ pub fn resolve(conn: &mut DbConnection, verified: Verified) -> Result<Result<Pri
                 (None, None) => None,
             }
         }
-        Verified::ApiClient { .. } => return Ok(Err(refused("the API client is unknown or revoked"))),
+        Verified::ApiClient { client_id, scopes } => {
+            return Ok(match api_clients::find_by_client_id(conn, &client_id)? {
+                Some(client) if client.is_active() => Ok(Principal::ApiClient {
+                    // Scopes removed from the client since the token was issued no longer apply.
+                    scopes: scopes.intersection(&client.scopes).copied().collect(),
+                    organization_id: client.organization_id,
+                    id: client.client_id,
+                }),
+                _ => Err(refused("the API client is unknown or revoked")),
+            });
+        }
     };
     Ok(match user {
         None => Err(refused("no user matches the token")),

@@ -2,13 +2,15 @@
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
+use keel_domain::api_client::ApiClient;
 use keel_domain::organization::{Organization, OrganizationSettings};
+use keel_domain::policy::Scope;
 use keel_domain::time::Timestamp;
 use keel_domain::user::{Email, Role, User, UserStatus};
 use keel_domain::{OrganizationId, UserId};
 
 use crate::error::StoreError;
-use crate::schema::{audit_events, organizations, users};
+use crate::schema::{api_clients, audit_events, organizations, users};
 
 pub(crate) fn to_db_time(t: Timestamp) -> NaiveDateTime {
     t.naive_utc()
@@ -156,4 +158,65 @@ pub struct AuditEventRow {
     pub request_id: String,
     /// JSON array of the field names a change touched (never their values).
     pub changed_fields: String,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = api_clients, treat_none_as_null = true)]
+pub struct ApiClientRow {
+    pub id: String,
+    pub client_id: String,
+    pub organization_id: String,
+    pub name: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    pub secret_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub secret_rotated_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub version: i64,
+}
+
+impl From<&ApiClient> for ApiClientRow {
+    fn from(c: &ApiClient) -> Self {
+        ApiClientRow {
+            id: c.id.to_string(),
+            client_id: c.client_id.clone(),
+            organization_id: c.organization_id.to_string(),
+            name: c.name.clone(),
+            scopes: c.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+            secret_hash: c.secret_hash.clone(),
+            created_at: to_db_time(c.created_at),
+            updated_at: to_db_time(c.updated_at),
+            secret_rotated_at: to_db_time(c.secret_rotated_at),
+            revoked_at: c.revoked_at.map(to_db_time),
+            version: c.version,
+        }
+    }
+}
+
+impl TryFrom<ApiClientRow> for ApiClient {
+    type Error = StoreError;
+    fn try_from(row: ApiClientRow) -> Result<Self, StoreError> {
+        Ok(ApiClient {
+            id: row.id.parse().map_err(|_| corrupt("api client id", &row.id))?,
+            organization_id: row
+                .organization_id
+                .parse()
+                .map_err(|_| corrupt("organization id", &row.organization_id))?,
+            scopes: row
+                .scopes
+                .split_whitespace()
+                .map(|s| s.parse::<Scope>().map_err(|_| corrupt("scope", s)))
+                .collect::<Result<_, _>>()?,
+            client_id: row.client_id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+            secret_rotated_at: from_db_time(row.secret_rotated_at),
+            revoked_at: row.revoked_at.map(from_db_time),
+            version: row.version,
+        })
+    }
 }

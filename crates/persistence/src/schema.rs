@@ -56,4 +56,20 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organizations (organization_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, users, audit_events, instance_secrets);
+diesel::allow_tables_to_appear_in_same_query!(organizations, users, audit_events, instance_secrets, api_clients);
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        client_id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        secret_rotated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}

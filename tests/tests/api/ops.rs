@@ -105,8 +105,11 @@ fn every_operation_is_fully_documented() {
                 }
             }
             if op.get("requestBody").is_some() {
-                for status in ["400", "413", "415", "422"] {
-                    assert!(responses.contains_key(status), "{id} lacks {status}");
+                // The OAuth token endpoint answers in RFC 6749's format: no 415 or 422.
+                let statuses: &[&str] =
+                    if id == "issue_token" { &["400", "413"] } else { &["400", "413", "415", "422"] };
+                for status in statuses {
+                    assert!(responses.contains_key(*status), "{id} lacks {status}");
                 }
             }
             if path.contains('{') {

@@ -1,6 +1,8 @@
 //! The HTTP resources. Handlers translate HTTP to domain commands and back; they decide nothing.
 
+pub mod api_clients;
 pub mod me;
+pub mod oauth;
 pub mod ops;
 pub mod organizations;
 pub mod users;

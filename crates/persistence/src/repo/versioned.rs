@@ -24,6 +24,12 @@ impl Versioned for keel_domain::organization::Organization {
     }
 }
 
+impl Versioned for keel_domain::api_client::ApiClient {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Versioned for keel_domain::user::User {
     fn version(&self) -> i64 {
         self.version
