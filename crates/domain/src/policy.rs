@@ -98,6 +98,12 @@ impl Principal {
         }
     }
 
+    /// An API client of `org` that lacks `scope`: it may see that the resource exists, but not
+    /// act on it.
+    fn lacks_scope(&self, org: Option<OrganizationId>, scope: Scope) -> bool {
+        matches!(self, Principal::ApiClient { organization_id, scopes, .. } if org == Some(*organization_id) && !scopes.contains(&scope))
+    }
+
     fn member_of(&self, org: Option<OrganizationId>) -> bool {
         org.is_some() && self.organization_id() == org
     }
@@ -192,6 +198,8 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 } else {
                     Err(forbidden("an hr_partner can grant only the hr_partner role"))
                 }
+            } else if principal.lacks_scope(*organization_id, Scope::UsersWrite) {
+                Err(forbidden("creating users needs the users:write scope"))
             } else if organization_id.is_some() && !principal.member_of(*organization_id) {
                 // Naming another tenant reveals nothing about it.
                 Err(forbidden("users can be created only in your own organization"))
@@ -202,6 +210,8 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
         Action::ReadUser { user } => {
             if principal.is_user(user.id) || principal.manages(user.organization_id, Scope::UsersRead) {
                 Ok(())
+            } else if principal.lacks_scope(user.organization_id, Scope::UsersRead) {
+                Err(forbidden("reading users needs the users:read scope"))
             } else {
                 Err(not_found("user"))
             }
@@ -220,7 +230,7 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 } else {
                     Ok(())
                 }
-            } else if principal.manages(user.organization_id, Scope::UsersRead) {
+            } else if principal.lacks_scope(user.organization_id, Scope::UsersWrite) {
                 Err(forbidden("changing users needs the users:write scope"))
             } else {
                 Err(not_found("user"))
@@ -233,7 +243,7 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 } else {
                     Ok(())
                 }
-            } else if principal.is_user(user.id) || principal.manages(user.organization_id, Scope::UsersRead) {
+            } else if principal.is_user(user.id) || principal.lacks_scope(user.organization_id, Scope::UsersWrite) {
                 Err(forbidden("only an admin or the organization's hr_partner can deactivate users"))
             } else {
                 Err(not_found("user"))

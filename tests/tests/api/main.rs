@@ -4,4 +4,5 @@ mod conventions;
 mod ops;
 mod organizations;
 mod persistence;
+mod tokens;
 mod users;

@@ -79,7 +79,8 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, &'st
     let value = value.to_str().map_err(|_| bad())?;
     let Some((scheme, encoded)) = value.trim().split_once(' ') else { return Err(bad()) };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(bad());
+        // Another scheme (e.g. a Bearer token sent by habit) is not client authentication.
+        return Ok(None);
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
