@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API: the real server, over HTTP, on SQLite and PostgreSQL.
 
+mod access;
 mod conventions;
 mod ops;
 mod organizations;

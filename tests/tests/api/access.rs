@@ -1,0 +1,371 @@
+//! The authorization matrix: for every operation in the OpenAPI document and every kind of actor,
+//! the expected status. An operation without an entry here fails the test, so no endpoint ships
+//! without a decision on who may call it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::http::Method;
+use base64::Engine;
+use keel_tests::{TestApp, both_backends};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Who {
+    Admin,
+    /// hr_partner of the organization the resources belong to.
+    HrSame,
+    /// hr_partner of another organization.
+    HrOther,
+    /// A provider-side coach.
+    Coach,
+    Leader,
+    Sponsor,
+    /// A user of the same organization with no role and no relationship.
+    Unrelated,
+    /// An API client of the organization with every scope.
+    ClientScoped,
+    /// An API client of the organization with only reports:read.
+    ClientUnscoped,
+    Anonymous,
+}
+
+const EVERYONE: [Who; 10] = [
+    Who::Admin,
+    Who::HrSame,
+    Who::HrOther,
+    Who::Coach,
+    Who::Leader,
+    Who::Sponsor,
+    Who::Unrelated,
+    Who::ClientScoped,
+    Who::ClientUnscoped,
+    Who::Anonymous,
+];
+
+/// The expected status of `op` for `who`; `None` when the operation has no entry.
+fn expected(op: &str, who: Who) -> Option<u16> {
+    use Who::*;
+    let authenticated = |ok: u16| if who == Anonymous { 401 } else { ok };
+    // Admin and the organization's hr_partner manage it; its other members see but may not act;
+    // outsiders get 404.
+    let org_managed = |ok: u16| match who {
+        Admin | HrSame => ok,
+        Leader | Sponsor | Unrelated | ClientScoped | ClientUnscoped => 403,
+        HrOther | Coach => 404,
+        Anonymous => 401,
+    };
+    // Users of the organization: admin, its hr_partner and its API client with the scope.
+    let user_managed = |ok: u16| match who {
+        Admin | HrSame | ClientScoped => ok,
+        ClientUnscoped => 403,
+        HrOther | Coach | Leader | Sponsor | Unrelated => 404,
+        Anonymous => 401,
+    };
+    Some(match op {
+        "healthz" | "readyz" | "metrics" | "openapi_json" | "api_docs" | "issue_token" => 200,
+        "docs" => 308,
+        "get_me" | "list_organizations" => authenticated(200),
+        "create_organization" => match who {
+            Admin => 201,
+            Anonymous => 401,
+            _ => 403,
+        },
+        "get_organization" => match who {
+            HrOther | Coach => 404,
+            _ => authenticated(200),
+        },
+        "update_organization" => match who {
+            ClientScoped => 403,
+            _ => org_managed(200),
+        },
+        "create_api_client" => org_managed(201),
+        "list_api_clients" | "rotate_api_client_secret" => org_managed(200),
+        "revoke_api_client" => org_managed(204),
+        "create_user" => match who {
+            Admin | HrSame | ClientScoped => 201,
+            Anonymous => 401,
+            _ => 403,
+        },
+        "list_users" => match who {
+            ClientUnscoped => 403,
+            _ => authenticated(200),
+        },
+        "get_user" | "update_user" => user_managed(200),
+        "deactivate_user" => user_managed(204),
+        _ => return None,
+    })
+}
+
+struct World {
+    app: TestApp,
+    tokens: HashMap<Who, Option<String>>,
+    org: String,
+    target_user: String,
+    client_credentials: (String, String),
+    counter: AtomicUsize,
+}
+
+impl World {
+    async fn build(app: TestApp) -> World {
+        let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
+        let other = app.create_org("Globex").await["id"].as_str().unwrap().to_owned();
+        let people = [
+            (Who::HrSame, "hr@acme.test", Some(&org), json!(["hr_partner"])),
+            (Who::HrOther, "hr@globex.test", Some(&other), json!(["hr_partner"])),
+            (Who::Coach, "coach@provider.test", None, json!(["coach"])),
+            (Who::Leader, "leader@acme.test", Some(&org), json!([])),
+            (Who::Sponsor, "sponsor@acme.test", Some(&org), json!([])),
+            (Who::Unrelated, "someone@acme.test", Some(&org), json!([])),
+        ];
+        let mut tokens = HashMap::new();
+        tokens.insert(Who::Admin, Some(app.admin_token.clone()));
+        tokens.insert(Who::Anonymous, None);
+        for (who, email, organization, roles) in people {
+            app.create_user(
+                json!({ "email": email, "name": format!("{who:?}"), "organization_id": organization, "roles": roles }),
+            )
+            .await;
+            tokens.insert(who, Some(app.token_for(email)));
+        }
+        let target_user = app
+            .create_user(json!({ "email": "target@acme.test", "name": "Target", "organization_id": org }))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let all_scopes = json!([
+            "engagements:read",
+            "engagements:write",
+            "users:read",
+            "users:write",
+            "reports:read",
+            "webhooks:manage"
+        ]);
+        let mut client_credentials = (String::new(), String::new());
+        for (who, scopes) in [(Who::ClientScoped, all_scopes), (Who::ClientUnscoped, json!(["reports:read"]))] {
+            let client = app
+                .post(
+                    &format!("/v1/organizations/{org}/api-clients"),
+                    &json!({ "name": format!("{who:?}"), "scopes": scopes }),
+                )
+                .await
+                .expect_status(201)
+                .json();
+            let credentials = (
+                client["client_id"].as_str().unwrap().to_owned(),
+                client["client_secret"].as_str().unwrap().to_owned(),
+            );
+            let token = client_token(&app, &credentials).await;
+            tokens.insert(who, Some(token));
+            if who == Who::ClientScoped {
+                client_credentials = credentials;
+            }
+        }
+        World { app, tokens, org, target_user, client_credentials, counter: AtomicUsize::new(0) }
+    }
+
+    fn unique(&self) -> usize {
+        self.counter.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// A fresh user of the organization, for operations that change their target.
+    async fn fresh_user(&self) -> String {
+        let n = self.unique();
+        let user = self
+            .app
+            .create_user(
+                json!({ "email": format!("fresh{n}@acme.test"), "name": "Fresh", "organization_id": self.org }),
+            )
+            .await;
+        user["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn fresh_client(&self) -> String {
+        let client = self
+            .app
+            .post(
+                &format!("/v1/organizations/{}/api-clients", self.org),
+                &json!({ "name": "Fresh", "scopes": ["users:read"] }),
+            )
+            .await
+            .expect_status(201)
+            .json();
+        client["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Performs `op` as `who`; returns the status.
+    async fn perform(&self, op: &str, who: Who) -> u16 {
+        let token = self.tokens[&who].as_deref();
+        let app = &self.app;
+        let org = &self.org;
+        let call = |method: Method, path: String, body: Option<Value>| async move {
+            app.call_as(token, method, &path, &[], body.as_ref()).await.status.as_u16()
+        };
+        match op {
+            "healthz" => call(Method::GET, "/healthz".into(), None).await,
+            "readyz" => call(Method::GET, "/readyz".into(), None).await,
+            "metrics" => call(Method::GET, "/metrics".into(), None).await,
+            "openapi_json" => call(Method::GET, "/openapi.json".into(), None).await,
+            "docs" => call(Method::GET, "/docs".into(), None).await,
+            "api_docs" => call(Method::GET, "/docs/".into(), None).await,
+            "issue_token" => {
+                let basic = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", self.client_credentials.0, self.client_credentials.1));
+                let authorization = format!("Basic {basic}");
+                app.send_raw(
+                    Method::POST,
+                    "/v1/oauth/token",
+                    &[("authorization", authorization.as_str())],
+                    Some("application/x-www-form-urlencoded"),
+                    Some(b"grant_type=client_credentials".to_vec()),
+                )
+                .await
+                .status
+                .as_u16()
+            }
+            "get_me" => call(Method::GET, "/v1/me".into(), None).await,
+            "create_organization" => {
+                call(Method::POST, "/v1/organizations".into(), Some(json!({ "name": "New" }))).await
+            }
+            "list_organizations" => call(Method::GET, "/v1/organizations".into(), None).await,
+            "get_organization" => call(Method::GET, format!("/v1/organizations/{org}"), None).await,
+            "update_organization" => {
+                call(Method::PATCH, format!("/v1/organizations/{org}"), Some(json!({ "name": "Acme Corp" }))).await
+            }
+            "create_api_client" => {
+                let body = json!({ "name": "HRIS", "scopes": ["users:read"] });
+                call(Method::POST, format!("/v1/organizations/{org}/api-clients"), Some(body)).await
+            }
+            "list_api_clients" => call(Method::GET, format!("/v1/organizations/{org}/api-clients"), None).await,
+            "rotate_api_client_secret" => {
+                let client = self.fresh_client().await;
+                call(Method::POST, format!("/v1/organizations/{org}/api-clients/{client}/rotate-secret"), None).await
+            }
+            "revoke_api_client" => {
+                let client = self.fresh_client().await;
+                call(Method::DELETE, format!("/v1/organizations/{org}/api-clients/{client}"), None).await
+            }
+            "create_user" => {
+                let n = self.unique();
+                let body = json!({ "email": format!("new{n}@acme.test"), "name": "New", "organization_id": org });
+                call(Method::POST, "/v1/users".into(), Some(body)).await
+            }
+            "list_users" => call(Method::GET, "/v1/users".into(), None).await,
+            "get_user" => call(Method::GET, format!("/v1/users/{}", self.target_user), None).await,
+            "update_user" => {
+                let user = self.fresh_user().await;
+                call(Method::PATCH, format!("/v1/users/{user}"), Some(json!({ "name": "Renamed" }))).await
+            }
+            "deactivate_user" => {
+                let user = self.fresh_user().await;
+                call(Method::DELETE, format!("/v1/users/{user}"), None).await
+            }
+            other => panic!("the matrix has an expectation for {other} but no request for it"),
+        }
+    }
+}
+
+async fn client_token(app: &TestApp, (id, secret): &(String, String)) -> String {
+    let body = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    let response = app
+        .send_raw(
+            Method::POST,
+            "/v1/oauth/token",
+            &[],
+            Some("application/x-www-form-urlencoded"),
+            Some(body.into_bytes()),
+        )
+        .await
+        .expect_status(200);
+    response.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn operation_ids() -> BTreeSet<String> {
+    let doc: Value = serde_json::from_str(&keel_http::openapi::document_json()).unwrap();
+    let mut ids = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            ids.insert(op["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_documented_operation_has_a_matrix_entry() {
+    let missing: Vec<String> = operation_ids().into_iter().filter(|op| expected(op, Who::Admin).is_none()).collect();
+    assert!(missing.is_empty(), "operations without an authorization matrix entry: {missing:?}");
+}
+
+both_backends! {
+    async fn authorization_matrix(app) {
+        let world = World::build(app).await;
+        let mut mismatches = Vec::new();
+        for op in operation_ids() {
+            for who in EVERYONE {
+                let want = expected(&op, who).unwrap_or_else(|| panic!("no matrix entry for {op}"));
+                let got = world.perform(&op, who).await;
+                if got != want {
+                    mismatches.push(format!("{op} as {who:?}: expected {want}, got {got}"));
+                }
+            }
+        }
+        assert!(mismatches.is_empty(), "authorization matrix mismatches:\n{}", mismatches.join("\n"));
+    }
+
+    async fn lists_show_only_what_the_caller_may_see(app) {
+        let world = World::build(app).await;
+        let app = &world.app;
+        let list = |who: Who, path: &'static str| {
+            let token = world.tokens[&who].clone();
+            async move { app.call_as(token.as_deref(), Method::GET, path, &[], None).await.expect_status(200).json() }
+        };
+        let emails = |page: Value| -> BTreeSet<String> {
+            page["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect()
+        };
+        let hr_view = emails(list(Who::HrSame, "/v1/users?limit=200").await);
+        assert!(hr_view.contains("target@acme.test") && hr_view.contains("leader@acme.test"));
+        assert!(hr_view.iter().all(|e| e.ends_with("@acme.test")), "another tenant's people leak: {hr_view:?}");
+        assert_eq!(emails(list(Who::ClientScoped, "/v1/users?limit=200").await), hr_view);
+        assert_eq!(emails(list(Who::Leader, "/v1/users").await), BTreeSet::from(["leader@acme.test".to_owned()]));
+        assert_eq!(emails(list(Who::Coach, "/v1/users").await), BTreeSet::from(["coach@provider.test".to_owned()]));
+        let other_org = format!("/v1/users?organization_id={}", uuid::Uuid::now_v7());
+        let token = world.tokens[&Who::HrSame].clone();
+        let page = app.call_as(token.as_deref(), Method::GET, &other_org, &[], None).await.json();
+        assert!(page["items"].as_array().unwrap().is_empty());
+
+        let orgs = |page: Value| -> Vec<String> {
+            page["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(orgs(list(Who::HrOther, "/v1/organizations").await), vec!["Globex"]);
+        assert_eq!(orgs(list(Who::Leader, "/v1/organizations").await), vec!["Acme"]);
+        assert!(orgs(list(Who::Coach, "/v1/organizations").await).is_empty());
+        assert_eq!(orgs(list(Who::Admin, "/v1/organizations").await), vec!["Acme", "Globex"]);
+    }
+
+    async fn hr_partners_cannot_grant_provider_roles_and_people_edit_only_their_name(app) {
+        let world = World::build(app).await;
+        let app = &world.app;
+        let hr = world.tokens[&Who::HrSame].clone();
+        let hr = hr.as_deref();
+        let body = json!({ "email": "x@acme.test", "name": "X", "organization_id": world.org, "roles": ["admin"] });
+        app.call_as(hr, Method::POST, "/v1/users", &[], Some(&body)).await.expect_problem(403);
+        let path = format!("/v1/users/{}", world.target_user);
+        app.call_as(hr, Method::PATCH, &path, &[], Some(&json!({ "roles": ["coach"] }))).await.expect_problem(403);
+        app.call_as(hr, Method::PATCH, &path, &[], Some(&json!({ "roles": ["hr_partner"] }))).await.expect_status(200);
+
+        let leader = world.tokens[&Who::Leader].clone();
+        let me = app.call_as(leader.as_deref(), Method::GET, "/v1/me", &[], None).await.json();
+        let own = format!("/v1/users/{}", me["user"]["id"].as_str().unwrap());
+        app.call_as(leader.as_deref(), Method::PATCH, &own, &[], Some(&json!({ "name": "Lea" }))).await.expect_status(200);
+        app.call_as(leader.as_deref(), Method::PATCH, &own, &[], Some(&json!({ "roles": ["hr_partner"] }))).await.expect_problem(403);
+        app.call_as(leader.as_deref(), Method::PATCH, &own, &[], Some(&json!({ "email": "new@acme.test" }))).await.expect_problem(403);
+        // A 412 for an invisible user would leak its existence: it is a 404 whatever the If-Match.
+        let sponsor = world.tokens[&Who::Sponsor].clone();
+        let response = app
+            .call_as(sponsor.as_deref(), Method::PATCH, &path, &[("if-match", "\"999\"")], Some(&json!({ "name": "Z" })))
+            .await;
+        response.expect_problem(404);
+    }
+}
