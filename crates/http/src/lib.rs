@@ -29,17 +29,19 @@ pub use state::AppState;
 pub struct HttpSettings {
     /// The largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// The front-end page that redeems sign-in links (`?token=` is appended), if any.
+    pub sign_in_url: Option<String>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
+        Self { max_body_bytes: 1024 * 1024, sign_in_url: None }
     }
 }
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, me, oauth, ops, organizations, users};
+    use api::{api_clients, me, oauth, ops, organizations, sign_in, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -48,6 +50,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/v1")
                 .service(oauth::issue_token)
+                .service(sign_in::create_sign_in_link)
+                .service(sign_in::redeem_sign_in_link)
                 .service(me::get_me)
                 .service(organizations::create_organization)
                 .service(organizations::list_organizations)
@@ -83,6 +87,7 @@ impl Shared {
             metrics: metrics::Metrics::new(),
             cursors: cursor::CursorCodec::new(cursor_key),
             tokens,
+            sign_in_url: settings.sign_in_url.clone(),
             openapi_json: Arc::from(json),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }

@@ -83,8 +83,17 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut O
 }
 
 /// Operations that need no access token.
-pub const PUBLIC_OPERATIONS: &[&str] =
-    &["healthz", "readyz", "metrics", "openapi_json", "docs", "api_docs", "issue_token"];
+pub const PUBLIC_OPERATIONS: &[&str] = &[
+    "healthz",
+    "readyz",
+    "metrics",
+    "openapi_json",
+    "docs",
+    "api_docs",
+    "issue_token",
+    "create_sign_in_link",
+    "redeem_sign_in_link",
+];
 
 /// Operations whose errors follow their own protocol (OAuth's token endpoint) rather than the
 /// JSON-body conventions: no 415 or 422 from them.

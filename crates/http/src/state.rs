@@ -15,6 +15,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub cursors: CursorCodec,
     pub tokens: TokenService,
+    /// The front-end page that redeems sign-in links, if any.
+    pub sign_in_url: Option<String>,
     /// The OpenAPI document, rendered once.
     pub openapi_json: Arc<str>,
 }

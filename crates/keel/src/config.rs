@@ -28,6 +28,11 @@ pub struct Config {
     pub idp_issuer: String,
     pub idp_audience: String,
     pub idp_keys_file: String,
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub sign_in_url: String,
+    pub outbox_poll_ms: u64,
+    pub outbox_retry_base_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +63,11 @@ impl Default for Config {
             idp_issuer: String::new(),
             idp_audience: String::new(),
             idp_keys_file: String::new(),
+            smtp_url: String::new(),
+            mail_from: "Keel <keel@localhost>".to_owned(),
+            sign_in_url: String::new(),
+            outbox_poll_ms: 500,
+            outbox_retry_base_ms: 2000,
         }
     }
 }
@@ -97,6 +107,26 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ),
     ("idp_audience", "KEEL_IDP_AUDIENCE", "", "the `aud` the identity provider's tokens must carry"),
     ("idp_keys_file", "KEEL_IDP_KEYS_FILE", "", "its public keys: a PEM file (RSA or EC P-256) or a JWKS file"),
+    (
+        "smtp_url",
+        "KEEL_SMTP_URL",
+        "",
+        "smtp://host:25, smtp://host:587?tls=required or smtps://user:pass@host:465; empty = mail to <data_dir>/mail/*.eml",
+    ),
+    ("mail_from", "KEEL_MAIL_FROM", "Keel <keel@localhost>", "sender of Keel's mail"),
+    (
+        "sign_in_url",
+        "KEEL_SIGN_IN_URL",
+        "",
+        "front-end page that redeems sign-in links (?token= is appended); empty = code only",
+    ),
+    ("outbox_poll_ms", "KEEL_OUTBOX_POLL_MS", "500", "how often the delivery worker looks for due messages"),
+    (
+        "outbox_retry_base_ms",
+        "KEEL_OUTBOX_RETRY_BASE_MS",
+        "2000",
+        "first retry delay; doubles per attempt up to 1 h, for about a day",
+    ),
 ];
 
 /// The settings as `--help` prints them.

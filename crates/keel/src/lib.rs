@@ -2,6 +2,7 @@
 //! the black-box tests start the server through [`start`] exactly as `keel serve` does.
 
 pub mod config;
+pub mod delivery;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -153,7 +154,15 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
     };
     tracing::info!(database = %db.url().redacted(), backend = %db.backend(), "database ready");
     let tokens = token_service(config)?;
-    let shared = Shared::new(db, cursor_key.as_bytes(), tokens, HttpSettings { max_body_bytes: config.max_body_bytes });
+    let shared = Shared::new(
+        db,
+        cursor_key.as_bytes(),
+        tokens,
+        HttpSettings {
+            max_body_bytes: config.max_body_bytes,
+            sign_in_url: Some(config.sign_in_url.clone()).filter(|u| !u.is_empty()),
+        },
+    );
     let mut server =
         HttpServer::new(move || keel_http::build_app(&shared)).shutdown_timeout(config.shutdown_timeout_secs);
     if config.workers > 0 {
@@ -165,5 +174,15 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
         source: std::io::Error::other("no address bound"),
     })?;
     tracing::info!(%addr, "listening");
+    let worker = delivery::Worker {
+        db: open_database(config)?,
+        mailer: delivery::Mailer::from_config(config)?,
+        retry: keel_domain::outbox::RetryPolicy {
+            base: Duration::from_millis(config.outbox_retry_base_ms.max(1)),
+            ..Default::default()
+        },
+        poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
+    };
+    actix_web::rt::spawn(worker.run());
     Ok((server.run(), addr))
 }

@@ -56,7 +56,15 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organizations (organization_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, users, audit_events, instance_secrets, api_clients);
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    audit_events,
+    instance_secrets,
+    api_clients,
+    outbox,
+    sign_in_tokens
+);
 
 diesel::table! {
     api_clients (id) {
@@ -71,5 +79,31 @@ diesel::table! {
         secret_rotated_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        organization_id -> Nullable<Text>,
+        payload -> Text,
+        created_at -> Timestamp,
+        available_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }

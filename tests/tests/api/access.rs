@@ -65,6 +65,9 @@ fn expected(op: &str, who: Who) -> Option<u16> {
     Some(match op {
         "healthz" | "readyz" | "metrics" | "openapi_json" | "api_docs" | "issue_token" => 200,
         "docs" => 308,
+        // Public by design: always 202 (no enumeration); redeeming a made-up code is a 400.
+        "create_sign_in_link" => 202,
+        "redeem_sign_in_link" => 400,
         "get_me" | "list_organizations" => authenticated(200),
         "create_organization" => match who {
             Admin => 201,
@@ -223,6 +226,12 @@ impl World {
                 .await
                 .status
                 .as_u16()
+            }
+            "create_sign_in_link" => {
+                call(Method::POST, "/v1/auth/sign-in-links".into(), Some(json!({ "email": "leader@acme.test" }))).await
+            }
+            "redeem_sign_in_link" => {
+                call(Method::POST, "/v1/auth/sign-in-links/redeem".into(), Some(json!({ "token": "made-up" }))).await
             }
             "get_me" => call(Method::GET, "/v1/me".into(), None).await,
             "create_organization" => {

@@ -5,5 +5,6 @@ mod conventions;
 mod ops;
 mod organizations;
 mod persistence;
+mod sign_in;
 mod tokens;
 mod users;

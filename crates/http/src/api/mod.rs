@@ -5,6 +5,7 @@ pub mod me;
 pub mod oauth;
 pub mod ops;
 pub mod organizations;
+pub mod sign_in;
 pub mod users;
 
 use actix_web::http::StatusCode;

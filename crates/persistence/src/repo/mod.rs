@@ -3,7 +3,9 @@
 pub mod api_clients;
 pub mod audit;
 pub mod organizations;
+pub mod outbox;
 pub mod secrets;
+pub mod sign_in;
 pub mod users;
 pub mod versioned;
 

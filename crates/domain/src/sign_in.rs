@@ -1,0 +1,37 @@
+//! Sign-in links for people: what the email says.
+
+use std::time::Duration;
+
+use crate::outbox::Email;
+use crate::user::User;
+
+/// How long a sign-in token can be redeemed.
+pub const TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The sign-in email for `user` carrying `token`; `link_base`, when set, is the page of the
+/// organization's front end that redeems it (`?token=` is appended).
+pub fn email(user: &User, token: &str, link_base: Option<&str>) -> Email {
+    let minutes = TOKEN_TTL.as_secs() / 60;
+    let link = link_base
+        .filter(|base| !base.is_empty())
+        .map(|base| {
+            let separator = if base.contains('?') { '&' } else { '?' };
+            format!("Sign in:\n\n    {base}{separator}token={token}\n\n")
+        })
+        .unwrap_or_default();
+    let text = format!(
+        "Hello {name},\n\n\
+         someone (hopefully you) asked to sign in to Keel with this address.\n\n\
+         {link}\
+         Your one-time sign-in code is:\n\n    {token}\n\n\
+         Exchange it for an access token with POST /v1/auth/sign-in-links/redeem {{\"token\": \"<code>\"}}.\n\
+         It works once and expires in {minutes} minutes. If you did not ask for it, ignore this email.\n",
+        name = user.name,
+    );
+    Email {
+        to: user.email.as_str().to_owned(),
+        subject: "Your Keel sign-in link".to_owned(),
+        text,
+        secrets: vec![token.to_owned()],
+    }
+}

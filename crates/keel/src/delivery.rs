@@ -1,0 +1,170 @@
+//! The delivery worker: claims due outbox messages and delivers them, retrying failures with
+//! exponential back-off. Email goes over SMTP (lettre), or, with no SMTP server configured, to
+//! `.eml` files in `<data_dir>/mail` (logged): a message is never silently dropped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keel_domain::outbox::{Email, Message, RetryPolicy};
+use keel_domain::time;
+use keel_persistence::Database;
+use keel_persistence::repo::outbox::{self, Claimed};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::StartError;
+use crate::config::Config;
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+/// Why a delivery failed: worth retrying, or never going to work.
+#[derive(Debug)]
+pub enum DeliveryError {
+    Transient(String),
+    Permanent(String),
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<Mailer, StartError> {
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .map_err(|e| StartError::Invalid(format!("mail_from {:?}: {e}", config.mail_from)))?;
+        let transport = if config.smtp_url.is_empty() {
+            let dir = PathBuf::from(&config.data_dir).join("mail");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StartError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+            tracing::warn!(dir = %dir.display(), "no smtp_url configured: mail is written to files instead of being sent");
+            Transport::Files(AsyncFileTransport::new(&dir), dir)
+        } else {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
+                .map_err(|e| StartError::Invalid(format!("smtp_url: {e}")))?
+                .timeout(Some(Duration::from_secs(20)))
+                .build();
+            Transport::Smtp(transport)
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
+        let to: Mailbox =
+            email.to.parse().map_err(|e| DeliveryError::Permanent(format!("recipient {:?}: {e}", email.to)))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.text.clone())
+            .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(e.to_string())),
+                Err(e) => Err(DeliveryError::Transient(e.to_string())),
+            },
+            Transport::Files(files, dir) => {
+                let id = files.send(message).await.map_err(|e| DeliveryError::Transient(e.to_string()))?;
+                tracing::info!(file = %dir.join(format!("{id}.eml")).display(), to = %email.to, "mail written to file");
+                Ok(())
+            }
+        }
+    }
+}
+
+pub struct Worker {
+    pub db: Database,
+    pub mailer: Mailer,
+    pub retry: RetryPolicy,
+    pub poll: Duration,
+}
+
+/// How long a claimed message is reserved for the worker that claimed it.
+const LEASE: Duration = Duration::from_secs(120);
+const BATCH: i64 = 20;
+
+impl Worker {
+    /// Runs until the process ends.
+    pub async fn run(self) {
+        loop {
+            let delivered = match self.tick().await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox: cannot claim messages");
+                    0
+                }
+            };
+            if delivered == 0 {
+                actix_web::rt::time::sleep(self.poll).await;
+            }
+        }
+    }
+
+    /// One round: claims due messages and delivers them. Returns how many were claimed.
+    pub async fn tick(&self) -> Result<usize, String> {
+        let db = self.db.clone();
+        let claimed = blocking(move || {
+            let mut conn = db.conn()?;
+            outbox::claim(&mut conn, LEASE, BATCH)
+        })
+        .await?;
+        let count = claimed.len();
+        for message in claimed {
+            self.deliver(message).await;
+        }
+        Ok(count)
+    }
+
+    async fn deliver(&self, claimed: Claimed) {
+        let result = match &claimed.message {
+            Message::Email { email, .. } => self.mailer.send(email).await,
+        };
+        let db = self.db.clone();
+        let id = claimed.id.clone();
+        let attempts = claimed.attempts;
+        let retry = self.retry;
+        let recorded = blocking(move || {
+            let mut conn = db.conn()?;
+            match result {
+                Ok(()) => {
+                    tracing::info!(message = %claimed.id, attempts, "outbox: delivered");
+                    outbox::mark_delivered(&mut conn, &claimed)
+                }
+                Err(DeliveryError::Permanent(error)) => {
+                    tracing::error!(message = %claimed.id, %error, "outbox: delivery failed permanently");
+                    outbox::mark_failed(&mut conn, &claimed.id, &error, None)
+                }
+                Err(DeliveryError::Transient(error)) => {
+                    let jitter = (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
+                    let retry_at = retry
+                        .next_delay(attempts, jitter)
+                        .map(|delay| time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1)));
+                    match retry_at {
+                        Some(at) => tracing::warn!(message = %claimed.id, attempts, %error, retry_at = %at, "outbox: delivery failed; will retry"),
+                        None => tracing::error!(message = %claimed.id, attempts, %error, "outbox: delivery failed; giving up"),
+                    }
+                    outbox::mark_failed(&mut conn, &claimed.id, &error, retry_at)
+                }
+            }
+        })
+        .await;
+        if let Err(error) = recorded {
+            // The lease expires and the message is delivered again: at least once, never lost.
+            tracing::error!(message = %id, %error, "outbox: cannot record the outcome");
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, keel_persistence::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    actix_web::rt::task::spawn_blocking(work).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}

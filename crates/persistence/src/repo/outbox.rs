@@ -1,0 +1,146 @@
+//! The transactional outbox: enqueue inside the transaction of the change; a worker claims due
+//! messages (several instances never claim the same one: `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL, the write lock on SQLite), delivers them and records the outcome.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use keel_domain::outbox::{Email, Message};
+use keel_domain::time::{self, Timestamp};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::rows::to_db_time;
+use crate::schema::outbox;
+
+/// Adds a message; call it inside the transaction of the change that causes it.
+pub fn enqueue(conn: &mut DbConnection, message: &Message) -> Result<(), StoreError> {
+    let now = to_db_time(time::now());
+    let (organization_id, payload) = match message {
+        Message::Email { organization_id, email } => {
+            (organization_id.map(|o| o.to_string()), serde_json::to_string(email).expect("email serializes"))
+        }
+    };
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(uuid::Uuid::now_v7().to_string()),
+            outbox::kind.eq(message.kind()),
+            outbox::organization_id.eq(organization_id),
+            outbox::payload.eq(payload),
+            outbox::created_at.eq(now),
+            outbox::available_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A message claimed for delivery.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    pub message: Message,
+}
+
+type PendingRow = (String, String, Option<String>, String, i32);
+
+/// Claims up to `limit` due messages, oldest first, for `lease` (a worker that dies mid-delivery
+/// lets the lease expire and another picks the message up).
+pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+    let now = to_db_time(time::now());
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    write_transaction(conn, |conn| {
+        let rows: Vec<PendingRow> = {
+            macro_rules! due {
+                () => {
+                    outbox::table
+                        .filter(outbox::delivered_at.is_null())
+                        .filter(outbox::failed_at.is_null())
+                        .filter(outbox::available_at.le(now))
+                        .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now)))
+                        .order(outbox::id.asc())
+                        .limit(limit)
+                        .select((outbox::id, outbox::kind, outbox::organization_id, outbox::payload, outbox::attempts))
+                };
+            }
+            match conn {
+                DbConnection::Postgresql(c) => due!().for_update().skip_locked().load(c)?,
+                DbConnection::Sqlite(c) => due!().load(c)?,
+            }
+        };
+        let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((outbox::locked_until.eq(until), outbox::attempts.eq(outbox::attempts + 1)))
+            .execute(conn)?;
+        rows.into_iter()
+            .map(|(id, kind, organization_id, payload, attempts)| {
+                let message = match kind.as_str() {
+                    "email" => Message::Email {
+                        organization_id: organization_id.as_deref().and_then(|o| o.parse().ok()),
+                        email: serde_json::from_str::<Email>(&payload)
+                            .map_err(|_| crate::rows::corrupt("outbox email", &id))?,
+                    },
+                    other => return Err(crate::rows::corrupt("outbox kind", other)),
+                };
+                Ok(Claimed { id, attempts: attempts as u32 + 1, message })
+            })
+            .collect()
+    })
+}
+
+/// Records a delivery; the stored copy keeps no secrets.
+pub fn mark_delivered(conn: &mut DbConnection, claimed: &Claimed) -> Result<(), StoreError> {
+    let payload = match &claimed.message {
+        Message::Email { email, .. } => serde_json::to_string(&email.redacted()).expect("email serializes"),
+    };
+    diesel::update(outbox::table.find(&claimed.id))
+        .set((
+            outbox::delivered_at.eq(to_db_time(time::now())),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::payload.eq(payload),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or given up when it is `None`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    error: &str,
+    retry_at: Option<Timestamp>,
+) -> Result<(), StoreError> {
+    let now = to_db_time(time::now());
+    let error: String = error.chars().take(1000).collect();
+    let query = diesel::update(outbox::table.find(id));
+    match retry_at {
+        Some(at) => query
+            .set((
+                outbox::available_at.eq(to_db_time(at)),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)?,
+        None => query
+            .set((
+                outbox::failed_at.eq(now),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Messages not yet delivered nor given up (the queue depth).
+pub fn pending(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(outbox::table
+        .filter(outbox::delivered_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
