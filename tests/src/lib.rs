@@ -45,6 +45,10 @@ pub fn test_config(database_url: &str) -> Config {
         workers: 1,
         db_pool_size: 4,
         db_acquire_timeout_secs: 2,
+        // High enough for tests that call the credential endpoints many times; the limit tests
+        // set their own.
+        auth_rate_per_ip_per_minute: 10_000,
+        auth_rate_per_identity_per_minute: 10_000,
         ..Config::default()
     }
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cursor;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -31,11 +32,12 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// The front-end page that redeems sign-in links (`?token=` is appended), if any.
     pub sign_in_url: Option<String>,
+    pub limits: limits::LimitSettings,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, sign_in_url: None }
+        Self { max_body_bytes: 1024 * 1024, sign_in_url: None, limits: limits::LimitSettings::default() }
     }
 }
 
@@ -87,6 +89,7 @@ impl Shared {
             metrics: metrics::Metrics::new(),
             cursors: cursor::CursorCodec::new(cursor_key),
             tokens,
+            limits: limits::Limits::new(settings.limits),
             sign_in_url: settings.sign_in_url.clone(),
             openapi_json: Arc::from(json),
         };

@@ -58,6 +58,26 @@ impl<'r> utoipa::ToResponse<'r> for Conflict {
     }
 }
 
+/// 429 with `Retry-After`, from the abuse limits of the credential endpoints.
+pub struct TooManyRequests;
+
+impl<'r> utoipa::ToResponse<'r> for TooManyRequests {
+    fn response() -> (&'r str, RefOr<Response>) {
+        use utoipa::openapi::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut response = problem_response("Too many attempts; retry after the Retry-After delay (seconds)");
+        response.headers.insert(
+            "Retry-After".to_owned(),
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                .description(Some("Seconds to wait"))
+                .build()
+                .into(),
+        );
+        ("TooManyRequests", response.into())
+    }
+}
+
 fn problem_response(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
@@ -161,6 +181,8 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
     for (_, name, description) in STANDARD {
         components.responses.insert((*name).to_owned(), problem_response(description).into());
     }
+    let (name, response) = <TooManyRequests as utoipa::ToResponse>::response();
+    components.responses.insert(name.to_owned(), response);
     for (path, item) in doc.paths.paths.iter_mut() {
         let has_path_params = path.contains('{');
         for (method, op) in operations(item) {

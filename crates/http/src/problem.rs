@@ -42,6 +42,10 @@ pub struct Problem {
     /// Each invalid field, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// Seconds to wait before retrying (sent as `Retry-After`).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -53,7 +57,13 @@ impl Problem {
             detail: detail.into(),
             code: None,
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Problem {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn typed(mut self, slug: &str, title: &str) -> Problem {
@@ -79,8 +89,14 @@ impl Problem {
     pub fn response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)));
-        if self.status == 503 {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self.retry_after {
+            Some(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            None if self.status == 503 => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            None => {}
         }
         response.body(serde_json::to_vec(self).unwrap_or_default())
     }

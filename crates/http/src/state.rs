@@ -15,6 +15,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub cursors: CursorCodec,
     pub tokens: TokenService,
+    pub limits: crate::limits::Limits,
     /// The front-end page that redeems sign-in links, if any.
     pub sign_in_url: Option<String>,
     /// The OpenAPI document, rendered once.

@@ -33,6 +33,9 @@ pub struct Config {
     pub sign_in_url: String,
     pub outbox_poll_ms: u64,
     pub outbox_retry_base_ms: u64,
+    pub auth_rate_per_ip_per_minute: u32,
+    pub auth_rate_per_identity_per_minute: u32,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +71,9 @@ impl Default for Config {
             sign_in_url: String::new(),
             outbox_poll_ms: 500,
             outbox_retry_base_ms: 2000,
+            auth_rate_per_ip_per_minute: 30,
+            auth_rate_per_identity_per_minute: 5,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -126,6 +132,24 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "KEEL_OUTBOX_RETRY_BASE_MS",
         "2000",
         "first retry delay; doubles per attempt up to 1 h, for about a day",
+    ),
+    (
+        "auth_rate_per_ip_per_minute",
+        "KEEL_AUTH_RATE_PER_IP_PER_MINUTE",
+        "30",
+        "token and sign-in requests per client address per minute (then 429)",
+    ),
+    (
+        "auth_rate_per_identity_per_minute",
+        "KEEL_AUTH_RATE_PER_IDENTITY_PER_MINUTE",
+        "5",
+        "token requests per client id, sign-in links per email address, per minute",
+    ),
+    (
+        "trust_forwarded_for",
+        "KEEL_TRUST_FORWARDED_FOR",
+        "false",
+        "take the client address from X-Forwarded-For (only behind a proxy you trust)",
     ),
 ];
 

@@ -161,6 +161,11 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
         HttpSettings {
             max_body_bytes: config.max_body_bytes,
             sign_in_url: Some(config.sign_in_url.clone()).filter(|u| !u.is_empty()),
+            limits: keel_http::limits::LimitSettings {
+                per_ip_per_minute: config.auth_rate_per_ip_per_minute,
+                per_identity_per_minute: config.auth_rate_per_identity_per_minute,
+                trust_forwarded: config.trust_forwarded_for,
+            },
         },
     );
     let mut server =

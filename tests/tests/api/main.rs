@@ -2,6 +2,7 @@
 
 mod access;
 mod conventions;
+mod limits;
 mod ops;
 mod organizations;
 mod persistence;

@@ -101,10 +101,12 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_secret("not-a-secret
         (status = 200, description = "The access token", body = TokenResponse),
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 §5.2)", body = OAuthError),
         (status = 401, description = "invalid_client: unknown client, wrong secret, or revoked (RFC 6749 §5.2)", body = OAuthError),
+        (status = 429, response = crate::openapi::TooManyRequests),
     )
 )]
 #[post("/oauth/token")]
 pub async fn issue_token(req: HttpRequest, state: Data<AppState>, body: Bytes) -> Result<HttpResponse, ApiError> {
+    state.limits.check_ip(&req, "token")?;
     let form_type =
         req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "application/x-www-form-urlencoded");
     if !form_type {
@@ -150,6 +152,7 @@ pub async fn issue_token(req: HttpRequest, state: Data<AppState>, body: Bytes) -
             ));
         }
     };
+    state.limits.check_identity("token", &client_id)?;
     let client = state
         .run(move |conn| {
             let client = api_clients::find_by_client_id(conn, &client_id)?;

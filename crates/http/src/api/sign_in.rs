@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::Data;
-use actix_web::{HttpResponse, post};
+use actix_web::{HttpRequest, HttpResponse, post};
 use keel_domain::audit::{Actor, CommandContext};
 use keel_domain::outbox::Message;
 use keel_domain::sign_in;
@@ -49,15 +49,21 @@ fn hash(token: &str) -> String {
 #[utoipa::path(
     tag = "auth",
     request_body = SignInLinkRequest,
-    responses((status = 202, description = "Accepted", body = SignInLinkAccepted))
+    responses(
+        (status = 202, description = "Accepted", body = SignInLinkAccepted),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    )
 )]
 #[post("/auth/sign-in-links")]
 pub async fn create_sign_in_link(
+    req: HttpRequest,
     state: Data<AppState>,
     request_id: Option<actix_web::web::ReqData<RequestId>>,
     body: JsonBody<SignInLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = body.0.email;
+    state.limits.check_ip(&req, "sign-in")?;
+    state.limits.check_identity("sign-in", &email)?;
     let link_base = state.sign_in_url.clone();
     let ctx = CommandContext {
         actor: Actor::Anonymous,
@@ -90,13 +96,16 @@ pub async fn create_sign_in_link(
     responses(
         (status = 200, description = "The access token", body = TokenResponse),
         (status = 400, description = "The code is invalid, expired or already used", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::openapi::TooManyRequests),
     )
 )]
 #[post("/auth/sign-in-links/redeem")]
 pub async fn redeem_sign_in_link(
+    req: HttpRequest,
     state: Data<AppState>,
     body: JsonBody<RedeemSignInLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.check_ip(&req, "redeem")?;
     let token_hash = hash(&body.0.token);
     let user = state
         .run(move |conn| match tokens::redeem(conn, &token_hash)? {

@@ -1,0 +1,87 @@
+//! Abuse limits for the unauthenticated credential endpoints (token, sign-in links): per client IP
+//! and per identity (email address or client id), answering 429 with `Retry-After`.
+//!
+//! The counters live in each instance's memory: behind a load balancer with N instances a caller
+//! gets at most N times the limit, which is enough to stop guessing and mail-bombing.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::problem::{ApiError, Problem};
+
+#[derive(Clone, Copy, Debug)]
+pub struct LimitSettings {
+    pub per_ip_per_minute: u32,
+    pub per_identity_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a trusted proxy).
+    pub trust_forwarded: bool,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings { per_ip_per_minute: 30, per_identity_per_minute: 5, trust_forwarded: false }
+    }
+}
+
+pub struct Limits {
+    settings: LimitSettings,
+    by_ip: DefaultKeyedRateLimiter<String>,
+    by_identity: DefaultKeyedRateLimiter<String>,
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
+}
+
+impl Limits {
+    pub fn new(settings: LimitSettings) -> Limits {
+        Limits {
+            settings,
+            by_ip: RateLimiter::keyed(quota(settings.per_ip_per_minute)),
+            by_identity: RateLimiter::keyed(quota(settings.per_identity_per_minute)),
+        }
+    }
+
+    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String, what: &str) -> Result<(), ApiError> {
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::problem(
+                Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many attempts {what}. Retry after {seconds} seconds."),
+                )
+                .with_code("rate_limited")
+                .retry_after(seconds.max(1)),
+            )
+        })
+    }
+
+    /// The client's address: the TCP peer, or the first forwarded address behind a trusted proxy.
+    pub fn client_ip(&self, req: &HttpRequest) -> String {
+        let info = req.connection_info();
+        let address = if self.settings.trust_forwarded { info.realip_remote_addr() } else { info.peer_addr() };
+        let address = address.unwrap_or("unknown");
+        address.parse::<std::net::SocketAddr>().map(|a| a.ip().to_string()).unwrap_or_else(|_| {
+            address.parse::<IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| address.to_owned())
+        })
+    }
+
+    /// Counts one attempt from the request's client address.
+    pub fn check_ip(&self, req: &HttpRequest, endpoint: &str) -> Result<(), ApiError> {
+        Self::check(&self.by_ip, format!("{endpoint}|{}", self.client_ip(req)), "from this address")
+    }
+
+    /// Counts one attempt for an identity (an email address or a client id).
+    pub fn check_identity(&self, endpoint: &str, identity: &str) -> Result<(), ApiError> {
+        Self::check(&self.by_identity, format!("{endpoint}|{}", identity.trim().to_lowercase()), "for this account")
+    }
+}
