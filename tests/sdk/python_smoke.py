@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.environ["KEEL_CLIENT_DIR"])
 
-from keel_client import AuthenticatedClient  # noqa: E402
+from keel_client import AuthenticatedClient, Client  # noqa: E402
 from keel_client.api.organizations import create_organization, list_organizations, update_organization  # noqa: E402
 from keel_client.api.users import create_user, deactivate_user, get_user, list_users, update_user  # noqa: E402
 from keel_client.models import (  # noqa: E402
@@ -69,9 +69,26 @@ updated = update_organization.sync(client=client, org_id=org.id, body=UpdateOrga
 assert updated.name == "Acme 2" and updated.version == 2
 assert [o.name for o in list_organizations.sync(client=client).items] == ["Acme 2"]
 
-# Without a token: 401 with a problem document.
-from keel_client import Client  # noqa: E402
+# An HR system: an API client, a token by the client-credentials grant (form-encoded), a call.
+from keel_client.api.auth import create_api_client, issue_token  # noqa: E402
+from keel_client.models import CreateApiClientRequest, TokenRequest  # noqa: E402
 
+created = create_api_client.sync(
+    client=client, org_id=org.id, body=CreateApiClientRequest(name="HRIS", scopes=["users:read"])
+)
+assert created.client_secret.startswith("kcs_")
+anonymous_client = Client(base_url=os.environ["KEEL_URL"])
+granted = issue_token.sync(
+    client=anonymous_client,
+    body=TokenRequest(grant_type="client_credentials", client_id=created.client_id, client_secret=created.client_secret),
+)
+assert granted.token_type == "Bearer" and granted.scope == "users:read", granted
+hris = AuthenticatedClient(base_url=os.environ["KEEL_URL"], token=granted.access_token)
+assert {u.email for u in list_users.sync(client=hris).items} >= {f"u{i}@acme.example" for i in range(5)}
+forbidden = create_user.sync_detailed(client=hris, body=CreateUserRequest(email="x@acme.example", name="X", organization_id=org.id))
+assert forbidden.status_code == 403, forbidden
+
+# Without a token: 401 with a problem document.
 anonymous = list_organizations.sync_detailed(client=Client(base_url=os.environ["KEEL_URL"]))
 assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer"), anonymous
 

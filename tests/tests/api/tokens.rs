@@ -187,6 +187,29 @@ async fn identity_provider_tokens(backend: Backend) {
     expect_refused(&app, &sign_idp(Algorithm::RS256, &idp_claims("idp-kim", None)), "deactivated idp user").await;
 }
 
+/// Keys given as a JWKS file are matched by `kid`.
+#[actix_web::test]
+async fn identity_provider_keys_from_a_jwks_file() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.idp_issuer = IDP_ISSUER.to_owned();
+        config.idp_audience = IDP_AUDIENCE.to_owned();
+        config.idp_keys_file = fixture("idp-jwks.json");
+    })
+    .await
+    else {
+        return;
+    };
+    app.create_user(json!({ "email": "kim@acme.test", "name": "Kim", "external_id": "idp-kim" })).await;
+    let key = EncodingKey::from_rsa_pem(std::fs::read(fixture("idp-rsa-private.pem")).unwrap().as_slice()).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("rsa-2026".to_owned());
+    let token = jsonwebtoken::encode(&header, &idp_claims("idp-kim", None), &key).unwrap();
+    app.call_as(Some(&token), Method::GET, "/v1/me", &[], None).await.expect_status(200);
+    header.kid = Some("another-kid".to_owned());
+    let token = jsonwebtoken::encode(&header, &idp_claims("idp-kim", None), &key).unwrap();
+    expect_refused(&app, &token, "kid not in the JWKS").await;
+}
+
 #[actix_web::test]
 async fn identity_provider_tokens_on_sqlite() {
     identity_provider_tokens(Backend::Sqlite).await;
