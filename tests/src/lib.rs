@@ -216,10 +216,29 @@ impl TestApp {
     ) -> Response {
         let raw = body.map(|b| serde_json::to_vec(b).expect("json"));
         let content_type = body.map(|_| "application/json");
+        self.send_with(token, method, path, headers, content_type, raw).await
+    }
+
+    /// Sends raw bytes with `token` (or none) as the bearer token.
+    async fn send_with(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Response {
         let authorization = token.map(|t| format!("Bearer {t}"));
         let mut all: Vec<(&str, &str)> = authorization.iter().map(|a| ("authorization", a.as_str())).collect();
         all.extend_from_slice(headers);
-        self.send_raw(method, path, &all, content_type, raw).await
+        self.send_raw(method, path, &all, content_type, body).await
+    }
+
+    /// A form-encoded request to the OAuth token endpoint (no bearer token).
+    pub async fn oauth_token(&self, headers: &[(&str, &str)], form: &str) -> Response {
+        let content_type = Some("application/x-www-form-urlencoded");
+        self.send_raw(Method::POST, "/v1/oauth/token", headers, content_type, Some(form.as_bytes().to_vec())).await
     }
 
     /// Sends raw bytes with the given content type, as the admin.
@@ -231,10 +250,7 @@ impl TestApp {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Response {
-        let authorization = format!("Bearer {}", self.admin_token);
-        let mut all = vec![("authorization", authorization.as_str())];
-        all.extend_from_slice(headers);
-        self.send_raw(method, path, &all, content_type, body).await
+        self.send_with(Some(&self.admin_token), method, path, headers, content_type, body).await
     }
 
     /// Sends exactly these headers and body.

@@ -216,16 +216,10 @@ impl World {
                 let basic = base64::engine::general_purpose::STANDARD
                     .encode(format!("{}:{}", self.client_credentials.0, self.client_credentials.1));
                 let authorization = format!("Basic {basic}");
-                app.send_raw(
-                    Method::POST,
-                    "/v1/oauth/token",
-                    &[("authorization", authorization.as_str())],
-                    Some("application/x-www-form-urlencoded"),
-                    Some(b"grant_type=client_credentials".to_vec()),
-                )
-                .await
-                .status
-                .as_u16()
+                app.oauth_token(&[("authorization", authorization.as_str())], "grant_type=client_credentials")
+                    .await
+                    .status
+                    .as_u16()
             }
             "create_sign_in_link" => {
                 call(Method::POST, "/v1/auth/sign-in-links".into(), Some(json!({ "email": "leader@acme.test" }))).await
@@ -277,16 +271,7 @@ impl World {
 
 async fn client_token(app: &TestApp, (id, secret): &(String, String)) -> String {
     let body = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
-    let response = app
-        .send_raw(
-            Method::POST,
-            "/v1/oauth/token",
-            &[],
-            Some("application/x-www-form-urlencoded"),
-            Some(body.into_bytes()),
-        )
-        .await
-        .expect_status(200);
+    let response = app.oauth_token(&[], &body).await.expect_status(200);
     response.json()["access_token"].as_str().unwrap().to_owned()
 }
 

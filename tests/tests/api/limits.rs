@@ -46,22 +46,9 @@ async fn limits(backend: Backend) {
         client["client_id"].as_str().unwrap(),
         client["client_secret"].as_str().unwrap()
     );
-    let token = |body: String| {
-        let app = &app;
-        async move {
-            app.send_raw(
-                Method::POST,
-                "/v1/oauth/token",
-                &[],
-                Some("application/x-www-form-urlencoded"),
-                Some(body.into_bytes()),
-            )
-            .await
-        }
-    };
-    token(body.clone()).await.expect_status(200);
-    token(body.clone()).await.expect_status(200);
-    let refused = token(body).await;
+    app.oauth_token(&[], &body).await.expect_status(200);
+    app.oauth_token(&[], &body).await.expect_status(200);
+    let refused = app.oauth_token(&[], &body).await;
     assert!(refused.header("retry-after").is_some());
     refused.expect_problem(429);
 }
