@@ -1,0 +1,723 @@
+//! Engagements and the eight-step program as a state machine (SPEC §2, seed 003).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Months, NaiveDate};
+
+use crate::error::{DomainError, ValidationErrors};
+use crate::id::{OrganizationId, UserId};
+use crate::organization::Organization;
+use crate::time::{self, Timestamp};
+use crate::user::{Role, User, UserStatus};
+use crate::validate;
+
+pub const TITLE_MAX: usize = 200;
+pub const REASON_MAX: usize = 2000;
+
+/// The phase of an engagement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    Context,
+    LeaderInterview,
+    StakeholderInterviews,
+    AssessmentDesign,
+    SponsorReview,
+    Coaching,
+    MidReview,
+    EndReview,
+    Completed,
+    Renewed,
+    OnHold,
+    Cancelled,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 12] = [
+        Phase::Context,
+        Phase::LeaderInterview,
+        Phase::StakeholderInterviews,
+        Phase::AssessmentDesign,
+        Phase::SponsorReview,
+        Phase::Coaching,
+        Phase::MidReview,
+        Phase::EndReview,
+        Phase::Completed,
+        Phase::Renewed,
+        Phase::OnHold,
+        Phase::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Context => "context",
+            Phase::LeaderInterview => "leader_interview",
+            Phase::StakeholderInterviews => "stakeholder_interviews",
+            Phase::AssessmentDesign => "assessment_design",
+            Phase::SponsorReview => "sponsor_review",
+            Phase::Coaching => "coaching",
+            Phase::MidReview => "mid_review",
+            Phase::EndReview => "end_review",
+            Phase::Completed => "completed",
+            Phase::Renewed => "renewed",
+            Phase::OnHold => "on_hold",
+            Phase::Cancelled => "cancelled",
+        }
+    }
+
+    /// One of the eight steps (not on hold, not ended).
+    pub fn is_active_step(self) -> bool {
+        !matches!(self, Phase::Completed | Phase::Renewed | Phase::OnHold | Phase::Cancelled)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Completed | Phase::Renewed | Phase::Cancelled)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s).ok_or(())
+    }
+}
+
+/// An unmet condition of a transition, with a stable code clients can rely on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmet {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Unmet {
+    fn new(code: &'static str, message: impl Into<String>) -> Unmet {
+        Unmet { code, message: message.into() }
+    }
+}
+
+/// Every guard code a transition can report (documented in the OpenAPI description).
+pub const GUARD_CODES: &[(&str, &str)] = &[
+    ("transition_not_allowed", "the program does not go from this phase to that one"),
+    ("engagement_ended", "the engagement is completed, renewed or cancelled"),
+    ("reason_required", "cancelling needs a reason"),
+    ("sponsor_missing", "no sponsor is assigned"),
+    ("outcome_missing", "no outcome is defined"),
+    ("outcome_missing_baseline", "an outcome has no baseline"),
+    ("outcome_missing_target", "an outcome has no target"),
+    ("outcome_missing_measure", "an outcome has no measure"),
+    ("context_meeting_missing", "the context meeting is not recorded"),
+    ("leader_interview_missing", "the leader interview is not recorded"),
+    ("stakeholder_contributions_insufficient", "fewer stakeholder interviews or feedback than min_raters"),
+    ("design_not_submitted", "no design version is submitted for review"),
+    ("design_not_approved_by_leader", "the leader has not approved the submitted design"),
+    ("design_not_approved_by_sponsor", "a sponsor has not approved the submitted design"),
+    ("mid_review_not_completed", "the mid-program review is not completed"),
+    ("mid_review_missing", "the mid-program review is not recorded"),
+    ("end_review_missing", "the end-of-program review is not recorded"),
+    ("renewal_via_end_review", "renewal happens by recording the end review with next_step renewed"),
+];
+
+/// What an outcome needs before the program can leave `context`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeFacts {
+    pub title: String,
+    pub has_baseline: bool,
+    pub has_target: bool,
+    pub has_measure: bool,
+}
+
+/// The state of the program's steps that the guards look at, gathered by the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProgramFacts {
+    pub sponsor_count: usize,
+    pub outcomes: Vec<OutcomeFacts>,
+    pub context_recorded: bool,
+    pub leader_interview_recorded: bool,
+    pub stakeholder_contributions: u32,
+    pub min_raters: u32,
+    pub design_submitted: bool,
+    pub design_approved_by_leader: bool,
+    /// Sponsors who have not approved the submitted design.
+    pub sponsors_not_approved: usize,
+    /// A mid review was recorded since the engagement last entered `mid_review`.
+    pub mid_review_recorded: bool,
+    /// A mid review has been completed at some point (needed before `end_review`).
+    pub mid_review_completed: bool,
+    pub end_review_recorded: bool,
+}
+
+/// Who is moving the program, as far as transitions care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mover {
+    /// The engagement's coach, or an admin: does the program's work.
+    Coach,
+    /// The organization's hr_partner (or its API client): may hold, resume and cancel.
+    HrPartner,
+}
+
+/// The allowed next phases and the guards to check, for `from` → `to`.
+pub fn check_transition(
+    from: Phase,
+    held_from: Option<Phase>,
+    to: Phase,
+    reason: Option<&str>,
+    facts: &ProgramFacts,
+) -> Result<(), Vec<Unmet>> {
+    use Phase::*;
+    if from.is_terminal() {
+        return Err(vec![Unmet::new("engagement_ended", format!("the engagement is {from}; it cannot change phase"))]);
+    }
+    let not_allowed =
+        || vec![Unmet::new("transition_not_allowed", format!("the program does not go from {from} to {to}"))];
+    let mut unmet = Vec::new();
+    match (from, to) {
+        (_, Cancelled) => {
+            if reason.is_none_or(|r| r.trim().is_empty()) {
+                unmet.push(Unmet::new("reason_required", "cancelling needs a reason"));
+            }
+        }
+        (OnHold, next) => {
+            if Some(next) != held_from {
+                return Err(not_allowed());
+            }
+        }
+        (current, OnHold) if current.is_active_step() => {}
+        (Context, LeaderInterview) => {
+            if facts.sponsor_count == 0 {
+                unmet.push(Unmet::new("sponsor_missing", "assign at least one sponsor"));
+            }
+            if facts.outcomes.is_empty() {
+                unmet.push(Unmet::new("outcome_missing", "define at least one outcome"));
+            }
+            for outcome in &facts.outcomes {
+                if !outcome.has_baseline {
+                    unmet.push(Unmet::new(
+                        "outcome_missing_baseline",
+                        format!("outcome {:?} has no baseline", outcome.title),
+                    ));
+                }
+                if !outcome.has_target {
+                    unmet.push(Unmet::new(
+                        "outcome_missing_target",
+                        format!("outcome {:?} has no target", outcome.title),
+                    ));
+                }
+                if !outcome.has_measure {
+                    unmet.push(Unmet::new(
+                        "outcome_missing_measure",
+                        format!("outcome {:?} has no measure", outcome.title),
+                    ));
+                }
+            }
+            if !facts.context_recorded {
+                unmet.push(Unmet::new("context_meeting_missing", "record the context meeting"));
+            }
+        }
+        (LeaderInterview, StakeholderInterviews) => {
+            if !facts.leader_interview_recorded {
+                unmet.push(Unmet::new("leader_interview_missing", "record the leader interview"));
+            }
+        }
+        (StakeholderInterviews, AssessmentDesign) => {
+            if facts.stakeholder_contributions < facts.min_raters {
+                unmet.push(Unmet::new(
+                    "stakeholder_contributions_insufficient",
+                    format!(
+                        "{} of the {} stakeholder interviews or feedback submissions needed are complete",
+                        facts.stakeholder_contributions, facts.min_raters
+                    ),
+                ));
+            }
+        }
+        (AssessmentDesign, SponsorReview) => {
+            if !facts.design_submitted {
+                unmet.push(Unmet::new("design_not_submitted", "submit a design version for review"));
+            }
+        }
+        (SponsorReview, Coaching) => {
+            if !facts.design_submitted {
+                unmet.push(Unmet::new("design_not_submitted", "no design version is submitted"));
+            } else {
+                if !facts.design_approved_by_leader {
+                    unmet.push(Unmet::new(
+                        "design_not_approved_by_leader",
+                        "the leader has not approved the submitted design",
+                    ));
+                }
+                if facts.sponsors_not_approved > 0 {
+                    unmet.push(Unmet::new(
+                        "design_not_approved_by_sponsor",
+                        format!("{} sponsor(s) have not approved the submitted design", facts.sponsors_not_approved),
+                    ));
+                }
+            }
+        }
+        (Coaching, MidReview) => {}
+        (Coaching, EndReview) => {
+            if !facts.mid_review_completed {
+                unmet.push(Unmet::new("mid_review_not_completed", "complete the mid-program review first"));
+            }
+        }
+        (MidReview, Coaching) => {
+            if !facts.mid_review_recorded {
+                unmet.push(Unmet::new("mid_review_missing", "record the mid-program review"));
+            }
+        }
+        (EndReview, Completed) => {
+            if !facts.end_review_recorded {
+                unmet.push(Unmet::new("end_review_missing", "record the end-of-program review"));
+            }
+        }
+        (EndReview, Renewed) => {
+            return Err(vec![Unmet::new(
+                "renewal_via_end_review",
+                "record the end review with next_step renewed to renew",
+            )]);
+        }
+        _ => return Err(not_allowed()),
+    }
+    if unmet.is_empty() { Ok(()) } else { Err(unmet) }
+}
+
+/// Who may request `from` → `to`: the coach does the program's work; the hr_partner may put it on
+/// hold, resume it and cancel it.
+pub fn mover_may(mover: Mover, from: Phase, to: Phase) -> bool {
+    match mover {
+        Mover::Coach => true,
+        Mover::HrPartner => to == Phase::OnHold || to == Phase::Cancelled || from == Phase::OnHold,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Engagement {
+    pub id: uuid::Uuid,
+    pub organization_id: OrganizationId,
+    pub title: String,
+    pub leader_id: UserId,
+    pub coach_id: UserId,
+    pub sponsor_ids: BTreeSet<UserId>,
+    pub hr_partner_id: Option<UserId>,
+    pub phase: Phase,
+    /// The phase an engagement on hold resumes to.
+    pub held_from: Option<Phase>,
+    pub start_date: NaiveDate,
+    pub planned_end_date: NaiveDate,
+    pub monthly_hours_budget: f64,
+    pub renewed_from_id: Option<uuid::Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// A new engagement as requested.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEngagement {
+    pub organization_id: OrganizationId,
+    pub title: String,
+    pub leader_id: UserId,
+    pub coach_id: UserId,
+    pub sponsor_ids: Vec<UserId>,
+    pub hr_partner_id: Option<UserId>,
+    pub start_date: NaiveDate,
+    pub planned_end_date: Option<NaiveDate>,
+    /// Allows a planned end outside 6–12 months after the start.
+    pub allow_any_duration: bool,
+    pub monthly_hours_budget: Option<f64>,
+}
+
+/// The people an engagement names, as found (None: no such user).
+pub trait People {
+    fn get(&self, id: UserId) -> Option<&User>;
+}
+
+fn check_person(
+    errors: &mut ValidationErrors,
+    people: &dyn People,
+    field: &str,
+    id: UserId,
+    organization: Option<OrganizationId>,
+    role: Option<Role>,
+) {
+    match people.get(id) {
+        None => errors.add(field, "not_found", "no user has this id"),
+        Some(user) if user.status != UserStatus::Active => errors.add(field, "deactivated", "the user is deactivated"),
+        Some(user) if organization.is_some() && user.organization_id != organization => {
+            errors.add(field, "wrong_organization", "the user does not belong to the engagement's organization")
+        }
+        Some(user) if role.is_some_and(|r| !user.has_role(r)) => errors.add(
+            field,
+            "missing_role",
+            format!("the user does not hold the {} role", role.map(Role::as_str).unwrap_or_default()),
+        ),
+        Some(_) => {}
+    }
+}
+
+impl Engagement {
+    pub fn create(
+        input: NewEngagement,
+        organization: &Organization,
+        people: &dyn People,
+    ) -> Result<Engagement, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let title = validate::text(&mut errors, "title", &input.title, 1, TITLE_MAX);
+        let org = Some(input.organization_id);
+        check_person(&mut errors, people, "leader_id", input.leader_id, org, None);
+        check_person(&mut errors, people, "coach_id", input.coach_id, None, Some(Role::Coach));
+        if input.coach_id == input.leader_id {
+            errors.add("coach_id", "same_as_leader", "the coach cannot be the leader");
+        }
+        if input.sponsor_ids.is_empty() {
+            errors.add("sponsor_ids", "required", "name at least one sponsor");
+        }
+        let mut sponsors = BTreeSet::new();
+        for (i, id) in input.sponsor_ids.iter().enumerate() {
+            let field = format!("sponsor_ids[{i}]");
+            check_person(&mut errors, people, &field, *id, org, None);
+            if *id == input.leader_id {
+                errors.add(field.clone(), "same_as_leader", "the leader cannot sponsor their own engagement");
+            }
+            if !sponsors.insert(*id) {
+                errors.add(field, "duplicate", "this sponsor is listed twice");
+            }
+        }
+        if let Some(hr) = input.hr_partner_id {
+            check_person(&mut errors, people, "hr_partner_id", hr, org, Some(Role::HrPartner));
+        }
+        let six = input.start_date.checked_add_months(Months::new(6));
+        let twelve = input.start_date.checked_add_months(Months::new(12));
+        let planned_end_date = input.planned_end_date.or(six).unwrap_or(input.start_date);
+        if planned_end_date <= input.start_date {
+            errors.add("planned_end_date", "before_start", "the planned end must be after the start");
+        } else if !input.allow_any_duration
+            && (six.is_some_and(|d| planned_end_date < d) || twelve.is_some_and(|d| planned_end_date > d))
+        {
+            errors.add(
+                "planned_end_date",
+                "out_of_range",
+                "programs run 6 to 12 months; set allow_any_duration to plan otherwise",
+            );
+        }
+        let budget = input.monthly_hours_budget.unwrap_or(organization.settings.default_monthly_hours_budget);
+        let (lo, hi) = crate::organization::HOURS_BUDGET_RANGE;
+        if !budget.is_finite() || budget < lo || budget > hi {
+            errors.add("monthly_hours_budget", "out_of_range", format!("must be between {lo} and {hi} hours"));
+        }
+        errors.finish(())?;
+        let now = time::now();
+        Ok(Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: input.organization_id,
+            title: title.expect("validated"),
+            leader_id: input.leader_id,
+            coach_id: input.coach_id,
+            sponsor_ids: sponsors,
+            hr_partner_id: input.hr_partner_id,
+            phase: Phase::Context,
+            held_from: None,
+            start_date: input.start_date,
+            planned_end_date,
+            monthly_hours_budget: budget,
+            renewed_from_id: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    /// The engagement after moving to `to` (the guards were checked by [`check_transition`]).
+    pub fn moved_to(&self, to: Phase) -> Engagement {
+        let mut next = self.clone();
+        next.held_from = if to == Phase::OnHold { Some(self.phase) } else { None };
+        next.phase = to;
+        next.updated_at = time::now();
+        next.version += 1;
+        next
+    }
+
+    pub fn is_sponsor(&self, user: UserId) -> bool {
+        self.sponsor_ids.contains(&user)
+    }
+}
+
+/// One recorded phase change: the engagement's timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransitionRecord {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub from: Option<Phase>,
+    pub to: Phase,
+    pub reason: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub occurred_at: Timestamp,
+}
+
+/// Validates a transition reason's length.
+pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, DomainError> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+    let mut errors = ValidationErrors::new();
+    let reason = validate::text(&mut errors, "reason", reason, 1, REASON_MAX);
+    errors.finish(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Phase::*;
+
+    fn ready() -> ProgramFacts {
+        ProgramFacts {
+            sponsor_count: 1,
+            outcomes: vec![OutcomeFacts {
+                title: "Delegation".into(),
+                has_baseline: true,
+                has_target: true,
+                has_measure: true,
+            }],
+            context_recorded: true,
+            leader_interview_recorded: true,
+            stakeholder_contributions: 3,
+            min_raters: 3,
+            design_submitted: true,
+            design_approved_by_leader: true,
+            sponsors_not_approved: 0,
+            mid_review_recorded: true,
+            mid_review_completed: true,
+            end_review_recorded: true,
+        }
+    }
+
+    fn codes(result: Result<(), Vec<Unmet>>) -> Vec<&'static str> {
+        result.err().unwrap_or_default().into_iter().map(|u| u.code).collect()
+    }
+
+    /// The whole table: every from → to with all guards met. Exactly these are allowed.
+    #[test]
+    fn the_transition_table() {
+        let allowed: BTreeSet<(Phase, Phase)> = [
+            (Context, LeaderInterview),
+            (LeaderInterview, StakeholderInterviews),
+            (StakeholderInterviews, AssessmentDesign),
+            (AssessmentDesign, SponsorReview),
+            (SponsorReview, Coaching),
+            (Coaching, MidReview),
+            (Coaching, EndReview),
+            (MidReview, Coaching),
+            (EndReview, Completed),
+        ]
+        .into_iter()
+        .collect();
+        for from in Phase::ALL {
+            for to in Phase::ALL {
+                let held_from = (from == OnHold).then_some(Coaching);
+                let result = check_transition(from, held_from, to, Some("because"), &ready());
+                let expected = if from.is_terminal() {
+                    false
+                } else if to == Cancelled {
+                    true
+                } else if from == OnHold {
+                    to == Coaching
+                } else if to == OnHold {
+                    from.is_active_step()
+                } else {
+                    allowed.contains(&(from, to))
+                };
+                assert_eq!(result.is_ok(), expected, "{from} -> {to}: {result:?}");
+                if from.is_terminal() {
+                    assert_eq!(codes(result), ["engagement_ended"], "{from} -> {to}");
+                } else if !expected && !(from == EndReview && to == Renewed) {
+                    assert_eq!(codes(result), ["transition_not_allowed"], "{from} -> {to}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leaving_context_lists_every_unmet_guard() {
+        let facts = ProgramFacts {
+            outcomes: vec![
+                OutcomeFacts { title: "A".into(), has_baseline: false, has_target: true, has_measure: true },
+                OutcomeFacts { title: "B".into(), has_baseline: true, has_target: false, has_measure: false },
+            ],
+            ..ProgramFacts::default()
+        };
+        let result = check_transition(Context, None, LeaderInterview, None, &facts);
+        assert_eq!(
+            codes(result),
+            [
+                "sponsor_missing",
+                "outcome_missing_baseline",
+                "outcome_missing_target",
+                "outcome_missing_measure",
+                "context_meeting_missing"
+            ]
+        );
+        let result = check_transition(
+            Context,
+            None,
+            LeaderInterview,
+            None,
+            &ProgramFacts { sponsor_count: 1, ..Default::default() },
+        );
+        assert_eq!(codes(result), ["outcome_missing", "context_meeting_missing"]);
+    }
+
+    #[test]
+    fn each_step_has_its_guard() {
+        let none = ProgramFacts { min_raters: 3, sponsors_not_approved: 2, ..ProgramFacts::default() };
+        let cases = [
+            (LeaderInterview, StakeholderInterviews, vec!["leader_interview_missing"]),
+            (StakeholderInterviews, AssessmentDesign, vec!["stakeholder_contributions_insufficient"]),
+            (AssessmentDesign, SponsorReview, vec!["design_not_submitted"]),
+            (SponsorReview, Coaching, vec!["design_not_submitted"]),
+            (Coaching, EndReview, vec!["mid_review_not_completed"]),
+            (MidReview, Coaching, vec!["mid_review_missing"]),
+            (EndReview, Completed, vec!["end_review_missing"]),
+            (EndReview, Renewed, vec!["renewal_via_end_review"]),
+            (Coaching, MidReview, vec![]),
+        ];
+        for (from, to, expected) in cases {
+            assert_eq!(codes(check_transition(from, None, to, None, &none)), expected, "{from} -> {to}");
+        }
+        let submitted = ProgramFacts { design_submitted: true, sponsors_not_approved: 1, ..ProgramFacts::default() };
+        assert_eq!(
+            codes(check_transition(SponsorReview, None, Coaching, None, &submitted)),
+            ["design_not_approved_by_leader", "design_not_approved_by_sponsor"]
+        );
+    }
+
+    #[test]
+    fn hold_resume_and_cancel() {
+        let facts = ProgramFacts::default();
+        assert!(check_transition(StakeholderInterviews, None, OnHold, None, &facts).is_ok());
+        assert!(check_transition(OnHold, Some(StakeholderInterviews), StakeholderInterviews, None, &facts).is_ok());
+        assert_eq!(
+            codes(check_transition(OnHold, Some(StakeholderInterviews), Coaching, None, &facts)),
+            ["transition_not_allowed"]
+        );
+        assert_eq!(codes(check_transition(OnHold, Some(Context), OnHold, None, &facts)), ["transition_not_allowed"]);
+        assert_eq!(codes(check_transition(Coaching, None, Cancelled, None, &facts)), ["reason_required"]);
+        assert_eq!(codes(check_transition(Coaching, None, Cancelled, Some("  "), &facts)), ["reason_required"]);
+        assert!(check_transition(OnHold, Some(Coaching), Cancelled, Some("budget cut"), &facts).is_ok());
+        assert!(mover_may(Mover::HrPartner, Coaching, OnHold));
+        assert!(mover_may(Mover::HrPartner, OnHold, Coaching));
+        assert!(mover_may(Mover::HrPartner, Context, Cancelled));
+        assert!(!mover_may(Mover::HrPartner, Context, LeaderInterview));
+        assert!(mover_may(Mover::Coach, Context, LeaderInterview));
+    }
+
+    struct Directory(Vec<User>);
+
+    impl People for Directory {
+        fn get(&self, id: UserId) -> Option<&User> {
+            self.0.iter().find(|u| u.id == id)
+        }
+    }
+
+    fn person(org: Option<OrganizationId>, roles: Vec<Role>, email: &str) -> User {
+        User::create(crate::user::NewUser {
+            email: email.into(),
+            name: "P".into(),
+            organization_id: org,
+            roles,
+            external_id: None,
+        })
+        .unwrap()
+    }
+
+    fn organization() -> Organization {
+        Organization::create(crate::organization::NewOrganization { name: "Acme".into(), ..Default::default() })
+            .unwrap()
+    }
+
+    #[test]
+    fn creation_checks_every_participant() {
+        let org = organization();
+        let other = OrganizationId::generate();
+        let leader = person(Some(org.id), vec![], "l@a.test");
+        let coach = person(None, vec![Role::Coach], "c@p.test");
+        let sponsor = person(Some(org.id), vec![], "s@a.test");
+        let outsider = person(Some(other), vec![], "o@b.test");
+        let not_coach = person(None, vec![], "n@p.test");
+        let people =
+            Directory(vec![leader.clone(), coach.clone(), sponsor.clone(), outsider.clone(), not_coach.clone()]);
+        let start = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let input = NewEngagement {
+            organization_id: org.id,
+            title: " Leading through change ".into(),
+            leader_id: leader.id,
+            coach_id: coach.id,
+            sponsor_ids: vec![sponsor.id],
+            hr_partner_id: None,
+            start_date: start,
+            planned_end_date: None,
+            allow_any_duration: false,
+            monthly_hours_budget: None,
+        };
+        let engagement = Engagement::create(input.clone(), &org, &people).unwrap();
+        assert_eq!(engagement.phase, Context);
+        assert_eq!(engagement.title, "Leading through change");
+        assert_eq!(engagement.planned_end_date, NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(), "6 months by default");
+        assert_eq!(engagement.monthly_hours_budget, 3.0, "the organization's default");
+
+        let bad = NewEngagement {
+            coach_id: not_coach.id,
+            sponsor_ids: vec![outsider.id, leader.id, UserId::generate()],
+            hr_partner_id: Some(sponsor.id),
+            planned_end_date: NaiveDate::from_ymd_opt(2027, 6, 1),
+            monthly_hours_budget: Some(0.0),
+            ..input.clone()
+        };
+        let DomainError::Validation(errors) = Engagement::create(bad, &org, &people).unwrap_err() else { panic!() };
+        let found: Vec<(&str, &str)> = errors.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            found,
+            [
+                ("coach_id", "missing_role"),
+                ("sponsor_ids[0]", "wrong_organization"),
+                ("sponsor_ids[1]", "same_as_leader"),
+                ("sponsor_ids[2]", "not_found"),
+                ("hr_partner_id", "missing_role"),
+                ("planned_end_date", "out_of_range"),
+                ("monthly_hours_budget", "out_of_range"),
+            ]
+        );
+        let long =
+            NewEngagement { planned_end_date: NaiveDate::from_ymd_opt(2027, 6, 1), allow_any_duration: true, ..input };
+        assert!(Engagement::create(long, &org, &people).is_ok(), "the duration rule can be overridden");
+    }
+
+    #[test]
+    fn moving_on_hold_remembers_where_from() {
+        let engagement = Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: OrganizationId::generate(),
+            title: "T".into(),
+            leader_id: UserId::generate(),
+            coach_id: UserId::generate(),
+            sponsor_ids: BTreeSet::new(),
+            hr_partner_id: None,
+            phase: Coaching,
+            held_from: None,
+            start_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            monthly_hours_budget: 3.0,
+            renewed_from_id: None,
+            created_at: time::now(),
+            updated_at: time::now(),
+            version: 4,
+        };
+        let held = engagement.moved_to(OnHold);
+        assert_eq!((held.phase, held.held_from, held.version), (OnHold, Some(Coaching), 5));
+        let resumed = held.moved_to(Coaching);
+        assert_eq!((resumed.phase, resumed.held_from), (Coaching, None));
+    }
+}
