@@ -533,7 +533,7 @@ mod tests {
                 assert_eq!(result.is_ok(), expected, "{from} -> {to}: {result:?}");
                 if from.is_terminal() {
                     assert_eq!(codes(result), ["engagement_ended"], "{from} -> {to}");
-                } else if !expected && !(from == EndReview && to == Renewed) {
+                } else if !expected && (from, to) != (EndReview, Renewed) {
                     assert_eq!(codes(result), ["transition_not_allowed"], "{from} -> {to}");
                 }
             }
