@@ -50,6 +50,9 @@ pub enum DomainError {
     /// The request conflicts with the current state (a duplicate, a refused transition...).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A phase transition whose guards are not met: every unmet condition, by stable code.
+    #[error("the transition's conditions are not met")]
+    GuardsUnmet { unmet: Vec<crate::engagement::Unmet> },
     /// The caller can see the resource but may not do this (deny-as-404 uses `NotFound`).
     #[error("{message}")]
     Forbidden { message: String },

@@ -7,6 +7,7 @@ pub mod api_client;
 pub mod audit;
 pub mod engagement;
 pub mod error;
+pub mod event;
 pub mod id;
 pub mod organization;
 pub mod outbox;

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::engagement::{Engagement, Mover};
 use crate::error::DomainError;
 use crate::id::{OrganizationId, UserId};
 use crate::user::{Role, User};
@@ -143,6 +144,19 @@ pub enum Action<'a> {
     ManageApiClients {
         organization_id: OrganizationId,
     },
+    CreateEngagement {
+        organization_id: OrganizationId,
+    },
+    ReadEngagement {
+        engagement: &'a Engagement,
+    },
+    UpdateEngagement {
+        engagement: &'a Engagement,
+    },
+    /// Moving the program (who may move it where is decided by [`mover`] and the state machine).
+    TransitionEngagement {
+        engagement: &'a Engagement,
+    },
 }
 
 /// Which rows of a list the principal may see.
@@ -168,8 +182,72 @@ fn grantable_by_hr(roles: &[Role]) -> bool {
     roles.iter().all(|r| *r == Role::HrPartner)
 }
 
+/// How a principal relates to an engagement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    Admin,
+    /// The organization's hr_partner, or its API client (with the scope the action needs).
+    HrPartner,
+    Coach,
+    Leader,
+    Sponsor,
+    /// An API client of the organization without the needed scope.
+    ScopeMissing,
+    None,
+}
+
+/// The principal's relation to `engagement`, for an action that needs `scope` from API clients.
+pub fn relation(principal: &Principal, engagement: &Engagement, scope: Scope) -> Relation {
+    if principal.is_admin() {
+        return Relation::Admin;
+    }
+    let org = Some(engagement.organization_id);
+    if principal.manages(org, scope) {
+        return Relation::HrPartner;
+    }
+    if principal.lacks_scope(org, scope) {
+        return Relation::ScopeMissing;
+    }
+    match principal {
+        Principal::User { id, .. } if *id == engagement.coach_id => Relation::Coach,
+        Principal::User { id, .. } if *id == engagement.leader_id => Relation::Leader,
+        Principal::User { id, .. } if engagement.is_sponsor(*id) => Relation::Sponsor,
+        _ => Relation::None,
+    }
+}
+
+/// Who is moving an engagement's program, or why they may not.
+pub fn mover(principal: &Principal, engagement: &Engagement) -> Result<Mover, DomainError> {
+    match relation(principal, engagement, Scope::EngagementsWrite) {
+        Relation::Admin | Relation::Coach => Ok(Mover::Coach),
+        Relation::HrPartner => Ok(Mover::HrPartner),
+        Relation::Leader | Relation::Sponsor | Relation::ScopeMissing => {
+            Err(forbidden("only the coach moves the program; the hr_partner may hold, resume or cancel it"))
+        }
+        Relation::None => Err(not_found("engagement")),
+    }
+}
+
 /// Decides whether `principal` may perform `action`.
 pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainError> {
+    match action {
+        Action::ReadEngagement { engagement } => {
+            return match relation(principal, engagement, Scope::EngagementsRead) {
+                Relation::None => Err(not_found("engagement")),
+                Relation::ScopeMissing => Err(forbidden("reading engagements needs the engagements:read scope")),
+                _ => Ok(()),
+            };
+        }
+        Action::UpdateEngagement { engagement } => {
+            return match relation(principal, engagement, Scope::EngagementsWrite) {
+                Relation::Admin | Relation::HrPartner | Relation::Coach => Ok(()),
+                Relation::None => Err(not_found("engagement")),
+                _ => Err(forbidden("only the coach, the hr_partner or an admin can change the engagement")),
+            };
+        }
+        Action::TransitionEngagement { engagement } => return mover(principal, engagement).map(|_| ()),
+        _ => {}
+    }
     if principal.is_admin() {
         return Ok(());
     }
@@ -249,6 +327,18 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 Err(not_found("user"))
             }
         }
+        Action::CreateEngagement { organization_id } => {
+            if principal.manages(Some(*organization_id), Scope::EngagementsWrite) {
+                Ok(())
+            } else if principal.lacks_scope(Some(*organization_id), Scope::EngagementsWrite) {
+                Err(forbidden("creating engagements needs the engagements:write scope"))
+            } else {
+                Err(forbidden("only an admin or the organization's hr_partner can create engagements"))
+            }
+        }
+        Action::ReadEngagement { .. } | Action::UpdateEngagement { .. } | Action::TransitionEngagement { .. } => {
+            unreachable!("decided above")
+        }
         Action::ManageApiClients { organization_id } => match principal {
             Principal::User { .. } if principal.manages(Some(*organization_id), Scope::UsersWrite) => Ok(()),
             _ if principal.member_of(Some(*organization_id)) => {
@@ -265,6 +355,30 @@ pub fn organization_visibility(principal: &Principal) -> Option<Visibility> {
         return Some(Visibility::All);
     }
     principal.organization_id().map(Visibility::Organization)
+}
+
+/// Which engagements a principal sees in the engagement list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngagementVisibility {
+    All,
+    Organization(OrganizationId),
+    /// Those where the user is the coach, the leader or a sponsor.
+    Participant(UserId),
+}
+
+pub fn engagement_visibility(principal: &Principal) -> Result<EngagementVisibility, DomainError> {
+    if principal.is_admin() {
+        return Ok(EngagementVisibility::All);
+    }
+    if let Some(org) = principal.organization_id()
+        && principal.manages(Some(org), Scope::EngagementsRead)
+    {
+        return Ok(EngagementVisibility::Organization(org));
+    }
+    match principal {
+        Principal::User { id, .. } => Ok(EngagementVisibility::Participant(*id)),
+        Principal::ApiClient { .. } => Err(forbidden("listing engagements needs the engagements:read scope")),
+    }
 }
 
 /// Which users a principal sees in the user list; `Err` when the list is not theirs to read.

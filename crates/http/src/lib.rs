@@ -43,7 +43,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, me, oauth, ops, organizations, sign_in, users};
+    use api::{api_clients, engagements, me, oauth, ops, organizations, sign_in, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -67,7 +67,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(users::list_users)
                 .service(users::get_user)
                 .service(users::update_user)
-                .service(users::deactivate_user),
+                .service(users::deactivate_user)
+                .service(engagements::create_engagement)
+                .service(engagements::list_engagements)
+                .service(engagements::get_engagement)
+                .service(engagements::transition_engagement)
+                .service(engagements::get_timeline),
         );
 }
 

@@ -28,6 +28,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "auth", description = "Who is calling; access tokens for API clients and people"),
         (name = "organizations", description = "Client companies (tenants) and their program settings"),
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
+        (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
     components(schemas(Problem, ProblemFieldError))
@@ -127,6 +128,11 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("create_user", "users:write"),
     ("update_user", "users:write"),
     ("deactivate_user", "users:write"),
+    ("create_engagement", "engagements:write"),
+    ("list_engagements", "engagements:read"),
+    ("get_engagement", "engagements:read"),
+    ("transition_engagement", "engagements:write"),
+    ("get_timeline", "engagements:read"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

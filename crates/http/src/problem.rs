@@ -161,6 +161,18 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict { code, message } => {
                 Problem::new(StatusCode::CONFLICT, message.clone()).typed("conflict", "Conflict").with_code(*code)
             }
+            DomainError::GuardsUnmet { unmet } => Problem::new(
+                StatusCode::CONFLICT,
+                format!("The transition is refused: {} condition(s) are not met.", unmet.len()),
+            )
+            .typed("transition-refused", "Transition refused")
+            .with_code("transition_refused")
+            .with_errors(
+                unmet
+                    .iter()
+                    .map(|u| ProblemFieldError { field: "to".to_owned(), code: u.code.to_owned(), message: u.message.clone() })
+                    .collect(),
+            ),
             DomainError::Forbidden { message } => {
                 Problem::new(StatusCode::FORBIDDEN, message.clone()).typed("forbidden", "Forbidden").with_code("forbidden")
             }

@@ -220,3 +220,79 @@ impl TryFrom<ApiClientRow> for ApiClient {
         })
     }
 }
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = crate::schema::engagements, treat_none_as_null = true)]
+pub struct EngagementRow {
+    pub id: String,
+    pub organization_id: String,
+    pub title: String,
+    pub leader_id: String,
+    pub coach_id: String,
+    pub hr_partner_id: Option<String>,
+    pub phase: String,
+    pub held_from: Option<String>,
+    pub start_date: chrono::NaiveDate,
+    pub planned_end_date: chrono::NaiveDate,
+    pub monthly_hours_budget: f64,
+    pub renewed_from_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl From<&keel_domain::engagement::Engagement> for EngagementRow {
+    fn from(e: &keel_domain::engagement::Engagement) -> Self {
+        EngagementRow {
+            id: e.id.to_string(),
+            organization_id: e.organization_id.to_string(),
+            title: e.title.clone(),
+            leader_id: e.leader_id.to_string(),
+            coach_id: e.coach_id.to_string(),
+            hr_partner_id: e.hr_partner_id.map(|id| id.to_string()),
+            phase: e.phase.as_str().to_owned(),
+            held_from: e.held_from.map(|p| p.as_str().to_owned()),
+            start_date: e.start_date,
+            planned_end_date: e.planned_end_date,
+            monthly_hours_budget: e.monthly_hours_budget,
+            renewed_from_id: e.renewed_from_id.map(|id| id.to_string()),
+            created_at: to_db_time(e.created_at),
+            updated_at: to_db_time(e.updated_at),
+            version: e.version,
+        }
+    }
+}
+
+impl EngagementRow {
+    /// The engagement, with its sponsors (kept in their own table).
+    pub fn into_domain(
+        self,
+        sponsors: std::collections::BTreeSet<UserId>,
+    ) -> Result<keel_domain::engagement::Engagement, StoreError> {
+        use keel_domain::engagement::Phase;
+        let phase = |value: &str| value.parse::<Phase>().map_err(|_| corrupt("phase", value));
+        let user = |value: &str| value.parse::<UserId>().map_err(|_| corrupt("user id", value));
+        let uuid = |value: &str| value.parse::<uuid::Uuid>().map_err(|_| corrupt("id", value));
+        Ok(keel_domain::engagement::Engagement {
+            id: uuid(&self.id)?,
+            organization_id: self
+                .organization_id
+                .parse()
+                .map_err(|_| corrupt("organization id", &self.organization_id))?,
+            title: self.title,
+            leader_id: user(&self.leader_id)?,
+            coach_id: user(&self.coach_id)?,
+            sponsor_ids: sponsors,
+            hr_partner_id: self.hr_partner_id.as_deref().map(user).transpose()?,
+            phase: phase(&self.phase)?,
+            held_from: self.held_from.as_deref().map(phase).transpose()?,
+            start_date: self.start_date,
+            planned_end_date: self.planned_end_date,
+            monthly_hours_budget: self.monthly_hours_budget,
+            renewed_from_id: self.renewed_from_id.as_deref().map(uuid).transpose()?,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+            version: self.version,
+        })
+    }
+}

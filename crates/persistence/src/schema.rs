@@ -55,17 +55,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(users -> organizations (organization_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    organizations,
-    users,
-    audit_events,
-    instance_secrets,
-    api_clients,
-    outbox,
-    sign_in_tokens
-);
-
 diesel::table! {
     api_clients (id) {
         id -> Text,
@@ -107,3 +96,71 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    engagements (id) {
+        id -> Text,
+        organization_id -> Text,
+        title -> Text,
+        leader_id -> Text,
+        coach_id -> Text,
+        hr_partner_id -> Nullable<Text>,
+        phase -> Text,
+        held_from -> Nullable<Text>,
+        start_date -> Date,
+        planned_end_date -> Date,
+        monthly_hours_budget -> Double,
+        renewed_from_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    engagement_sponsors (engagement_id, user_id) {
+        engagement_id -> Text,
+        user_id -> Text,
+        organization_id -> Text,
+    }
+}
+
+diesel::table! {
+    engagement_transitions (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        from_phase -> Nullable<Text>,
+        to_phase -> Text,
+        reason -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        organization_id -> Text,
+        engagement_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organizations (organization_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    audit_events,
+    instance_secrets,
+    api_clients,
+    outbox,
+    sign_in_tokens,
+    engagements,
+    engagement_sponsors,
+    engagement_transitions,
+    events
+);

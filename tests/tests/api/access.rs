@@ -96,6 +96,30 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         },
         "get_user" | "update_user" => user_managed(200),
         "deactivate_user" => user_managed(204),
+        "create_engagement" => match who {
+            Admin | HrSame | ClientScoped => 201,
+            Anonymous => 401,
+            _ => 403,
+        },
+        "list_engagements" => match who {
+            ClientUnscoped => 403,
+            _ => authenticated(200),
+        },
+        // Participants and the organization's managers see it; other tenants and unrelated
+        // people get 404.
+        "get_engagement" | "get_timeline" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
+        "transition_engagement" => match who {
+            Admin | HrSame | ClientScoped | Coach => 200,
+            Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
         _ => return None,
     })
 }
@@ -103,6 +127,8 @@ fn expected(op: &str, who: Who) -> Option<u16> {
 struct World {
     app: TestApp,
     tokens: HashMap<Who, Option<String>>,
+    ids: HashMap<Who, String>,
+    engagement: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -122,13 +148,16 @@ impl World {
             (Who::Unrelated, "someone@acme.test", Some(&org), json!([])),
         ];
         let mut tokens = HashMap::new();
+        let mut ids = HashMap::new();
         tokens.insert(Who::Admin, Some(app.admin_token.clone()));
         tokens.insert(Who::Anonymous, None);
         for (who, email, organization, roles) in people {
-            app.create_user(
-                json!({ "email": email, "name": format!("{who:?}"), "organization_id": organization, "roles": roles }),
-            )
-            .await;
+            let user = app
+                .create_user(
+                    json!({ "email": email, "name": format!("{who:?}"), "organization_id": organization, "roles": roles }),
+                )
+                .await;
+            ids.insert(who, user["id"].as_str().unwrap().to_owned());
             tokens.insert(who, Some(app.token_for(email)));
         }
         let target_user = app
@@ -165,7 +194,33 @@ impl World {
                 client_credentials = credentials;
             }
         }
-        World { app, tokens, org, target_user, client_credentials, counter: AtomicUsize::new(0) }
+        let mut world = World {
+            app,
+            tokens,
+            ids,
+            engagement: String::new(),
+            org,
+            target_user,
+            client_credentials,
+            counter: AtomicUsize::new(0),
+        };
+        world.engagement = world.fresh_engagement().await;
+        world
+    }
+
+    /// The body of a new engagement of the organization, with the matrix's coach, leader, sponsor.
+    fn engagement_body(&self) -> Value {
+        json!({
+            "organization_id": self.org, "title": "Leading through change",
+            "leader_id": self.ids[&Who::Leader], "coach_id": self.ids[&Who::Coach],
+            "sponsor_ids": [self.ids[&Who::Sponsor]], "hr_partner_id": self.ids[&Who::HrSame],
+            "start_date": "2026-01-05"
+        })
+    }
+
+    async fn fresh_engagement(&self) -> String {
+        let engagement = self.app.post("/v1/engagements", &self.engagement_body()).await.expect_status(201).json();
+        engagement["id"].as_str().unwrap().to_owned()
     }
 
     fn unique(&self) -> usize {
@@ -263,6 +318,15 @@ impl World {
             "deactivate_user" => {
                 let user = self.fresh_user().await;
                 call(Method::DELETE, format!("/v1/users/{user}"), None).await
+            }
+            "create_engagement" => call(Method::POST, "/v1/engagements".into(), Some(self.engagement_body())).await,
+            "list_engagements" => call(Method::GET, "/v1/engagements".into(), None).await,
+            "get_engagement" => call(Method::GET, format!("/v1/engagements/{}", self.engagement), None).await,
+            "get_timeline" => call(Method::GET, format!("/v1/engagements/{}/timeline", self.engagement), None).await,
+            "transition_engagement" => {
+                let engagement = self.fresh_engagement().await;
+                let body = json!({ "to": "on_hold", "reason": "leave" });
+                call(Method::POST, format!("/v1/engagements/{engagement}/transitions"), Some(body)).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

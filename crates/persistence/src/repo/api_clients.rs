@@ -89,7 +89,7 @@ pub fn rotate_secret(
         |current| {
             let next = current.rotate_secret(secret_hash.clone())?;
             let record = AuditRecord::new(ctx, "api_client.secret_rotated", RESOURCE, client_id, Some(org));
-            Ok(Some((next, record.with_fields(vec!["secret"]))))
+            Ok(Some(versioned::Change::new(next, record.with_fields(vec!["secret"]))))
         },
         write,
     )
@@ -109,7 +109,7 @@ pub fn revoke(
         |current| {
             Ok(current.revoke().map(|next| {
                 let record = AuditRecord::new(ctx, "api_client.revoked", RESOURCE, client_id, Some(org));
-                (next, record.with_fields(vec!["revoked_at"]))
+                versioned::Change::new(next, record.with_fields(vec!["revoked_at"]))
             }))
         },
         write,

@@ -2,6 +2,8 @@
 
 pub mod api_clients;
 pub mod audit;
+pub mod engagements;
+pub mod events;
 pub mod organizations;
 pub mod outbox;
 pub mod secrets;

@@ -83,7 +83,7 @@ pub fn update(
         |conn| get_for_update(conn, id),
         |current| {
             let record = AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id));
-            Ok(Some((current.apply(patch)?, record.with_fields(patch.changed_fields()))))
+            Ok(Some(versioned::Change::new(current.apply(patch)?, record.with_fields(patch.changed_fields()))))
         },
         write,
     )

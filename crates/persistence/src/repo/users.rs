@@ -144,7 +144,7 @@ pub fn update(
         |current| {
             let next = current.apply(patch)?;
             let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
-            Ok(Some((next, record.with_fields(patch.changed_fields()))))
+            Ok(Some(versioned::Change::new(next, record.with_fields(patch.changed_fields()))))
         },
         write,
     )
@@ -168,7 +168,7 @@ pub fn deactivate(
                 return Ok(None);
             }
             let record = AuditRecord::new(ctx, "user.deactivated", RESOURCE, id, next.organization_id);
-            Ok(Some((next, record.with_fields(vec!["status"]))))
+            Ok(Some(versioned::Change::new(next, record.with_fields(vec!["status"]))))
         },
         write,
     )

@@ -7,11 +7,12 @@
 
 use diesel::QueryResult;
 use keel_domain::audit::AuditRecord;
+use keel_domain::event::DomainEvent;
 use keel_domain::{DomainError, Precondition};
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::audit;
+use crate::repo::{audit, events};
 
 /// An entity with a version that every change increments.
 pub trait Versioned {
@@ -30,15 +31,45 @@ impl Versioned for keel_domain::api_client::ApiClient {
     }
 }
 
+impl Versioned for keel_domain::engagement::Engagement {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 impl Versioned for keel_domain::user::User {
     fn version(&self) -> i64 {
         self.version
     }
 }
 
-/// The next state of an entity and the audit record of the change; `None` when there is nothing
-/// to change (the current state is returned and nothing is written).
-pub type Change<E> = Option<(E, AuditRecord)>;
+/// Further writes that belong to the same change (e.g. a timeline entry).
+pub type Also = Box<dyn FnOnce(&mut DbConnection) -> Result<(), StoreError>>;
+
+/// A change: the next state, its audit record, the domain events it emits, and any further
+/// writes, all committed together.
+pub struct Change<E> {
+    pub next: E,
+    pub audit: AuditRecord,
+    pub events: Vec<DomainEvent>,
+    pub also: Option<Also>,
+}
+
+impl<E> Change<E> {
+    pub fn new(next: E, audit: AuditRecord) -> Change<E> {
+        Change { next, audit, events: Vec::new(), also: None }
+    }
+
+    pub fn event(mut self, event: DomainEvent) -> Change<E> {
+        self.events.push(event);
+        self
+    }
+
+    pub fn also(mut self, write: impl FnOnce(&mut DbConnection) -> Result<(), StoreError> + 'static) -> Change<E> {
+        self.also = Some(Box::new(write));
+        self
+    }
+}
 
 const ATTEMPTS: usize = 5;
 
@@ -46,7 +77,7 @@ pub fn modify<E: Versioned>(
     conn: &mut DbConnection,
     precondition: Option<&Precondition>,
     load: impl Fn(&mut DbConnection) -> Result<E, StoreError>,
-    change: impl Fn(&E) -> Result<Change<E>, StoreError>,
+    change: impl Fn(&E) -> Result<Option<Change<E>>, StoreError>,
     write: impl Fn(&mut DbConnection, &E, i64) -> QueryResult<usize>,
 ) -> Result<E, StoreError> {
     let mut attempt = 0;
@@ -55,13 +86,19 @@ pub fn modify<E: Versioned>(
         let result = write_transaction(conn, |conn| {
             let current = load(conn)?;
             Precondition::check(precondition, current.version())?;
-            let Some((next, record)) = change(&current)? else { return Ok(current) };
-            if write(conn, &next, current.version())? != 1 {
+            let Some(change) = change(&current)? else { return Ok(current) };
+            if write(conn, &change.next, current.version())? != 1 {
                 // A concurrent writer changed the row after we read it.
                 return Err(DomainError::StaleVersion { current: None }.into());
             }
-            audit::append(conn, &record)?;
-            Ok(next)
+            audit::append(conn, &change.audit)?;
+            for event in &change.events {
+                events::append(conn, event)?;
+            }
+            if let Some(also) = change.also {
+                also(conn)?;
+            }
+            Ok(change.next)
         });
         match result {
             Err(StoreError::Domain(DomainError::StaleVersion { current: None }))

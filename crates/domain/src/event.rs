@@ -1,0 +1,49 @@
+//! Domain events (SPEC §5). Payloads carry ids and states only, never content a receiving
+//! organization's systems may not see (no notes, no rater data).
+
+use serde_json::{Value, json};
+
+use crate::engagement::{Engagement, Phase};
+use crate::id::OrganizationId;
+use crate::time::{self, Timestamp};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainEvent {
+    pub event_type: &'static str,
+    pub organization_id: OrganizationId,
+    pub engagement_id: Option<uuid::Uuid>,
+    pub payload: Value,
+    pub occurred_at: Timestamp,
+}
+
+impl DomainEvent {
+    pub fn engagement_created(engagement: &Engagement) -> DomainEvent {
+        DomainEvent {
+            event_type: "engagement.created",
+            organization_id: engagement.organization_id,
+            engagement_id: Some(engagement.id),
+            payload: json!({
+                "engagement_id": engagement.id,
+                "organization_id": engagement.organization_id,
+                "phase": engagement.phase.as_str(),
+                "leader_id": engagement.leader_id,
+                "coach_id": engagement.coach_id,
+            }),
+            occurred_at: time::now(),
+        }
+    }
+
+    pub fn phase_changed(engagement: &Engagement, from: Phase) -> DomainEvent {
+        DomainEvent {
+            event_type: "engagement.phase_changed",
+            organization_id: engagement.organization_id,
+            engagement_id: Some(engagement.id),
+            payload: json!({
+                "engagement_id": engagement.id,
+                "from": from.as_str(),
+                "to": engagement.phase.as_str(),
+            }),
+            occurred_at: time::now(),
+        }
+    }
+}

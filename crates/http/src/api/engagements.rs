@@ -1,0 +1,369 @@
+//! `/v1/engagements`: engagements, phase transitions and the timeline.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use keel_domain::engagement::{Engagement, NewEngagement, Phase, TransitionRecord, validate_reason};
+use keel_domain::policy::{self, Action, EngagementVisibility};
+use keel_persistence::repo::engagements::{self, EngagementFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{PageParams, created, next_cursor, page_request, resource};
+use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The phase of the eight-step program (plus `on_hold`, and the ends `completed`, `renewed`,
+/// `cancelled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseValue {
+    Context,
+    LeaderInterview,
+    StakeholderInterviews,
+    AssessmentDesign,
+    SponsorReview,
+    Coaching,
+    MidReview,
+    EndReview,
+    Completed,
+    Renewed,
+    OnHold,
+    Cancelled,
+}
+
+impl From<Phase> for PhaseValue {
+    fn from(p: Phase) -> Self {
+        match p {
+            Phase::Context => PhaseValue::Context,
+            Phase::LeaderInterview => PhaseValue::LeaderInterview,
+            Phase::StakeholderInterviews => PhaseValue::StakeholderInterviews,
+            Phase::AssessmentDesign => PhaseValue::AssessmentDesign,
+            Phase::SponsorReview => PhaseValue::SponsorReview,
+            Phase::Coaching => PhaseValue::Coaching,
+            Phase::MidReview => PhaseValue::MidReview,
+            Phase::EndReview => PhaseValue::EndReview,
+            Phase::Completed => PhaseValue::Completed,
+            Phase::Renewed => PhaseValue::Renewed,
+            Phase::OnHold => PhaseValue::OnHold,
+            Phase::Cancelled => PhaseValue::Cancelled,
+        }
+    }
+}
+
+impl From<PhaseValue> for Phase {
+    fn from(p: PhaseValue) -> Self {
+        Phase::ALL.into_iter().find(|phase| PhaseValue::from(*phase) == p).expect("every phase has a value")
+    }
+}
+
+/// A coaching engagement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EngagementResponse {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    #[schema(example = "Leading through the merger")]
+    pub title: String,
+    /// The coachee.
+    pub leader_id: Uuid,
+    pub coach_id: Uuid,
+    pub sponsor_ids: Vec<Uuid>,
+    pub hr_partner_id: Option<Uuid>,
+    pub phase: PhaseValue,
+    /// For an engagement on hold: the phase it resumes to.
+    pub held_from: Option<PhaseValue>,
+    pub start_date: NaiveDate,
+    pub planned_end_date: NaiveDate,
+    #[schema(example = 3.0)]
+    pub monthly_hours_budget: f64,
+    /// The engagement this one renews.
+    pub renewed_from_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; the ETag is this number, quoted.
+    pub version: i64,
+}
+
+impl From<&Engagement> for EngagementResponse {
+    fn from(e: &Engagement) -> Self {
+        EngagementResponse {
+            id: e.id,
+            organization_id: e.organization_id.as_uuid(),
+            title: e.title.clone(),
+            leader_id: e.leader_id.as_uuid(),
+            coach_id: e.coach_id.as_uuid(),
+            sponsor_ids: e.sponsor_ids.iter().map(|id| id.as_uuid()).collect(),
+            hr_partner_id: e.hr_partner_id.map(|id| id.as_uuid()),
+            phase: e.phase.into(),
+            held_from: e.held_from.map(Into::into),
+            start_date: e.start_date,
+            planned_end_date: e.planned_end_date,
+            monthly_hours_budget: e.monthly_hours_budget,
+            renewed_from_id: e.renewed_from_id,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            version: e.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEngagementRequest {
+    pub organization_id: Uuid,
+    #[schema(example = "Leading through the merger")]
+    pub title: String,
+    /// An active user of the organization.
+    pub leader_id: Uuid,
+    /// An active user holding the coach role.
+    pub coach_id: Uuid,
+    /// One or more active users of the organization (not the leader).
+    pub sponsor_ids: Vec<Uuid>,
+    /// An active hr_partner of the organization.
+    pub hr_partner_id: Option<Uuid>,
+    pub start_date: NaiveDate,
+    /// Default: six months after the start; must be 6–12 months after it unless
+    /// `allow_any_duration` is set.
+    pub planned_end_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub allow_any_duration: bool,
+    /// Default: the organization's `default_monthly_hours_budget`.
+    pub monthly_hours_budget: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub to: PhaseValue,
+    /// Why; required to cancel.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub id: Uuid,
+    /// Null for the creation of the engagement.
+    pub from: Option<PhaseValue>,
+    pub to: PhaseValue,
+    pub reason: Option<String>,
+    /// `user`, `api_client` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<&TransitionRecord> for TimelineEntry {
+    fn from(t: &TransitionRecord) -> Self {
+        TimelineEntry {
+            id: t.id,
+            from: t.from.map(Into::into),
+            to: t.to.into(),
+            reason: t.reason.clone(),
+            actor_kind: t.actor_kind.clone(),
+            actor_id: t.actor_id.clone(),
+            occurred_at: t.occurred_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EngagementPage {
+    pub items: Vec<EngagementResponse>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementStatus {
+    /// Not completed, renewed or cancelled.
+    Active,
+    /// Completed, renewed or cancelled.
+    Ended,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EngagementListParams {
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub organization_id: Option<Uuid>,
+    #[param(inline)]
+    pub phase: Option<PhaseValue>,
+    pub coach_id: Option<Uuid>,
+    pub leader_id: Option<Uuid>,
+    pub sponsor_id: Option<Uuid>,
+    #[param(inline)]
+    pub status: Option<EngagementStatus>,
+}
+
+fn location(e: &Engagement) -> String {
+    format!("/v1/engagements/{}", e.id)
+}
+
+/// Create an engagement (admin, the organization's hr_partner, or an API client with
+/// engagements:write). It starts in `context`.
+#[utoipa::path(
+    tag = "engagements",
+    request_body = CreateEngagementRequest,
+    responses((status = 201, description = "Created", body = EngagementResponse,
+        headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The engagement's URL"))))
+)]
+#[post("/engagements")]
+pub async fn create_engagement(
+    caller: Caller,
+    state: Data<AppState>,
+    body: JsonBody<CreateEngagementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let organization_id = b.organization_id.into();
+    policy::check(&caller.principal, &Action::CreateEngagement { organization_id })?;
+    let input = NewEngagement {
+        organization_id,
+        title: b.title,
+        leader_id: b.leader_id.into(),
+        coach_id: b.coach_id.into(),
+        sponsor_ids: b.sponsor_ids.into_iter().map(Into::into).collect(),
+        hr_partner_id: b.hr_partner_id.map(Into::into),
+        start_date: b.start_date,
+        planned_end_date: b.planned_end_date,
+        allow_any_duration: b.allow_any_duration,
+        monthly_hours_budget: b.monthly_hours_budget,
+    };
+    let engagement = state.run(move |conn| engagements::create(conn, &caller.ctx, input)).await?;
+    Ok(created(location(&engagement), engagement.version, &EngagementResponse::from(&engagement)))
+}
+
+/// List the engagements the caller may see, oldest first, with filters.
+#[utoipa::path(
+    tag = "engagements",
+    params(EngagementListParams),
+    responses((status = 200, description = "A page of engagements", body = EngagementPage))
+)]
+#[get("/engagements")]
+pub async fn list_engagements(
+    caller: Caller,
+    state: Data<AppState>,
+    query: ApiQuery<EngagementListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let mut filter = EngagementFilter {
+        organization_id: q.organization_id.map(Into::into),
+        phase: q.phase.map(Into::into),
+        coach_id: q.coach_id.map(Into::into),
+        leader_id: q.leader_id.map(Into::into),
+        sponsor_id: q.sponsor_id.map(Into::into),
+        participant: None,
+        active: q.status.map(|s| matches!(s, EngagementStatus::Active)),
+    };
+    let scope = format!("engagements|{:?}", filter);
+    let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
+    match policy::engagement_visibility(&caller.principal)? {
+        EngagementVisibility::All => {}
+        EngagementVisibility::Organization(own) => {
+            if filter.organization_id.is_some_and(|asked| asked != own) {
+                return Ok(HttpResponse::Ok().json(EngagementPage { items: Vec::new(), next_cursor: None }));
+            }
+            filter.organization_id = Some(own);
+        }
+        EngagementVisibility::Participant(me) => filter.participant = Some(me),
+    }
+    let result = state.run(move |conn| engagements::list(conn, &filter, page)).await?;
+    Ok(HttpResponse::Ok().json(EngagementPage {
+        next_cursor: next_cursor(&state, &scope, &result, |e| e.id),
+        items: result.items.iter().map(EngagementResponse::from).collect(),
+    }))
+}
+
+/// Get an engagement.
+#[utoipa::path(
+    tag = "engagements",
+    params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The engagement", body = EngagementResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[get("/engagements/{id}")]
+pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let engagement = state.run(move |conn| engagements::get(conn, id)).await?;
+    policy::check(&caller.principal, &Action::ReadEngagement { engagement: &engagement })?;
+    Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
+}
+
+/// Move the program to another phase. The coach (or an admin) moves it through the eight steps;
+/// the organization's hr_partner may put it `on_hold`, resume it, or cancel it (reason required).
+/// A transition whose conditions are not met is a 409 listing every unmet condition in `errors`
+/// by a stable code: transition_not_allowed, engagement_ended, reason_required, sponsor_missing,
+/// outcome_missing, outcome_missing_baseline, outcome_missing_target, outcome_missing_measure,
+/// context_meeting_missing, leader_interview_missing, stakeholder_contributions_insufficient,
+/// design_not_submitted, design_not_approved_by_leader, design_not_approved_by_sponsor,
+/// mid_review_not_completed, mid_review_missing, end_review_missing, renewal_via_end_review.
+#[utoipa::path(
+    tag = "engagements",
+    params(
+        ("id" = Uuid, Path, description = "The engagement"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current"),
+    ),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "The engagement in its new phase", body = EngagementResponse, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Refused: `errors` lists every unmet condition by code", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/engagements/{id}/transitions")]
+pub async fn transition_engagement(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    if_match: IfMatchVersion,
+    body: JsonBody<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let to = Phase::from(body.0.to);
+    let reason = validate_reason(body.0.reason.as_deref())?;
+    let engagement = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::mover(&caller.principal, e);
+            engagements::transition(conn, &caller.ctx, id, if_match.0.as_ref(), to, reason, &authorize)
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
+}
+
+/// The engagement's timeline: every phase change with who, when, from, to and why.
+#[utoipa::path(
+    tag = "engagements",
+    params(("id" = Uuid, Path, description = "The engagement"), PageParams),
+    responses((status = 200, description = "A page of the timeline", body = TimelinePage))
+)]
+#[get("/engagements/{id}/timeline")]
+pub async fn get_timeline(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    query: ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let scope = format!("timeline|{id}");
+    let page = page_request(&state, &scope, query.0.limit, query.0.cursor.as_deref())?;
+    let principal = caller.principal.clone();
+    let result = state
+        .run(move |conn| {
+            let engagement = engagements::get(conn, id)?;
+            policy::check(&principal, &Action::ReadEngagement { engagement: &engagement })?;
+            engagements::timeline(conn, id, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TimelinePage {
+        next_cursor: next_cursor(&state, &scope, &result, |t| t.id),
+        items: result.items.iter().map(TimelineEntry::from).collect(),
+    }))
+}

@@ -1,0 +1,315 @@
+//! Engagements: creation with its participants checked, lists filtered by who may see them,
+//! updates, and phase transitions (timeline + audit + events in the same transaction).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::engagement::{
+    Engagement, Mover, NewEngagement, People, Phase, ProgramFacts, TransitionRecord, check_transition, mover_may,
+};
+use keel_domain::event::DomainEvent;
+use keel_domain::page::{Page, PageRequest};
+use keel_domain::user::User;
+use keel_domain::{DomainError, OrganizationId, Precondition, UserId, ValidationErrors};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::repo::{audit, events, organizations, users, versioned};
+use crate::rows::{EngagementRow, from_db_time, to_db_time};
+use crate::schema::{engagement_sponsors, engagement_transitions, engagements};
+
+const RESOURCE: &str = "engagement";
+
+struct Directory(Vec<User>);
+
+impl People for Directory {
+    fn get(&self, id: UserId) -> Option<&User> {
+        self.0.iter().find(|u| u.id == id)
+    }
+}
+
+fn load_people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
+    let mut people = Vec::new();
+    for id in ids.into_iter().collect::<BTreeSet<_>>() {
+        if let Some(user) = users::find(conn, id)? {
+            people.push(user);
+        }
+    }
+    Ok(Directory(people))
+}
+
+fn insert_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Result<(), StoreError> {
+    // One statement per sponsor: MultiConnection has no batch insert (and there are few).
+    for id in &engagement.sponsor_ids {
+        diesel::insert_into(engagement_sponsors::table)
+            .values((
+                engagement_sponsors::engagement_id.eq(engagement.id.to_string()),
+                engagement_sponsors::user_id.eq(id.to_string()),
+                engagement_sponsors::organization_id.eq(engagement.organization_id.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn record_transition(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement: &Engagement,
+    from: Option<Phase>,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(engagement_transitions::table)
+        .values((
+            engagement_transitions::id.eq(uuid::Uuid::now_v7().to_string()),
+            engagement_transitions::engagement_id.eq(engagement.id.to_string()),
+            engagement_transitions::organization_id.eq(engagement.organization_id.to_string()),
+            engagement_transitions::from_phase.eq(from.map(|p| p.as_str())),
+            engagement_transitions::to_phase.eq(engagement.phase.as_str()),
+            engagement_transitions::reason.eq(reason),
+            engagement_transitions::actor_kind.eq(ctx.actor.kind()),
+            engagement_transitions::actor_id.eq(ctx.actor.id()),
+            engagement_transitions::occurred_at.eq(to_db_time(engagement.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewEngagement) -> Result<Engagement, StoreError> {
+    write_transaction(conn, |conn| {
+        let Some(organization) = organizations::find(conn, input.organization_id)? else {
+            return Err(DomainError::Validation(ValidationErrors::single(
+                "organization_id",
+                "not_found",
+                "no organization has this id",
+            ))
+            .into());
+        };
+        let named = [input.leader_id, input.coach_id]
+            .into_iter()
+            .chain(input.sponsor_ids.iter().copied())
+            .chain(input.hr_partner_id);
+        let people = load_people(conn, named)?;
+        let engagement = Engagement::create(input, &organization, &people)?;
+        diesel::insert_into(engagements::table).values(EngagementRow::from(&engagement)).execute(conn)?;
+        insert_sponsors(conn, &engagement)?;
+        record_transition(conn, ctx, &engagement, None, Some("created"))?;
+        audit::append(
+            conn,
+            &AuditRecord::new(ctx, "engagement.created", RESOURCE, engagement.id, Some(engagement.organization_id)),
+        )?;
+        events::append(conn, &DomainEvent::engagement_created(&engagement))?;
+        Ok(engagement)
+    })
+}
+
+fn sponsors_of(conn: &mut DbConnection, ids: &[String]) -> Result<BTreeMap<String, BTreeSet<UserId>>, StoreError> {
+    let rows: Vec<(String, String)> = engagement_sponsors::table
+        .filter(engagement_sponsors::engagement_id.eq_any(ids))
+        .select((engagement_sponsors::engagement_id, engagement_sponsors::user_id))
+        .load(conn)?;
+    let mut map: BTreeMap<String, BTreeSet<UserId>> = BTreeMap::new();
+    for (engagement, user) in rows {
+        let user = user.parse().map_err(|_| crate::rows::corrupt("sponsor id", &user))?;
+        map.entry(engagement).or_default().insert(user);
+    }
+    Ok(map)
+}
+
+fn with_sponsors(conn: &mut DbConnection, rows: Vec<EngagementRow>) -> Result<Vec<Engagement>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut sponsors = sponsors_of(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let sponsor_ids = sponsors.remove(&row.id).unwrap_or_default();
+            row.into_domain(sponsor_ids)
+        })
+        .collect()
+}
+
+pub fn find(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Option<Engagement>, StoreError> {
+    let row = super::optional(engagements::table.find(id.to_string()).select(EngagementRow::as_select()).first(conn))?;
+    Ok(with_sponsors(conn, row.into_iter().collect())?.pop())
+}
+
+pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+    find(conn, id)?.ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
+fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+    let row: Option<EngagementRow> =
+        super::first_for_update!(conn, engagements::table.find(id.to_string()).select(EngagementRow::as_select()))?;
+    with_sponsors(conn, row.into_iter().collect())?.pop().ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
+/// Filters of the engagement list; every one given must match.
+#[derive(Clone, Debug, Default)]
+pub struct EngagementFilter {
+    pub organization_id: Option<OrganizationId>,
+    pub phase: Option<Phase>,
+    pub coach_id: Option<UserId>,
+    pub leader_id: Option<UserId>,
+    pub sponsor_id: Option<UserId>,
+    /// Only engagements where this user is the coach, the leader or a sponsor.
+    pub participant: Option<UserId>,
+    /// `Some(true)`: not completed, renewed or cancelled; `Some(false)`: only those.
+    pub active: Option<bool>,
+}
+
+/// A page of engagements: two queries whatever the page size (rows, then their sponsors).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &EngagementFilter,
+    page: PageRequest,
+) -> Result<Page<Engagement>, StoreError> {
+    let mut query = engagements::table
+        .select(EngagementRow::as_select())
+        .order(engagements::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(org) = filter.organization_id {
+        query = query.filter(engagements::organization_id.eq(org.to_string()));
+    }
+    if let Some(phase) = filter.phase {
+        query = query.filter(engagements::phase.eq(phase.as_str()));
+    }
+    if let Some(coach) = filter.coach_id {
+        query = query.filter(engagements::coach_id.eq(coach.to_string()));
+    }
+    if let Some(leader) = filter.leader_id {
+        query = query.filter(engagements::leader_id.eq(leader.to_string()));
+    }
+    if let Some(sponsor) = filter.sponsor_id {
+        let sponsored = engagement_sponsors::table
+            .filter(engagement_sponsors::user_id.eq(sponsor.to_string()))
+            .select(engagement_sponsors::engagement_id);
+        query = query.filter(engagements::id.eq_any(sponsored));
+    }
+    if let Some(user) = filter.participant {
+        let me = user.to_string();
+        let sponsored = engagement_sponsors::table
+            .filter(engagement_sponsors::user_id.eq(me.clone()))
+            .select(engagement_sponsors::engagement_id);
+        query = query.filter(
+            engagements::coach_id
+                .eq(me.clone())
+                .or(engagements::leader_id.eq(me))
+                .or(engagements::id.eq_any(sponsored)),
+        );
+    }
+    let ended = [Phase::Completed.as_str(), Phase::Renewed.as_str(), Phase::Cancelled.as_str()];
+    match filter.active {
+        Some(true) => query = query.filter(engagements::phase.ne_all(ended)),
+        Some(false) => query = query.filter(engagements::phase.eq_any(ended)),
+        None => {}
+    }
+    if let Some(after) = page.after {
+        query = query.filter(engagements::id.gt(after.to_string()));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_overfetch(with_sponsors(conn, rows)?, page.limit))
+}
+
+fn write(conn: &mut DbConnection, engagement: &Engagement, expected_version: i64) -> QueryResult<usize> {
+    diesel::update(
+        engagements::table
+            .filter(engagements::id.eq(engagement.id.to_string()))
+            .filter(engagements::version.eq(expected_version)),
+    )
+    .set(EngagementRow::from(engagement))
+    .execute(conn)
+}
+
+/// What the guards look at. Steps not built yet count as not done.
+fn facts(engagement: &Engagement) -> ProgramFacts {
+    ProgramFacts { sponsor_count: engagement.sponsor_ids.len(), min_raters: 3, ..ProgramFacts::default() }
+}
+
+/// Moves the program to `to`, if the caller (`authorize` says as whom) may and every guard holds;
+/// the row, the timeline entry, the audit record and the event are one transaction.
+pub fn transition(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    to: Phase,
+    reason: Option<String>,
+    authorize: &dyn Fn(&Engagement) -> Result<Mover, DomainError>,
+) -> Result<Engagement, StoreError> {
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| {
+            let engagement = get_for_update(conn, id)?;
+            let mover = authorize(&engagement)?;
+            if !mover_may(mover, engagement.phase, to) {
+                return Err(DomainError::Forbidden {
+                    message:
+                        "the hr_partner may put the program on hold, resume it or cancel it; the coach moves it forward"
+                            .to_owned(),
+                }
+                .into());
+            }
+            Ok(engagement)
+        },
+        |current| {
+            check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts(current))
+                .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
+            let next = current.moved_to(to);
+            let record = AuditRecord::new(ctx, "engagement.phase_changed", RESOURCE, id, Some(current.organization_id));
+            let (ctx, from, reason, entry) = (ctx.clone(), current.phase, reason.clone(), next.clone());
+            Ok(Some(
+                versioned::Change::new(next.clone(), record.with_fields(vec!["phase"]))
+                    .event(DomainEvent::phase_changed(&next, from))
+                    .also(move |conn| record_transition(conn, &ctx, &entry, Some(from), reason.as_deref())),
+            ))
+        },
+        write,
+    )
+}
+
+/// The engagement's timeline: every phase change, oldest first.
+pub fn timeline(
+    conn: &mut DbConnection,
+    id: uuid::Uuid,
+    page: PageRequest,
+) -> Result<Page<TransitionRecord>, StoreError> {
+    type Row = (String, String, Option<String>, String, Option<String>, String, Option<String>, chrono::NaiveDateTime);
+    let mut query = engagement_transitions::table
+        .filter(engagement_transitions::engagement_id.eq(id.to_string()))
+        .order(engagement_transitions::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .select((
+            engagement_transitions::id,
+            engagement_transitions::engagement_id,
+            engagement_transitions::from_phase,
+            engagement_transitions::to_phase,
+            engagement_transitions::reason,
+            engagement_transitions::actor_kind,
+            engagement_transitions::actor_id,
+            engagement_transitions::occurred_at,
+        ))
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(engagement_transitions::id.gt(after.to_string()));
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    let phase = |value: &str| value.parse::<Phase>().map_err(|_| crate::rows::corrupt("phase", value));
+    let items = rows
+        .into_iter()
+        .map(|(tid, eid, from, to, reason, actor_kind, actor_id, at)| {
+            Ok(TransitionRecord {
+                id: tid.parse().map_err(|_| crate::rows::corrupt("transition id", &tid))?,
+                engagement_id: eid.parse().map_err(|_| crate::rows::corrupt("engagement id", &eid))?,
+                from: from.as_deref().map(phase).transpose()?,
+                to: phase(&to)?,
+                reason,
+                actor_kind,
+                actor_id,
+                occurred_at: from_db_time(at),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_overfetch(items, page.limit))
+}

@@ -1,0 +1,32 @@
+//! The domain events log (SPEC §5): appended in the transaction of the change.
+
+use diesel::prelude::*;
+use keel_domain::event::DomainEvent;
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::rows::to_db_time;
+use crate::schema::events;
+
+pub fn append(conn: &mut DbConnection, event: &DomainEvent) -> Result<(), StoreError> {
+    diesel::insert_into(events::table)
+        .values((
+            events::id.eq(uuid::Uuid::now_v7().to_string()),
+            events::organization_id.eq(event.organization_id.to_string()),
+            events::engagement_id.eq(event.engagement_id.map(|id| id.to_string())),
+            events::event_type.eq(event.event_type),
+            events::payload.eq(event.payload.to_string()),
+            events::occurred_at.eq(to_db_time(event.occurred_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// (type, payload) of an engagement's events, oldest first.
+pub fn for_engagement(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(events::table
+        .filter(events::engagement_id.eq(engagement_id.to_string()))
+        .order(events::id.asc())
+        .select((events::event_type, events::payload))
+        .load(conn)?)
+}
