@@ -2,6 +2,7 @@
 
 mod access;
 mod conventions;
+mod engagements;
 mod limits;
 mod ops;
 mod organizations;
