@@ -13,6 +13,7 @@ pub mod organization;
 pub mod outbox;
 pub mod page;
 pub mod policy;
+pub mod program;
 pub mod sign_in;
 pub mod time;
 pub mod user;

@@ -216,6 +216,52 @@ pub fn relation(principal: &Principal, engagement: &Engagement, scope: Scope) ->
     }
 }
 
+/// The parts of an engagement, each with its own visibility (SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Outcomes and their measurements (and, later, reviews).
+    Outcomes,
+    /// The context meeting's notes and benchmarks.
+    ContextMeeting,
+    /// The leader interview: the coach's alone.
+    LeaderInterview,
+}
+
+/// May `relation` read `part`? (`Admin` and `HrPartner` include API clients with the scope.)
+fn part_readable(part: Part, relation: Relation) -> bool {
+    use Relation::*;
+    match part {
+        Part::Outcomes => matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin),
+        Part::ContextMeeting => matches!(relation, Coach | Leader | Sponsor),
+        Part::LeaderInterview => matches!(relation, Coach),
+    }
+}
+
+/// Decides reading (`write == false`) or writing an engagement's `part`: only the coach writes;
+/// a reader who may not read it gets 404, as if it were not there.
+pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, write: bool) -> Result<(), DomainError> {
+    let scope = if write { Scope::EngagementsWrite } else { Scope::EngagementsRead };
+    let relation = relation(principal, engagement, scope);
+    if relation == Relation::None {
+        return Err(not_found("engagement"));
+    }
+    if relation == Relation::ScopeMissing {
+        return Err(forbidden("this needs the engagements:read or engagements:write scope"));
+    }
+    let resource = match part {
+        Part::Outcomes => "outcome",
+        Part::ContextMeeting => "context meeting",
+        Part::LeaderInterview => "leader interview",
+    };
+    if !part_readable(part, relation) {
+        return Err(not_found(resource));
+    }
+    if write && relation != Relation::Coach {
+        return Err(forbidden("only the engagement's coach records this"));
+    }
+    Ok(())
+}
+
 /// Who is moving an engagement's program, or why they may not.
 pub fn mover(principal: &Principal, engagement: &Engagement) -> Result<Mover, DomainError> {
     match relation(principal, engagement, Scope::EngagementsWrite) {

@@ -25,3 +25,17 @@ pub(crate) fn text(errors: &mut ValidationErrors, field: &str, value: &str, min:
     }
     Some(trimmed.to_owned())
 }
+
+/// Like [`text`] for free text: line breaks and tabs are allowed, other control characters not.
+pub(crate) fn text_multiline(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max {
+        errors.add(field, "too_long", format!("must be at most {max} characters"));
+        return None;
+    }
+    if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        errors.add(field, "invalid_characters", "must not contain control characters");
+        return None;
+    }
+    Some(trimmed.to_owned())
+}
