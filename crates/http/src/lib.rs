@@ -43,7 +43,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, engagements, me, oauth, ops, organizations, sign_in, users};
+    use api::{api_clients, engagements, me, oauth, ops, organizations, program, sign_in, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -72,7 +72,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(engagements::list_engagements)
                 .service(engagements::get_engagement)
                 .service(engagements::transition_engagement)
-                .service(engagements::get_timeline),
+                .service(engagements::get_timeline)
+                .service(program::put_context)
+                .service(program::get_context)
+                .service(program::list_outcomes)
+                .service(program::create_outcome)
+                .service(program::update_outcome)
+                .service(program::delete_outcome)
+                .service(program::create_measurement)
+                .service(program::put_leader_interview)
+                .service(program::get_leader_interview),
         );
 }
 

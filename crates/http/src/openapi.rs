@@ -29,6 +29,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "organizations", description = "Client companies (tenants) and their program settings"),
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
         (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
+        (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
     components(schemas(Problem, ProblemFieldError))
@@ -133,6 +134,15 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("get_engagement", "engagements:read"),
     ("transition_engagement", "engagements:write"),
     ("get_timeline", "engagements:read"),
+    ("put_context", "engagements:write"),
+    ("get_context", "engagements:read"),
+    ("list_outcomes", "engagements:read"),
+    ("create_outcome", "engagements:write"),
+    ("update_outcome", "engagements:write"),
+    ("delete_outcome", "engagements:write"),
+    ("create_measurement", "engagements:write"),
+    ("put_leader_interview", "engagements:write"),
+    ("get_leader_interview", "engagements:read"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

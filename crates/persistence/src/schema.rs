@@ -150,6 +150,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    context_meetings (engagement_id) {
+        engagement_id -> Text,
+        organization_id -> Text,
+        met_on -> Date,
+        attendees -> Text,
+        notes -> Text,
+        benchmarks -> Text,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    outcomes (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        measure -> Nullable<Text>,
+        baseline -> Nullable<Text>,
+        target -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    outcome_measurements (id) {
+        id -> Text,
+        outcome_id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        value -> Text,
+        note -> Nullable<Text>,
+        measured_at -> Timestamp,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leader_interviews (engagement_id) {
+        engagement_id -> Text,
+        organization_id -> Text,
+        interviewed_on -> Date,
+        commitments -> Nullable<Text>,
+        immediate_concerns -> Nullable<Text>,
+        common_breakdowns -> Nullable<Text>,
+        behaviours -> Nullable<Text>,
+        communication_style -> Nullable<Text>,
+        promise_pattern -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -162,5 +224,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     engagements,
     engagement_sponsors,
     engagement_transitions,
-    events
+    events,
+    context_meetings,
+    outcomes,
+    outcome_measurements,
+    leader_interviews
 );

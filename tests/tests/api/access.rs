@@ -113,6 +113,36 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
+        // SPEC §4, per part. Only the coach writes; a reader who may not read a part gets 404.
+        "list_outcomes" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "create_outcome" | "create_measurement" | "update_outcome" | "delete_outcome" => match who {
+            Coach => match op {
+                "create_outcome" | "create_measurement" => 201,
+                "delete_outcome" => 204,
+                _ => 200,
+            },
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "get_context" | "put_context" => match who {
+            Coach => 200,
+            Leader | Sponsor if op == "get_context" => 200,
+            Leader | Sponsor | ClientUnscoped => 403,
+            Admin | HrSame | ClientScoped | HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "get_leader_interview" | "put_leader_interview" => match who {
+            Coach => 200,
+            ClientUnscoped => 403,
+            Anonymous => 401,
+            _ => 404,
+        },
         // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
         "transition_engagement" => match who {
             Admin | HrSame | ClientScoped | Coach => 200,
@@ -129,6 +159,7 @@ struct World {
     tokens: HashMap<Who, Option<String>>,
     ids: HashMap<Who, String>,
     engagement: String,
+    outcome: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -199,13 +230,39 @@ impl World {
             tokens,
             ids,
             engagement: String::new(),
+            outcome: String::new(),
             org,
             target_user,
             client_credentials,
             counter: AtomicUsize::new(0),
         };
         world.engagement = world.fresh_engagement().await;
+        world.outcome = world.fresh_outcome().await;
+        let coach = world.tokens[&Who::Coach].clone();
+        let base = format!("/v1/engagements/{}", world.engagement);
+        let context = json!({ "met_on": "2026-01-10", "attendees": ["Coach", "Leader", "Sponsor"], "notes": "n" });
         world
+            .app
+            .call_as(coach.as_deref(), Method::PUT, &format!("{base}/context"), &[], Some(&context))
+            .await
+            .expect_status(200);
+        let interview = json!({ "interviewed_on": "2026-01-20", "commitments": "c" });
+        world
+            .app
+            .call_as(coach.as_deref(), Method::PUT, &format!("{base}/leader-interview"), &[], Some(&interview))
+            .await
+            .expect_status(200);
+        world
+    }
+
+    /// A new outcome of the world's engagement, defined by its coach.
+    async fn fresh_outcome(&self) -> String {
+        let coach = self.tokens[&Who::Coach].clone();
+        let body = json!({ "title": "Delegates more", "baseline": "2", "target": "8", "measure": "decisions delegated per week" });
+        let path = format!("/v1/engagements/{}/outcomes", self.engagement);
+        let outcome =
+            self.app.call_as(coach.as_deref(), Method::POST, &path, &[], Some(&body)).await.expect_status(201).json();
+        outcome["id"].as_str().unwrap().to_owned()
     }
 
     /// The body of a new engagement of the organization, with the matrix's coach, leader, sponsor.
@@ -327,6 +384,35 @@ impl World {
                 let engagement = self.fresh_engagement().await;
                 let body = json!({ "to": "on_hold", "reason": "leave" });
                 call(Method::POST, format!("/v1/engagements/{engagement}/transitions"), Some(body)).await
+            }
+            "get_context" => call(Method::GET, format!("/v1/engagements/{}/context", self.engagement), None).await,
+            "put_context" => {
+                let body = json!({ "met_on": "2026-01-10", "attendees": ["Coach"], "notes": "updated" });
+                call(Method::PUT, format!("/v1/engagements/{}/context", self.engagement), Some(body)).await
+            }
+            "list_outcomes" => call(Method::GET, format!("/v1/engagements/{}/outcomes", self.engagement), None).await,
+            "create_outcome" => {
+                let body = json!({ "title": "Listens first" });
+                call(Method::POST, format!("/v1/engagements/{}/outcomes", self.engagement), Some(body)).await
+            }
+            "update_outcome" => {
+                let path = format!("/v1/engagements/{}/outcomes/{}", self.engagement, self.outcome);
+                call(Method::PATCH, path, Some(json!({ "description": "more" }))).await
+            }
+            "delete_outcome" => {
+                let outcome = self.fresh_outcome().await;
+                call(Method::DELETE, format!("/v1/engagements/{}/outcomes/{outcome}", self.engagement), None).await
+            }
+            "create_measurement" => {
+                let path = format!("/v1/engagements/{}/outcomes/{}/measurements", self.engagement, self.outcome);
+                call(Method::POST, path, Some(json!({ "value": "4", "source": "session" }))).await
+            }
+            "get_leader_interview" => {
+                call(Method::GET, format!("/v1/engagements/{}/leader-interview", self.engagement), None).await
+            }
+            "put_leader_interview" => {
+                let body = json!({ "interviewed_on": "2026-01-20", "notes": "x" });
+                call(Method::PUT, format!("/v1/engagements/{}/leader-interview", self.engagement), Some(body)).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

@@ -56,6 +56,79 @@ fn codes(problem: &Value) -> Vec<String> {
 }
 
 both_backends! {
+    async fn steps_one_and_two_walked_by_the_coach(app) {
+        let c = cast(&app).await;
+        let e = app.post("/v1/engagements", &body(&c)).await.expect_status(201).json();
+        let id = e["id"].as_str().unwrap();
+        let base = format!("/v1/engagements/{id}");
+        let (coach, leader, sponsor, hr) = (&c.tokens["coach"], &c.tokens["leader"], &c.tokens["sponsor"], &c.tokens["hr"]);
+        let as_ = |token: &str, method: Method, path: String, body: Option<Value>| {
+            let token = token.to_owned();
+            let app = &app;
+            async move { app.call_as(Some(&token), method, &path, &[], body.as_ref()).await }
+        };
+
+        let outcome = as_(coach, Method::POST, format!("{base}/outcomes"), Some(json!({ "title": "Delegates more" })))
+            .await
+            .expect_status(201)
+            .json();
+        let problem = transition(&app, coach, id, "leader_interview", None).await.expect_problem(409);
+        assert_eq!(
+            codes(&problem),
+            ["outcome_missing_baseline", "outcome_missing_target", "outcome_missing_measure", "context_meeting_missing"]
+        );
+        let outcome_path = format!("{base}/outcomes/{}", outcome["id"].as_str().unwrap());
+        let complete = json!({ "baseline": "2 decisions a week", "target": "8 decisions a week", "measure": "delegation log" });
+        as_(coach, Method::PATCH, outcome_path.clone(), Some(complete)).await.expect_status(200);
+        let context = json!({
+            "met_on": "2026-01-12", "attendees": ["Coach", "Leader", "Sponsor"],
+            "notes": "Sponsor wants faster decisions", "benchmarks": ["Decision latency"]
+        });
+        as_(coach, Method::PUT, format!("{base}/context"), Some(context)).await.expect_status(200);
+        transition(&app, coach, id, "leader_interview", None).await.expect_status(200);
+
+        assert_eq!(codes(&transition(&app, coach, id, "stakeholder_interviews", None).await.expect_problem(409)), ["leader_interview_missing"]);
+        let interview = json!({ "interviewed_on": "2026-01-20", "commitments": "Ship the merger plan", "promise_pattern": "Overcommits" });
+        as_(coach, Method::PUT, format!("{base}/leader-interview"), Some(interview)).await.expect_status(200);
+        transition(&app, coach, id, "stakeholder_interviews", None).await.expect_status(200);
+        let problem = transition(&app, coach, id, "assessment_design", None).await.expect_problem(409);
+        assert_eq!(codes(&problem), ["stakeholder_contributions_insufficient"]);
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("0 of the 3"));
+
+        // Confidentiality: the leader interview is the coach's alone; the context notes are not
+        // for hr_partners or admins.
+        for token in [leader, sponsor, hr, &app.admin_token] {
+            as_(token, Method::GET, format!("{base}/leader-interview"), None).await.expect_problem(404);
+        }
+        let coach_view = as_(coach, Method::GET, format!("{base}/leader-interview"), None).await.expect_status(200).json();
+        assert_eq!(coach_view["promise_pattern"], "Overcommits");
+        for token in [hr, &app.admin_token] {
+            as_(token, Method::GET, format!("{base}/context"), None).await.expect_problem(404);
+        }
+        let leader_view = as_(leader, Method::GET, format!("{base}/context"), None).await.expect_status(200).json();
+        assert_eq!(leader_view["benchmarks"], json!(["Decision latency"]));
+
+        // Measurements: the coach records, everyone who sees outcomes sees them in time order.
+        let path = format!("{outcome_path}/measurements");
+        as_(coach, Method::POST, path.clone(), Some(json!({ "value": "4", "source": "session", "measured_at": "2026-02-01T10:00:00Z" })))
+            .await
+            .expect_status(201);
+        as_(coach, Method::POST, path.clone(), Some(json!({ "value": "3", "source": "stakeholder", "measured_at": "2026-01-25T10:00:00Z" })))
+            .await
+            .expect_status(201);
+        as_(leader, Method::POST, path, Some(json!({ "value": "9", "source": "session" }))).await.expect_problem(403);
+        let outcomes = as_(hr, Method::GET, format!("{base}/outcomes"), None).await.expect_status(200).json();
+        let values: Vec<&str> = outcomes["items"][0]["measurements"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["3", "4"]);
+        assert_eq!(outcomes["items"][0]["measurements"][0]["measured_at"], "2026-01-25T10:00:00Z");
+
+        // Nothing the leader should not see appears anywhere the leader can read.
+        for path in [base.clone(), format!("{base}/timeline"), format!("{base}/outcomes"), format!("{base}/context"), "/v1/engagements".to_owned()] {
+            let text = as_(leader, Method::GET, path.clone(), None).await.text();
+            assert!(!text.contains("Overcommits") && !text.contains("Ship the merger plan"), "{path}: {text}");
+        }
+    }
+
     async fn create_with_defaults_events_and_audit(app) {
         let c = cast(&app).await;
         let response = app.post("/v1/engagements", &body(&c)).await.expect_status(201);

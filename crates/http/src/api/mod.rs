@@ -6,6 +6,7 @@ pub mod me;
 pub mod oauth;
 pub mod ops;
 pub mod organizations;
+pub mod program;
 pub mod sign_in;
 pub mod users;
 

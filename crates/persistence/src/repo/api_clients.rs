@@ -86,7 +86,7 @@ pub fn rotate_secret(
         conn,
         None,
         |conn| get_for_update(conn, org, client_id),
-        |current| {
+        |_conn, current| {
             let next = current.rotate_secret(secret_hash.clone())?;
             let record = AuditRecord::new(ctx, "api_client.secret_rotated", RESOURCE, client_id, Some(org));
             Ok(Some(versioned::Change::new(next, record.with_fields(vec!["secret"]))))
@@ -106,7 +106,7 @@ pub fn revoke(
         conn,
         None,
         |conn| get_for_update(conn, org, client_id),
-        |current| {
+        |_conn, current| {
             Ok(current.revoke().map(|next| {
                 let record = AuditRecord::new(ctx, "api_client.revoked", RESOURCE, client_id, Some(org));
                 versioned::Change::new(next, record.with_fields(vec!["revoked_at"]))

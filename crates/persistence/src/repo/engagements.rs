@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
 use keel_domain::engagement::{
-    Engagement, Mover, NewEngagement, People, Phase, ProgramFacts, TransitionRecord, check_transition, mover_may,
+    Engagement, Mover, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord, check_transition,
+    mover_may,
 };
 use keel_domain::event::DomainEvent;
 use keel_domain::page::{Page, PageRequest};
@@ -137,7 +138,8 @@ pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreE
     find(conn, id)?.ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
-fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+/// The engagement with its row locked until the transaction ends.
+pub(crate) fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
     let row: Option<EngagementRow> =
         super::first_for_update!(conn, engagements::table.find(id.to_string()).select(EngagementRow::as_select()))?;
     with_sponsors(conn, row.into_iter().collect())?.pop().ok_or_else(|| StoreError::not_found(RESOURCE))
@@ -221,9 +223,25 @@ fn write(conn: &mut DbConnection, engagement: &Engagement, expected_version: i64
     .execute(conn)
 }
 
-/// What the guards look at. Steps not built yet count as not done.
-fn facts(engagement: &Engagement) -> ProgramFacts {
-    ProgramFacts { sponsor_count: engagement.sponsor_ids.len(), min_raters: 3, ..ProgramFacts::default() }
+/// What the guards look at, read in the transition's transaction. Steps not built yet (360,
+/// designs, reviews) count as not done.
+fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
+    let organization = organizations::get(conn, engagement.organization_id)?;
+    let outcomes = super::program::outcomes(conn, engagement.id)?
+        .into_iter()
+        .map(|o| {
+            let (has_baseline, has_target, has_measure) = o.is_complete();
+            OutcomeFacts { title: o.title, has_baseline, has_target, has_measure }
+        })
+        .collect();
+    Ok(ProgramFacts {
+        sponsor_count: engagement.sponsor_ids.len(),
+        outcomes,
+        context_recorded: super::program::get_context(conn, engagement.id)?.is_some(),
+        leader_interview_recorded: super::program::get_leader_interview(conn, engagement.id)?.is_some(),
+        min_raters: organization.settings.min_raters,
+        ..ProgramFacts::default()
+    })
 }
 
 /// Moves the program to `to`, if the caller (`authorize` says as whom) may and every guard holds;
@@ -253,8 +271,9 @@ pub fn transition(
             }
             Ok(engagement)
         },
-        |current| {
-            check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts(current))
+        |conn, current| {
+            let facts = facts(conn, current)?;
+            check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts)
                 .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
             let next = current.moved_to(to);
             let record = AuditRecord::new(ctx, "engagement.phase_changed", RESOURCE, id, Some(current.organization_id));

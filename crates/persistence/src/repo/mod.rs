@@ -6,6 +6,7 @@ pub mod engagements;
 pub mod events;
 pub mod organizations;
 pub mod outbox;
+pub mod program;
 pub mod secrets;
 pub mod sign_in;
 pub mod users;

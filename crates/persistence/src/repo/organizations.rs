@@ -81,7 +81,7 @@ pub fn update(
         conn,
         precondition,
         |conn| get_for_update(conn, id),
-        |current| {
+        |_conn, current| {
             let record = AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id));
             Ok(Some(versioned::Change::new(current.apply(patch)?, record.with_fields(patch.changed_fields()))))
         },

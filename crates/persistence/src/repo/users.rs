@@ -141,7 +141,7 @@ pub fn update(
         conn,
         precondition,
         |conn| load_authorized(conn, id, authorize),
-        |current| {
+        |_conn, current| {
             let next = current.apply(patch)?;
             let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
             Ok(Some(versioned::Change::new(next, record.with_fields(patch.changed_fields()))))
@@ -162,7 +162,7 @@ pub fn deactivate(
         conn,
         precondition,
         |conn| load_authorized(conn, id, authorize),
-        |current| {
+        |_conn, current| {
             let next = current.deactivate();
             if next.version == current.version {
                 return Ok(None);

@@ -77,7 +77,7 @@ pub fn modify<E: Versioned>(
     conn: &mut DbConnection,
     precondition: Option<&Precondition>,
     load: impl Fn(&mut DbConnection) -> Result<E, StoreError>,
-    change: impl Fn(&E) -> Result<Option<Change<E>>, StoreError>,
+    change: impl Fn(&mut DbConnection, &E) -> Result<Option<Change<E>>, StoreError>,
     write: impl Fn(&mut DbConnection, &E, i64) -> QueryResult<usize>,
 ) -> Result<E, StoreError> {
     let mut attempt = 0;
@@ -86,7 +86,7 @@ pub fn modify<E: Versioned>(
         let result = write_transaction(conn, |conn| {
             let current = load(conn)?;
             Precondition::check(precondition, current.version())?;
-            let Some(change) = change(&current)? else { return Ok(current) };
+            let Some(change) = change(conn, &current)? else { return Ok(current) };
             if write(conn, &change.next, current.version())? != 1 {
                 // A concurrent writer changed the row after we read it.
                 return Err(DomainError::StaleVersion { current: None }.into());

@@ -1,0 +1,511 @@
+//! Steps 1 and 2 of the program: the context meeting, outcomes with measurements, and the leader
+//! interview. Who may see each is decided by the policy's per-part rules (SPEC §4): the leader
+//! interview is the coach's alone; the context notes are not shown to hr_partners or admins.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, delete, get, patch, post, put};
+use chrono::{DateTime, NaiveDate, Utc};
+use keel_domain::engagement::Engagement;
+use keel_domain::policy::{self, Part, Principal};
+use keel_domain::program::{
+    ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementSource,
+    Outcome, OutcomeChanges,
+};
+use keel_persistence::repo::{engagements, program};
+use keel_persistence::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{created, double_option, resource};
+use crate::extract::{Caller, IfMatchVersion, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Loads the engagement and checks that the caller may read `part` of it.
+fn readable(conn: &mut DbConnection, principal: &Principal, id: Uuid, part: Part) -> Result<Engagement, StoreError> {
+    let engagement = engagements::get(conn, id)?;
+    policy::check_part(principal, &engagement, part, false)?;
+    Ok(engagement)
+}
+
+// ---- context meeting ----
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextMeetingResponse {
+    pub met_on: NaiveDate,
+    pub attendees: Vec<String>,
+    pub notes: String,
+    /// The benchmarks agreed for the program.
+    pub benchmarks: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<&ContextMeeting> for ContextMeetingResponse {
+    fn from(m: &ContextMeeting) -> Self {
+        ContextMeetingResponse {
+            met_on: m.met_on,
+            attendees: m.attendees.clone(),
+            notes: m.notes.clone(),
+            benchmarks: m.benchmarks.clone(),
+            updated_at: m.updated_at,
+            version: m.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextMeetingRequest {
+    pub met_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub attendees: Vec<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub benchmarks: Vec<String>,
+}
+
+/// Record (or replace) the context meeting. Coach only.
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    request_body = ContextMeetingRequest,
+    responses((status = 200, description = "The context meeting", body = ContextMeetingResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[put("/engagements/{id}/context")]
+pub async fn put_context(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    if_match: IfMatchVersion,
+    body: JsonBody<ContextMeetingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let input =
+        ContextMeetingInput { met_on: b.met_on, attendees: b.attendees, notes: b.notes, benchmarks: b.benchmarks };
+    let meeting = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::ContextMeeting, true);
+            program::put_context(conn, &caller.ctx, id, if_match.0.as_ref(), input, &authorize)
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, meeting.version, &ContextMeetingResponse::from(&meeting)))
+}
+
+/// The context meeting (coach, leader and sponsors).
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The context meeting", body = ContextMeetingResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[get("/engagements/{id}/context")]
+pub async fn get_context(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let meeting = state
+        .run(move |conn| {
+            readable(conn, &caller.principal, id, Part::ContextMeeting)?;
+            program::get_context(conn, id)?.ok_or_else(|| StoreError::not_found("context meeting"))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, meeting.version, &ContextMeetingResponse::from(&meeting)))
+}
+
+// ---- outcomes ----
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasurementSourceValue {
+    Session,
+    MidReview,
+    EndReview,
+    Stakeholder,
+}
+
+impl From<MeasurementSourceValue> for MeasurementSource {
+    fn from(v: MeasurementSourceValue) -> Self {
+        match v {
+            MeasurementSourceValue::Session => MeasurementSource::Session,
+            MeasurementSourceValue::MidReview => MeasurementSource::MidReview,
+            MeasurementSourceValue::EndReview => MeasurementSource::EndReview,
+            MeasurementSourceValue::Stakeholder => MeasurementSource::Stakeholder,
+        }
+    }
+}
+
+impl From<MeasurementSource> for MeasurementSourceValue {
+    fn from(v: MeasurementSource) -> Self {
+        match v {
+            MeasurementSource::Session => MeasurementSourceValue::Session,
+            MeasurementSource::MidReview => MeasurementSourceValue::MidReview,
+            MeasurementSource::EndReview => MeasurementSourceValue::EndReview,
+            MeasurementSource::Stakeholder => MeasurementSourceValue::Stakeholder,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasurementResponse {
+    pub id: Uuid,
+    #[schema(example = "6")]
+    pub value: String,
+    pub note: Option<String>,
+    pub measured_at: DateTime<Utc>,
+    pub source: MeasurementSourceValue,
+}
+
+impl From<&Measurement> for MeasurementResponse {
+    fn from(m: &Measurement) -> Self {
+        MeasurementResponse {
+            id: m.id,
+            value: m.value.clone(),
+            note: m.note.clone(),
+            measured_at: m.measured_at,
+            source: m.source.into(),
+        }
+    }
+}
+
+/// An intended outcome of the program and its measurements over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeResponse {
+    pub id: Uuid,
+    #[schema(example = "Delegates decisions to the team")]
+    pub title: String,
+    pub description: Option<String>,
+    /// How it is judged.
+    pub measure: Option<String>,
+    pub baseline: Option<String>,
+    pub target: Option<String>,
+    /// For numeric outcomes.
+    pub unit: Option<String>,
+    /// In time order.
+    pub measurements: Vec<MeasurementResponse>,
+    pub version: i64,
+}
+
+fn outcome_response(o: &Outcome, measurements: &[Measurement]) -> OutcomeResponse {
+    OutcomeResponse {
+        id: o.id,
+        title: o.title.clone(),
+        description: o.description.clone(),
+        measure: o.measure.clone(),
+        baseline: o.baseline.clone(),
+        target: o.target.clone(),
+        unit: o.unit.clone(),
+        measurements: measurements.iter().filter(|m| m.outcome_id == o.id).map(MeasurementResponse::from).collect(),
+        version: o.version,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeList {
+    pub items: Vec<OutcomeResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOutcomeRequest {
+    pub title: String,
+    pub description: Option<String>,
+    pub measure: Option<String>,
+    pub baseline: Option<String>,
+    pub target: Option<String>,
+    pub unit: Option<String>,
+}
+
+/// A partial update; `null` clears an optional field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOutcomeRequest {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub measure: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub baseline: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub target: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub unit: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeasurementRequest {
+    pub value: String,
+    pub note: Option<String>,
+    /// Default: now.
+    pub measured_at: Option<DateTime<Utc>>,
+    pub source: MeasurementSourceValue,
+}
+
+/// The engagement's outcomes with their measurements (coach, leader, sponsors, hr_partner, admin).
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The outcomes", body = OutcomeList))
+)]
+#[get("/engagements/{id}/outcomes")]
+pub async fn list_outcomes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (outcomes, measurements) = state
+        .run(move |conn| {
+            readable(conn, &caller.principal, id, Part::Outcomes)?;
+            Ok((program::outcomes(conn, id)?, program::measurements(conn, id)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(OutcomeList { items: outcomes.iter().map(|o| outcome_response(o, &measurements)).collect() }))
+}
+
+/// Define an outcome (coach). Leaving `context` needs every outcome to have a baseline, a target
+/// and a measure.
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement")),
+    request_body = CreateOutcomeRequest,
+    responses((status = 201, description = "Created", body = OutcomeResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[post("/engagements/{id}/outcomes")]
+pub async fn create_outcome(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    body: JsonBody<CreateOutcomeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let changes = OutcomeChanges {
+        title: Some(b.title),
+        description: Some(b.description),
+        measure: Some(b.measure),
+        baseline: Some(b.baseline),
+        target: Some(b.target),
+        unit: Some(b.unit),
+    };
+    let outcome = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
+            program::create_outcome(conn, &caller.ctx, id, &changes, &authorize)
+        })
+        .await?;
+    Ok(created(
+        format!("/v1/engagements/{id}/outcomes/{}", outcome.id),
+        outcome.version,
+        &outcome_response(&outcome, &[]),
+    ))
+}
+
+/// Change an outcome (coach).
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement"), ("outcome_id" = Uuid, Path, description = "The outcome"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    request_body = UpdateOutcomeRequest,
+    responses((status = 200, description = "The outcome", body = OutcomeResponse, headers(("ETag" = String, description = "The new version"))))
+)]
+#[patch("/engagements/{id}/outcomes/{outcome_id}")]
+pub async fn update_outcome(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    if_match: IfMatchVersion,
+    body: JsonBody<UpdateOutcomeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, outcome_id) = path.into_inner();
+    let b = body.0;
+    let changes = OutcomeChanges {
+        title: b.title,
+        description: b.description,
+        measure: b.measure,
+        baseline: b.baseline,
+        target: b.target,
+        unit: b.unit,
+    };
+    let (outcome, measurements) = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
+            let outcome =
+                program::update_outcome(conn, &caller.ctx, id, outcome_id, if_match.0.as_ref(), &changes, &authorize)?;
+            Ok((outcome, program::measurements(conn, id)?))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, outcome.version, &outcome_response(&outcome, &measurements)))
+}
+
+/// Remove an outcome from the program (coach). It is kept, with its measurements, for history.
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement"), ("outcome_id" = Uuid, Path, description = "The outcome"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    responses((status = 204, description = "Removed"))
+)]
+#[delete("/engagements/{id}/outcomes/{outcome_id}")]
+pub async fn delete_outcome(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    if_match: IfMatchVersion,
+) -> Result<HttpResponse, ApiError> {
+    let (id, outcome_id) = path.into_inner();
+    state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
+            program::delete_outcome(conn, &caller.ctx, id, outcome_id, if_match.0.as_ref(), &authorize)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Record a measurement of an outcome (coach).
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement"), ("outcome_id" = Uuid, Path, description = "The outcome")),
+    request_body = MeasurementRequest,
+    responses((status = 201, description = "Recorded", body = MeasurementResponse))
+)]
+#[post("/engagements/{id}/outcomes/{outcome_id}/measurements")]
+pub async fn create_measurement(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    body: JsonBody<MeasurementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, outcome_id) = path.into_inner();
+    let b = body.0;
+    let measurement = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
+            program::add_measurement(
+                conn,
+                &caller.ctx,
+                id,
+                outcome_id,
+                &b.value,
+                b.note.as_deref(),
+                b.measured_at,
+                b.source.into(),
+                &authorize,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(MeasurementResponse::from(&measurement)))
+}
+
+// ---- leader interview ----
+
+/// The leader interview (coach only): commitments, concerns, breakdowns, behaviours,
+/// communication style, pattern of fulfilling promises.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaderInterviewResponse {
+    pub interviewed_on: NaiveDate,
+    pub commitments: Option<String>,
+    pub immediate_concerns: Option<String>,
+    pub common_breakdowns: Option<String>,
+    pub behaviours: Option<String>,
+    pub communication_style: Option<String>,
+    /// The leader's pattern of fulfilling promises.
+    pub promise_pattern: Option<String>,
+    pub notes: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<&LeaderInterview> for LeaderInterviewResponse {
+    fn from(i: &LeaderInterview) -> Self {
+        LeaderInterviewResponse {
+            interviewed_on: i.interviewed_on,
+            commitments: i.commitments.clone(),
+            immediate_concerns: i.immediate_concerns.clone(),
+            common_breakdowns: i.common_breakdowns.clone(),
+            behaviours: i.behaviours.clone(),
+            communication_style: i.communication_style.clone(),
+            promise_pattern: i.promise_pattern.clone(),
+            notes: i.notes.clone(),
+            updated_at: i.updated_at,
+            version: i.version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderInterviewRequest {
+    pub interviewed_on: Option<NaiveDate>,
+    pub commitments: Option<String>,
+    pub immediate_concerns: Option<String>,
+    pub common_breakdowns: Option<String>,
+    pub behaviours: Option<String>,
+    pub communication_style: Option<String>,
+    pub promise_pattern: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Record (or replace) the leader interview. Coach only; nobody else can read it.
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    request_body = LeaderInterviewRequest,
+    responses((status = 200, description = "The leader interview", body = LeaderInterviewResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[put("/engagements/{id}/leader-interview")]
+pub async fn put_leader_interview(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    if_match: IfMatchVersion,
+    body: JsonBody<LeaderInterviewRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let input = LeaderInterviewInput {
+        interviewed_on: b.interviewed_on,
+        commitments: b.commitments,
+        immediate_concerns: b.immediate_concerns,
+        common_breakdowns: b.common_breakdowns,
+        behaviours: b.behaviours,
+        communication_style: b.communication_style,
+        promise_pattern: b.promise_pattern,
+        notes: b.notes,
+    };
+    let interview = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::LeaderInterview, true);
+            program::put_leader_interview(conn, &caller.ctx, id, if_match.0.as_ref(), input, &authorize)
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, interview.version, &LeaderInterviewResponse::from(&interview)))
+}
+
+/// The leader interview (the coach only: everyone else, the leader included, gets 404).
+#[utoipa::path(
+    tag = "program",
+    params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The leader interview", body = LeaderInterviewResponse, headers(("ETag" = String, description = "The version"))))
+)]
+#[get("/engagements/{id}/leader-interview")]
+pub async fn get_leader_interview(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let interview = state
+        .run(move |conn| {
+            readable(conn, &caller.principal, id, Part::LeaderInterview)?;
+            program::get_leader_interview(conn, id)?.ok_or_else(|| StoreError::not_found("leader interview"))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, interview.version, &LeaderInterviewResponse::from(&interview)))
+}
