@@ -447,6 +447,75 @@ impl Engagement {
     }
 }
 
+/// A partial update of an engagement; `hr_partner_id: Some(None)` removes the hr_partner.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngagementPatch {
+    pub title: Option<String>,
+    pub planned_end_date: Option<NaiveDate>,
+    pub allow_any_duration: bool,
+    pub monthly_hours_budget: Option<f64>,
+    pub sponsor_ids: Option<Vec<UserId>>,
+    pub hr_partner_id: Option<Option<UserId>>,
+}
+
+impl EngagementPatch {
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            (self.title.is_some(), "title"),
+            (self.planned_end_date.is_some(), "planned_end_date"),
+            (self.monthly_hours_budget.is_some(), "monthly_hours_budget"),
+            (self.sponsor_ids.is_some(), "sponsor_ids"),
+            (self.hr_partner_id.is_some(), "hr_partner_id"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+
+    /// The people a patch names (to be loaded for validation).
+    pub fn named(&self) -> Vec<UserId> {
+        self.sponsor_ids.iter().flatten().copied().chain(self.hr_partner_id.flatten()).collect()
+    }
+}
+
+impl Engagement {
+    /// The engagement after `patch`, validated with the same rules as creation; version bumped.
+    /// An ended engagement cannot change.
+    pub fn apply(
+        &self,
+        patch: &EngagementPatch,
+        organization: &Organization,
+        people: &dyn People,
+    ) -> Result<Engagement, DomainError> {
+        if self.phase.is_terminal() {
+            return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", self.phase)));
+        }
+        let input = NewEngagement {
+            organization_id: self.organization_id,
+            title: patch.title.clone().unwrap_or_else(|| self.title.clone()),
+            leader_id: self.leader_id,
+            coach_id: self.coach_id,
+            sponsor_ids: patch.sponsor_ids.clone().unwrap_or_else(|| self.sponsor_ids.iter().copied().collect()),
+            hr_partner_id: patch.hr_partner_id.unwrap_or(self.hr_partner_id),
+            start_date: self.start_date,
+            planned_end_date: Some(patch.planned_end_date.unwrap_or(self.planned_end_date)),
+            allow_any_duration: patch.allow_any_duration || patch.planned_end_date.is_none(),
+            monthly_hours_budget: Some(patch.monthly_hours_budget.unwrap_or(self.monthly_hours_budget)),
+        };
+        let checked = Engagement::create(input, organization, people)?;
+        Ok(Engagement {
+            title: checked.title,
+            sponsor_ids: checked.sponsor_ids,
+            hr_partner_id: checked.hr_partner_id,
+            planned_end_date: checked.planned_end_date,
+            monthly_hours_budget: checked.monthly_hours_budget,
+            updated_at: time::now(),
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
+}
+
 /// One recorded phase change: the engagement's timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransitionRecord {

@@ -71,6 +71,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(engagements::create_engagement)
                 .service(engagements::list_engagements)
                 .service(engagements::get_engagement)
+                .service(engagements::update_engagement)
                 .service(engagements::transition_engagement)
                 .service(engagements::get_timeline)
                 .service(program::put_context)

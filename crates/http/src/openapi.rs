@@ -132,6 +132,7 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("create_engagement", "engagements:write"),
     ("list_engagements", "engagements:read"),
     ("get_engagement", "engagements:read"),
+    ("update_engagement", "engagements:write"),
     ("transition_engagement", "engagements:write"),
     ("get_timeline", "engagements:read"),
     ("put_context", "engagements:write"),

@@ -143,6 +143,12 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Anonymous => 401,
             _ => 404,
         },
+        "update_engagement" => match who {
+            Admin | HrSame | ClientScoped | Coach => 200,
+            Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
         // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
         "transition_engagement" => match who {
             Admin | HrSame | ClientScoped | Coach => 200,
@@ -379,6 +385,10 @@ impl World {
             "create_engagement" => call(Method::POST, "/v1/engagements".into(), Some(self.engagement_body())).await,
             "list_engagements" => call(Method::GET, "/v1/engagements".into(), None).await,
             "get_engagement" => call(Method::GET, format!("/v1/engagements/{}", self.engagement), None).await,
+            "update_engagement" => {
+                let path = format!("/v1/engagements/{}", self.engagement);
+                call(Method::PATCH, path, Some(json!({ "title": "Leading through change, year two" }))).await
+            }
             "get_timeline" => call(Method::GET, format!("/v1/engagements/{}/timeline", self.engagement), None).await,
             "transition_engagement" => {
                 let engagement = self.fresh_engagement().await;

@@ -237,6 +237,37 @@ both_backends! {
         assert!(!events[3].1.contains("left the company"), "event payloads carry no free text: {}", events[3].1);
     }
 
+    async fn details_change_under_the_creation_rules(app) {
+        let c = cast(&app).await;
+        let e = app.post("/v1/engagements", &body(&c)).await.expect_status(201).json();
+        let path = format!("/v1/engagements/{}", e["id"].as_str().unwrap());
+        let second_sponsor = app.create_user(json!({ "email": "cfo@acme.test", "name": "CFO", "organization_id": c.org })).await;
+        let updated = app
+            .call_as(
+                Some(&c.tokens["hr"]),
+                Method::PATCH,
+                &path,
+                &[("if-match", "\"1\"")],
+                Some(&json!({ "title": "Year two", "sponsor_ids": [c.sponsor, second_sponsor["id"]], "hr_partner_id": null, "monthly_hours_budget": 4.5 })),
+            )
+            .await
+            .expect_status(200)
+            .json();
+        assert_eq!(updated["title"], "Year two");
+        assert_eq!(updated["sponsor_ids"].as_array().unwrap().len(), 2);
+        assert!(updated["hr_partner_id"].is_null());
+        assert_eq!(updated["monthly_hours_budget"], 4.5);
+        // The new sponsor now sees it.
+        let cfo = app.token_for("cfo@acme.test");
+        app.call_as(Some(&cfo), Method::GET, &path, &[], None).await.expect_status(200);
+        // Same rules as on creation; the leader and sponsors cannot change it.
+        let problem = app.patch(&path, None, &json!({ "sponsor_ids": [c.leader] })).await.expect_problem(422);
+        assert_eq!(problem["errors"][0]["code"], "same_as_leader");
+        app.patch(&path, None, &json!({ "planned_end_date": "2028-01-01" })).await.expect_problem(422);
+        app.call_as(Some(&c.tokens["leader"]), Method::PATCH, &path, &[], Some(&json!({ "title": "Mine" }))).await.expect_problem(403);
+        app.patch(&path, Some("\"1\""), &json!({ "title": "Stale" })).await.expect_problem(412);
+    }
+
     async fn simultaneous_transitions_with_the_same_if_match(app) {
         let c = cast(&app).await;
         let e = app.post("/v1/engagements", &body(&c)).await.expect_status(201).json();

@@ -2,9 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
-use actix_web::{HttpResponse, get, post};
+use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
-use keel_domain::engagement::{Engagement, NewEngagement, Phase, TransitionRecord, validate_reason};
+use keel_domain::engagement::{Engagement, EngagementPatch, NewEngagement, Phase, TransitionRecord, validate_reason};
 use keel_domain::policy::{self, Action, EngagementVisibility};
 use keel_persistence::repo::engagements::{self, EngagementFilter};
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,23 @@ pub struct CreateEngagementRequest {
     pub allow_any_duration: bool,
     /// Default: the organization's `default_monthly_hours_budget`.
     pub monthly_hours_budget: Option<f64>,
+}
+
+/// A partial update; `hr_partner_id: null` removes the hr_partner. The same rules as on creation
+/// apply; an ended engagement cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEngagementRequest {
+    pub title: Option<String>,
+    pub planned_end_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub allow_any_duration: bool,
+    pub monthly_hours_budget: Option<f64>,
+    /// Replaces the sponsors.
+    pub sponsor_ids: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub hr_partner_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -295,6 +312,47 @@ pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid
     let id = id.into_inner();
     let engagement = state.run(move |conn| engagements::get(conn, id)).await?;
     policy::check(&caller.principal, &Action::ReadEngagement { engagement: &engagement })?;
+    Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
+}
+
+/// Change an engagement's details (the coach, the organization's hr_partner, or an admin).
+#[utoipa::path(
+    tag = "engagements",
+    params(
+        ("id" = Uuid, Path, description = "The engagement"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current"),
+    ),
+    request_body = UpdateEngagementRequest,
+    responses(
+        (status = 200, description = "The engagement", body = EngagementResponse, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, response = crate::openapi::Conflict),
+    )
+)]
+#[patch("/engagements/{id}")]
+pub async fn update_engagement(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    if_match: IfMatchVersion,
+    body: JsonBody<UpdateEngagementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let patch = EngagementPatch {
+        title: b.title,
+        planned_end_date: b.planned_end_date,
+        allow_any_duration: b.allow_any_duration,
+        monthly_hours_budget: b.monthly_hours_budget,
+        sponsor_ids: b.sponsor_ids.map(|ids| ids.into_iter().map(Into::into).collect()),
+        hr_partner_id: b.hr_partner_id.map(|id| id.map(Into::into)),
+    };
+    let engagement = state
+        .run(move |conn| {
+            let authorize =
+                |e: &Engagement| policy::check(&caller.principal, &Action::UpdateEngagement { engagement: e });
+            engagements::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
+        })
+        .await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
 use keel_domain::engagement::{
-    Engagement, Mover, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord, check_transition,
-    mover_may,
+    Engagement, EngagementPatch, Mover, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord,
+    check_transition, mover_may,
 };
 use keel_domain::event::DomainEvent;
 use keel_domain::page::{Page, PageRequest};
@@ -221,6 +221,49 @@ fn write(conn: &mut DbConnection, engagement: &Engagement, expected_version: i64
     )
     .set(EngagementRow::from(engagement))
     .execute(conn)
+}
+
+/// Changes an engagement's details (validated like creation; participants re-checked).
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    patch: &EngagementPatch,
+    authorize: &dyn Fn(&Engagement) -> Result<(), DomainError>,
+) -> Result<Engagement, StoreError> {
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| {
+            let engagement = get_for_update(conn, id)?;
+            authorize(&engagement)?;
+            Ok(engagement)
+        },
+        |conn, current| {
+            let organization = organizations::get(conn, current.organization_id)?;
+            let named = [current.leader_id, current.coach_id]
+                .into_iter()
+                .chain(current.sponsor_ids.iter().copied())
+                .chain(current.hr_partner_id)
+                .chain(patch.named());
+            let people = load_people(conn, named)?;
+            let next = current.apply(patch, &organization, &people)?;
+            let record = AuditRecord::new(ctx, "engagement.updated", RESOURCE, id, Some(current.organization_id));
+            let mut change = versioned::Change::new(next.clone(), record.with_fields(patch.changed_fields()));
+            if next.sponsor_ids != current.sponsor_ids {
+                change = change.also(move |conn| {
+                    diesel::delete(
+                        engagement_sponsors::table.filter(engagement_sponsors::engagement_id.eq(next.id.to_string())),
+                    )
+                    .execute(conn)?;
+                    insert_sponsors(conn, &next)
+                });
+            }
+            Ok(Some(change))
+        },
+        write,
+    )
 }
 
 /// What the guards look at, read in the transition's transaction. Steps not built yet (360,
