@@ -15,6 +15,7 @@ pub mod page;
 pub mod policy;
 pub mod program;
 pub mod sign_in;
+pub mod stakeholders;
 pub mod time;
 pub mod user;
 mod validate;

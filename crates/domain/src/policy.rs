@@ -225,6 +225,10 @@ pub enum Part {
     ContextMeeting,
     /// The leader interview: the coach's alone.
     LeaderInterview,
+    /// 360 raters, their interviews and raw feedback: the coach's alone.
+    Raters,
+    /// Themes: the coach's; leader and sponsors read them once released.
+    Themes,
 }
 
 /// May `relation` read `part`? (`Admin` and `HrPartner` include API clients with the scope.)
@@ -233,7 +237,8 @@ fn part_readable(part: Part, relation: Relation) -> bool {
     match part {
         Part::Outcomes => matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin),
         Part::ContextMeeting => matches!(relation, Coach | Leader | Sponsor),
-        Part::LeaderInterview => matches!(relation, Coach),
+        Part::LeaderInterview | Part::Raters => matches!(relation, Coach),
+        Part::Themes => matches!(relation, Coach | Leader | Sponsor),
     }
 }
 
@@ -252,6 +257,8 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         Part::Outcomes => "outcome",
         Part::ContextMeeting => "context meeting",
         Part::LeaderInterview => "leader interview",
+        Part::Raters => "rater",
+        Part::Themes => "theme",
     };
     if !part_readable(part, relation) {
         return Err(not_found(resource));
@@ -260,6 +267,12 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         return Err(forbidden("only the engagement's coach records this"));
     }
     Ok(())
+}
+
+/// Whether the principal sees themes before they are released (the coach does; leader and
+/// sponsors see only released ones).
+pub fn sees_unreleased_themes(principal: &Principal, engagement: &Engagement) -> bool {
+    relation(principal, engagement, Scope::EngagementsRead) == Relation::Coach
 }
 
 /// Who is moving an engagement's program, or why they may not.

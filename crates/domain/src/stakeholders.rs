@@ -1,0 +1,379 @@
+//! Step 3, the 360: raters (stakeholders), their interviews or written feedback, and the coach's
+//! anonymised themes. Raters' names, emails and raw words are the coach's alone.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use crate::error::{DomainError, ValidationErrors};
+use crate::time::{self, Timestamp};
+use crate::user::Email;
+use crate::validate;
+
+const NAME_MAX: usize = 200;
+const TEXT_MAX: usize = 20_000;
+const THEME_TITLE_MAX: usize = 200;
+const THEME_TEXT_MAX: usize = 5_000;
+
+/// How long an emailed feedback link stays valid.
+pub const INVITATION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relationship {
+    Boss,
+    Peer,
+    DirectReport,
+    Other,
+}
+
+impl Relationship {
+    pub const ALL: [Relationship; 4] =
+        [Relationship::Boss, Relationship::Peer, Relationship::DirectReport, Relationship::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relationship::Boss => "boss",
+            Relationship::Peer => "peer",
+            Relationship::DirectReport => "direct_report",
+            Relationship::Other => "other",
+        }
+    }
+}
+
+impl std::str::FromStr for Relationship {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Relationship::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+    }
+}
+
+/// Where a rater stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaterStatus {
+    /// Added, not yet invited or interviewed.
+    Pending,
+    /// A feedback link was emailed.
+    Invited,
+    /// The coach recorded an interview.
+    Interviewed,
+    /// The rater submitted written feedback.
+    FeedbackSubmitted,
+}
+
+impl RaterStatus {
+    pub const ALL: [RaterStatus; 4] =
+        [RaterStatus::Pending, RaterStatus::Invited, RaterStatus::Interviewed, RaterStatus::FeedbackSubmitted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RaterStatus::Pending => "pending",
+            RaterStatus::Invited => "invited",
+            RaterStatus::Interviewed => "interviewed",
+            RaterStatus::FeedbackSubmitted => "feedback_submitted",
+        }
+    }
+
+    /// Whether this rater counts towards `min_raters`.
+    pub fn contributed(self) -> bool {
+        matches!(self, RaterStatus::Interviewed | RaterStatus::FeedbackSubmitted)
+    }
+}
+
+impl std::str::FromStr for RaterStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        RaterStatus::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rater {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub name: String,
+    pub email: Option<Email>,
+    pub relationship: Relationship,
+    pub status: RaterStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// A rater's fields; on update, absent fields are kept (`email: Some(None)` removes it).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RaterChanges {
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub relationship: Option<Relationship>,
+}
+
+impl Rater {
+    pub fn create(engagement_id: uuid::Uuid, input: &RaterChanges) -> Result<Rater, DomainError> {
+        let now = time::now();
+        let mut errors = ValidationErrors::new();
+        if input.name.is_none() {
+            errors.add("name", "required", "is required");
+        }
+        if input.relationship.is_none() {
+            errors.add("relationship", "required", "is required");
+        }
+        errors.finish(())?;
+        let blank = Rater {
+            id: uuid::Uuid::now_v7(),
+            engagement_id,
+            name: String::new(),
+            email: None,
+            relationship: Relationship::Other,
+            status: RaterStatus::Pending,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        blank.apply(input)
+    }
+
+    pub fn apply(&self, changes: &RaterChanges) -> Result<Rater, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(name) = changes.name.as_deref().and_then(|n| validate::text(&mut errors, "name", n, 1, NAME_MAX)) {
+            next.name = name;
+        }
+        match &changes.email {
+            Some(Some(address)) => match Email::parse(address) {
+                Ok(email) => next.email = Some(email),
+                Err(code) => errors.add("email", code, "is not a valid email address"),
+            },
+            Some(None) => next.email = None,
+            None => {}
+        }
+        if let Some(relationship) = changes.relationship {
+            next.relationship = relationship;
+        }
+        errors.finish(())?;
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+
+    /// An invitation can be sent to a rater with an email who has not contributed yet.
+    pub fn invite(&self) -> Result<Rater, DomainError> {
+        if self.email.is_none() {
+            return Err(DomainError::conflict(
+                "rater_email_missing",
+                "the rater has no email address to send the link to",
+            ));
+        }
+        if self.status.contributed() {
+            return Err(DomainError::conflict("rater_already_contributed", "the rater has already contributed"));
+        }
+        Ok(self.with_status(RaterStatus::Invited))
+    }
+
+    pub fn with_status(&self, status: RaterStatus) -> Rater {
+        Rater { status, updated_at: time::now(), version: self.version + 1, ..self.clone() }
+    }
+}
+
+/// The coach's notes of an interview with a rater.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RaterInterview {
+    pub interviewed_on: NaiveDate,
+    pub notes: String,
+}
+
+impl RaterInterview {
+    pub fn record(interviewed_on: Option<NaiveDate>, notes: &str) -> Result<RaterInterview, DomainError> {
+        let mut errors = ValidationErrors::new();
+        if interviewed_on.is_none() {
+            errors.add("interviewed_on", "required", "the date of the interview is required");
+        }
+        let notes = validate::text_multiline(&mut errors, "notes", notes, TEXT_MAX).filter(|n| !n.is_empty());
+        if notes.is_none() && errors.is_empty() {
+            errors.add("notes", "required", "record what the rater said");
+        }
+        errors.finish(())?;
+        Ok(RaterInterview { interviewed_on: interviewed_on.expect("validated"), notes: notes.expect("validated") })
+    }
+}
+
+/// Written feedback a rater submits through their link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Feedback {
+    pub strengths: String,
+    pub development_areas: String,
+    pub comments: Option<String>,
+    pub submitted_at: Timestamp,
+}
+
+impl Feedback {
+    pub fn submit(strengths: &str, development_areas: &str, comments: Option<&str>) -> Result<Feedback, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let mut required = |field: &str, value: &str| {
+            let text = validate::text_multiline(&mut errors, field, value, TEXT_MAX).filter(|t| !t.is_empty());
+            if text.is_none() && !errors.0.iter().any(|e| e.field == field) {
+                errors.add(field, "required", "is required");
+            }
+            text
+        };
+        let strengths = required("strengths", strengths);
+        let development_areas = required("development_areas", development_areas);
+        let comments = comments
+            .and_then(|c| validate::text_multiline(&mut errors, "comments", c, TEXT_MAX))
+            .filter(|c| !c.is_empty());
+        errors.finish(())?;
+        Ok(Feedback {
+            strengths: strengths.expect("validated"),
+            development_areas: development_areas.expect("validated"),
+            comments,
+            submitted_at: time::now(),
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThemeKind {
+    Strength,
+    DevelopmentArea,
+}
+
+impl ThemeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeKind::Strength => "strength",
+            ThemeKind::DevelopmentArea => "development_area",
+        }
+    }
+}
+
+impl std::str::FromStr for ThemeKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "strength" => Ok(ThemeKind::Strength),
+            "development_area" => Ok(ThemeKind::DevelopmentArea),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The coach's anonymised synthesis of the 360.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theme {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub kind: ThemeKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub released_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThemeChanges {
+    pub kind: Option<ThemeKind>,
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+impl Theme {
+    pub fn create(engagement_id: uuid::Uuid, input: &ThemeChanges) -> Result<Theme, DomainError> {
+        let mut errors = ValidationErrors::new();
+        if input.kind.is_none() {
+            errors.add("kind", "required", "strength or development_area");
+        }
+        if input.title.is_none() {
+            errors.add("title", "required", "is required");
+        }
+        errors.finish(())?;
+        let now = time::now();
+        Theme {
+            id: uuid::Uuid::now_v7(),
+            engagement_id,
+            kind: ThemeKind::Strength,
+            title: String::new(),
+            description: None,
+            released_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+        .apply(input)
+    }
+
+    pub fn apply(&self, changes: &ThemeChanges) -> Result<Theme, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(kind) = changes.kind {
+            next.kind = kind;
+        }
+        if let Some(title) =
+            changes.title.as_deref().and_then(|t| validate::text(&mut errors, "title", t, 1, THEME_TITLE_MAX))
+        {
+            next.title = title;
+        }
+        if let Some(description) = &changes.description {
+            next.description = description
+                .as_deref()
+                .and_then(|d| validate::text_multiline(&mut errors, "description", d, THEME_TEXT_MAX))
+                .filter(|d| !d.is_empty());
+        }
+        errors.finish(())?;
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+}
+
+/// Themes can be released to leader and sponsors once enough stakeholders contributed.
+pub fn check_release(contributions: u32, min_raters: u32, theme_count: usize) -> Result<(), DomainError> {
+    if contributions < min_raters {
+        return Err(DomainError::conflict(
+            "stakeholder_contributions_insufficient",
+            format!("{contributions} of the {min_raters} stakeholder contributions needed are complete"),
+        ));
+    }
+    if theme_count == 0 {
+        return Err(DomainError::conflict("themes_missing", "write at least one theme before releasing"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raters_need_a_name_and_relationship_and_an_email_to_be_invited() {
+        assert!(Rater::create(uuid::Uuid::now_v7(), &RaterChanges::default()).is_err());
+        let rater = Rater::create(
+            uuid::Uuid::now_v7(),
+            &RaterChanges { name: Some("Pat".into()), email: None, relationship: Some(Relationship::Peer) },
+        )
+        .unwrap();
+        assert!(matches!(rater.invite(), Err(DomainError::Conflict { code: "rater_email_missing", .. })));
+        let with_email =
+            rater.apply(&RaterChanges { email: Some(Some("pat@acme.test".into())), ..Default::default() }).unwrap();
+        assert_eq!(with_email.invite().unwrap().status, RaterStatus::Invited);
+        let done = with_email.with_status(RaterStatus::FeedbackSubmitted);
+        assert!(done.invite().is_err());
+    }
+
+    #[test]
+    fn release_needs_enough_contributions_and_a_theme() {
+        assert!(matches!(
+            check_release(2, 3, 1),
+            Err(DomainError::Conflict { code: "stakeholder_contributions_insufficient", .. })
+        ));
+        assert!(matches!(check_release(3, 3, 0), Err(DomainError::Conflict { code: "themes_missing", .. })));
+        assert!(check_release(3, 3, 2).is_ok());
+    }
+
+    #[test]
+    fn feedback_needs_strengths_and_development_areas() {
+        let DomainError::Validation(errors) = Feedback::submit(" ", "", None).unwrap_err() else { panic!() };
+        assert_eq!(errors.0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["strengths", "development_areas"]);
+        assert!(Feedback::submit("Clear", "Listens too little", Some("")).unwrap().comments.is_none());
+    }
+}
