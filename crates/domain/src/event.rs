@@ -33,6 +33,26 @@ impl DomainEvent {
         }
     }
 
+    /// A stakeholder was invited. No rater data: only which engagement.
+    pub fn rater_invited(engagement: &Engagement) -> DomainEvent {
+        Self::about(engagement, "rater.invited", json!({ "engagement_id": engagement.id }))
+    }
+
+    /// A stakeholder's feedback arrived. No rater data: only which engagement.
+    pub fn feedback_submitted(engagement: &Engagement) -> DomainEvent {
+        Self::about(engagement, "feedback.submitted", json!({ "engagement_id": engagement.id }))
+    }
+
+    fn about(engagement: &Engagement, event_type: &'static str, payload: Value) -> DomainEvent {
+        DomainEvent {
+            event_type,
+            organization_id: engagement.organization_id,
+            engagement_id: Some(engagement.id),
+            payload,
+            occurred_at: time::now(),
+        }
+    }
+
     pub fn phase_changed(engagement: &Engagement, from: Phase) -> DomainEvent {
         DomainEvent {
             event_type: "engagement.phase_changed",

@@ -212,6 +212,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    raters (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        relationship -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    rater_interviews (rater_id) {
+        rater_id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        interviewed_on -> Date,
+        notes -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rater_feedback (rater_id) {
+        rater_id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        strengths -> Text,
+        development_areas -> Text,
+        comments -> Nullable<Text>,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rater_invitations (token_hash) {
+        token_hash -> Text,
+        rater_id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    themes (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -228,5 +295,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     context_meetings,
     outcomes,
     outcome_measurements,
-    leader_interviews
+    leader_interviews,
+    raters,
+    rater_interviews,
+    rater_feedback,
+    rater_invitations,
+    themes
 );

@@ -282,6 +282,7 @@ fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFact
         outcomes,
         context_recorded: super::program::get_context(conn, engagement.id)?.is_some(),
         leader_interview_recorded: super::program::get_leader_interview(conn, engagement.id)?.is_some(),
+        stakeholder_contributions: super::stakeholders::contributions(conn, engagement.id)?,
         min_raters: organization.settings.min_raters,
         ..ProgramFacts::default()
     })
