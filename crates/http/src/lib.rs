@@ -43,7 +43,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, engagements, me, oauth, ops, organizations, program, sign_in, users};
+    use api::{api_clients, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -82,7 +82,20 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(program::delete_outcome)
                 .service(program::create_measurement)
                 .service(program::put_leader_interview)
-                .service(program::get_leader_interview),
+                .service(program::get_leader_interview)
+                .service(stakeholders::list_raters)
+                .service(stakeholders::create_rater)
+                .service(stakeholders::get_rater)
+                .service(stakeholders::update_rater)
+                .service(stakeholders::delete_rater)
+                .service(stakeholders::put_rater_interview)
+                .service(stakeholders::invite_rater)
+                .service(stakeholders::submit_feedback)
+                .service(stakeholders::release_themes)
+                .service(stakeholders::list_themes)
+                .service(stakeholders::create_theme)
+                .service(stakeholders::update_theme)
+                .service(stakeholders::delete_theme),
         );
 }
 

@@ -30,6 +30,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
         (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
+        (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
     components(schemas(Problem, ProblemFieldError))
@@ -144,6 +145,18 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("create_measurement", "engagements:write"),
     ("put_leader_interview", "engagements:write"),
     ("get_leader_interview", "engagements:read"),
+    ("list_raters", "engagements:read"),
+    ("create_rater", "engagements:write"),
+    ("get_rater", "engagements:read"),
+    ("update_rater", "engagements:write"),
+    ("delete_rater", "engagements:write"),
+    ("put_rater_interview", "engagements:write"),
+    ("invite_rater", "engagements:write"),
+    ("list_themes", "engagements:read"),
+    ("create_theme", "engagements:write"),
+    ("update_theme", "engagements:write"),
+    ("delete_theme", "engagements:write"),
+    ("release_themes", "engagements:write"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity
@@ -165,6 +178,15 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "rater_code",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("A 360 rater's one-time feedback code, from their invitation email"))
+                .build(),
+        ),
+    );
     let scopes = Scopes::from_iter(keel_domain::policy::Scope::ALL.iter().map(|s| (s.as_str(), s.as_str())));
     components.add_security_scheme(
         "oauth2",
@@ -177,7 +199,9 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
         for (_, op) in operations(item) {
             let id = op.operation_id.clone().unwrap_or_default();
             if PUBLIC_OPERATIONS.contains(&id.as_str()) {
-                op.security = Some(Vec::new());
+                if op.security.is_none() {
+                    op.security = Some(Vec::new());
+                }
                 continue;
             }
             let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();

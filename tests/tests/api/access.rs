@@ -149,6 +149,40 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
+        // 360 raters and what they said: the coach's alone; everyone else gets 404.
+        "list_raters"
+        | "get_rater"
+        | "create_rater"
+        | "update_rater"
+        | "delete_rater"
+        | "put_rater_interview"
+        | "invite_rater" => match who {
+            Coach => match op {
+                "create_rater" => 201,
+                "delete_rater" => 204,
+                "invite_rater" => 202,
+                _ => 200,
+            },
+            ClientUnscoped => 403,
+            Anonymous => 401,
+            _ => 404,
+        },
+        // A rater's code is the only credential; nobody's access token is one.
+        "submit_feedback" => 401,
+        // Themes: the coach writes; leader and sponsors read (released ones).
+        "list_themes" | "create_theme" | "update_theme" | "delete_theme" | "release_themes" => match who {
+            Coach => match op {
+                "create_theme" => 201,
+                "delete_theme" => 204,
+                // Not enough stakeholders have contributed in this world.
+                "release_themes" => 409,
+                _ => 200,
+            },
+            Leader | Sponsor if op == "list_themes" => 200,
+            Leader | Sponsor | ClientUnscoped => 403,
+            Anonymous => 401,
+            _ => 404,
+        },
         // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
         "transition_engagement" => match who {
             Admin | HrSame | ClientScoped | Coach => 200,
@@ -166,6 +200,8 @@ struct World {
     ids: HashMap<Who, String>,
     engagement: String,
     outcome: String,
+    rater: String,
+    theme: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -237,6 +273,8 @@ impl World {
             ids,
             engagement: String::new(),
             outcome: String::new(),
+            rater: String::new(),
+            theme: String::new(),
             org,
             target_user,
             client_credentials,
@@ -244,6 +282,8 @@ impl World {
         };
         world.engagement = world.fresh_engagement().await;
         world.outcome = world.fresh_outcome().await;
+        world.rater = world.fresh_rater().await;
+        world.theme = world.fresh_theme().await;
         let coach = world.tokens[&Who::Coach].clone();
         let base = format!("/v1/engagements/{}", world.engagement);
         let context = json!({ "met_on": "2026-01-10", "attendees": ["Coach", "Leader", "Sponsor"], "notes": "n" });
@@ -259,6 +299,25 @@ impl World {
             .await
             .expect_status(200);
         world
+    }
+
+    async fn as_coach(&self, method: Method, path: String, body: Value) -> Value {
+        let coach = self.tokens[&Who::Coach].clone();
+        let response = self.app.call_as(coach.as_deref(), method, &path, &[], Some(&body)).await;
+        response.expect_status(201).json()
+    }
+
+    async fn fresh_rater(&self) -> String {
+        let n = self.unique();
+        let body = json!({ "name": "Pat Peer", "email": format!("pat{n}@acme.test"), "relationship": "peer" });
+        let rater = self.as_coach(Method::POST, format!("/v1/engagements/{}/raters", self.engagement), body).await;
+        rater["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn fresh_theme(&self) -> String {
+        let body = json!({ "kind": "strength", "title": "Calm under pressure" });
+        let theme = self.as_coach(Method::POST, format!("/v1/engagements/{}/themes", self.engagement), body).await;
+        theme["id"].as_str().unwrap().to_owned()
     }
 
     /// A new outcome of the world's engagement, defined by its coach.
@@ -423,6 +482,52 @@ impl World {
             "put_leader_interview" => {
                 let body = json!({ "interviewed_on": "2026-01-20", "notes": "x" });
                 call(Method::PUT, format!("/v1/engagements/{}/leader-interview", self.engagement), Some(body)).await
+            }
+            "list_raters" => call(Method::GET, format!("/v1/engagements/{}/raters", self.engagement), None).await,
+            "get_rater" => {
+                call(Method::GET, format!("/v1/engagements/{}/raters/{}", self.engagement, self.rater), None).await
+            }
+            "create_rater" => {
+                let body = json!({ "name": "Bo Boss", "relationship": "boss" });
+                call(Method::POST, format!("/v1/engagements/{}/raters", self.engagement), Some(body)).await
+            }
+            "update_rater" => {
+                let path = format!("/v1/engagements/{}/raters/{}", self.engagement, self.rater);
+                call(Method::PATCH, path, Some(json!({ "name": "Pat P." }))).await
+            }
+            "delete_rater" => {
+                let rater = self.fresh_rater().await;
+                call(Method::DELETE, format!("/v1/engagements/{}/raters/{rater}", self.engagement), None).await
+            }
+            "put_rater_interview" => {
+                let rater = self.fresh_rater().await;
+                let body = json!({ "interviewed_on": "2026-02-01", "notes": "Pat says…" });
+                call(Method::PUT, format!("/v1/engagements/{}/raters/{rater}/interview", self.engagement), Some(body))
+                    .await
+            }
+            "invite_rater" => {
+                let rater = self.fresh_rater().await;
+                call(Method::POST, format!("/v1/engagements/{}/raters/{rater}/invitation", self.engagement), None).await
+            }
+            "submit_feedback" => {
+                let body = json!({ "strengths": "s", "development_areas": "d" });
+                call(Method::POST, "/v1/feedback".into(), Some(body)).await
+            }
+            "list_themes" => call(Method::GET, format!("/v1/engagements/{}/themes", self.engagement), None).await,
+            "create_theme" => {
+                let body = json!({ "kind": "development_area", "title": "Delegation" });
+                call(Method::POST, format!("/v1/engagements/{}/themes", self.engagement), Some(body)).await
+            }
+            "update_theme" => {
+                let path = format!("/v1/engagements/{}/themes/{}", self.engagement, self.theme);
+                call(Method::PATCH, path, Some(json!({ "description": "seen by peers" }))).await
+            }
+            "delete_theme" => {
+                let theme = self.fresh_theme().await;
+                call(Method::DELETE, format!("/v1/engagements/{}/themes/{theme}", self.engagement), None).await
+            }
+            "release_themes" => {
+                call(Method::POST, format!("/v1/engagements/{}/themes/release", self.engagement), None).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

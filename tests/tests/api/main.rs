@@ -8,5 +8,6 @@ mod ops;
 mod organizations;
 mod persistence;
 mod sign_in;
+mod stakeholders;
 mod tokens;
 mod users;

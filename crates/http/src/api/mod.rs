@@ -8,6 +8,7 @@ pub mod ops;
 pub mod organizations;
 pub mod program;
 pub mod sign_in;
+pub mod stakeholders;
 pub mod users;
 
 use actix_web::http::StatusCode;
