@@ -43,6 +43,23 @@ impl DomainEvent {
         Self::about(engagement, "feedback.submitted", json!({ "engagement_id": engagement.id }))
     }
 
+    pub fn design_submitted(engagement: &Engagement, version: i32) -> DomainEvent {
+        Self::about(engagement, "design.submitted", json!({ "engagement_id": engagement.id, "version": version }))
+    }
+
+    /// A decision; the comment (free text) stays out of the event.
+    pub fn design_decided(engagement: &Engagement, version: i32, role: &str, decision: &str) -> DomainEvent {
+        Self::about(
+            engagement,
+            "design.decided",
+            json!({ "engagement_id": engagement.id, "version": version, "role": role, "decision": decision }),
+        )
+    }
+
+    pub fn design_approved(engagement: &Engagement, version: i32) -> DomainEvent {
+        Self::about(engagement, "design.approved", json!({ "engagement_id": engagement.id, "version": version }))
+    }
+
     fn about(engagement: &Engagement, event_type: &'static str, payload: Value) -> DomainEvent {
         DomainEvent {
             event_type,

@@ -229,13 +229,16 @@ pub enum Part {
     Raters,
     /// Themes: the coach's; leader and sponsors read them once released.
     Themes,
+    /// Program designs and decisions: the coach writes; everyone related reads; leader and
+    /// sponsors decide.
+    Designs,
 }
 
 /// May `relation` read `part`? (`Admin` and `HrPartner` include API clients with the scope.)
 fn part_readable(part: Part, relation: Relation) -> bool {
     use Relation::*;
     match part {
-        Part::Outcomes => matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin),
+        Part::Outcomes | Part::Designs => matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin),
         Part::ContextMeeting => matches!(relation, Coach | Leader | Sponsor),
         Part::LeaderInterview | Part::Raters => matches!(relation, Coach),
         Part::Themes => matches!(relation, Coach | Leader | Sponsor),
@@ -259,6 +262,7 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         Part::LeaderInterview => "leader interview",
         Part::Raters => "rater",
         Part::Themes => "theme",
+        Part::Designs => "design version",
     };
     if !part_readable(part, relation) {
         return Err(not_found(resource));
@@ -267,6 +271,18 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         return Err(forbidden("only the engagement's coach records this"));
     }
     Ok(())
+}
+
+/// Deciding on a design: the leader and the sponsors (as people; the domain checks which).
+pub fn check_decide(principal: &Principal, engagement: &Engagement) -> Result<UserId, DomainError> {
+    match relation(principal, engagement, Scope::EngagementsWrite) {
+        Relation::Leader | Relation::Sponsor => match principal {
+            Principal::User { id, .. } => Ok(*id),
+            Principal::ApiClient { .. } => Err(forbidden("only the leader and the sponsors decide on the design")),
+        },
+        Relation::None => Err(not_found("engagement")),
+        _ => Err(forbidden("only the leader and the sponsors decide on the design")),
+    }
 }
 
 /// Whether the principal sees themes before they are released (the coach does; leader and

@@ -43,7 +43,7 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users};
+    use api::{api_clients, designs, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -95,7 +95,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(stakeholders::list_themes)
                 .service(stakeholders::create_theme)
                 .service(stakeholders::update_theme)
-                .service(stakeholders::delete_theme),
+                .service(stakeholders::delete_theme)
+                .service(designs::list_designs)
+                .service(designs::create_design)
+                .service(designs::get_design)
+                .service(designs::update_design)
+                .service(designs::submit_design)
+                .service(designs::decide_design),
         );
 }
 

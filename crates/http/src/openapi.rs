@@ -30,6 +30,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
         (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
+        (name = "designs", description = "Versioned program designs and the decisions of leader and sponsors"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
@@ -63,6 +64,16 @@ impl<'r> utoipa::ToResponse<'r> for Conflict {
 
 /// 429 with `Retry-After`, from the abuse limits of the credential endpoints.
 pub struct TooManyRequests;
+
+/// 422 by name, for operations without a request body that still validate (e.g. submitting a
+/// design that lacks a summary).
+pub struct UnprocessableEntity;
+
+impl<'r> utoipa::ToResponse<'r> for UnprocessableEntity {
+    fn response() -> (&'r str, RefOr<Response>) {
+        ("UnprocessableEntity", problem_response("Validation failed; `errors` lists each invalid field").into())
+    }
+}
 
 impl<'r> utoipa::ToResponse<'r> for TooManyRequests {
     fn response() -> (&'r str, RefOr<Response>) {
@@ -157,6 +168,12 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("update_theme", "engagements:write"),
     ("delete_theme", "engagements:write"),
     ("release_themes", "engagements:write"),
+    ("list_designs", "engagements:read"),
+    ("create_design", "engagements:write"),
+    ("get_design", "engagements:read"),
+    ("update_design", "engagements:write"),
+    ("submit_design", "engagements:write"),
+    ("decide_design", "engagements:write"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

@@ -36,6 +36,12 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str, &str)] = &[
         "external_id_taken",
         "a user with this external_id already exists in the organization",
     ),
+    (
+        "design_decisions_once_key",
+        "design_decisions.engagement_id, design_decisions.design_version, design_decisions.approver_id",
+        "decision_already_made",
+        "you have already decided on this version",
+    ),
 ];
 
 impl From<DieselError> for StoreError {

@@ -279,6 +279,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    designs (engagement_id, version) {
+        engagement_id -> Text,
+        organization_id -> Text,
+        version -> Integer,
+        status -> Text,
+        summary -> Text,
+        theme_ids -> Text,
+        outcome_ids -> Text,
+        items -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    design_decisions (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        design_version -> Integer,
+        approver_id -> Text,
+        role -> Text,
+        verdict -> Text,
+        comment -> Nullable<Text>,
+        decided_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -300,5 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rater_interviews,
     rater_feedback,
     rater_invitations,
-    themes
+    themes,
+    designs,
+    design_decisions
 );

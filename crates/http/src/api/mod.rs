@@ -1,6 +1,7 @@
 //! The HTTP resources. Handlers translate HTTP to domain commands and back; they decide nothing.
 
 pub mod api_clients;
+pub mod designs;
 pub mod engagements;
 pub mod me;
 pub mod oauth;

@@ -54,7 +54,7 @@ fn insert_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Result<(
     Ok(())
 }
 
-fn record_transition(
+pub(crate) fn record_transition(
     conn: &mut DbConnection,
     ctx: &CommandContext,
     engagement: &Engagement,
@@ -213,7 +213,8 @@ pub fn list(
     Ok(Page::from_overfetch(with_sponsors(conn, rows)?, page.limit))
 }
 
-fn write(conn: &mut DbConnection, engagement: &Engagement, expected_version: i64) -> QueryResult<usize> {
+/// Writes the engagement row if its version is still `expected_version`; returns rows written.
+pub(crate) fn write(conn: &mut DbConnection, engagement: &Engagement, expected_version: i64) -> QueryResult<usize> {
     diesel::update(
         engagements::table
             .filter(engagements::id.eq(engagement.id.to_string()))
@@ -270,6 +271,7 @@ pub fn update(
 /// designs, reviews) count as not done.
 fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
+    let (design_submitted, design_approved_by_leader, sponsors_not_approved) = super::designs::facts(conn, engagement)?;
     let outcomes = super::program::outcomes(conn, engagement.id)?
         .into_iter()
         .map(|o| {
@@ -283,6 +285,9 @@ fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFact
         context_recorded: super::program::get_context(conn, engagement.id)?.is_some(),
         leader_interview_recorded: super::program::get_leader_interview(conn, engagement.id)?.is_some(),
         stakeholder_contributions: super::stakeholders::contributions(conn, engagement.id)?,
+        design_submitted,
+        design_approved_by_leader,
+        sponsors_not_approved,
         min_raters: organization.settings.min_raters,
         ..ProgramFacts::default()
     })

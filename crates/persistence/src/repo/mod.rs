@@ -2,6 +2,7 @@
 
 pub mod api_clients;
 pub mod audit;
+pub mod designs;
 pub mod engagements;
 pub mod events;
 pub mod organizations;

@@ -1,0 +1,314 @@
+//! Steps 4 and 5: versioned program designs and the decisions of leader and sponsors.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, patch, post};
+use chrono::{DateTime, Utc};
+use keel_domain::design::{Decision, Design, DesignInput, DesignItem, ItemKind, Verdict};
+use keel_domain::engagement::Engagement;
+use keel_domain::policy::{self, Part};
+use keel_persistence::repo::{designs, engagements};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{created, resource};
+use crate::extract::{Caller, IfMatchVersion, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKindValue {
+    Practice,
+    Exercise,
+    Reading,
+}
+
+impl From<ItemKindValue> for ItemKind {
+    fn from(v: ItemKindValue) -> Self {
+        match v {
+            ItemKindValue::Practice => ItemKind::Practice,
+            ItemKindValue::Exercise => ItemKind::Exercise,
+            ItemKindValue::Reading => ItemKind::Reading,
+        }
+    }
+}
+
+impl From<ItemKind> for ItemKindValue {
+    fn from(v: ItemKind) -> Self {
+        match v {
+            ItemKind::Practice => ItemKindValue::Practice,
+            ItemKind::Exercise => ItemKindValue::Exercise,
+            ItemKind::Reading => ItemKindValue::Reading,
+        }
+    }
+}
+
+/// A practice, exercise or reading of the program.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesignItemBody {
+    pub kind: ItemKindValue,
+    #[schema(example = "Delegate one decision a day")]
+    pub title: String,
+    pub description: Option<String>,
+    #[schema(example = "daily")]
+    pub cadence: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionResponse {
+    pub id: Uuid,
+    pub approver_id: Uuid,
+    /// `leader` or `sponsor`.
+    pub role: String,
+    /// `approve` or `request_changes`.
+    pub decision: String,
+    pub comment: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl From<&Decision> for DecisionResponse {
+    fn from(d: &Decision) -> Self {
+        DecisionResponse {
+            id: d.id,
+            approver_id: d.approver_id.as_uuid(),
+            role: d.role.as_str().to_owned(),
+            decision: d.verdict.as_str().to_owned(),
+            comment: d.comment.clone(),
+            decided_at: d.decided_at,
+        }
+    }
+}
+
+/// One version of the program design, with the decisions on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DesignResponse {
+    pub version: i32,
+    /// `draft`, `submitted`, `approved` or `changes_requested`.
+    #[schema(example = "submitted")]
+    pub status: String,
+    pub summary: String,
+    pub theme_ids: Vec<Uuid>,
+    pub outcome_ids: Vec<Uuid>,
+    pub items: Vec<DesignItemBody>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub decisions: Vec<DecisionResponse>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change of this version; the ETag is this number, quoted.
+    pub revision: i64,
+}
+
+fn design_response(d: &Design, decisions: &[Decision]) -> DesignResponse {
+    DesignResponse {
+        version: d.version,
+        status: d.status.as_str().to_owned(),
+        summary: d.summary.clone(),
+        theme_ids: d.theme_ids.clone(),
+        outcome_ids: d.outcome_ids.clone(),
+        items: d
+            .items
+            .iter()
+            .map(|i| DesignItemBody { kind: i.kind.into(), title: i.title.clone(), description: i.description.clone(), cadence: i.cadence.clone() })
+            .collect(),
+        submitted_at: d.submitted_at,
+        decisions: decisions.iter().filter(|x| x.design_version == d.version).map(DecisionResponse::from).collect(),
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+        revision: d.revision,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DesignList {
+    pub items: Vec<DesignResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDesignRequest {
+    /// Start from this version's content.
+    pub copy_from: Option<i32>,
+    pub summary: Option<String>,
+    pub theme_ids: Option<Vec<Uuid>>,
+    pub outcome_ids: Option<Vec<Uuid>>,
+    pub items: Option<Vec<DesignItemBody>>,
+}
+
+/// Changes to a draft; fields present replace the draft's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDesignRequest {
+    pub summary: Option<String>,
+    pub theme_ids: Option<Vec<Uuid>>,
+    pub outcome_ids: Option<Vec<Uuid>>,
+    pub items: Option<Vec<DesignItemBody>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionValue {
+    Approve,
+    RequestChanges,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: DecisionValue,
+    /// Required to request changes.
+    pub comment: Option<String>,
+}
+
+fn input(summary: Option<String>, themes: Option<Vec<Uuid>>, outcomes: Option<Vec<Uuid>>, items: Option<Vec<DesignItemBody>>) -> DesignInput {
+    DesignInput {
+        summary,
+        theme_ids: themes,
+        outcome_ids: outcomes,
+        items: items.map(|items| {
+            items
+                .into_iter()
+                .map(|i| DesignItem { kind: i.kind.into(), title: i.title, description: i.description, cadence: i.cadence })
+                .collect()
+        }),
+    }
+}
+
+fn coach_only(caller: &Caller) -> impl Fn(&Engagement) -> Result<(), keel_domain::DomainError> + '_ {
+    move |e: &Engagement| policy::check_part(&caller.principal, e, Part::Designs, true)
+}
+
+/// Every design version with its decisions (coach, leader, sponsors, hr_partner, admin).
+#[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The versions, oldest first", body = DesignList)))]
+#[get("/engagements/{id}/designs")]
+pub async fn list_designs(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (all, decisions) = state
+        .run(move |conn| {
+            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Designs, false)?;
+            Ok((designs::list(conn, id)?, designs::decisions(conn, id, None)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(DesignList { items: all.iter().map(|d| design_response(d, &decisions)).collect() }))
+}
+
+/// Draft the next version (coach), optionally copied from an earlier one.
+#[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement")),
+    request_body = CreateDesignRequest,
+    responses((status = 201, description = "The new draft", body = DesignResponse, headers(("ETag" = String, description = "The revision"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/designs")]
+pub async fn create_design(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    body: JsonBody<CreateDesignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let copy_from = b.copy_from;
+    let draft = input(b.summary, b.theme_ids, b.outcome_ids, b.items);
+    let design = state
+        .run(move |conn| designs::create_draft(conn, &caller.ctx, id, copy_from, &draft, &coach_only(&caller)))
+        .await?;
+    Ok(created(format!("/v1/engagements/{id}/designs/{}", design.version), design.revision, &design_response(&design, &[])))
+}
+
+/// One design version with its decisions.
+#[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement"), ("version" = i32, Path, description = "The version")),
+    responses((status = 200, description = "The version", body = DesignResponse, headers(("ETag" = String, description = "The revision")))))]
+#[get("/engagements/{id}/designs/{version}")]
+pub async fn get_design(caller: Caller, state: Data<AppState>, path: Path<(Uuid, i32)>) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let (design, decisions) = state
+        .run(move |conn| {
+            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Designs, false)?;
+            Ok((designs::get(conn, id, version)?, designs::decisions(conn, id, Some(version))?))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &decisions)))
+}
+
+/// Change a draft (coach). A submitted version is immutable (409): draft a new version instead.
+#[utoipa::path(tag = "designs",
+    params(("id" = Uuid, Path, description = "The engagement"), ("version" = i32, Path, description = "The version"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    request_body = UpdateDesignRequest,
+    responses((status = 200, description = "The draft", body = DesignResponse, headers(("ETag" = String, description = "The new revision"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[patch("/engagements/{id}/designs/{version}")]
+pub async fn update_design(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, i32)>,
+    if_match: IfMatchVersion,
+    body: JsonBody<UpdateDesignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let b = body.0;
+    let changes = input(b.summary, b.theme_ids, b.outcome_ids, b.items);
+    let design = state
+        .run(move |conn| designs::update_draft(conn, &caller.ctx, id, version, if_match.0.as_ref(), &changes, &coach_only(&caller)))
+        .await?;
+    Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
+}
+
+/// Submit a draft for review (coach): it becomes immutable, the engagement moves to
+/// `sponsor_review`, and the leader and every sponsor are emailed.
+#[utoipa::path(tag = "designs",
+    params(("id" = Uuid, Path, description = "The engagement"), ("version" = i32, Path, description = "The version"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    responses((status = 200, description = "The submitted version", body = DesignResponse, headers(("ETag" = String, description = "The new revision"))),
+        (status = 409, response = crate::openapi::Conflict), (status = 422, response = crate::openapi::UnprocessableEntity)))]
+#[post("/engagements/{id}/designs/{version}/submit")]
+pub async fn submit_design(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, i32)>,
+    if_match: IfMatchVersion,
+) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let design = state
+        .run(move |conn| designs::submit(conn, &caller.ctx, id, version, if_match.0.as_ref(), &coach_only(&caller)))
+        .await?;
+    Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
+}
+
+/// Decide on the submitted version: the leader and each sponsor, once each. When all have
+/// approved, the design is `approved` and the coach may move to `coaching`; a request for changes
+/// (with a comment) returns the engagement to `assessment_design`. A decision on a version that is
+/// not the submitted one is 409.
+#[utoipa::path(tag = "designs",
+    params(("id" = Uuid, Path, description = "The engagement"), ("version" = i32, Path, description = "The version")),
+    request_body = DecisionRequest,
+    responses((status = 201, description = "The decision, and the version after it", body = DesignResponse),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/designs/{version}/decisions")]
+pub async fn decide_design(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, i32)>,
+    body: JsonBody<DecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let verdict = match body.0.decision {
+        DecisionValue::Approve => Verdict::Approve,
+        DecisionValue::RequestChanges => Verdict::RequestChanges,
+    };
+    let comment = body.0.comment;
+    let (design, decisions) = state
+        .run(move |conn| {
+            let engagement = engagements::get(conn, id)?;
+            policy::check_part(&caller.principal, &engagement, Part::Designs, false)?;
+            let approver = policy::check_decide(&caller.principal, &engagement)?;
+            // Checked again on the locked row.
+            let authorize = |e: &Engagement| policy::check_decide(&caller.principal, e).map(|_| ());
+            let (design, _) = designs::decide_on(conn, &caller.ctx, id, version, approver, verdict, comment.as_deref(), &authorize)?;
+            Ok((design, designs::decisions(conn, id, Some(version))?))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(design_response(&design, &decisions)))
+}

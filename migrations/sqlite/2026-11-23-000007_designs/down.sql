@@ -1,0 +1,2 @@
+DROP TABLE design_decisions;
+DROP TABLE designs;
