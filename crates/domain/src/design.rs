@@ -368,7 +368,12 @@ pub fn decide(
 }
 
 /// The mail to the leader or a sponsor when a design version awaits their decision.
-pub fn decision_request_email(to_name: &str, to_email: &str, engagement: &Engagement, version: i32) -> crate::outbox::Email {
+pub fn decision_request_email(
+    to_name: &str,
+    to_email: &str,
+    engagement: &Engagement,
+    version: i32,
+) -> crate::outbox::Email {
     crate::outbox::Email {
         to: to_email.to_owned(),
         subject: format!("Program design v{version} awaits your decision"),

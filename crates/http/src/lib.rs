@@ -43,7 +43,9 @@ impl Default for HttpSettings {
 
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use api::{api_clients, designs, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users};
+    use api::{
+        api_clients, designs, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users,
+    };
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)

@@ -174,14 +174,37 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Coach => match op {
                 "create_theme" => 201,
                 "delete_theme" => 204,
-                // Not enough stakeholders have contributed in this world.
-                "release_themes" => 409,
                 _ => 200,
             },
             Leader | Sponsor if op == "list_themes" => 200,
             Leader | Sponsor | ClientUnscoped => 403,
             Anonymous => 401,
             _ => 404,
+        },
+        // Designs: everyone related reads; the coach writes; leader and sponsors decide. The world's
+        // version 1 is an empty draft: submitting it is a 422, deciding on it a 409, and a second
+        // draft is a 409, so these calls leave the world as it was.
+        "list_designs" | "get_design" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "create_design" | "update_design" | "submit_design" => match who {
+            Coach => match op {
+                "create_design" => 409,
+                "submit_design" => 422,
+                _ => 200,
+            },
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "decide_design" => match who {
+            Leader | Sponsor => 409,
+            Admin | HrSame | ClientScoped | Coach | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
         },
         // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
         "transition_engagement" => match who {
@@ -298,6 +321,7 @@ impl World {
             .call_as(coach.as_deref(), Method::PUT, &format!("{base}/leader-interview"), &[], Some(&interview))
             .await
             .expect_status(200);
+        world.walk_to_assessment_design().await;
         world
     }
 
@@ -305,6 +329,33 @@ impl World {
         let coach = self.tokens[&Who::Coach].clone();
         let response = self.app.call_as(coach.as_deref(), method, &path, &[], Some(&body)).await;
         response.expect_status(201).json()
+    }
+
+    /// Moves the world's engagement to `assessment_design` (three interviewed raters) and drafts
+    /// design version 1, empty.
+    async fn walk_to_assessment_design(&self) {
+        let coach = self.tokens[&Who::Coach].clone();
+        let base = format!("/v1/engagements/{}", self.engagement);
+        let go = |to: &'static str| {
+            let coach = coach.clone();
+            let path = format!("{base}/transitions");
+            async move {
+                self.app
+                    .call_as(coach.as_deref(), Method::POST, &path, &[], Some(&json!({ "to": to })))
+                    .await
+                    .expect_status(200);
+            }
+        };
+        go("leader_interview").await;
+        go("stakeholder_interviews").await;
+        for _ in 0..3 {
+            let rater = self.fresh_rater().await;
+            let body = json!({ "interviewed_on": "2026-02-01", "notes": "notes" });
+            let path = format!("{base}/raters/{rater}/interview");
+            self.app.call_as(coach.as_deref(), Method::PUT, &path, &[], Some(&body)).await.expect_status(200);
+        }
+        go("assessment_design").await;
+        self.as_coach(Method::POST, format!("{base}/designs"), json!({})).await;
     }
 
     async fn fresh_rater(&self) -> String {
@@ -528,6 +579,22 @@ impl World {
             }
             "release_themes" => {
                 call(Method::POST, format!("/v1/engagements/{}/themes/release", self.engagement), None).await
+            }
+            "list_designs" => call(Method::GET, format!("/v1/engagements/{}/designs", self.engagement), None).await,
+            "get_design" => call(Method::GET, format!("/v1/engagements/{}/designs/1", self.engagement), None).await,
+            "create_design" => {
+                call(Method::POST, format!("/v1/engagements/{}/designs", self.engagement), Some(json!({}))).await
+            }
+            "update_design" => {
+                let body = json!({ "outcome_ids": [self.outcome] });
+                call(Method::PATCH, format!("/v1/engagements/{}/designs/1", self.engagement), Some(body)).await
+            }
+            "submit_design" => {
+                call(Method::POST, format!("/v1/engagements/{}/designs/1/submit", self.engagement), None).await
+            }
+            "decide_design" => {
+                let body = json!({ "decision": "approve" });
+                call(Method::POST, format!("/v1/engagements/{}/designs/1/decisions", self.engagement), Some(body)).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

@@ -2,6 +2,7 @@
 
 mod access;
 mod conventions;
+mod designs;
 mod engagements;
 mod limits;
 mod ops;

@@ -111,7 +111,12 @@ fn design_response(d: &Design, decisions: &[Decision]) -> DesignResponse {
         items: d
             .items
             .iter()
-            .map(|i| DesignItemBody { kind: i.kind.into(), title: i.title.clone(), description: i.description.clone(), cadence: i.cadence.clone() })
+            .map(|i| DesignItemBody {
+                kind: i.kind.into(),
+                title: i.title.clone(),
+                description: i.description.clone(),
+                cadence: i.cadence.clone(),
+            })
             .collect(),
         submitted_at: d.submitted_at,
         decisions: decisions.iter().filter(|x| x.design_version == d.version).map(DecisionResponse::from).collect(),
@@ -162,7 +167,12 @@ pub struct DecisionRequest {
     pub comment: Option<String>,
 }
 
-fn input(summary: Option<String>, themes: Option<Vec<Uuid>>, outcomes: Option<Vec<Uuid>>, items: Option<Vec<DesignItemBody>>) -> DesignInput {
+fn input(
+    summary: Option<String>,
+    themes: Option<Vec<Uuid>>,
+    outcomes: Option<Vec<Uuid>>,
+    items: Option<Vec<DesignItemBody>>,
+) -> DesignInput {
     DesignInput {
         summary,
         theme_ids: themes,
@@ -170,7 +180,12 @@ fn input(summary: Option<String>, themes: Option<Vec<Uuid>>, outcomes: Option<Ve
         items: items.map(|items| {
             items
                 .into_iter()
-                .map(|i| DesignItem { kind: i.kind.into(), title: i.title, description: i.description, cadence: i.cadence })
+                .map(|i| DesignItem {
+                    kind: i.kind.into(),
+                    title: i.title,
+                    description: i.description,
+                    cadence: i.cadence,
+                })
                 .collect()
         }),
     }
@@ -214,14 +229,22 @@ pub async fn create_design(
     let design = state
         .run(move |conn| designs::create_draft(conn, &caller.ctx, id, copy_from, &draft, &coach_only(&caller)))
         .await?;
-    Ok(created(format!("/v1/engagements/{id}/designs/{}", design.version), design.revision, &design_response(&design, &[])))
+    Ok(created(
+        format!("/v1/engagements/{id}/designs/{}", design.version),
+        design.revision,
+        &design_response(&design, &[]),
+    ))
 }
 
 /// One design version with its decisions.
 #[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement"), ("version" = i32, Path, description = "The version")),
     responses((status = 200, description = "The version", body = DesignResponse, headers(("ETag" = String, description = "The revision")))))]
 #[get("/engagements/{id}/designs/{version}")]
-pub async fn get_design(caller: Caller, state: Data<AppState>, path: Path<(Uuid, i32)>) -> Result<HttpResponse, ApiError> {
+pub async fn get_design(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, i32)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
     let (design, decisions) = state
         .run(move |conn| {
@@ -251,7 +274,9 @@ pub async fn update_design(
     let b = body.0;
     let changes = input(b.summary, b.theme_ids, b.outcome_ids, b.items);
     let design = state
-        .run(move |conn| designs::update_draft(conn, &caller.ctx, id, version, if_match.0.as_ref(), &changes, &coach_only(&caller)))
+        .run(move |conn| {
+            designs::update_draft(conn, &caller.ctx, id, version, if_match.0.as_ref(), &changes, &coach_only(&caller))
+        })
         .await?;
     Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
 }
@@ -306,7 +331,8 @@ pub async fn decide_design(
             let approver = policy::check_decide(&caller.principal, &engagement)?;
             // Checked again on the locked row.
             let authorize = |e: &Engagement| policy::check_decide(&caller.principal, e).map(|_| ());
-            let (design, _) = designs::decide_on(conn, &caller.ctx, id, version, approver, verdict, comment.as_deref(), &authorize)?;
+            let (design, _) =
+                designs::decide_on(conn, &caller.ctx, id, version, approver, verdict, comment.as_deref(), &authorize)?;
             Ok((design, designs::decisions(conn, id, Some(version))?))
         })
         .await?;

@@ -37,7 +37,10 @@ fn parse_items(text: &str) -> Result<Vec<DesignItem>, StoreError> {
         .into_iter()
         .map(|v| {
             Ok(DesignItem {
-                kind: v["kind"].as_str().and_then(|k| k.parse::<ItemKind>().ok()).ok_or_else(|| corrupt("item kind", text))?,
+                kind: v["kind"]
+                    .as_str()
+                    .and_then(|k| k.parse::<ItemKind>().ok())
+                    .ok_or_else(|| corrupt("item kind", text))?,
                 title: v["title"].as_str().unwrap_or_default().to_owned(),
                 description: v["description"].as_str().map(str::to_owned),
                 cadence: v["cadence"].as_str().map(str::to_owned),
@@ -102,10 +105,7 @@ pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<De
 
 pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, version: i32) -> Result<Design, StoreError> {
     super::optional(
-        designs::table
-            .find((engagement_id.to_string(), version))
-            .select(DesignRow::as_select())
-            .first(conn),
+        designs::table.find((engagement_id.to_string(), version)).select(DesignRow::as_select()).first(conn),
     )?
     .map(DesignRow::into_domain)
     .transpose()?
@@ -113,7 +113,11 @@ pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, version: i32) -> 
 }
 
 /// Decisions of the engagement (all versions, or one), in order.
-pub fn decisions(conn: &mut DbConnection, engagement_id: uuid::Uuid, version: Option<i32>) -> Result<Vec<Decision>, StoreError> {
+pub fn decisions(
+    conn: &mut DbConnection,
+    engagement_id: uuid::Uuid,
+    version: Option<i32>,
+) -> Result<Vec<Decision>, StoreError> {
     type Row = (String, i32, String, String, String, Option<String>, NaiveDateTime);
     let mut query = design_decisions::table
         .filter(design_decisions::engagement_id.eq(engagement_id.to_string()))
@@ -154,13 +158,21 @@ fn known(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Known, St
     })
 }
 
-fn open_for_change(conn: &mut DbConnection, engagement_id: uuid::Uuid, authorize: Authorize<'_>) -> Result<Engagement, StoreError> {
+fn open_for_change(
+    conn: &mut DbConnection,
+    engagement_id: uuid::Uuid,
+    authorize: Authorize<'_>,
+) -> Result<Engagement, StoreError> {
     let engagement = engagements::get_for_update(conn, engagement_id)?;
     authorize(&engagement)?;
-    if !matches!(engagement.phase, Phase::AssessmentDesign | Phase::SponsorReview | Phase::Coaching | Phase::MidReview) {
+    if !matches!(engagement.phase, Phase::AssessmentDesign | Phase::SponsorReview | Phase::Coaching | Phase::MidReview)
+    {
         return Err(DomainError::conflict(
             "design_not_in_this_phase",
-            format!("the program design is worked on from assessment_design on; the engagement is {}", engagement.phase),
+            format!(
+                "the program design is worked on from assessment_design on; the engagement is {}",
+                engagement.phase
+            ),
         )
         .into());
     }
@@ -203,8 +215,20 @@ fn save(conn: &mut DbConnection, design: &Design) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn audit_design(conn: &mut DbConnection, ctx: &CommandContext, action: &'static str, engagement: &Engagement, version: i32) -> Result<(), StoreError> {
-    let record = AuditRecord::new(ctx, action, "design", format!("{}/v{version}", engagement.id), Some(engagement.organization_id));
+fn audit_design(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    action: &'static str,
+    engagement: &Engagement,
+    version: i32,
+) -> Result<(), StoreError> {
+    let record = AuditRecord::new(
+        ctx,
+        action,
+        "design",
+        format!("{}/v{version}", engagement.id),
+        Some(engagement.organization_id),
+    );
     audit::append(conn, &record)
 }
 
@@ -223,7 +247,11 @@ pub fn create_draft(
         may_draft(all.last())?;
         let base = match copy_from {
             Some(v) => Some(all.iter().find(|d| d.version == v).ok_or_else(|| {
-                DomainError::Validation(keel_domain::ValidationErrors::single("copy_from", "not_found", "no such version"))
+                DomainError::Validation(keel_domain::ValidationErrors::single(
+                    "copy_from",
+                    "not_found",
+                    "no such version",
+                ))
             })?),
             None => None,
         };
@@ -256,13 +284,25 @@ pub fn update_draft(
 }
 
 /// Moves the engagement to `to` inside the current transaction (timeline, audit, event).
-fn move_engagement(conn: &mut DbConnection, ctx: &CommandContext, engagement: &Engagement, to: Phase, reason: &str) -> Result<Engagement, StoreError> {
+fn move_engagement(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement: &Engagement,
+    to: Phase,
+    reason: &str,
+) -> Result<Engagement, StoreError> {
     let next = engagement.moved_to(to);
     if engagements::write(conn, &next, engagement.version)? != 1 {
         return Err(DomainError::StaleVersion { current: None }.into());
     }
     engagements::record_transition(conn, ctx, &next, Some(engagement.phase), Some(reason))?;
-    let record = AuditRecord::new(ctx, "engagement.phase_changed", "engagement", engagement.id, Some(engagement.organization_id));
+    let record = AuditRecord::new(
+        ctx,
+        "engagement.phase_changed",
+        "engagement",
+        engagement.id,
+        Some(engagement.organization_id),
+    );
     audit::append(conn, &record.with_fields(vec!["phase"]))?;
     events::append(conn, &DomainEvent::phase_changed(&next, engagement.phase))?;
     Ok(next)
@@ -338,9 +378,17 @@ pub fn decide_on(
             Some(next) => {
                 save(conn, &next)?;
                 match next.status {
-                    DesignStatus::Approved => events::append(conn, &DomainEvent::design_approved(&engagement, version))?,
+                    DesignStatus::Approved => {
+                        events::append(conn, &DomainEvent::design_approved(&engagement, version))?
+                    }
                     DesignStatus::ChangesRequested if engagement.phase == Phase::SponsorReview => {
-                        move_engagement(conn, ctx, &engagement, Phase::AssessmentDesign, &format!("changes requested on design v{version}"))?;
+                        move_engagement(
+                            conn,
+                            ctx,
+                            &engagement,
+                            Phase::AssessmentDesign,
+                            &format!("changes requested on design v{version}"),
+                        )?;
                     }
                     _ => {}
                 }
