@@ -215,6 +215,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for (key, env, default, _) in SETTINGS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("README lacks {key}"));
+            assert!(row.contains(env.split(' ').next().unwrap_or(env)), "README row of {key} names {env}");
+            if !default.is_empty() {
+                assert!(row.contains(&format!("`{default}`")), "README row of {key} shows the default {default}");
+            }
+        }
+    }
+
+    #[test]
     fn file_then_environment_override_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("keel.toml", "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\nlog_format = \"json\"")?;

@@ -75,21 +75,11 @@ async fn to_assessment_design(app: &TestApp) -> Program {
         .await
         .expect_status(200);
     for i in 0..3 {
-        let rater = p
-            .call(
-                app,
-                "coach",
-                Method::POST,
-                "/raters",
-                Some(json!({ "name": format!("R{i}"), "relationship": "peer" })),
-            )
-            .await
-            .expect_status(201)
-            .json();
+        let rater = json!({ "name": format!("Rater-Secret-{i}"), "email": format!("rater.secret{i}@acme.test"), "relationship": "peer" });
+        let rater = p.call(app, "coach", Method::POST, "/raters", Some(rater)).await.expect_status(201).json();
         let path = format!("/raters/{}/interview", rater["id"].as_str().unwrap());
-        p.call(app, "coach", Method::PUT, &path, Some(json!({ "interviewed_on": "2026-02-01", "notes": "n" })))
-            .await
-            .expect_status(200);
+        let notes = json!({ "interviewed_on": "2026-02-01", "notes": format!("NOTES-SECRET-{i}") });
+        p.call(app, "coach", Method::PUT, &path, Some(notes)).await.expect_status(200);
     }
     p.theme = p
         .call(app, "coach", Method::POST, "/themes", Some(json!({ "kind": "strength", "title": "Calm" })))
@@ -247,6 +237,35 @@ async fn walk_to_coaching(backend: Backend) {
 
     p.call(&app, "coach", Method::POST, "/transitions", Some(json!({ "to": "coaching" }))).await.expect_status(200);
     assert_eq!(phase(&app, &p).await, "coaching");
+
+    // Confidentiality sweep after the full walk: every GET the others can make.
+    let raters = p.call(&app, "coach", Method::GET, "/raters", None).await.json();
+    let rater = raters["items"][0]["id"].as_str().unwrap().to_owned();
+    let coach_view = p.call(&app, "coach", Method::GET, &format!("/raters/{rater}"), None).await.text();
+    assert!(
+        coach_view.contains("Rater-Secret-0") && coach_view.contains("NOTES-SECRET-0"),
+        "the sweep looks for real data"
+    );
+    let paths =
+        ["", "/timeline", "/outcomes", "/context", "/themes", "/raters", "/designs", "/designs/1", "/designs/2"]
+            .map(|suffix| format!("{}{suffix}", p.base))
+            .into_iter()
+            .chain([
+                format!("{}/raters/{rater}", p.base),
+                format!("{}/leader-interview", p.base),
+                "/v1/engagements".to_owned(),
+            ]);
+    for path in paths {
+        for who in ["leader", "sponsor", "sponsor2"] {
+            let text = app.call_as(Some(&p.tokens[who]), Method::GET, &path, &[], None).await.text();
+            assert!(
+                !text.contains("Secret") && !text.contains("SECRET") && !text.contains("rater.secret"),
+                "{who} GET {path}: {text}"
+            );
+        }
+        let text = app.get(&path).await.text();
+        assert!(!text.contains("Secret") && !text.contains("SECRET"), "admin GET {path}: {text}");
+    }
 
     let db = app.db.open();
     let events =
