@@ -5,6 +5,7 @@
 
 pub mod api_client;
 pub mod audit;
+pub mod coaching;
 pub mod design;
 pub mod engagement;
 pub mod error;

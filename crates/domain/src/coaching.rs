@@ -1,0 +1,462 @@
+//! Step 6: coaching sessions (structure of seed 004, micro sessions of seed 000) and the hours
+//! ledger: each month's budget (prorated for partial first and last months), what completed
+//! sessions used, and the refusal to complete a session the month cannot cover.
+
+use chrono::{Datelike, Months, NaiveDate};
+
+use crate::engagement::{Engagement, Phase};
+use crate::error::{DomainError, ValidationErrors};
+use crate::time::{self, Timestamp};
+use crate::validate;
+
+const TEXT_MAX: usize = 20_000;
+
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or(())
+            }
+        }
+    };
+}
+
+string_enum!(SessionFormat { InPerson => "in_person", Video => "video", Phone => "phone", Text => "text" });
+string_enum!(SessionKind { Regular => "regular", Micro => "micro" });
+string_enum!(SessionStatus {
+    Requested => "requested",
+    Scheduled => "scheduled",
+    Completed => "completed",
+    Cancelled => "cancelled",
+    NoShow => "no_show",
+});
+
+/// What a completed session recorded (seed 004). `shared_summary` is for the leader;
+/// `private_notes` for their author only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionContent {
+    pub check_in: Option<String>,
+    pub progress_review: Option<String>,
+    pub challenges: Option<String>,
+    pub session_goals: Option<String>,
+    pub action_plan: Option<String>,
+    pub skill_building: Option<String>,
+    pub reflection: Option<String>,
+    pub next_steps: Option<String>,
+    pub shared_summary: Option<String>,
+    pub private_notes: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub scheduled_at: Timestamp,
+    /// Planned, then (once completed) actual minutes.
+    pub duration_minutes: u32,
+    pub format: SessionFormat,
+    pub kind: SessionKind,
+    pub status: SessionStatus,
+    pub agenda: Option<String>,
+    pub content: SessionContent,
+    /// Who wrote `private_notes` (the coach who completed the session).
+    pub notes_author: Option<crate::UserId>,
+    pub status_reason: Option<String>,
+    pub completed_at: Option<Timestamp>,
+    /// Bumped when the time changes (the calendar invitation's SEQUENCE).
+    pub sequence: i32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+fn check_duration(errors: &mut ValidationErrors, field: &str, kind: SessionKind, minutes: u32) {
+    let (lo, hi) = match kind {
+        SessionKind::Micro => (5, 30),
+        SessionKind::Regular => (15, 480),
+    };
+    if minutes < lo || minutes > hi {
+        errors.add(field, "out_of_range", format!("a {} session lasts {lo} to {hi} minutes", kind.as_str()));
+    }
+}
+
+fn optional(errors: &mut ValidationErrors, field: &str, value: &Option<String>) -> Option<String> {
+    value.as_deref().and_then(|v| validate::text_multiline(errors, field, v, TEXT_MAX)).filter(|v| !v.is_empty())
+}
+
+/// A new session as requested.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSession {
+    pub scheduled_at: Timestamp,
+    pub duration_minutes: u32,
+    pub format: SessionFormat,
+    pub kind: SessionKind,
+    pub agenda: Option<String>,
+    /// The leader asks for a time (status `requested`, confirmed by the coach).
+    pub requested_by_leader: bool,
+}
+
+/// Changes to a session that has not happened: a new time, length, format or agenda, a
+/// confirmation of a requested time, or a cancellation / no-show with a reason.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionChanges {
+    pub scheduled_at: Option<Timestamp>,
+    pub duration_minutes: Option<u32>,
+    pub format: Option<SessionFormat>,
+    pub agenda: Option<Option<String>>,
+    pub status: Option<SessionStatus>,
+    pub reason: Option<String>,
+}
+
+impl Session {
+    /// Sessions are scheduled while the engagement is in `coaching`.
+    pub fn schedule(engagement: &Engagement, input: NewSession) -> Result<Session, DomainError> {
+        if engagement.phase != Phase::Coaching {
+            return Err(DomainError::conflict(
+                "not_in_coaching",
+                format!("sessions are scheduled while the engagement is in coaching; it is {}", engagement.phase),
+            ));
+        }
+        let mut errors = ValidationErrors::new();
+        check_duration(&mut errors, "duration_minutes", input.kind, input.duration_minutes);
+        let agenda = optional(&mut errors, "agenda", &input.agenda);
+        errors.finish(())?;
+        let now = time::now();
+        Ok(Session {
+            id: uuid::Uuid::now_v7(),
+            engagement_id: engagement.id,
+            scheduled_at: time::truncate(input.scheduled_at),
+            duration_minutes: input.duration_minutes,
+            format: input.format,
+            kind: input.kind,
+            status: if input.requested_by_leader { SessionStatus::Requested } else { SessionStatus::Scheduled },
+            agenda,
+            content: SessionContent::default(),
+            notes_author: None,
+            status_reason: None,
+            completed_at: None,
+            sequence: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    /// The session after `changes`. Only a requested or scheduled session changes; cancelling or
+    /// marking a no-show needs a reason.
+    pub fn change(&self, changes: &SessionChanges) -> Result<Session, DomainError> {
+        if !matches!(self.status, SessionStatus::Requested | SessionStatus::Scheduled) {
+            return Err(DomainError::conflict("session_closed", format!("the session is {}", self.status.as_str())));
+        }
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(at) = changes.scheduled_at {
+            next.scheduled_at = time::truncate(at);
+        }
+        if let Some(minutes) = changes.duration_minutes {
+            check_duration(&mut errors, "duration_minutes", next.kind, minutes);
+            next.duration_minutes = minutes;
+        }
+        if let Some(format) = changes.format {
+            next.format = format;
+        }
+        if let Some(agenda) = &changes.agenda {
+            next.agenda = optional(&mut errors, "agenda", agenda);
+        }
+        match changes.status {
+            None => {}
+            Some(SessionStatus::Scheduled) => next.status = SessionStatus::Scheduled,
+            Some(status @ (SessionStatus::Cancelled | SessionStatus::NoShow)) => {
+                let reason = changes.reason.as_deref().and_then(|r| validate::text(&mut errors, "reason", r, 1, 2000));
+                if reason.is_none() && !errors.0.iter().any(|e| e.field == "reason") {
+                    errors.add("reason", "required", "say why");
+                }
+                next.status = status;
+                next.status_reason = reason;
+            }
+            Some(other) => errors.add(
+                "status",
+                "not_settable",
+                format!("use the complete operation, not status {}", other.as_str()),
+            ),
+        }
+        errors.finish(())?;
+        if next.scheduled_at != self.scheduled_at || next.duration_minutes != self.duration_minutes {
+            next.sequence += 1;
+        }
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+
+    /// The session completed with its actual length and content, noted by `coach`.
+    pub fn complete(
+        &self,
+        actual_minutes: u32,
+        content: &SessionContent,
+        coach: crate::UserId,
+    ) -> Result<Session, DomainError> {
+        if self.status != SessionStatus::Scheduled {
+            return Err(DomainError::conflict(
+                "session_not_scheduled",
+                format!("only a scheduled session can be completed; it is {}", self.status.as_str()),
+            ));
+        }
+        let mut errors = ValidationErrors::new();
+        check_duration(&mut errors, "actual_duration_minutes", self.kind, actual_minutes);
+        let content = SessionContent {
+            check_in: optional(&mut errors, "check_in", &content.check_in),
+            progress_review: optional(&mut errors, "progress_review", &content.progress_review),
+            challenges: optional(&mut errors, "challenges", &content.challenges),
+            session_goals: optional(&mut errors, "session_goals", &content.session_goals),
+            action_plan: optional(&mut errors, "action_plan", &content.action_plan),
+            skill_building: optional(&mut errors, "skill_building", &content.skill_building),
+            reflection: optional(&mut errors, "reflection", &content.reflection),
+            next_steps: optional(&mut errors, "next_steps", &content.next_steps),
+            shared_summary: optional(&mut errors, "shared_summary", &content.shared_summary),
+            private_notes: optional(&mut errors, "private_notes", &content.private_notes),
+        };
+        errors.finish(())?;
+        let now = time::now();
+        Ok(Session {
+            status: SessionStatus::Completed,
+            duration_minutes: actual_minutes,
+            content,
+            notes_author: Some(coach),
+            completed_at: Some(now),
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
+
+    /// The calendar month the session draws on (UTC).
+    pub fn month(&self) -> Month {
+        Month::of(self.scheduled_at.date_naive())
+    }
+}
+
+/// A calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn of(date: NaiveDate) -> Month {
+        Month { year: date.year(), month: date.month() }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid month")
+    }
+
+    pub fn next(self) -> Month {
+        Month::of(self.first_day().checked_add_months(Months::new(1)).expect("in range"))
+    }
+
+    pub fn days(self) -> i64 {
+        (self.next().first_day() - self.first_day()).num_days()
+    }
+
+    pub fn parse(text: &str) -> Option<Month> {
+        let (y, m) = text.split_once('-')?;
+        let month = Month { year: y.parse().ok()?, month: m.parse().ok()? };
+        NaiveDate::from_ymd_opt(month.year, month.month, 1).map(|_| month)
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The budget of `month` in minutes: the monthly budget, prorated by the days of the month that
+/// fall between the engagement's start and planned end (inclusive).
+pub fn month_budget_minutes(engagement: &Engagement, month: Month) -> i64 {
+    let first = month.first_day().max(engagement.start_date);
+    let last = (month.next().first_day() - chrono::Duration::days(1)).min(engagement.planned_end_date);
+    if last < first {
+        return 0;
+    }
+    let covered = (last - first).num_days() + 1;
+    let full = engagement.monthly_hours_budget * 60.0;
+    (full * covered as f64 / month.days() as f64).round() as i64
+}
+
+/// One month of the ledger, in minutes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerMonth {
+    pub month: Month,
+    pub budget_minutes: i64,
+    /// Approved extensions for this month.
+    pub extension_minutes: i64,
+    pub used_minutes: i64,
+}
+
+impl LedgerMonth {
+    pub fn available_minutes(&self) -> i64 {
+        self.budget_minutes + self.extension_minutes
+    }
+
+    pub fn remaining_minutes(&self) -> i64 {
+        self.available_minutes() - self.used_minutes
+    }
+}
+
+/// The ledger from the start month to the planned end month. `used` are (month, minutes) of
+/// completed (and, where the organization says so, no-show) sessions; `extensions` are approved
+/// (month, minutes). Usage in months outside the plan appears as its own month.
+pub fn ledger(engagement: &Engagement, used: &[(Month, i64)], extensions: &[(Month, i64)]) -> Vec<LedgerMonth> {
+    let mut months = Vec::new();
+    let mut month = Month::of(engagement.start_date);
+    let end = Month::of(engagement.planned_end_date);
+    while month <= end {
+        months.push(month);
+        month = month.next();
+    }
+    for (m, _) in used.iter().chain(extensions) {
+        if !months.contains(m) {
+            months.push(*m);
+        }
+    }
+    months.sort();
+    months
+        .into_iter()
+        .map(|m| LedgerMonth {
+            month: m,
+            budget_minutes: month_budget_minutes(engagement, m),
+            extension_minutes: extensions.iter().filter(|(em, _)| *em == m).map(|(_, x)| x).sum(),
+            used_minutes: used.iter().filter(|(um, _)| *um == m).map(|(_, x)| x).sum(),
+        })
+        .collect()
+}
+
+/// Whether `minutes` more fit in `month`; refused with the numbers otherwise.
+pub fn check_budget(month: &LedgerMonth, minutes: i64) -> Result<(), DomainError> {
+    if month.used_minutes + minutes <= month.available_minutes() {
+        return Ok(());
+    }
+    Err(DomainError::conflict(
+        "over_budget",
+        format!(
+            "completing {minutes} minutes would use {} of the {} minutes available in {} ({} budgeted + {} from approved extensions); request an extension",
+            month.used_minutes + minutes,
+            month.available_minutes(),
+            month.month,
+            month.budget_minutes,
+            month.extension_minutes
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{OrganizationId, UserId};
+
+    fn engagement(start: (i32, u32, u32), end: (i32, u32, u32), hours: f64) -> Engagement {
+        Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: OrganizationId::generate(),
+            title: "T".into(),
+            leader_id: UserId::generate(),
+            coach_id: UserId::generate(),
+            sponsor_ids: Default::default(),
+            hr_partner_id: None,
+            phase: Phase::Coaching,
+            held_from: None,
+            start_date: NaiveDate::from_ymd_opt(start.0, start.1, start.2).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(end.0, end.1, end.2).unwrap(),
+            monthly_hours_budget: hours,
+            renewed_from_id: None,
+            created_at: time::now(),
+            updated_at: time::now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn partial_first_and_last_months_are_prorated() {
+        // 16 Jan to 15 Jul: January has 16 of 31 days, July 15 of 31.
+        let e = engagement((2026, 1, 16), (2026, 7, 15), 3.0);
+        let months = ledger(&e, &[], &[]);
+        assert_eq!(months.len(), 7);
+        assert_eq!(months[0].budget_minutes, (180.0 * 16.0 / 31.0_f64).round() as i64);
+        assert_eq!(months[1].budget_minutes, 180, "a full month");
+        assert_eq!(months[6].budget_minutes, (180.0 * 15.0 / 31.0_f64).round() as i64);
+        // February in a leap year and not.
+        let leap = engagement((2028, 2, 15), (2028, 8, 1), 2.0);
+        assert_eq!(
+            month_budget_minutes(&leap, Month { year: 2028, month: 2 }),
+            (120.0 * 15.0 / 29.0_f64).round() as i64
+        );
+    }
+
+    #[test]
+    fn usage_and_extensions_across_month_boundaries() {
+        let e = engagement((2026, 3, 1), (2026, 8, 31), 3.0);
+        let march = Month { year: 2026, month: 3 };
+        let april = Month { year: 2026, month: 4 };
+        let months = ledger(&e, &[(march, 120), (april, 90), (march, 60)], &[(april, 60)]);
+        let m = months.iter().find(|m| m.month == march).unwrap();
+        assert_eq!((m.used_minutes, m.remaining_minutes()), (180, 0));
+        let a = months.iter().find(|m| m.month == april).unwrap();
+        assert_eq!((a.available_minutes(), a.remaining_minutes()), (240, 150));
+        assert!(check_budget(m, 1).is_err(), "march is used up");
+        assert!(check_budget(a, 150).is_ok());
+        let DomainError::Conflict { code, message } = check_budget(a, 151).unwrap_err() else { panic!() };
+        assert_eq!(code, "over_budget");
+        assert!(message.contains("241 of the 240 minutes available in 2026-04"), "{message}");
+        // Usage after the planned end shows up as its own month with no budget.
+        let late = ledger(&e, &[(Month { year: 2026, month: 9 }, 30)], &[]);
+        assert_eq!(late.last().map(|m| (m.budget_minutes, m.used_minutes)), Some((0, 30)));
+    }
+
+    #[test]
+    fn sessions_follow_their_rules() {
+        let e = engagement((2026, 1, 1), (2026, 7, 1), 3.0);
+        let new = |kind, minutes| NewSession {
+            scheduled_at: time::now(),
+            duration_minutes: minutes,
+            format: SessionFormat::Video,
+            kind,
+            agenda: None,
+            requested_by_leader: false,
+        };
+        assert!(Session::schedule(&e, new(SessionKind::Micro, 45)).is_err(), "micro sessions are 5-30 minutes");
+        let session = Session::schedule(&e, new(SessionKind::Regular, 90)).unwrap();
+        let moved = session.change(&SessionChanges { duration_minutes: Some(60), ..Default::default() }).unwrap();
+        assert_eq!(moved.sequence, 1);
+        assert!(
+            session.change(&SessionChanges { status: Some(SessionStatus::Cancelled), ..Default::default() }).is_err(),
+            "a reason is needed"
+        );
+        let done = session
+            .complete(75, &SessionContent { private_notes: Some("n".into()), ..Default::default() }, e.coach_id)
+            .unwrap();
+        assert_eq!(
+            (done.status, done.duration_minutes, done.notes_author),
+            (SessionStatus::Completed, 75, Some(e.coach_id))
+        );
+        assert!(done.complete(75, &SessionContent::default(), e.coach_id).is_err(), "once");
+        assert!(done.change(&SessionChanges::default()).is_err(), "closed");
+        let mut held = e.clone();
+        held.phase = Phase::MidReview;
+        assert!(Session::schedule(&held, new(SessionKind::Regular, 60)).is_err(), "scheduling happens in coaching");
+    }
+}
