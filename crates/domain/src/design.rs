@@ -386,6 +386,7 @@ pub fn decision_request_email(
             id = engagement.id,
         ),
         secrets: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

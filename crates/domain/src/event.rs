@@ -60,6 +60,24 @@ impl DomainEvent {
         Self::about(engagement, "design.approved", json!({ "engagement_id": engagement.id, "version": version }))
     }
 
+    /// A session was scheduled (or requested): when, not what about.
+    pub fn session_scheduled(engagement: &Engagement, session: uuid::Uuid, at: Timestamp) -> DomainEvent {
+        Self::about(
+            engagement,
+            "session.scheduled",
+            json!({ "engagement_id": engagement.id, "session_id": session, "scheduled_at": at }),
+        )
+    }
+
+    /// A session took place: how long, never its content.
+    pub fn session_completed(engagement: &Engagement, session: uuid::Uuid, minutes: u32) -> DomainEvent {
+        Self::about(
+            engagement,
+            "session.completed",
+            json!({ "engagement_id": engagement.id, "session_id": session, "duration_minutes": minutes }),
+        )
+    }
+
     fn about(engagement: &Engagement, event_type: &'static str, payload: Value) -> DomainEvent {
         DomainEvent {
             event_type,

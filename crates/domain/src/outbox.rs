@@ -17,6 +17,16 @@ pub struct Email {
     /// once the mail is delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// Files sent with the mail (e.g. a calendar invitation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: String,
 }
 
 impl Email {
@@ -94,6 +104,7 @@ mod tests {
             subject: "s".into(),
             text: "code: abc123".into(),
             secrets: vec!["abc123".into()],
+            attachments: Vec::new(),
         };
         assert_eq!(email.redacted().text, "code: [redacted]");
     }

@@ -232,13 +232,17 @@ pub enum Part {
     /// Program designs and decisions: the coach writes; everyone related reads; leader and
     /// sponsors decide.
     Designs,
+    /// Coaching sessions: schedule, status and duration for everyone related; content by view.
+    Sessions,
 }
 
 /// May `relation` read `part`? (`Admin` and `HrPartner` include API clients with the scope.)
 fn part_readable(part: Part, relation: Relation) -> bool {
     use Relation::*;
     match part {
-        Part::Outcomes | Part::Designs => matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin),
+        Part::Outcomes | Part::Designs | Part::Sessions => {
+            matches!(relation, Coach | Leader | Sponsor | HrPartner | Admin)
+        }
         Part::ContextMeeting => matches!(relation, Coach | Leader | Sponsor),
         Part::LeaderInterview | Part::Raters => matches!(relation, Coach),
         Part::Themes => matches!(relation, Coach | Leader | Sponsor),
@@ -263,6 +267,7 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         Part::Raters => "rater",
         Part::Themes => "theme",
         Part::Designs => "design version",
+        Part::Sessions => "session",
     };
     if !part_readable(part, relation) {
         return Err(not_found(resource));
@@ -282,6 +287,37 @@ pub fn check_decide(principal: &Principal, engagement: &Engagement) -> Result<Us
         },
         Relation::None => Err(not_found("engagement")),
         _ => Err(forbidden("only the leader and the sponsors decide on the design")),
+    }
+}
+
+/// Which fields of a session a reader sees (SPEC §4): the coach all content, private notes only
+/// as their author; the leader the shared summary; everyone else schedule, status and duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionView {
+    pub content: bool,
+    pub shared_summary: bool,
+    pub private_notes: bool,
+}
+
+pub fn session_view(principal: &Principal, engagement: &Engagement, notes_author: Option<UserId>) -> SessionView {
+    match relation(principal, engagement, Scope::EngagementsRead) {
+        Relation::Coach => SessionView {
+            content: true,
+            shared_summary: true,
+            private_notes: matches!(principal, Principal::User { id, .. } if Some(*id) == notes_author),
+        },
+        Relation::Leader => SessionView { content: false, shared_summary: true, private_notes: false },
+        _ => SessionView { content: false, shared_summary: false, private_notes: false },
+    }
+}
+
+/// Scheduling a session: the coach schedules; the leader may request a time (`Ok(true)`).
+pub fn check_schedule(principal: &Principal, engagement: &Engagement) -> Result<bool, DomainError> {
+    match relation(principal, engagement, Scope::EngagementsWrite) {
+        Relation::Coach => Ok(false),
+        Relation::Leader => Ok(true),
+        Relation::None => Err(not_found("engagement")),
+        _ => Err(forbidden("the coach schedules sessions; the leader may request a time")),
     }
 }
 

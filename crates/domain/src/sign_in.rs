@@ -33,5 +33,6 @@ pub fn email(user: &User, token: &str, link_base: Option<&str>) -> Email {
         subject: "Your Keel sign-in link".to_owned(),
         text,
         secrets: vec![token.to_owned()],
+        attachments: Vec::new(),
     }
 }

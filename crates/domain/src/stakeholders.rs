@@ -361,6 +361,7 @@ pub fn invitation_email(rater: &Rater, leader_name: &str, token: &str) -> Option
         subject: format!("Feedback for {leader_name}'s coaching program"),
         text,
         secrets: vec![token.to_owned()],
+        attachments: Vec::new(),
     })
 }
 

@@ -44,7 +44,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        api_clients, designs, engagements, me, oauth, ops, organizations, program, sign_in, stakeholders, users,
+        api_clients, designs, engagements, me, oauth, ops, organizations, program, sessions, sign_in, stakeholders,
+        users,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -103,7 +104,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(designs::get_design)
                 .service(designs::update_design)
                 .service(designs::submit_design)
-                .service(designs::decide_design),
+                .service(designs::decide_design)
+                .service(sessions::list_sessions)
+                .service(sessions::schedule_session)
+                .service(sessions::get_session)
+                .service(sessions::update_session)
+                .service(sessions::complete_session)
+                .service(sessions::get_hours),
         );
 }
 

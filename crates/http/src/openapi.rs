@@ -31,6 +31,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
         (name = "designs", description = "Versioned program designs and the decisions of leader and sponsors"),
+        (name = "sessions", description = "Coaching sessions and the hours ledger"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
@@ -174,6 +175,12 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("update_design", "engagements:write"),
     ("submit_design", "engagements:write"),
     ("decide_design", "engagements:write"),
+    ("list_sessions", "engagements:read"),
+    ("schedule_session", "engagements:write"),
+    ("get_session", "engagements:read"),
+    ("update_session", "engagements:write"),
+    ("complete_session", "engagements:write"),
+    ("get_hours", "engagements:read"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

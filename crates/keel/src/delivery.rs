@@ -9,8 +9,8 @@ use keel_domain::outbox::{Email, Message, RetryPolicy};
 use keel_domain::time;
 use keel_persistence::Database;
 use keel_persistence::repo::outbox::{self, Claimed};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::StartError;
@@ -58,13 +58,23 @@ impl Mailer {
     pub async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
         let to: Mailbox =
             email.to.parse().map_err(|e| DeliveryError::Permanent(format!("recipient {:?}: {e}", email.to)))?;
-        let message = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.text.clone())
-            .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        let builder = lettre::Message::builder().from(self.from.clone()).to(to).subject(&email.subject);
+        let message = if email.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(email.text.clone())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone()));
+            for attachment in &email.attachments {
+                let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+                    DeliveryError::Permanent(format!("attachment type {:?}: {e}", attachment.content_type))
+                })?;
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(attachment.filename.clone())
+                        .body(attachment.content.clone(), content_type),
+                );
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
         match &self.transport {
             Transport::Smtp(smtp) => match smtp.send(message).await {
                 Ok(_) => Ok(()),

@@ -310,6 +310,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        scheduled_at -> Timestamp,
+        duration_minutes -> Integer,
+        format -> Text,
+        kind -> Text,
+        status -> Text,
+        agenda -> Nullable<Text>,
+        check_in -> Nullable<Text>,
+        progress_review -> Nullable<Text>,
+        challenges -> Nullable<Text>,
+        session_goals -> Nullable<Text>,
+        action_plan -> Nullable<Text>,
+        skill_building -> Nullable<Text>,
+        reflection -> Nullable<Text>,
+        next_steps -> Nullable<Text>,
+        shared_summary -> Nullable<Text>,
+        private_notes -> Nullable<Text>,
+        notes_author -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        sequence -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -333,5 +364,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rater_invitations,
     themes,
     designs,
-    design_decisions
+    design_decisions,
+    sessions
 );

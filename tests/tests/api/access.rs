@@ -206,6 +206,26 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
+        // Sessions: everyone related reads (content by view); the coach schedules and changes, the
+        // leader may request a time; API clients and admins do not run sessions.
+        "list_sessions" | "get_session" | "get_hours" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "schedule_session" => match who {
+            Coach | Leader => 201,
+            Admin | HrSame | ClientScoped | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "update_session" | "complete_session" => match who {
+            Coach => 200,
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
         // Putting the program on hold: the coach, the hr_partner (and its API client), admins.
         "transition_engagement" => match who {
             Admin | HrSame | ClientScoped | Coach => 200,
@@ -225,6 +245,9 @@ struct World {
     outcome: String,
     rater: String,
     theme: String,
+    /// A second engagement, walked to `coaching`, with a scheduled session.
+    coaching: String,
+    session: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -298,6 +321,8 @@ impl World {
             outcome: String::new(),
             rater: String::new(),
             theme: String::new(),
+            coaching: String::new(),
+            session: String::new(),
             org,
             target_user,
             client_credentials,
@@ -322,7 +347,70 @@ impl World {
             .await
             .expect_status(200);
         world.walk_to_assessment_design().await;
+        world.coaching = world.fresh_engagement().await;
+        world.walk_to_coaching().await;
+        world.session = world.fresh_session().await;
         world
+    }
+
+    /// Walks the `coaching` engagement through steps 1-5 with the matrix's people.
+    async fn walk_to_coaching(&self) {
+        let (coach, leader, sponsor) =
+            (self.tokens[&Who::Coach].clone(), self.tokens[&Who::Leader].clone(), self.tokens[&Who::Sponsor].clone());
+        let base = format!("/v1/engagements/{}", self.coaching);
+        let step = |token: Option<String>, method: Method, path: String, body: Value, status: u16| async move {
+            self.app.call_as(token.as_deref(), method, &path, &[], Some(&body)).await.expect_status(status).json()
+        };
+        let outcome = json!({ "title": "T", "baseline": "1", "target": "2", "measure": "m" });
+        step(coach.clone(), Method::POST, format!("{base}/outcomes"), outcome, 201).await;
+        let context = json!({ "met_on": "2026-01-06", "attendees": ["Coach"] });
+        step(coach.clone(), Method::PUT, format!("{base}/context"), context, 200).await;
+        step(coach.clone(), Method::POST, format!("{base}/transitions"), json!({ "to": "leader_interview" }), 200)
+            .await;
+        step(
+            coach.clone(),
+            Method::PUT,
+            format!("{base}/leader-interview"),
+            json!({ "interviewed_on": "2026-01-07" }),
+            200,
+        )
+        .await;
+        step(
+            coach.clone(),
+            Method::POST,
+            format!("{base}/transitions"),
+            json!({ "to": "stakeholder_interviews" }),
+            200,
+        )
+        .await;
+        for i in 0..3 {
+            let rater = step(
+                coach.clone(),
+                Method::POST,
+                format!("{base}/raters"),
+                json!({ "name": format!("R{i}"), "relationship": "peer" }),
+                201,
+            )
+            .await;
+            let path = format!("{base}/raters/{}/interview", rater["id"].as_str().unwrap());
+            step(coach.clone(), Method::PUT, path, json!({ "interviewed_on": "2026-01-08", "notes": "n" }), 200).await;
+        }
+        step(coach.clone(), Method::POST, format!("{base}/transitions"), json!({ "to": "assessment_design" }), 200)
+            .await;
+        let design = json!({ "summary": "s", "items": [{ "kind": "practice", "title": "p" }] });
+        step(coach.clone(), Method::POST, format!("{base}/designs"), design, 201).await;
+        step(coach.clone(), Method::POST, format!("{base}/designs/1/submit"), json!(null), 200).await;
+        for approver in [leader, sponsor] {
+            step(approver, Method::POST, format!("{base}/designs/1/decisions"), json!({ "decision": "approve" }), 201)
+                .await;
+        }
+        step(coach, Method::POST, format!("{base}/transitions"), json!({ "to": "coaching" }), 200).await;
+    }
+
+    async fn fresh_session(&self) -> String {
+        let body = json!({ "scheduled_at": "2026-02-10T10:00:00Z", "duration_minutes": 60, "format": "video" });
+        let session = self.as_coach(Method::POST, format!("/v1/engagements/{}/sessions", self.coaching), body).await;
+        session["id"].as_str().unwrap().to_owned()
     }
 
     async fn as_coach(&self, method: Method, path: String, body: Value) -> Value {
@@ -595,6 +683,26 @@ impl World {
             "decide_design" => {
                 let body = json!({ "decision": "approve" });
                 call(Method::POST, format!("/v1/engagements/{}/designs/1/decisions", self.engagement), Some(body)).await
+            }
+            "list_sessions" => call(Method::GET, format!("/v1/engagements/{}/sessions", self.coaching), None).await,
+            "get_session" => {
+                call(Method::GET, format!("/v1/engagements/{}/sessions/{}", self.coaching, self.session), None).await
+            }
+            "get_hours" => call(Method::GET, format!("/v1/engagements/{}/hours", self.coaching), None).await,
+            "schedule_session" => {
+                let body = json!({ "scheduled_at": "2026-03-03T09:00:00Z", "duration_minutes": 45, "format": "phone" });
+                call(Method::POST, format!("/v1/engagements/{}/sessions", self.coaching), Some(body)).await
+            }
+            "update_session" => {
+                let session = self.fresh_session().await;
+                let body = json!({ "scheduled_at": "2026-02-11T10:00:00Z" });
+                call(Method::PATCH, format!("/v1/engagements/{}/sessions/{session}", self.coaching), Some(body)).await
+            }
+            "complete_session" => {
+                let session = self.fresh_session().await;
+                let body = json!({ "actual_duration_minutes": 20, "shared_summary": "s" });
+                call(Method::POST, format!("/v1/engagements/{}/sessions/{session}/complete", self.coaching), Some(body))
+                    .await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

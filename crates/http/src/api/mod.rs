@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod ops;
 pub mod organizations;
 pub mod program;
+pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
 pub mod users;

@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod program;
 pub mod secrets;
+pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
 pub mod users;

@@ -1,0 +1,485 @@
+//! Step 6: coaching sessions and the hours ledger. What a reader sees of a session is decided by
+//! the policy's session view: the coach all content (private notes only as their author), the
+//! leader the shared summary, sponsors, hr_partners and admins schedule, status and duration.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, patch, post};
+use chrono::{DateTime, Utc};
+use icalendar::{Calendar, Component, Event, EventLike};
+use keel_domain::coaching::{
+    LedgerMonth, NewSession, Session, SessionChanges, SessionContent, SessionFormat, SessionKind, SessionStatus,
+};
+use keel_domain::engagement::Engagement;
+use keel_domain::outbox::{Attachment, Email, Message};
+use keel_domain::policy::{self, Part, Principal, SessionView};
+use keel_persistence::repo::{engagements, sessions, users};
+use keel_persistence::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{created, double_option, resource};
+use crate::extract::{Caller, IfMatchVersion, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+macro_rules! api_enum {
+    ($name:ident => $domain:ident { $($variant:ident),+ }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self { match v { $($name::$variant => $domain::$variant),+ } }
+        }
+
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self { match v { $($domain::$variant => $name::$variant),+ } }
+        }
+    };
+}
+
+api_enum!(FormatValue => SessionFormat { InPerson, Video, Phone, Text });
+api_enum!(KindValue => SessionKind { Regular, Micro });
+api_enum!(SessionStatusValue => SessionStatus { Requested, Scheduled, Completed, Cancelled, NoShow });
+
+/// A coaching session. Content fields appear only for readers allowed to see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub id: Uuid,
+    pub scheduled_at: DateTime<Utc>,
+    /// Planned minutes; once completed, the actual ones.
+    pub duration_minutes: u32,
+    pub format: FormatValue,
+    pub kind: KindValue,
+    pub status: SessionStatusValue,
+    /// Why it was cancelled or a no-show.
+    pub status_reason: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agenda: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_review: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenges: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_goals: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_plan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill_building: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reflection: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_steps: Option<String>,
+    /// For the leader (and the coach).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_summary: Option<String>,
+    /// Only for the coach who wrote them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_notes: Option<String>,
+    pub version: i64,
+}
+
+fn view(s: &Session, v: SessionView) -> SessionResponse {
+    let content = |field: &Option<String>| if v.content { field.clone() } else { None };
+    SessionResponse {
+        id: s.id,
+        scheduled_at: s.scheduled_at,
+        duration_minutes: s.duration_minutes,
+        format: s.format.into(),
+        kind: s.kind.into(),
+        status: s.status.into(),
+        status_reason: s.status_reason.clone(),
+        completed_at: s.completed_at,
+        agenda: if v.content || v.shared_summary { s.agenda.clone() } else { None },
+        check_in: content(&s.content.check_in),
+        progress_review: content(&s.content.progress_review),
+        challenges: content(&s.content.challenges),
+        session_goals: content(&s.content.session_goals),
+        action_plan: content(&s.content.action_plan),
+        skill_building: content(&s.content.skill_building),
+        reflection: content(&s.content.reflection),
+        next_steps: content(&s.content.next_steps),
+        shared_summary: if v.shared_summary { s.content.shared_summary.clone() } else { None },
+        private_notes: if v.private_notes { s.content.private_notes.clone() } else { None },
+        version: s.version,
+    }
+}
+
+fn viewed(principal: &Principal, engagement: &Engagement, s: &Session) -> SessionResponse {
+    view(s, policy::session_view(principal, engagement, s.notes_author))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSessionRequest {
+    pub scheduled_at: DateTime<Utc>,
+    /// 15–480 minutes for a regular session; 5–30 for a micro session.
+    pub duration_minutes: u32,
+    pub format: FormatValue,
+    /// Default `regular`.
+    pub kind: Option<KindValue>,
+    pub agenda: Option<String>,
+}
+
+/// Move, confirm (`status: scheduled` for a requested time), cancel or mark a no-show (with a
+/// reason).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSessionRequest {
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<u32>,
+    pub format: Option<FormatValue>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub agenda: Option<Option<String>>,
+    pub status: Option<SessionStatusValue>,
+    pub reason: Option<String>,
+}
+
+/// What happened in the session (seed 004's structure).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteSessionRequest {
+    pub actual_duration_minutes: u32,
+    pub check_in: Option<String>,
+    pub progress_review: Option<String>,
+    pub challenges: Option<String>,
+    pub session_goals: Option<String>,
+    pub action_plan: Option<String>,
+    pub skill_building: Option<String>,
+    pub reflection: Option<String>,
+    pub next_steps: Option<String>,
+    /// Shared with the leader.
+    pub shared_summary: Option<String>,
+    /// Seen only by you, the coach who writes them.
+    pub private_notes: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerMonthResponse {
+    /// `YYYY-MM`.
+    #[schema(example = "2026-03")]
+    pub month: String,
+    /// The month's budget (prorated for partial first and last months).
+    pub budget_hours: f64,
+    /// Added by approved extensions.
+    pub extension_hours: f64,
+    pub used_hours: f64,
+    pub remaining_hours: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoursLedger {
+    pub monthly_hours_budget: f64,
+    pub months: Vec<LedgerMonthResponse>,
+    pub total_budget_hours: f64,
+    pub total_extension_hours: f64,
+    pub total_used_hours: f64,
+    pub total_remaining_hours: f64,
+}
+
+fn hours(minutes: i64) -> f64 {
+    (minutes as f64 / 60.0 * 100.0).round() / 100.0
+}
+
+fn ledger_response(engagement: &Engagement, months: &[LedgerMonth]) -> HoursLedger {
+    let sum = |f: fn(&LedgerMonth) -> i64| months.iter().map(f).sum::<i64>();
+    HoursLedger {
+        monthly_hours_budget: engagement.monthly_hours_budget,
+        months: months
+            .iter()
+            .map(|m| LedgerMonthResponse {
+                month: m.month.to_string(),
+                budget_hours: hours(m.budget_minutes),
+                extension_hours: hours(m.extension_minutes),
+                used_hours: hours(m.used_minutes),
+                remaining_hours: hours(m.remaining_minutes()),
+            })
+            .collect(),
+        total_budget_hours: hours(sum(|m| m.budget_minutes)),
+        total_extension_hours: hours(sum(|m| m.extension_minutes)),
+        total_used_hours: hours(sum(|m| m.used_minutes)),
+        total_remaining_hours: hours(sum(|m| m.remaining_minutes())),
+    }
+}
+
+/// The calendar invitation (RFC 5545) mailed to the leader and the coach when a session is
+/// scheduled or moved: one UID per session, SEQUENCE bumped on every move.
+fn invitations(
+    conn: &mut DbConnection,
+    session: &Session,
+    engagement: &Engagement,
+) -> Result<Vec<Message>, StoreError> {
+    let leader = users::get(conn, engagement.leader_id)?;
+    let coach = users::get(conn, engagement.coach_id)?;
+    let end = session.scheduled_at + chrono::Duration::minutes(i64::from(session.duration_minutes));
+    let summary = format!("Coaching session: {}", engagement.title);
+    let mut event = Event::new();
+    event
+        .uid(&format!("{}@keel", session.id))
+        .summary(&summary)
+        .starts(session.scheduled_at)
+        .ends(end)
+        .add_property("SEQUENCE", session.sequence.to_string())
+        .add_property("ORGANIZER", format!("mailto:{}", coach.email.as_str()))
+        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", leader.email.as_str())))
+        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", coach.email.as_str())));
+    if let Some(agenda) = &session.agenda {
+        event.description(agenda);
+    }
+    let mut calendar = Calendar::new();
+    calendar.append_property(icalendar::Property::new("METHOD", "REQUEST"));
+    calendar.push(event.done());
+    let ics = calendar.done().to_string();
+    let when = session.scheduled_at.format("%A %e %B %Y, %H:%M UTC");
+    let verb = if session.sequence == 0 { "is scheduled" } else { "has moved" };
+    Ok([&leader, &coach]
+        .into_iter()
+        .map(|person| Message::Email {
+            organization_id: Some(engagement.organization_id),
+            email: Email {
+                to: person.email.as_str().to_owned(),
+                subject: format!("{summary} — {when}"),
+                text: format!(
+                    "Hello {},\n\nyour coaching session {verb}: {when}, {} minutes ({}).\nThe calendar invitation is attached.\n",
+                    person.name,
+                    session.duration_minutes,
+                    session.format.as_str().replace('_', " ")
+                ),
+                secrets: Vec::new(),
+                attachments: vec![Attachment {
+                    filename: "session.ics".to_owned(),
+                    content_type: "text/calendar; method=REQUEST; charset=utf-8".to_owned(),
+                    content: ics.clone(),
+                }],
+            },
+        })
+        .collect())
+}
+
+fn readable(conn: &mut DbConnection, principal: &Principal, id: Uuid) -> Result<Engagement, StoreError> {
+    let engagement = engagements::get(conn, id)?;
+    policy::check_part(principal, &engagement, Part::Sessions, false)?;
+    Ok(engagement)
+}
+
+/// The engagement's sessions in time order (content as the caller may see it).
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The sessions", body = SessionList)))]
+#[get("/engagements/{id}/sessions")]
+pub async fn list_sessions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let principal = caller.principal.clone();
+    let (engagement, all) = state
+        .run(move |conn| {
+            let engagement = readable(conn, &principal, id)?;
+            Ok((engagement, sessions::list(conn, id)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(SessionList { items: all.iter().map(|s| viewed(&caller.principal, &engagement, s)).collect() }))
+}
+
+/// Schedule a session (the coach), or request a time (the leader; the coach confirms it). Only
+/// while the engagement is in `coaching`. The leader and the coach get an email with a calendar
+/// invitation.
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
+    request_body = ScheduleSessionRequest,
+    responses((status = 201, description = "Scheduled (or requested)", body = SessionResponse, headers(("ETag" = String, description = "The version"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/sessions")]
+pub async fn schedule_session(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    body: JsonBody<ScheduleSessionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let principal = caller.principal.clone();
+    let (engagement, session) = state
+        .run(move |conn| {
+            let engagement = engagements::get(conn, id)?;
+            let requested = policy::check_schedule(&caller.principal, &engagement)?;
+            // Checked again on the locked row.
+            let authorize = |e: &Engagement| policy::check_schedule(&caller.principal, e).map(|_| ());
+            let input = NewSession {
+                scheduled_at: b.scheduled_at,
+                duration_minutes: b.duration_minutes,
+                format: b.format.into(),
+                kind: b.kind.map_or(SessionKind::Regular, Into::into),
+                agenda: b.agenda,
+                requested_by_leader: requested,
+            };
+            let session = sessions::schedule(conn, &caller.ctx, id, input, &authorize, &invitations)?;
+            Ok((engagement, session))
+        })
+        .await?;
+    Ok(created(
+        format!("/v1/engagements/{id}/sessions/{}", session.id),
+        session.version,
+        &viewed(&principal, &engagement, &session),
+    ))
+}
+
+/// One session (content as the caller may see it).
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement"), ("session_id" = Uuid, Path, description = "The session")),
+    responses((status = 200, description = "The session", body = SessionResponse, headers(("ETag" = String, description = "The version")))))]
+#[get("/engagements/{id}/sessions/{session_id}")]
+pub async fn get_session(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, session_id) = path.into_inner();
+    let principal = caller.principal.clone();
+    let (engagement, session) = state
+        .run(move |conn| {
+            let engagement = readable(conn, &principal, id)?;
+            Ok((engagement, sessions::get(conn, id, session_id)?))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, session.version, &viewed(&caller.principal, &engagement, &session)))
+}
+
+fn coach_writes(caller: &Caller) -> impl Fn(&Engagement) -> Result<(), keel_domain::DomainError> + '_ {
+    move |e: &Engagement| {
+        policy::check_part(&caller.principal, e, Part::Sessions, true).map_err(|error| match error {
+            // The policy's generic write rule is "coach only"; say it in session terms.
+            keel_domain::DomainError::Forbidden { .. } => keel_domain::DomainError::Forbidden {
+                message: "only the engagement's coach changes sessions".to_owned(),
+            },
+            other => other,
+        })
+    }
+}
+
+/// Move, confirm, cancel or mark a no-show (the coach). A move or a confirmation mails an updated
+/// calendar invitation to the leader and the coach.
+#[utoipa::path(tag = "sessions",
+    params(("id" = Uuid, Path, description = "The engagement"), ("session_id" = Uuid, Path, description = "The session"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
+    request_body = UpdateSessionRequest,
+    responses((status = 200, description = "The session", body = SessionResponse, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[patch("/engagements/{id}/sessions/{session_id}")]
+pub async fn update_session(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    if_match: IfMatchVersion,
+    body: JsonBody<UpdateSessionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, session_id) = path.into_inner();
+    let b = body.0;
+    let changes = SessionChanges {
+        scheduled_at: b.scheduled_at,
+        duration_minutes: b.duration_minutes,
+        format: b.format.map(Into::into),
+        agenda: b.agenda,
+        status: b.status.map(Into::into),
+        reason: b.reason,
+    };
+    let principal = caller.principal.clone();
+    let (engagement, session) = state
+        .run(move |conn| {
+            let session = sessions::change(
+                conn,
+                &caller.ctx,
+                id,
+                session_id,
+                if_match.0.as_ref(),
+                &changes,
+                &coach_writes(&caller),
+                &invitations,
+            )?;
+            Ok((engagements::get(conn, id)?, session))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, session.version, &viewed(&principal, &engagement, &session)))
+}
+
+/// Complete a session (the coach): its actual length and content. Refused with 409
+/// (`over_budget`, with the numbers) when its month's hours, approved extensions included, cannot
+/// cover it.
+#[utoipa::path(tag = "sessions",
+    params(("id" = Uuid, Path, description = "The engagement"), ("session_id" = Uuid, Path, description = "The session")),
+    request_body = CompleteSessionRequest,
+    responses((status = 200, description = "The completed session", body = SessionResponse, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/sessions/{session_id}/complete")]
+pub async fn complete_session(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    body: JsonBody<CompleteSessionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, session_id) = path.into_inner();
+    let b = body.0;
+    let content = SessionContent {
+        check_in: b.check_in,
+        progress_review: b.progress_review,
+        challenges: b.challenges,
+        session_goals: b.session_goals,
+        action_plan: b.action_plan,
+        skill_building: b.skill_building,
+        reflection: b.reflection,
+        next_steps: b.next_steps,
+        shared_summary: b.shared_summary,
+        private_notes: b.private_notes,
+    };
+    let principal = caller.principal.clone();
+    let coach = match &caller.principal {
+        Principal::User { id, .. } => *id,
+        Principal::ApiClient { .. } => {
+            return Err(keel_domain::DomainError::Forbidden {
+                message: "only the engagement's coach completes sessions".to_owned(),
+            }
+            .into());
+        }
+    };
+    let (engagement, session) = state
+        .run(move |conn| {
+            let session = sessions::complete(
+                conn,
+                &caller.ctx,
+                id,
+                session_id,
+                b.actual_duration_minutes,
+                &content,
+                coach,
+                &coach_writes(&caller),
+            )?;
+            Ok((engagements::get(conn, id)?, session))
+        })
+        .await?;
+    Ok(resource(StatusCode::OK, session.version, &viewed(&principal, &engagement, &session)))
+}
+
+/// The hours ledger: per calendar month from start to planned end, the budget (prorated for
+/// partial months), approved extensions, hours used (completed sessions; no-shows when the
+/// organization counts them) and remaining, with totals.
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The ledger", body = HoursLedger)))]
+#[get("/engagements/{id}/hours")]
+pub async fn get_hours(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (engagement, months) = state
+        .run(move |conn| {
+            let engagement = readable(conn, &caller.principal, id)?;
+            let months = sessions::ledger_of(conn, &engagement)?;
+            Ok((engagement, months))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ledger_response(&engagement, &months)))
+}

@@ -1,0 +1,272 @@
+//! Coaching sessions and the hours ledger. Every change locks the engagement row: two sessions
+//! completed at once are checked against the month's budget one after the other.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::coaching::{
+    LedgerMonth, Month, NewSession, Session, SessionChanges, SessionContent, SessionFormat, SessionKind, SessionStatus,
+    check_budget, ledger,
+};
+use keel_domain::engagement::Engagement;
+use keel_domain::event::DomainEvent;
+use keel_domain::outbox::Message;
+use keel_domain::{Precondition, UserId};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::repo::program::Authorize;
+use crate::repo::{audit, engagements, events, organizations, outbox};
+use crate::rows::{corrupt, from_db_time, to_db_time};
+use crate::schema::sessions;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sessions, treat_none_as_null = true)]
+struct SessionRow {
+    id: String,
+    engagement_id: String,
+    organization_id: String,
+    scheduled_at: NaiveDateTime,
+    duration_minutes: i32,
+    format: String,
+    kind: String,
+    status: String,
+    agenda: Option<String>,
+    check_in: Option<String>,
+    progress_review: Option<String>,
+    challenges: Option<String>,
+    session_goals: Option<String>,
+    action_plan: Option<String>,
+    skill_building: Option<String>,
+    reflection: Option<String>,
+    next_steps: Option<String>,
+    shared_summary: Option<String>,
+    private_notes: Option<String>,
+    notes_author: Option<String>,
+    status_reason: Option<String>,
+    completed_at: Option<NaiveDateTime>,
+    sequence: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl SessionRow {
+    fn from_domain(s: &Session, organization_id: &str) -> SessionRow {
+        let c = &s.content;
+        SessionRow {
+            id: s.id.to_string(),
+            engagement_id: s.engagement_id.to_string(),
+            organization_id: organization_id.to_owned(),
+            scheduled_at: to_db_time(s.scheduled_at),
+            duration_minutes: s.duration_minutes as i32,
+            format: s.format.as_str().to_owned(),
+            kind: s.kind.as_str().to_owned(),
+            status: s.status.as_str().to_owned(),
+            agenda: s.agenda.clone(),
+            check_in: c.check_in.clone(),
+            progress_review: c.progress_review.clone(),
+            challenges: c.challenges.clone(),
+            session_goals: c.session_goals.clone(),
+            action_plan: c.action_plan.clone(),
+            skill_building: c.skill_building.clone(),
+            reflection: c.reflection.clone(),
+            next_steps: c.next_steps.clone(),
+            shared_summary: c.shared_summary.clone(),
+            private_notes: c.private_notes.clone(),
+            notes_author: s.notes_author.map(|u| u.to_string()),
+            status_reason: s.status_reason.clone(),
+            completed_at: s.completed_at.map(to_db_time),
+            sequence: s.sequence,
+            created_at: to_db_time(s.created_at),
+            updated_at: to_db_time(s.updated_at),
+            version: s.version,
+        }
+    }
+
+    fn into_domain(self) -> Result<Session, StoreError> {
+        Ok(Session {
+            id: self.id.parse().map_err(|_| corrupt("session id", &self.id))?,
+            engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
+            scheduled_at: from_db_time(self.scheduled_at),
+            duration_minutes: u32::try_from(self.duration_minutes)
+                .map_err(|_| corrupt("duration", &self.duration_minutes.to_string()))?,
+            format: self.format.parse::<SessionFormat>().map_err(|_| corrupt("format", &self.format))?,
+            kind: self.kind.parse::<SessionKind>().map_err(|_| corrupt("kind", &self.kind))?,
+            status: self.status.parse::<SessionStatus>().map_err(|_| corrupt("status", &self.status))?,
+            agenda: self.agenda,
+            content: SessionContent {
+                check_in: self.check_in,
+                progress_review: self.progress_review,
+                challenges: self.challenges,
+                session_goals: self.session_goals,
+                action_plan: self.action_plan,
+                skill_building: self.skill_building,
+                reflection: self.reflection,
+                next_steps: self.next_steps,
+                shared_summary: self.shared_summary,
+                private_notes: self.private_notes,
+            },
+            notes_author: self
+                .notes_author
+                .as_deref()
+                .map(|u| u.parse::<UserId>().map_err(|_| corrupt("notes author", u)))
+                .transpose()?,
+            status_reason: self.status_reason,
+            completed_at: self.completed_at.map(from_db_time),
+            sequence: self.sequence,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+            version: self.version,
+        })
+    }
+}
+
+/// The engagement's sessions in time order.
+pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Session>, StoreError> {
+    sessions::table
+        .filter(sessions::engagement_id.eq(engagement_id.to_string()))
+        .order((sessions::scheduled_at.asc(), sessions::id.asc()))
+        .select(SessionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(SessionRow::into_domain)
+        .collect()
+}
+
+pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, session_id: uuid::Uuid) -> Result<Session, StoreError> {
+    super::optional(
+        sessions::table
+            .filter(sessions::id.eq(session_id.to_string()))
+            .filter(sessions::engagement_id.eq(engagement_id.to_string()))
+            .select(SessionRow::as_select())
+            .first(conn),
+    )?
+    .map(SessionRow::into_domain)
+    .transpose()?
+    .ok_or_else(|| StoreError::not_found("session"))
+}
+
+/// The ledger: budget per month from the engagement, usage from completed sessions (and
+/// no-shows, when the organization counts them). Extensions arrive with their own step.
+pub fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
+    let organization = organizations::get(conn, engagement.organization_id)?;
+    let used: Vec<(Month, i64)> = list(conn, engagement.id)?
+        .into_iter()
+        .filter(|s| {
+            s.status == SessionStatus::Completed
+                || (s.status == SessionStatus::NoShow && organization.settings.no_show_counts)
+        })
+        .map(|s| (s.month(), i64::from(s.duration_minutes)))
+        .collect();
+    Ok(ledger(engagement, &used, &[]))
+}
+
+fn save(conn: &mut DbConnection, engagement: &Engagement, session: &Session) -> Result<(), StoreError> {
+    diesel::update(sessions::table.find(session.id.to_string()))
+        .set(SessionRow::from_domain(session, &engagement.organization_id.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn record(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    action: &'static str,
+    engagement: &Engagement,
+    session: &Session,
+) -> Result<(), StoreError> {
+    audit::append(conn, &AuditRecord::new(ctx, action, "session", session.id, Some(engagement.organization_id)))
+}
+
+/// The mails a scheduled or moved session sends (to the leader and the coach, with a calendar
+/// invitation), rendered by the caller.
+pub type Mails<'a> = &'a dyn Fn(&mut DbConnection, &Session, &Engagement) -> Result<Vec<Message>, StoreError>;
+
+pub fn schedule(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement_id: uuid::Uuid,
+    input: NewSession,
+    authorize: Authorize<'_>,
+    mails: Mails<'_>,
+) -> Result<Session, StoreError> {
+    write_transaction(conn, |conn| {
+        let engagement = engagements::get_for_update(conn, engagement_id)?;
+        authorize(&engagement)?;
+        let session = Session::schedule(&engagement, input)?;
+        diesel::insert_into(sessions::table)
+            .values(SessionRow::from_domain(&session, &engagement.organization_id.to_string()))
+            .execute(conn)?;
+        record(conn, ctx, "session.scheduled", &engagement, &session)?;
+        events::append(conn, &DomainEvent::session_scheduled(&engagement, session.id, session.scheduled_at))?;
+        if session.status == SessionStatus::Scheduled {
+            for mail in mails(conn, &session, &engagement)? {
+                outbox::enqueue(conn, &mail)?;
+            }
+        }
+        Ok(session)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn change(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement_id: uuid::Uuid,
+    session_id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    changes: &SessionChanges,
+    authorize: Authorize<'_>,
+    mails: Mails<'_>,
+) -> Result<Session, StoreError> {
+    write_transaction(conn, |conn| {
+        let engagement = engagements::get_for_update(conn, engagement_id)?;
+        authorize(&engagement)?;
+        let current = get(conn, engagement_id, session_id)?;
+        Precondition::check(precondition, current.version)?;
+        let next = current.change(changes)?;
+        save(conn, &engagement, &next)?;
+        record(conn, ctx, "session.updated", &engagement, &next)?;
+        let confirmed = current.status == SessionStatus::Requested && next.status == SessionStatus::Scheduled;
+        let moved = next.status == SessionStatus::Scheduled && next.sequence != current.sequence;
+        if confirmed || moved {
+            for mail in mails(conn, &next, &engagement)? {
+                outbox::enqueue(conn, &mail)?;
+            }
+        }
+        Ok(next)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Completes a session, if its month's budget (with approved extensions) covers it.
+pub fn complete(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement_id: uuid::Uuid,
+    session_id: uuid::Uuid,
+    actual_minutes: u32,
+    content: &SessionContent,
+    coach: UserId,
+    authorize: Authorize<'_>,
+) -> Result<Session, StoreError> {
+    write_transaction(conn, |conn| {
+        let engagement = engagements::get_for_update(conn, engagement_id)?;
+        authorize(&engagement)?;
+        let current = get(conn, engagement_id, session_id)?;
+        let next = current.complete(actual_minutes, content, coach)?;
+        let months = ledger_of(conn, &engagement)?;
+        let month = months.iter().find(|m| m.month == next.month()).cloned().unwrap_or(LedgerMonth {
+            month: next.month(),
+            budget_minutes: 0,
+            extension_minutes: 0,
+            used_minutes: 0,
+        });
+        check_budget(&month, i64::from(actual_minutes))?;
+        save(conn, &engagement, &next)?;
+        record(conn, ctx, "session.completed", &engagement, &next)?;
+        events::append(conn, &DomainEvent::session_completed(&engagement, next.id, next.duration_minutes))?;
+        Ok(next)
+    })
+}

@@ -1,0 +1,30 @@
+-- Step 6: coaching sessions (their content, shared summary and private notes).
+CREATE TABLE sessions (
+    id               TEXT NOT NULL PRIMARY KEY,
+    engagement_id    TEXT NOT NULL REFERENCES engagements (id),
+    organization_id  TEXT NOT NULL,
+    scheduled_at     TIMESTAMP NOT NULL,
+    duration_minutes INTEGER NOT NULL,
+    format           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    agenda           TEXT,
+    check_in         TEXT,
+    progress_review  TEXT,
+    challenges       TEXT,
+    session_goals    TEXT,
+    action_plan      TEXT,
+    skill_building   TEXT,
+    reflection       TEXT,
+    next_steps       TEXT,
+    shared_summary   TEXT,
+    private_notes    TEXT,
+    notes_author     TEXT,
+    status_reason    TEXT,
+    completed_at     TIMESTAMP,
+    sequence         INTEGER NOT NULL,
+    created_at       TIMESTAMP NOT NULL,
+    updated_at       TIMESTAMP NOT NULL,
+    version          BIGINT NOT NULL
+);
+CREATE INDEX sessions_engagement_idx ON sessions (engagement_id, scheduled_at, id);
