@@ -518,6 +518,21 @@ impl SmtpSink {
         self.mails.lock().unwrap().iter().map(|m| decode_message(m)).collect()
     }
 
+    /// Waits up to `timeout` for a message whose raw text (as sent) contains every one of `needles`.
+    pub async fn raw_wait_for(&self, needles: &[&str], timeout: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let found = self.mails.lock().unwrap().iter().find(|m| needles.iter().all(|n| m.contains(n))).cloned();
+            if let Some(mail) = found {
+                return Some(mail);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits up to `timeout` for a message containing `needle`.
     pub async fn wait_for(&self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = std::time::Instant::now() + timeout;

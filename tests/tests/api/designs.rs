@@ -7,16 +7,16 @@ use actix_web::http::Method;
 use keel_tests::{Backend, SmtpSink, TestApp};
 use serde_json::{Value, json};
 
-struct Program {
-    base: String,
-    engagement: String,
-    tokens: HashMap<&'static str, String>,
-    outcome: String,
-    theme: String,
+pub(crate) struct Program {
+    pub(crate) base: String,
+    pub(crate) engagement: String,
+    pub(crate) tokens: HashMap<&'static str, String>,
+    pub(crate) outcome: String,
+    pub(crate) theme: String,
 }
 
 impl Program {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         app: &TestApp,
         who: &str,
@@ -29,7 +29,7 @@ impl Program {
 }
 
 /// An engagement with two sponsors, walked by its coach to `assessment_design`.
-async fn to_assessment_design(app: &TestApp) -> Program {
+pub(crate) async fn to_assessment_design(app: &TestApp) -> Program {
     let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
     let mut ids = HashMap::new();
     let mut tokens = HashMap::new();
@@ -96,7 +96,7 @@ async fn to_assessment_design(app: &TestApp) -> Program {
     p
 }
 
-fn design_body(p: &Program) -> Value {
+pub(crate) fn design_body(p: &Program) -> Value {
     json!({
         "summary": "Delegation first, then coaching the team",
         "theme_ids": [p.theme], "outcome_ids": [p.outcome],
@@ -105,6 +105,20 @@ fn design_body(p: &Program) -> Value {
             { "kind": "reading", "title": "Turn the Ship Around" }
         ]
     })
+}
+
+/// An engagement walked to `coaching` (design version 1 approved by the leader and both sponsors).
+pub(crate) async fn to_coaching(app: &TestApp) -> Program {
+    let p = to_assessment_design(app).await;
+    p.call(app, "coach", Method::POST, "/designs", Some(design_body(&p))).await.expect_status(201);
+    p.call(app, "coach", Method::POST, "/designs/1/submit", None).await.expect_status(200);
+    for who in ["leader", "sponsor", "sponsor2"] {
+        p.call(app, who, Method::POST, "/designs/1/decisions", Some(json!({ "decision": "approve" })))
+            .await
+            .expect_status(201);
+    }
+    p.call(app, "coach", Method::POST, "/transitions", Some(json!({ "to": "coaching" }))).await.expect_status(200);
+    p
 }
 
 async fn phase(app: &TestApp, p: &Program) -> String {

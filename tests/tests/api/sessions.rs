@@ -1,0 +1,252 @@
+//! Step 6: sessions, their calendar invitations, who sees which fields, the hours ledger and the
+//! over-budget refusal (also under concurrent completions).
+
+use std::time::Duration;
+
+use actix_web::http::Method;
+use keel_tests::{Backend, SmtpSink, TestApp};
+use serde_json::{Value, json};
+
+use crate::designs::to_coaching;
+
+/// The text/calendar part of a raw mail, parsed.
+fn calendar_in(raw: &str) -> icalendar::Calendar {
+    let mail = mailparse::parse_mail(raw.as_bytes()).expect("a MIME message");
+    let part = mail.subparts.iter().find(|p| p.ctype.mimetype == "text/calendar").expect("a text/calendar part");
+    let body = part.get_body().expect("decodable");
+    body.parse::<icalendar::Calendar>().expect("a valid iCalendar document")
+}
+
+fn property(calendar: &icalendar::Calendar, name: &str) -> String {
+    use icalendar::Component;
+    let event = calendar.components.iter().find_map(|c| c.as_event()).expect("a VEVENT");
+    event.property_value(name).unwrap_or_else(|| panic!("{name} in the event")).to_owned()
+}
+
+async fn invitations_and_views(backend: Backend) {
+    let smtp = SmtpSink::start();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |c| {
+        c.smtp_url = url;
+        c.outbox_poll_ms = 50;
+    })
+    .await
+    else {
+        return;
+    };
+    let p = to_coaching(&app).await;
+    let body = json!({ "scheduled_at": "2026-03-10T14:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "Delegation review" });
+    let session = p.call(&app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201).json();
+    assert_eq!(session["status"], "scheduled");
+    let id = session["id"].as_str().unwrap().to_owned();
+
+    // Both the leader and the coach get the invitation; calendar programs can read it.
+    let raw = smtp
+        .raw_wait_for(&["To: leader@acme.test", "text/calendar"], Duration::from_secs(10))
+        .await
+        .expect("mail to the leader");
+    smtp.raw_wait_for(&["To: coach@provider.test", "text/calendar"], Duration::from_secs(10))
+        .await
+        .expect("mail to the coach");
+    let calendar = calendar_in(&raw);
+    assert_eq!(property(&calendar, "UID"), format!("{id}@keel"));
+    assert_eq!(property(&calendar, "DTSTART"), "20260310T140000Z");
+    assert_eq!(property(&calendar, "DTEND"), "20260310T153000Z");
+    assert_eq!(property(&calendar, "SEQUENCE"), "0");
+    assert!(property(&calendar, "SUMMARY").starts_with("Coaching session"));
+
+    // Moving it sends an update with a higher SEQUENCE, same UID.
+    let moved = p
+        .call(
+            &app,
+            "coach",
+            Method::PATCH,
+            &format!("/sessions/{id}"),
+            Some(json!({ "scheduled_at": "2026-03-11T09:00:00Z" })),
+        )
+        .await;
+    moved.expect_status(200);
+    let update = smtp
+        .raw_wait_for(&["To: leader@acme.test", "has moved"], Duration::from_secs(10))
+        .await
+        .expect("the updated invitation");
+    let calendar = calendar_in(&update);
+    assert_eq!((property(&calendar, "UID"), property(&calendar, "SEQUENCE")), (format!("{id}@keel"), "1".to_owned()));
+    assert_eq!(property(&calendar, "DTSTART"), "20260311T090000Z");
+
+    // Completion with content; each reader sees what SPEC §4 allows.
+    let content = json!({
+        "actual_duration_minutes": 80, "check_in": "CHECKIN-TEXT", "challenges": "CHALLENGE-TEXT",
+        "shared_summary": "SUMMARY-TEXT", "private_notes": "PRIVATE-TEXT"
+    });
+    p.call(&app, "coach", Method::POST, &format!("/sessions/{id}/complete"), Some(content)).await.expect_status(200);
+    let seen = |who: &'static str| {
+        let app = &app;
+        let p = &p;
+        let path = format!("/sessions/{id}");
+        async move { p.call(app, who, Method::GET, &path, None).await.expect_status(200).json() }
+    };
+    let coach = seen("coach").await;
+    assert_eq!(
+        (coach["private_notes"].as_str(), coach["check_in"].as_str()),
+        (Some("PRIVATE-TEXT"), Some("CHECKIN-TEXT"))
+    );
+    let leader = seen("leader").await;
+    assert_eq!(leader["shared_summary"], "SUMMARY-TEXT");
+    assert!(leader.get("check_in").is_none() && leader.get("private_notes").is_none(), "{leader}");
+    for view in [seen("sponsor").await, app.get(&format!("{}/sessions/{id}", p.base)).await.expect_status(200).json()] {
+        assert_eq!((view["status"].as_str(), view["duration_minutes"].as_u64()), (Some("completed"), Some(80)));
+        let text = view.to_string();
+        for secret in ["CHECKIN", "CHALLENGE", "SUMMARY-TEXT", "PRIVATE", "Delegation review"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+    let list = p.call(&app, "leader", Method::GET, "/sessions", None).await.text();
+    assert!(!list.contains("PRIVATE-TEXT") && !list.contains("CHECKIN-TEXT"));
+    let db = app.db.open();
+    let events =
+        keel_persistence::repo::events::for_engagement(&mut db.conn().unwrap(), p.engagement.parse().unwrap()).unwrap();
+    assert!(events.iter().any(|(t, _)| t == "session.completed"));
+    assert!(events.iter().all(|(_, payload)| !payload.contains("SUMMARY-TEXT") && !payload.contains("PRIVATE-TEXT")));
+}
+
+async fn ledger_and_budget(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let p = to_coaching(&app).await;
+    let schedule = |at: &'static str, minutes: u32| {
+        let app = &app;
+        let p = &p;
+        async move {
+            let body = json!({ "scheduled_at": at, "duration_minutes": minutes, "format": "in_person" });
+            p.call(app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201).json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let complete = |id: String, minutes: u32| {
+        let app = &app;
+        let p = &p;
+        async move {
+            p.call(
+                app,
+                "coach",
+                Method::POST,
+                &format!("/sessions/{id}/complete"),
+                Some(json!({ "actual_duration_minutes": minutes })),
+            )
+            .await
+        }
+    };
+    // February is a full month of the program: 3 hours.
+    let a = schedule("2026-02-03T10:00:00Z", 120).await;
+    let b = schedule("2026-02-17T10:00:00Z", 90).await;
+    complete(a, 120).await.expect_status(200);
+    let problem = complete(b.clone(), 90).await.expect_problem(409);
+    assert_eq!(problem["code"], "over_budget");
+    assert!(problem["detail"].as_str().unwrap().contains("210 of the 180 minutes available in 2026-02"), "{problem}");
+    complete(b, 60).await.expect_status(200);
+
+    let ledger = p.call(&app, "sponsor", Method::GET, "/hours", None).await.expect_status(200).json();
+    let months: Vec<(String, f64, f64)> = ledger["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["month"].as_str().unwrap().to_owned(),
+                m["budget_hours"].as_f64().unwrap(),
+                m["used_hours"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(months.first().map(|m| m.0.as_str()), Some("2026-01"), "from the start month");
+    assert_eq!(months.last().map(|m| m.0.as_str()), Some("2026-07"), "to the planned end month");
+    let february = months.iter().find(|m| m.0 == "2026-02").unwrap();
+    assert_eq!((february.1, february.2), (3.0, 3.0));
+    let january = months.iter().find(|m| m.0 == "2026-01").unwrap();
+    assert!(january.1 < 3.0 && january.1 > 1.0, "January is prorated from the 15th: {january:?}");
+    assert_eq!(ledger["total_used_hours"], 3.0);
+
+    // Two sessions completed at once that together exceed March: exactly one succeeds.
+    let c = schedule("2026-03-03T10:00:00Z", 120).await;
+    let d = schedule("2026-03-05T10:00:00Z", 120).await;
+    let (first, second) = futures_util::future::join(complete(c, 120), complete(d, 120)).await;
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let ledger = p.call(&app, "coach", Method::GET, "/hours", None).await.json();
+    let march = ledger["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-03").unwrap().clone();
+    assert_eq!(march["used_hours"], 2.0);
+}
+
+async fn requests_cancellations_and_rules(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let p = to_coaching(&app).await;
+    let body =
+        json!({ "scheduled_at": "2026-04-07T08:00:00Z", "duration_minutes": 15, "format": "text", "kind": "micro" });
+    let requested = p.call(&app, "leader", Method::POST, "/sessions", Some(body)).await.expect_status(201).json();
+    assert_eq!((requested["status"].as_str(), requested["kind"].as_str()), (Some("requested"), Some("micro")));
+    let path = format!("/sessions/{}", requested["id"].as_str().unwrap());
+    p.call(&app, "coach", Method::POST, &format!("{path}/complete"), Some(json!({ "actual_duration_minutes": 15 })))
+        .await
+        .expect_problem(409);
+    p.call(&app, "coach", Method::PATCH, &path, Some(json!({ "status": "scheduled" }))).await.expect_status(200);
+    p.call(&app, "sponsor", Method::PATCH, &path, Some(json!({ "status": "cancelled", "reason": "x" })))
+        .await
+        .expect_problem(403);
+    let problem =
+        p.call(&app, "coach", Method::PATCH, &path, Some(json!({ "status": "cancelled" }))).await.expect_problem(422);
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let cancelled = p
+        .call(&app, "coach", Method::PATCH, &path, Some(json!({ "status": "cancelled", "reason": "travel" })))
+        .await
+        .expect_status(200)
+        .json();
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["status_reason"].as_str()),
+        (Some("cancelled"), Some("travel"))
+    );
+    p.call(&app, "coach", Method::PATCH, &path, Some(json!({ "status": "scheduled" }))).await.expect_problem(409);
+    let micro =
+        json!({ "scheduled_at": "2026-04-08T08:00:00Z", "duration_minutes": 45, "format": "text", "kind": "micro" });
+    let problem: Value = p.call(&app, "coach", Method::POST, "/sessions", Some(micro)).await.expect_problem(422);
+    assert_eq!(problem["errors"][0]["field"], "duration_minutes");
+    // Scheduling only happens in coaching.
+    p.call(&app, "coach", Method::POST, "/transitions", Some(json!({ "to": "mid_review" }))).await.expect_status(200);
+    let later = json!({ "scheduled_at": "2026-04-20T08:00:00Z", "duration_minutes": 60, "format": "video" });
+    assert_eq!(
+        p.call(&app, "coach", Method::POST, "/sessions", Some(later)).await.expect_problem(409)["code"],
+        "not_in_coaching"
+    );
+}
+
+#[actix_web::test]
+async fn invitations_and_views_on_sqlite() {
+    invitations_and_views(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn invitations_and_views_on_postgres() {
+    invitations_and_views(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn ledger_and_budget_on_sqlite() {
+    ledger_and_budget(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn ledger_and_budget_on_postgres() {
+    ledger_and_budget(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn requests_cancellations_and_rules_on_sqlite() {
+    requests_cancellations_and_rules(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn requests_cancellations_and_rules_on_postgres() {
+    requests_cancellations_and_rules(Backend::Postgres).await;
+}
