@@ -460,3 +460,150 @@ mod tests {
         assert!(Session::schedule(&held, new(SessionKind::Regular, 60)).is_err(), "scheduling happens in coaching");
     }
 }
+
+string_enum!(ExtensionStatus { Requested => "requested", Approved => "approved", Declined => "declined" });
+
+/// A change order: more hours for a month, optionally a later planned end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extension {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub minutes: i64,
+    pub month: Month,
+    pub new_planned_end_date: Option<NaiveDate>,
+    pub reason: String,
+    pub status: ExtensionStatus,
+    pub decided_by: Option<crate::UserId>,
+    pub decision_comment: Option<String>,
+    pub requested_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+impl Extension {
+    pub fn request(
+        engagement: &Engagement,
+        hours: f64,
+        month: Option<&str>,
+        new_planned_end_date: Option<NaiveDate>,
+        reason: &str,
+    ) -> Result<Extension, DomainError> {
+        if engagement.phase.is_terminal() {
+            return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", engagement.phase)));
+        }
+        let mut errors = ValidationErrors::new();
+        if !hours.is_finite() || hours <= 0.0 || hours > 200.0 {
+            errors.add("hours", "out_of_range", "between 0 and 200 hours");
+        }
+        let month = match month.map(Month::parse) {
+            Some(Some(m)) => Some(m),
+            Some(None) => {
+                errors.add("month", "invalid", "a month as YYYY-MM");
+                None
+            }
+            None => {
+                errors.add("month", "required", "the month the hours are for (YYYY-MM)");
+                None
+            }
+        };
+        let end = new_planned_end_date.unwrap_or(engagement.planned_end_date);
+        if let Some(date) = new_planned_end_date
+            && date <= engagement.planned_end_date
+        {
+            errors.add("new_planned_end_date", "not_later", "must be after the current planned end");
+        }
+        if let Some(m) = month
+            && (m < Month::of(engagement.start_date) || m > Month::of(end))
+        {
+            errors.add("month", "outside_program", "the month must fall between the start and the (new) planned end");
+        }
+        let reason = validate::text_multiline(&mut errors, "reason", reason, 2000).filter(|r| !r.is_empty());
+        if reason.is_none() && !errors.0.iter().any(|e| e.field == "reason") {
+            errors.add("reason", "required", "say why more hours are needed");
+        }
+        errors.finish(())?;
+        Ok(Extension {
+            id: uuid::Uuid::now_v7(),
+            engagement_id: engagement.id,
+            minutes: (hours * 60.0).round() as i64,
+            month: month.expect("validated"),
+            new_planned_end_date,
+            reason: reason.expect("validated"),
+            status: ExtensionStatus::Requested,
+            decided_by: None,
+            decision_comment: None,
+            requested_at: time::now(),
+            decided_at: None,
+        })
+    }
+
+    /// A sponsor's decision; an extension is decided once.
+    pub fn decide(
+        &self,
+        sponsor: crate::UserId,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<Extension, DomainError> {
+        if self.status != ExtensionStatus::Requested {
+            return Err(DomainError::conflict(
+                "extension_decided",
+                format!("the extension is already {}", self.status.as_str()),
+            ));
+        }
+        let mut errors = ValidationErrors::new();
+        let comment =
+            comment.and_then(|c| validate::text_multiline(&mut errors, "comment", c, 2000)).filter(|c| !c.is_empty());
+        errors.finish(())?;
+        Ok(Extension {
+            status: if approve { ExtensionStatus::Approved } else { ExtensionStatus::Declined },
+            decided_by: Some(sponsor),
+            decision_comment: comment,
+            decided_at: Some(time::now()),
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod extension_tests {
+    use super::*;
+    use crate::id::{OrganizationId, UserId};
+
+    fn engagement() -> Engagement {
+        Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: OrganizationId::generate(),
+            title: "T".into(),
+            leader_id: UserId::generate(),
+            coach_id: UserId::generate(),
+            sponsor_ids: Default::default(),
+            hr_partner_id: None,
+            phase: Phase::Coaching,
+            held_from: None,
+            start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
+            monthly_hours_budget: 3.0,
+            renewed_from_id: None,
+            created_at: time::now(),
+            updated_at: time::now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn extensions_are_validated_and_decided_once() {
+        let e = engagement();
+        assert!(Extension::request(&e, 2.0, None, None, "more").is_err(), "month required");
+        assert!(Extension::request(&e, 2.0, Some("2026-09"), None, "more").is_err(), "outside the program");
+        let later = NaiveDate::from_ymd_opt(2026, 10, 15);
+        let ext = Extension::request(&e, 1.5, Some("2026-09"), later, "extend").unwrap();
+        assert_eq!((ext.minutes, ext.month.to_string()), (90, "2026-09".to_owned()));
+        let sponsor = UserId::generate();
+        let approved = ext.decide(sponsor, true, Some("ok")).unwrap();
+        assert_eq!(approved.status, ExtensionStatus::Approved);
+        assert!(approved.decide(sponsor, false, None).is_err());
+        // Approved extensions raise the month's budget in the ledger.
+        let months = ledger(&e, &[], &[(approved.month, approved.minutes)]);
+        let september = months.iter().find(|m| m.month == approved.month).unwrap();
+        assert_eq!((september.budget_minutes, september.available_minutes()), (0, 90));
+    }
+}
