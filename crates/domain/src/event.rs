@@ -78,6 +78,22 @@ impl DomainEvent {
         )
     }
 
+    pub fn extension_requested(engagement: &Engagement, extension: uuid::Uuid, minutes: i64) -> DomainEvent {
+        Self::about(
+            engagement,
+            "extension.requested",
+            json!({ "engagement_id": engagement.id, "extension_id": extension, "hours": minutes as f64 / 60.0 }),
+        )
+    }
+
+    pub fn extension_decided(engagement: &Engagement, extension: uuid::Uuid, status: &str) -> DomainEvent {
+        Self::about(
+            engagement,
+            "extension.decided",
+            json!({ "engagement_id": engagement.id, "extension_id": extension, "status": status }),
+        )
+    }
+
     fn about(engagement: &Engagement, event_type: &'static str, payload: Value) -> DomainEvent {
         DomainEvent {
             event_type,

@@ -321,6 +321,15 @@ pub fn check_schedule(principal: &Principal, engagement: &Engagement) -> Result<
     }
 }
 
+/// Deciding on an extension: a sponsor (the leader does not decide on hours).
+pub fn check_sponsor(principal: &Principal, engagement: &Engagement) -> Result<UserId, DomainError> {
+    match (relation(principal, engagement, Scope::EngagementsWrite), principal) {
+        (Relation::Sponsor, Principal::User { id, .. }) => Ok(*id),
+        (Relation::None, _) => Err(not_found("engagement")),
+        _ => Err(forbidden("a sponsor decides on extensions")),
+    }
+}
+
 /// Whether the principal sees themes before they are released (the coach does; leader and
 /// sponsors see only released ones).
 pub fn sees_unreleased_themes(principal: &Principal, engagement: &Engagement) -> bool {

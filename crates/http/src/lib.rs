@@ -44,8 +44,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        api_clients, designs, engagements, me, oauth, ops, organizations, program, sessions, sign_in, stakeholders,
-        users,
+        api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, sessions, sign_in,
+        stakeholders, users,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -110,7 +110,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(sessions::get_session)
                 .service(sessions::update_session)
                 .service(sessions::complete_session)
-                .service(sessions::get_hours),
+                .service(sessions::get_hours)
+                .service(extensions::list_extensions)
+                .service(extensions::request_extension)
+                .service(extensions::decide_extension),
         );
 }
 

@@ -181,6 +181,9 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("update_session", "engagements:write"),
     ("complete_session", "engagements:write"),
     ("get_hours", "engagements:read"),
+    ("list_extensions", "engagements:read"),
+    ("request_extension", "engagements:write"),
+    ("decide_extension", "engagements:write"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

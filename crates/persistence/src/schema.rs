@@ -341,6 +341,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    extensions (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        minutes -> BigInt,
+        month -> Text,
+        new_planned_end_date -> Nullable<Date>,
+        reason -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decision_comment -> Nullable<Text>,
+        requested_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -365,5 +382,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     themes,
     designs,
     design_decisions,
-    sessions
+    sessions,
+    extensions
 );

@@ -208,7 +208,7 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         },
         // Sessions: everyone related reads (content by view); the coach schedules and changes, the
         // leader may request a time; API clients and admins do not run sessions.
-        "list_sessions" | "get_session" | "get_hours" => match who {
+        "list_sessions" | "get_session" | "get_hours" | "list_extensions" => match who {
             Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
             ClientUnscoped => 403,
             HrOther | Unrelated => 404,
@@ -223,6 +223,19 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         "update_session" | "complete_session" => match who {
             Coach => 200,
             Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "request_extension" => match who {
+            Coach => 201,
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        // A sponsor decides; the leader does not.
+        "decide_extension" => match who {
+            Sponsor => 200,
+            Admin | HrSame | ClientScoped | Coach | Leader | ClientUnscoped => 403,
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
@@ -703,6 +716,22 @@ impl World {
                 let body = json!({ "actual_duration_minutes": 20, "shared_summary": "s" });
                 call(Method::POST, format!("/v1/engagements/{}/sessions/{session}/complete", self.coaching), Some(body))
                     .await
+            }
+            "list_extensions" => call(Method::GET, format!("/v1/engagements/{}/extensions", self.coaching), None).await,
+            "request_extension" => {
+                let body = json!({ "hours": 1.5, "month": "2026-03", "reason": "a second session this month" });
+                call(Method::POST, format!("/v1/engagements/{}/extensions", self.coaching), Some(body)).await
+            }
+            "decide_extension" => {
+                let body = json!({ "hours": 1, "month": "2026-04", "reason": "more" });
+                let extension =
+                    self.as_coach(Method::POST, format!("/v1/engagements/{}/extensions", self.coaching), body).await;
+                let path = format!(
+                    "/v1/engagements/{}/extensions/{}/decision",
+                    self.coaching,
+                    extension["id"].as_str().unwrap()
+                );
+                call(Method::POST, path, Some(json!({ "decision": "approve" }))).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

@@ -221,6 +221,86 @@ async fn requests_cancellations_and_rules(backend: Backend) {
     );
 }
 
+async fn extensions(backend: Backend) {
+    let smtp = SmtpSink::start();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |c| {
+        c.smtp_url = url;
+        c.outbox_poll_ms = 50;
+    })
+    .await
+    else {
+        return;
+    };
+    let p = to_coaching(&app).await;
+    let body = json!({ "scheduled_at": "2026-05-05T10:00:00Z", "duration_minutes": 240, "format": "in_person" });
+    let long = p.call(&app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let complete = || {
+        let (app, p, long) = (&app, &p, long.clone());
+        async move {
+            p.call(
+                app,
+                "coach",
+                Method::POST,
+                &format!("/sessions/{long}/complete"),
+                Some(json!({ "actual_duration_minutes": 240 })),
+            )
+            .await
+        }
+    };
+    assert_eq!(complete().await.expect_problem(409)["code"], "over_budget", "4 hours do not fit in May's 3");
+
+    let request = json!({ "hours": 1.0, "month": "2026-05", "new_planned_end_date": "2026-09-30", "reason": "An offsite workshop" });
+    p.call(&app, "leader", Method::POST, "/extensions", Some(request.clone())).await.expect_problem(403);
+    let extension = p.call(&app, "coach", Method::POST, "/extensions", Some(request)).await.expect_status(201).json();
+    assert_eq!((extension["status"].as_str(), extension["hours"].as_f64()), (Some("requested"), Some(1.0)));
+    for to in ["To: sponsor@acme.test", "To: cfo@acme.test"] {
+        let mail = smtp.raw_wait_for(&[to, "Extension request"], Duration::from_secs(10)).await;
+        assert!(mail.is_some(), "the extension request mail {to}");
+    }
+    let decision = format!("/extensions/{}/decision", extension["id"].as_str().unwrap());
+    p.call(&app, "leader", Method::POST, &decision, Some(json!({ "decision": "approve" }))).await.expect_problem(403);
+    p.call(&app, "coach", Method::POST, &decision, Some(json!({ "decision": "approve" }))).await.expect_problem(403);
+    let approved = p
+        .call(&app, "sponsor", Method::POST, &decision, Some(json!({ "decision": "approve", "comment": "Worth it" })))
+        .await
+        .expect_status(200)
+        .json();
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(
+        p.call(&app, "sponsor2", Method::POST, &decision, Some(json!({ "decision": "decline" })))
+            .await
+            .expect_problem(409)["code"],
+        "extension_decided"
+    );
+
+    complete().await.expect_status(200);
+    let ledger = p.call(&app, "leader", Method::GET, "/hours", None).await.expect_status(200).json();
+    let may = ledger["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-05").unwrap().clone();
+    assert_eq!(
+        (may["budget_hours"].as_f64(), may["extension_hours"].as_f64(), may["used_hours"].as_f64()),
+        (Some(3.0), Some(1.0), Some(4.0))
+    );
+    assert_eq!(ledger["months"].as_array().unwrap().last().unwrap()["month"], "2026-09", "the planned end moved");
+    let engagement = p.call(&app, "coach", Method::GET, "", None).await.json();
+    assert_eq!(engagement["planned_end_date"], "2026-09-30");
+    let seen = app.get(&format!("{}/extensions", p.base)).await.expect_status(200).json();
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1, "admins (and hr_partners) see extensions");
+}
+
+#[actix_web::test]
+async fn extensions_on_sqlite() {
+    extensions(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn extensions_on_postgres() {
+    extensions(Backend::Postgres).await;
+}
+
 #[actix_web::test]
 async fn invitations_and_views_on_sqlite() {
     invitations_and_views(Backend::Sqlite).await;

@@ -3,6 +3,7 @@
 pub mod api_clients;
 pub mod designs;
 pub mod engagements;
+pub mod extensions;
 pub mod me;
 pub mod oauth;
 pub mod ops;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod designs;
 pub mod engagements;
 pub mod events;
+pub mod extensions;
 pub mod organizations;
 pub mod outbox;
 pub mod program;

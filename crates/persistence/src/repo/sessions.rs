@@ -147,8 +147,8 @@ pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, session_id: uuid:
     .ok_or_else(|| StoreError::not_found("session"))
 }
 
-/// The ledger: budget per month from the engagement, usage from completed sessions (and
-/// no-shows, when the organization counts them). Extensions arrive with their own step.
+/// The ledger: budget per month from the engagement, approved extensions, and usage from
+/// completed sessions (and no-shows, when the organization counts them).
 pub fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
     let used: Vec<(Month, i64)> = list(conn, engagement.id)?
@@ -159,7 +159,12 @@ pub fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec
         })
         .map(|s| (s.month(), i64::from(s.duration_minutes)))
         .collect();
-    Ok(ledger(engagement, &used, &[]))
+    let extended: Vec<(Month, i64)> = super::extensions::list(conn, engagement.id)?
+        .into_iter()
+        .filter(|x| x.status == keel_domain::coaching::ExtensionStatus::Approved)
+        .map(|x| (x.month, x.minutes))
+        .collect();
+    Ok(ledger(engagement, &used, &extended))
 }
 
 fn save(conn: &mut DbConnection, engagement: &Engagement, session: &Session) -> Result<(), StoreError> {

@@ -1,0 +1,182 @@
+//! Extensions (change orders): the coach asks for more hours (and optionally a later end); every
+//! sponsor is emailed; a sponsor approves or declines. The hr_partner and the leader see them.
+
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use keel_domain::coaching::Extension;
+use keel_domain::engagement::Engagement;
+use keel_domain::outbox::{Email, Message};
+use keel_domain::policy::{self, Part};
+use keel_persistence::repo::{engagements, extensions, users};
+use keel_persistence::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::extract::{Caller, JsonBody};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtensionResponse {
+    pub id: Uuid,
+    #[schema(example = 2.0)]
+    pub hours: f64,
+    /// The month the hours are for, `YYYY-MM`.
+    #[schema(example = "2026-05")]
+    pub month: String,
+    pub new_planned_end_date: Option<NaiveDate>,
+    pub reason: String,
+    /// `requested`, `approved` or `declined`.
+    #[schema(example = "requested")]
+    pub status: String,
+    pub decided_by: Option<Uuid>,
+    pub decision_comment: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Extension> for ExtensionResponse {
+    fn from(x: &Extension) -> Self {
+        ExtensionResponse {
+            id: x.id,
+            hours: x.minutes as f64 / 60.0,
+            month: x.month.to_string(),
+            new_planned_end_date: x.new_planned_end_date,
+            reason: x.reason.clone(),
+            status: x.status.as_str().to_owned(),
+            decided_by: x.decided_by.map(|u| u.as_uuid()),
+            decision_comment: x.decision_comment.clone(),
+            requested_at: x.requested_at,
+            decided_at: x.decided_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtensionList {
+    pub items: Vec<ExtensionResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    /// Additional hours, up to 200.
+    pub hours: f64,
+    /// The month the hours are for, `YYYY-MM`, between the start and the (new) planned end.
+    pub month: String,
+    /// A later planned end, if the program should run longer.
+    pub new_planned_end_date: Option<NaiveDate>,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionVerdict {
+    Approve,
+    Decline,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionDecisionRequest {
+    pub decision: ExtensionVerdict,
+    pub comment: Option<String>,
+}
+
+fn sponsor_mails(conn: &mut DbConnection, x: &Extension, e: &Engagement) -> Result<Vec<Message>, StoreError> {
+    let mut mails = Vec::new();
+    for sponsor in &e.sponsor_ids {
+        if let Some(user) = users::find(conn, *sponsor)? {
+            mails.push(Message::Email {
+                organization_id: Some(e.organization_id),
+                email: Email {
+                    to: user.email.as_str().to_owned(),
+                    subject: format!("Extension request for \"{}\": {} hours in {}", e.title, x.minutes as f64 / 60.0, x.month),
+                    text: format!(
+                        "Hello {},\n\nthe coach asks for {} more hours in {}{}.\nReason: {}\n\nDecide with POST /v1/engagements/{}/extensions/{}/decision {{\"decision\": \"approve\"}} or {{\"decision\": \"decline\"}}.\n",
+                        user.name,
+                        x.minutes as f64 / 60.0,
+                        x.month,
+                        x.new_planned_end_date.map(|d| format!(", with the program ending on {d}")).unwrap_or_default(),
+                        x.reason,
+                        e.id,
+                        x.id
+                    ),
+                    secrets: Vec::new(),
+                    attachments: Vec::new(),
+                },
+            });
+        }
+    }
+    Ok(mails)
+}
+
+/// The engagement's extensions (coach, leader, sponsors, hr_partner, admin).
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
+    responses((status = 200, description = "The extensions", body = ExtensionList)))]
+#[get("/engagements/{id}/extensions")]
+pub async fn list_extensions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let all = state
+        .run(move |conn| {
+            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Sessions, false)?;
+            extensions::list(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ExtensionList { items: all.iter().map(ExtensionResponse::from).collect() }))
+}
+
+/// Request an extension (the coach). Every sponsor is emailed.
+#[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
+    request_body = ExtensionRequest,
+    responses((status = 201, description = "Requested", body = ExtensionResponse), (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/extensions")]
+pub async fn request_extension(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<Uuid>,
+    body: JsonBody<ExtensionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let extension = state
+        .run(move |conn| {
+            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Sessions, true);
+            let make =
+                |e: &Engagement| Extension::request(e, b.hours, Some(&b.month), b.new_planned_end_date, &b.reason);
+            extensions::request(conn, &caller.ctx, id, make, &authorize, &sponsor_mails)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("location", format!("/v1/engagements/{id}/extensions/{}", extension.id)))
+        .json(ExtensionResponse::from(&extension)))
+}
+
+/// Approve or decline an extension (a sponsor; once). An approval raises the named month's
+/// budget and, if it asked for one, moves the planned end.
+#[utoipa::path(tag = "sessions",
+    params(("id" = Uuid, Path, description = "The engagement"), ("ext_id" = Uuid, Path, description = "The extension")),
+    request_body = ExtensionDecisionRequest,
+    responses((status = 200, description = "Decided", body = ExtensionResponse), (status = 409, response = crate::openapi::Conflict)))]
+#[post("/engagements/{id}/extensions/{ext_id}/decision")]
+pub async fn decide_extension(
+    caller: Caller,
+    state: Data<AppState>,
+    path: Path<(Uuid, Uuid)>,
+    body: JsonBody<ExtensionDecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, ext_id) = path.into_inner();
+    let approve = matches!(body.0.decision, ExtensionVerdict::Approve);
+    let comment = body.0.comment;
+    let extension = state
+        .run(move |conn| {
+            let engagement = engagements::get(conn, id)?;
+            let sponsor = policy::check_sponsor(&caller.principal, &engagement)?;
+            let authorize = |e: &Engagement| policy::check_sponsor(&caller.principal, e).map(|_| ());
+            extensions::decide(conn, &caller.ctx, id, ext_id, sponsor, approve, comment.as_deref(), &authorize)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ExtensionResponse::from(&extension)))
+}

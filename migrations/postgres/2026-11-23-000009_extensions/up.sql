@@ -1,0 +1,16 @@
+-- Extensions (change orders): more hours for a month, optionally a later planned end.
+CREATE TABLE extensions (
+    id                   TEXT COLLATE "C" PRIMARY KEY,
+    engagement_id        TEXT COLLATE "C" NOT NULL REFERENCES engagements (id),
+    organization_id      TEXT COLLATE "C" NOT NULL,
+    minutes              BIGINT NOT NULL,
+    month                TEXT NOT NULL,
+    new_planned_end_date DATE,
+    reason               TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    decided_by           TEXT COLLATE "C",
+    decision_comment     TEXT,
+    requested_at         TIMESTAMP NOT NULL,
+    decided_at           TIMESTAMP
+);
+CREATE INDEX extensions_engagement_idx ON extensions (engagement_id, id);
