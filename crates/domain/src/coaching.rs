@@ -607,3 +607,166 @@ mod extension_tests {
         assert_eq!((september.budget_minutes, september.available_minutes()), (0, 90));
     }
 }
+
+string_enum!(ActionItemStatus { Open => "open", Done => "done", Dropped => "dropped" });
+
+/// Homework: set by the coach (usually from a session), owned by the leader.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionItem {
+    pub id: uuid::Uuid,
+    pub engagement_id: uuid::Uuid,
+    pub session_id: Option<uuid::Uuid>,
+    pub title: String,
+    pub details: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub status: ActionItemStatus,
+    /// The leader's note.
+    pub leader_note: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// Changes to an action item. The leader may change only `status` (done / open) and `leader_note`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionItemChanges {
+    pub title: Option<String>,
+    pub details: Option<Option<String>>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub status: Option<ActionItemStatus>,
+    pub leader_note: Option<Option<String>>,
+}
+
+impl ActionItem {
+    pub fn create(
+        engagement: &Engagement,
+        session_id: Option<uuid::Uuid>,
+        input: &ActionItemChanges,
+    ) -> Result<ActionItem, DomainError> {
+        if engagement.phase.is_terminal() {
+            return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", engagement.phase)));
+        }
+        if input.title.is_none() {
+            return Err(DomainError::Validation(ValidationErrors::single("title", "required", "is required")));
+        }
+        let now = time::now();
+        ActionItem {
+            id: uuid::Uuid::now_v7(),
+            engagement_id: engagement.id,
+            session_id,
+            title: String::new(),
+            details: None,
+            due_date: None,
+            status: ActionItemStatus::Open,
+            leader_note: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+        .apply(input, false)
+    }
+
+    /// The item after `changes`; `by_leader` limits them to status (done or open) and the note.
+    pub fn apply(&self, changes: &ActionItemChanges, by_leader: bool) -> Result<ActionItem, DomainError> {
+        if by_leader
+            && (changes.title.is_some()
+                || changes.details.is_some()
+                || changes.due_date.is_some()
+                || changes.status == Some(ActionItemStatus::Dropped))
+        {
+            return Err(DomainError::Forbidden {
+                message:
+                    "the leader marks action items done (or open again) and adds notes; the coach changes the rest"
+                        .to_owned(),
+            });
+        }
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(title) = changes.title.as_deref().and_then(|t| validate::text(&mut errors, "title", t, 1, 200)) {
+            next.title = title;
+        }
+        if let Some(details) = &changes.details {
+            next.details = optional(&mut errors, "details", details);
+        }
+        if let Some(due) = changes.due_date {
+            next.due_date = due;
+        }
+        if let Some(status) = changes.status {
+            next.status = status;
+        }
+        if let Some(note) = &changes.leader_note {
+            next.leader_note = note
+                .as_deref()
+                .and_then(|n| validate::text_multiline(&mut errors, "leader_note", n, 5000))
+                .filter(|n| !n.is_empty());
+        }
+        errors.finish(())?;
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+
+    /// Open and past its due date.
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.status == ActionItemStatus::Open && self.due_date.is_some_and(|d| d < today)
+    }
+}
+
+#[cfg(test)]
+mod action_item_tests {
+    use super::*;
+
+    #[test]
+    fn leaders_mark_done_coaches_change_the_rest() {
+        let e = extension_tests_engagement();
+        let input = ActionItemChanges {
+            title: Some("Delegate the budget review".into()),
+            due_date: Some(NaiveDate::from_ymd_opt(2026, 3, 1)),
+            ..Default::default()
+        };
+        let item = ActionItem::create(&e, None, &input).unwrap();
+        assert!(item.overdue(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()));
+        assert!(!item.overdue(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()));
+        let done = item
+            .apply(
+                &ActionItemChanges {
+                    status: Some(ActionItemStatus::Done),
+                    leader_note: Some(Some("Done Friday".into())),
+                    ..Default::default()
+                },
+                true,
+            )
+            .unwrap();
+        assert!(!done.overdue(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()));
+        assert!(item.apply(&ActionItemChanges { title: Some("x".into()), ..Default::default() }, true).is_err());
+        assert!(
+            item.apply(&ActionItemChanges { status: Some(ActionItemStatus::Dropped), ..Default::default() }, true)
+                .is_err()
+        );
+        assert!(
+            item.apply(&ActionItemChanges { status: Some(ActionItemStatus::Dropped), ..Default::default() }, false)
+                .is_ok()
+        );
+    }
+
+    fn extension_tests_engagement() -> Engagement {
+        Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: crate::OrganizationId::generate(),
+            title: "T".into(),
+            leader_id: crate::UserId::generate(),
+            coach_id: crate::UserId::generate(),
+            sponsor_ids: Default::default(),
+            hr_partner_id: None,
+            phase: Phase::Coaching,
+            held_from: None,
+            start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
+            monthly_hours_budget: 3.0,
+            renewed_from_id: None,
+            created_at: time::now(),
+            updated_at: time::now(),
+            version: 1,
+        }
+    }
+}

@@ -234,6 +234,8 @@ pub enum Part {
     Designs,
     /// Coaching sessions: schedule, status and duration for everyone related; content by view.
     Sessions,
+    /// Action items: the coach and the leader only.
+    ActionItems,
 }
 
 /// May `relation` read `part`? (`Admin` and `HrPartner` include API clients with the scope.)
@@ -246,6 +248,7 @@ fn part_readable(part: Part, relation: Relation) -> bool {
         Part::ContextMeeting => matches!(relation, Coach | Leader | Sponsor),
         Part::LeaderInterview | Part::Raters => matches!(relation, Coach),
         Part::Themes => matches!(relation, Coach | Leader | Sponsor),
+        Part::ActionItems => matches!(relation, Coach | Leader),
     }
 }
 
@@ -268,6 +271,7 @@ pub fn check_part(principal: &Principal, engagement: &Engagement, part: Part, wr
         Part::Themes => "theme",
         Part::Designs => "design version",
         Part::Sessions => "session",
+        Part::ActionItems => "action item",
     };
     if !part_readable(part, relation) {
         return Err(not_found(resource));
@@ -318,6 +322,16 @@ pub fn check_schedule(principal: &Principal, engagement: &Engagement) -> Result<
         Relation::Leader => Ok(true),
         Relation::None => Err(not_found("engagement")),
         _ => Err(forbidden("the coach schedules sessions; the leader may request a time")),
+    }
+}
+
+/// Changing an action item: the coach (anything) or the leader (`Ok(true)`: status and note).
+pub fn check_action_item_update(principal: &Principal, engagement: &Engagement) -> Result<bool, DomainError> {
+    check_part(principal, engagement, Part::ActionItems, false)?;
+    match relation(principal, engagement, Scope::EngagementsWrite) {
+        Relation::Coach => Ok(false),
+        Relation::Leader => Ok(true),
+        _ => Err(forbidden("the coach and the leader change action items")),
     }
 }
 
