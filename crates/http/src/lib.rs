@@ -44,8 +44,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, sessions, sign_in,
-        stakeholders, users,
+        action_items, api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, sessions,
+        sign_in, stakeholders, users,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -113,7 +113,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(sessions::get_hours)
                 .service(extensions::list_extensions)
                 .service(extensions::request_extension)
-                .service(extensions::decide_extension),
+                .service(extensions::decide_extension)
+                .service(action_items::list_action_items)
+                .service(action_items::create_action_item)
+                .service(action_items::update_action_item),
         );
 }
 

@@ -184,6 +184,9 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("list_extensions", "engagements:read"),
     ("request_extension", "engagements:write"),
     ("decide_extension", "engagements:write"),
+    ("list_action_items", "engagements:read"),
+    ("create_action_item", "engagements:write"),
+    ("update_action_item", "engagements:write"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

@@ -358,6 +358,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    action_items (id) {
+        id -> Text,
+        engagement_id -> Text,
+        organization_id -> Text,
+        session_id -> Nullable<Text>,
+        title -> Text,
+        details -> Nullable<Text>,
+        due_date -> Nullable<Date>,
+        status -> Text,
+        leader_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -383,5 +400,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     designs,
     design_decisions,
     sessions,
-    extensions
+    extensions,
+    action_items
 );

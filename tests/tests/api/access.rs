@@ -232,6 +232,16 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
+        // Action items: the coach and the leader only (the leader marks them done).
+        "list_action_items" | "create_action_item" | "update_action_item" => match who {
+            Coach if op == "create_action_item" => 201,
+            Coach => 200,
+            Leader if op == "create_action_item" => 403,
+            Leader => 200,
+            ClientUnscoped => 403,
+            Anonymous => 401,
+            _ => 404,
+        },
         // A sponsor decides; the leader does not.
         "decide_extension" => match who {
             Sponsor => 200,
@@ -261,6 +271,7 @@ struct World {
     /// A second engagement, walked to `coaching`, with a scheduled session.
     coaching: String,
     session: String,
+    action_item: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -336,6 +347,7 @@ impl World {
             theme: String::new(),
             coaching: String::new(),
             session: String::new(),
+            action_item: String::new(),
             org,
             target_user,
             client_credentials,
@@ -363,6 +375,9 @@ impl World {
         world.coaching = world.fresh_engagement().await;
         world.walk_to_coaching().await;
         world.session = world.fresh_session().await;
+        let item = json!({ "title": "Delegate the budget review", "due_date": "2026-03-01" });
+        let item = world.as_coach(Method::POST, format!("/v1/engagements/{}/action-items", world.coaching), item).await;
+        world.action_item = item["id"].as_str().unwrap().to_owned();
         world
     }
 
@@ -732,6 +747,17 @@ impl World {
                     extension["id"].as_str().unwrap()
                 );
                 call(Method::POST, path, Some(json!({ "decision": "approve" }))).await
+            }
+            "list_action_items" => {
+                call(Method::GET, format!("/v1/engagements/{}/action-items", self.coaching), None).await
+            }
+            "create_action_item" => {
+                let body = json!({ "title": "Read chapter 3", "session_id": self.session });
+                call(Method::POST, format!("/v1/engagements/{}/action-items", self.coaching), Some(body)).await
+            }
+            "update_action_item" => {
+                let path = format!("/v1/engagements/{}/action-items/{}", self.coaching, self.action_item);
+                call(Method::PATCH, path, Some(json!({ "status": "done" }))).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

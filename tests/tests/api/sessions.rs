@@ -291,6 +291,63 @@ async fn extensions(backend: Backend) {
     assert_eq!(seen["items"].as_array().unwrap().len(), 1, "admins (and hr_partners) see extensions");
 }
 
+async fn action_items(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let p = to_coaching(&app).await;
+    let session = json!({ "scheduled_at": "2026-02-03T10:00:00Z", "duration_minutes": 60, "format": "video" });
+    let session = p.call(&app, "coach", Method::POST, "/sessions", Some(session)).await.expect_status(201).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |body: Value| {
+        let (app, p) = (&app, &p);
+        async move { p.call(app, "coach", Method::POST, "/action-items", Some(body)).await.expect_status(201).json() }
+    };
+    let past =
+        create(json!({ "title": "Delegate the budget review", "due_date": "2020-01-31", "session_id": session })).await;
+    let future = create(json!({ "title": "Read chapter 3", "due_date": "2099-12-31" })).await;
+    assert_eq!((past["overdue"].as_bool(), future["overdue"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(past["session_id"], session.as_str());
+    let bad = json!({ "title": "x", "session_id": uuid::Uuid::now_v7() });
+    p.call(&app, "coach", Method::POST, "/action-items", Some(bad)).await.expect_problem(422);
+
+    // The leader marks it done with a note; the leader cannot rewrite it or drop it.
+    let path = format!("/action-items/{}", past["id"].as_str().unwrap());
+    let done = p
+        .call(
+            &app,
+            "leader",
+            Method::PATCH,
+            &path,
+            Some(json!({ "status": "done", "leader_note": "Handed over on Friday" })),
+        )
+        .await
+        .expect_status(200)
+        .json();
+    assert_eq!((done["status"].as_str(), done["overdue"].as_bool()), (Some("done"), Some(false)));
+    p.call(&app, "leader", Method::PATCH, &path, Some(json!({ "title": "Mine now" }))).await.expect_problem(403);
+    p.call(&app, "leader", Method::PATCH, &path, Some(json!({ "status": "dropped" }))).await.expect_problem(403);
+    p.call(&app, "coach", Method::PATCH, &path, Some(json!({ "due_date": null }))).await.expect_status(200);
+
+    // Filters; and sponsors and admins do not see homework at all.
+    let open = p.call(&app, "leader", Method::GET, "/action-items?status=open", None).await.expect_status(200).json();
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    let due = p.call(&app, "coach", Method::GET, "/action-items?due_before=2030-01-01", None).await.json();
+    assert!(due["items"].as_array().unwrap().is_empty(), "the past item lost its due date");
+    p.call(&app, "sponsor", Method::GET, "/action-items", None).await.expect_problem(404);
+    app.get(&format!("{}/action-items", p.base)).await.expect_problem(404);
+}
+
+#[actix_web::test]
+async fn action_items_on_sqlite() {
+    action_items(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn action_items_on_postgres() {
+    action_items(Backend::Postgres).await;
+}
+
 #[actix_web::test]
 async fn extensions_on_sqlite() {
     extensions(Backend::Sqlite).await;

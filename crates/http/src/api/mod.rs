@@ -1,5 +1,6 @@
 //! The HTTP resources. Handlers translate HTTP to domain commands and back; they decide nothing.
 
+pub mod action_items;
 pub mod api_clients;
 pub mod designs;
 pub mod engagements;

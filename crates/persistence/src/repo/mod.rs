@@ -1,5 +1,6 @@
 //! Repositories: the only place SQL is written.
 
+pub mod action_items;
 pub mod api_clients;
 pub mod audit;
 pub mod designs;

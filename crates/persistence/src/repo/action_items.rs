@@ -1,0 +1,165 @@
+//! Action items (homework).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus};
+use keel_domain::engagement::Engagement;
+use keel_domain::{DomainError, Precondition};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::repo::{audit, engagements, sessions};
+use crate::rows::{corrupt, from_db_time, to_db_time};
+use crate::schema::action_items;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = action_items, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    engagement_id: String,
+    organization_id: String,
+    session_id: Option<String>,
+    title: String,
+    details: Option<String>,
+    due_date: Option<NaiveDate>,
+    status: String,
+    leader_note: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl Row {
+    fn from_domain(item: &ActionItem, organization_id: String) -> Row {
+        Row {
+            id: item.id.to_string(),
+            engagement_id: item.engagement_id.to_string(),
+            organization_id,
+            session_id: item.session_id.map(|s| s.to_string()),
+            title: item.title.clone(),
+            details: item.details.clone(),
+            due_date: item.due_date,
+            status: item.status.as_str().to_owned(),
+            leader_note: item.leader_note.clone(),
+            created_at: to_db_time(item.created_at),
+            updated_at: to_db_time(item.updated_at),
+            version: item.version,
+        }
+    }
+
+    fn into_domain(self) -> Result<ActionItem, StoreError> {
+        Ok(ActionItem {
+            id: self.id.parse().map_err(|_| corrupt("action item id", &self.id))?,
+            engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
+            session_id: self
+                .session_id
+                .as_deref()
+                .map(|s| s.parse().map_err(|_| corrupt("session id", s)))
+                .transpose()?,
+            title: self.title,
+            details: self.details,
+            due_date: self.due_date,
+            status: self.status.parse::<ActionItemStatus>().map_err(|_| corrupt("action item status", &self.status))?,
+            leader_note: self.leader_note,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+            version: self.version,
+        })
+    }
+}
+
+/// Filters of the action item list.
+#[derive(Clone, Debug, Default)]
+pub struct ActionItemFilter {
+    pub status: Option<ActionItemStatus>,
+    /// Due on or before this date.
+    pub due_before: Option<NaiveDate>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    engagement_id: uuid::Uuid,
+    filter: &ActionItemFilter,
+) -> Result<Vec<ActionItem>, StoreError> {
+    let mut query = action_items::table
+        .filter(action_items::engagement_id.eq(engagement_id.to_string()))
+        .order(action_items::id.asc())
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(action_items::status.eq(status.as_str()));
+    }
+    if let Some(date) = filter.due_before {
+        query = query.filter(action_items::due_date.le(date));
+    }
+    query.load(conn)?.into_iter().map(Row::into_domain).collect()
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement_id: uuid::Uuid,
+    session_id: Option<uuid::Uuid>,
+    input: &ActionItemChanges,
+    authorize: &dyn Fn(&Engagement) -> Result<(), DomainError>,
+) -> Result<ActionItem, StoreError> {
+    write_transaction(conn, |conn| {
+        let engagement = engagements::get_for_update(conn, engagement_id)?;
+        authorize(&engagement)?;
+        if let Some(session) = session_id {
+            sessions::get(conn, engagement_id, session).map_err(|_| {
+                DomainError::Validation(keel_domain::ValidationErrors::single(
+                    "session_id",
+                    "not_found",
+                    "not a session of this engagement",
+                ))
+            })?;
+        }
+        let item = ActionItem::create(&engagement, session_id, input)?;
+        diesel::insert_into(action_items::table)
+            .values(Row::from_domain(&item, engagement.organization_id.to_string()))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            &AuditRecord::new(ctx, "action_item.created", "action_item", item.id, Some(engagement.organization_id)),
+        )?;
+        Ok(item)
+    })
+}
+
+/// Changes an item; `authorize` says whether the caller is the leader (limited changes).
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement_id: uuid::Uuid,
+    item_id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    changes: &ActionItemChanges,
+    authorize: &dyn Fn(&Engagement) -> Result<bool, DomainError>,
+) -> Result<ActionItem, StoreError> {
+    write_transaction(conn, |conn| {
+        let engagement = engagements::get_for_update(conn, engagement_id)?;
+        let by_leader = authorize(&engagement)?;
+        let current = super::optional(
+            action_items::table
+                .filter(action_items::id.eq(item_id.to_string()))
+                .filter(action_items::engagement_id.eq(engagement_id.to_string()))
+                .select(Row::as_select())
+                .first(conn),
+        )?
+        .map(Row::into_domain)
+        .transpose()?
+        .ok_or_else(|| StoreError::not_found("action item"))?;
+        Precondition::check(precondition, current.version)?;
+        let next = current.apply(changes, by_leader)?;
+        diesel::update(action_items::table.find(item_id.to_string()))
+            .set(Row::from_domain(&next, engagement.organization_id.to_string()))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            &AuditRecord::new(ctx, "action_item.updated", "action_item", item_id, Some(engagement.organization_id)),
+        )?;
+        Ok(next)
+    })
+}
