@@ -564,6 +564,33 @@ impl Extension {
 }
 
 #[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// An engagement in `coaching`, 15 Jan to 15 Jul 2026, 3 hours a month.
+    pub(crate) fn engagement() -> Engagement {
+        Engagement {
+            id: uuid::Uuid::now_v7(),
+            organization_id: crate::OrganizationId::generate(),
+            title: "T".into(),
+            leader_id: crate::UserId::generate(),
+            coach_id: crate::UserId::generate(),
+            sponsor_ids: Default::default(),
+            hr_partner_id: None,
+            phase: Phase::Coaching,
+            held_from: None,
+            start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
+            monthly_hours_budget: 3.0,
+            renewed_from_id: None,
+            created_at: time::now(),
+            updated_at: time::now(),
+            version: 1,
+        }
+    }
+}
+
+#[cfg(test)]
 mod extension_tests {
     use super::*;
     use crate::id::{OrganizationId, UserId};

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod page;
 pub mod policy;
 pub mod program;
+pub mod review;
 pub mod sign_in;
 pub mod stakeholders;
 pub mod time;
