@@ -94,6 +94,15 @@ impl DomainEvent {
         )
     }
 
+    /// A mid or end review was recorded (`next_step` for the end review).
+    pub fn review_completed(engagement: &Engagement, kind: &str, next_step: Option<&str>) -> DomainEvent {
+        Self::about(
+            engagement,
+            "review.completed",
+            json!({ "engagement_id": engagement.id, "review": kind, "next_step": next_step }),
+        )
+    }
+
     fn about(engagement: &Engagement, event_type: &'static str, payload: Value) -> DomainEvent {
         DomainEvent {
             event_type,

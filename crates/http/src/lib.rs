@@ -44,8 +44,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        action_items, api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, sessions,
-        sign_in, stakeholders, users,
+        action_items, api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, reviews,
+        sessions, sign_in, stakeholders, users,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -116,7 +116,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(extensions::decide_extension)
                 .service(action_items::list_action_items)
                 .service(action_items::create_action_item)
-                .service(action_items::update_action_item),
+                .service(action_items::update_action_item)
+                .service(reviews::put_mid_review)
+                .service(reviews::get_mid_review)
+                .service(reviews::put_end_review)
+                .service(reviews::get_end_review)
+                .service(reviews::get_progress),
         );
 }
 

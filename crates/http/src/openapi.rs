@@ -32,6 +32,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
         (name = "designs", description = "Versioned program designs and the decisions of leader and sponsors"),
         (name = "sessions", description = "Coaching sessions and the hours ledger"),
+        (name = "reviews", description = "Mid- and end-of-program reviews, renewal, and progress"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
@@ -187,6 +188,11 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("list_action_items", "engagements:read"),
     ("create_action_item", "engagements:write"),
     ("update_action_item", "engagements:write"),
+    ("put_mid_review", "engagements:write"),
+    ("get_mid_review", "engagements:read"),
+    ("put_end_review", "engagements:write"),
+    ("get_end_review", "engagements:read"),
+    ("get_progress", "engagements:read"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

@@ -375,6 +375,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (engagement_id, kind) {
+        engagement_id -> Text,
+        kind -> Text,
+        organization_id -> Text,
+        narrative -> Text,
+        outcomes -> Text,
+        program_changes -> Nullable<Text>,
+        achievements -> Nullable<Text>,
+        next_step -> Nullable<Text>,
+        renewal -> Text,
+        recorded_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -401,5 +417,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     design_decisions,
     sessions,
     extensions,
-    action_items
+    action_items,
+    reviews
 );

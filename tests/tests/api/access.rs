@@ -242,6 +242,20 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Anonymous => 401,
             _ => 404,
         },
+        // Reviews and progress: everyone who sees outcomes reads them; the coach records them (in
+        // this world outside their phase: a 409 that changes nothing).
+        "get_mid_review" | "get_end_review" | "get_progress" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "put_mid_review" | "put_end_review" => match who {
+            Coach => 409,
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
         // A sponsor decides; the leader does not.
         "decide_extension" => match who {
             Sponsor => 200,
@@ -272,6 +286,8 @@ struct World {
     coaching: String,
     session: String,
     action_item: String,
+    /// A third engagement, taken through both reviews to `completed`.
+    reviewed: String,
     org: String,
     target_user: String,
     client_credentials: (String, String),
@@ -348,6 +364,7 @@ impl World {
             coaching: String::new(),
             session: String::new(),
             action_item: String::new(),
+            reviewed: String::new(),
             org,
             target_user,
             client_credentials,
@@ -373,7 +390,10 @@ impl World {
             .expect_status(200);
         world.walk_to_assessment_design().await;
         world.coaching = world.fresh_engagement().await;
-        world.walk_to_coaching().await;
+        world.walk_to_coaching(&world.coaching).await;
+        world.reviewed = world.fresh_engagement().await;
+        world.walk_to_coaching(&world.reviewed).await;
+        world.walk_through_reviews().await;
         world.session = world.fresh_session().await;
         let item = json!({ "title": "Delegate the budget review", "due_date": "2026-03-01" });
         let item = world.as_coach(Method::POST, format!("/v1/engagements/{}/action-items", world.coaching), item).await;
@@ -382,10 +402,10 @@ impl World {
     }
 
     /// Walks the `coaching` engagement through steps 1-5 with the matrix's people.
-    async fn walk_to_coaching(&self) {
+    async fn walk_to_coaching(&self, engagement: &str) {
         let (coach, leader, sponsor) =
             (self.tokens[&Who::Coach].clone(), self.tokens[&Who::Leader].clone(), self.tokens[&Who::Sponsor].clone());
-        let base = format!("/v1/engagements/{}", self.coaching);
+        let base = format!("/v1/engagements/{engagement}");
         let step = |token: Option<String>, method: Method, path: String, body: Value, status: u16| async move {
             self.app.call_as(token.as_deref(), method, &path, &[], Some(&body)).await.expect_status(status).json()
         };
@@ -433,6 +453,27 @@ impl World {
                 .await;
         }
         step(coach, Method::POST, format!("{base}/transitions"), json!({ "to": "coaching" }), 200).await;
+    }
+
+    /// Takes the `reviewed` engagement through the mid review and the end review (completed).
+    async fn walk_through_reviews(&self) {
+        let coach = self.tokens[&Who::Coach].clone();
+        let base = format!("/v1/engagements/{}", self.reviewed);
+        let call = |method: Method, path: String, body: Value| {
+            let coach = coach.clone();
+            async move {
+                self.app.call_as(coach.as_deref(), method, &path, &[], Some(&body)).await.expect_status(200).json()
+            }
+        };
+        let outcomes = call(Method::GET, format!("{base}/outcomes"), json!(null)).await;
+        let outcome = outcomes["items"][0]["id"].clone();
+        call(Method::POST, format!("{base}/transitions"), json!({ "to": "mid_review" })).await;
+        let mid = json!({ "narrative": "halfway", "outcomes": [{ "outcome_id": outcome, "actual": "1.5" }] });
+        call(Method::PUT, format!("{base}/reviews/mid"), mid).await;
+        call(Method::POST, format!("{base}/transitions"), json!({ "to": "coaching" })).await;
+        call(Method::POST, format!("{base}/transitions"), json!({ "to": "end_review" })).await;
+        let end = json!({ "narrative": "done", "outcomes": [{ "outcome_id": outcome, "actual": "2", "achieved": true }], "next_step": "completed" });
+        call(Method::PUT, format!("{base}/reviews/end"), end).await;
     }
 
     async fn fresh_session(&self) -> String {
@@ -758,6 +799,14 @@ impl World {
             "update_action_item" => {
                 let path = format!("/v1/engagements/{}/action-items/{}", self.coaching, self.action_item);
                 call(Method::PATCH, path, Some(json!({ "status": "done" }))).await
+            }
+            "get_mid_review" => call(Method::GET, format!("/v1/engagements/{}/reviews/mid", self.reviewed), None).await,
+            "get_end_review" => call(Method::GET, format!("/v1/engagements/{}/reviews/end", self.reviewed), None).await,
+            "get_progress" => call(Method::GET, format!("/v1/engagements/{}/progress", self.reviewed), None).await,
+            "put_mid_review" | "put_end_review" => {
+                let kind = if op == "put_mid_review" { "mid" } else { "end" };
+                let body = json!({ "narrative": "n", "outcomes": [] });
+                call(Method::PUT, format!("/v1/engagements/{}/reviews/{kind}", self.coaching), Some(body)).await
             }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }

@@ -8,6 +8,7 @@ mod limits;
 mod ops;
 mod organizations;
 mod persistence;
+mod reviews;
 mod sessions;
 mod sign_in;
 mod stakeholders;

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod ops;
 pub mod organizations;
 pub mod program;
+pub mod reviews;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;

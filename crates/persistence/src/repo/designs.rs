@@ -283,31 +283,6 @@ pub fn update_draft(
     })
 }
 
-/// Moves the engagement to `to` inside the current transaction (timeline, audit, event).
-fn move_engagement(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement: &Engagement,
-    to: Phase,
-    reason: &str,
-) -> Result<Engagement, StoreError> {
-    let next = engagement.moved_to(to);
-    if engagements::write(conn, &next, engagement.version)? != 1 {
-        return Err(DomainError::StaleVersion { current: None }.into());
-    }
-    engagements::record_transition(conn, ctx, &next, Some(engagement.phase), Some(reason))?;
-    let record = AuditRecord::new(
-        ctx,
-        "engagement.phase_changed",
-        "engagement",
-        engagement.id,
-        Some(engagement.organization_id),
-    );
-    audit::append(conn, &record.with_fields(vec!["phase"]))?;
-    events::append(conn, &DomainEvent::phase_changed(&next, engagement.phase))?;
-    Ok(next)
-}
-
 /// Freezes a draft for review: the engagement moves to `sponsor_review` (from
 /// `assessment_design`), and the leader and every sponsor are emailed.
 pub fn submit(
@@ -327,7 +302,13 @@ pub fn submit(
         audit_design(conn, ctx, "design.submitted", &engagement, version)?;
         events::append(conn, &DomainEvent::design_submitted(&engagement, version))?;
         if engagement.phase == Phase::AssessmentDesign {
-            move_engagement(conn, ctx, &engagement, Phase::SponsorReview, &format!("design v{version} submitted"))?;
+            engagements::move_to(
+                conn,
+                ctx,
+                &engagement,
+                Phase::SponsorReview,
+                &format!("design v{version} submitted"),
+            )?;
         }
         for approver in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
             if let Some(user) = users::find(conn, approver)? {
@@ -382,7 +363,7 @@ pub fn decide_on(
                         events::append(conn, &DomainEvent::design_approved(&engagement, version))?
                     }
                     DesignStatus::ChangesRequested if engagement.phase == Phase::SponsorReview => {
-                        move_engagement(
+                        engagements::move_to(
                             conn,
                             ctx,
                             &engagement,

@@ -87,22 +87,46 @@ pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewEngagemen
             ))
             .into());
         };
-        let named = [input.leader_id, input.coach_id]
-            .into_iter()
-            .chain(input.sponsor_ids.iter().copied())
-            .chain(input.hr_partner_id);
-        let people = load_people(conn, named)?;
-        let engagement = Engagement::create(input, &organization, &people)?;
-        diesel::insert_into(engagements::table).values(EngagementRow::from(&engagement)).execute(conn)?;
-        insert_sponsors(conn, &engagement)?;
-        record_transition(conn, ctx, &engagement, None, Some("created"))?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "engagement.created", RESOURCE, engagement.id, Some(engagement.organization_id)),
-        )?;
-        events::append(conn, &DomainEvent::engagement_created(&engagement))?;
-        Ok(engagement)
+        create_in_transaction(conn, ctx, input, &organization)
     })
+}
+
+/// Creates an engagement inside the caller's transaction.
+pub(crate) fn create_in_transaction(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    input: NewEngagement,
+    organization: &keel_domain::organization::Organization,
+) -> Result<Engagement, StoreError> {
+    let named = [input.leader_id, input.coach_id]
+        .into_iter()
+        .chain(input.sponsor_ids.iter().copied())
+        .chain(input.hr_partner_id);
+    let people = load_people(conn, named)?;
+    let engagement = Engagement::create(input, organization, &people)?;
+    diesel::insert_into(engagements::table).values(EngagementRow::from(&engagement)).execute(conn)?;
+    insert_sponsors(conn, &engagement)?;
+    record_transition(conn, ctx, &engagement, None, Some("created"))?;
+    audit::append(
+        conn,
+        &AuditRecord::new(ctx, "engagement.created", RESOURCE, engagement.id, Some(engagement.organization_id)),
+    )?;
+    events::append(conn, &DomainEvent::engagement_created(&engagement))?;
+    Ok(engagement)
+}
+
+/// Marks `engagement` as the renewal of `previous`.
+pub(crate) fn link_renewal(
+    conn: &mut DbConnection,
+    engagement: &Engagement,
+    previous: uuid::Uuid,
+) -> Result<Engagement, StoreError> {
+    let mut linked = engagement.clone();
+    linked.renewed_from_id = Some(previous);
+    diesel::update(engagements::table.find(engagement.id.to_string()))
+        .set(engagements::renewed_from_id.eq(previous.to_string()))
+        .execute(conn)?;
+    Ok(linked)
 }
 
 fn sponsors_of(conn: &mut DbConnection, ids: &[String]) -> Result<BTreeMap<String, BTreeSet<UserId>>, StoreError> {
@@ -267,11 +291,11 @@ pub fn update(
     )
 }
 
-/// What the guards look at, read in the transition's transaction. Steps not built yet (360,
-/// designs, reviews) count as not done.
+/// What the guards look at, read in the transition's transaction.
 fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
     let (design_submitted, design_approved_by_leader, sponsors_not_approved) = super::designs::facts(conn, engagement)?;
+    let (mid_review_recorded, mid_review_completed, end_review_recorded) = super::reviews::facts(conn, engagement)?;
     let outcomes = super::program::outcomes(conn, engagement.id)?
         .into_iter()
         .map(|o| {
@@ -285,11 +309,13 @@ fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFact
         context_recorded: super::program::get_context(conn, engagement.id)?.is_some(),
         leader_interview_recorded: super::program::get_leader_interview(conn, engagement.id)?.is_some(),
         stakeholder_contributions: super::stakeholders::contributions(conn, engagement.id)?,
+        mid_review_recorded,
+        mid_review_completed,
+        end_review_recorded,
         design_submitted,
         design_approved_by_leader,
         sponsors_not_approved,
         min_raters: organization.settings.min_raters,
-        ..ProgramFacts::default()
     })
 }
 
@@ -380,4 +406,29 @@ pub fn timeline(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Page::from_overfetch(items, page.limit))
+}
+
+/// Moves the engagement to `to` inside the current transaction (timeline, audit, event).
+pub(crate) fn move_to(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    engagement: &Engagement,
+    to: Phase,
+    reason: &str,
+) -> Result<Engagement, StoreError> {
+    let next = engagement.moved_to(to);
+    if write(conn, &next, engagement.version)? != 1 {
+        return Err(DomainError::StaleVersion { current: None }.into());
+    }
+    record_transition(conn, ctx, &next, Some(engagement.phase), Some(reason))?;
+    let record = AuditRecord::new(
+        ctx,
+        "engagement.phase_changed",
+        "engagement",
+        engagement.id,
+        Some(engagement.organization_id),
+    );
+    audit::append(conn, &record.with_fields(vec!["phase"]))?;
+    events::append(conn, &DomainEvent::phase_changed(&next, engagement.phase))?;
+    Ok(next)
 }

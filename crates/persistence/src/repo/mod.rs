@@ -10,6 +10,7 @@ pub mod extensions;
 pub mod organizations;
 pub mod outbox;
 pub mod program;
+pub mod reviews;
 pub mod secrets;
 pub mod sessions;
 pub mod sign_in;

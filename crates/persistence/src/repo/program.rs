@@ -200,6 +200,53 @@ pub fn measurements(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Resul
         .collect()
 }
 
+/// Inserts an outcome (inside the caller's transaction).
+pub(crate) fn insert_outcome(
+    conn: &mut DbConnection,
+    engagement: &Engagement,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
+    diesel::insert_into(outcomes::table)
+        .values((
+            outcomes::id.eq(outcome.id.to_string()),
+            outcomes::engagement_id.eq(engagement.id.to_string()),
+            outcomes::organization_id.eq(engagement.organization_id.to_string()),
+            outcomes::title.eq(&outcome.title),
+            outcomes::description.eq(&outcome.description),
+            outcomes::measure.eq(&outcome.measure),
+            outcomes::baseline.eq(&outcome.baseline),
+            outcomes::target.eq(&outcome.target),
+            outcomes::unit.eq(&outcome.unit),
+            outcomes::created_at.eq(to_db_time(outcome.created_at)),
+            outcomes::updated_at.eq(to_db_time(outcome.updated_at)),
+            outcomes::version.eq(outcome.version),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a measurement (inside the caller's transaction).
+pub(crate) fn insert_measurement(
+    conn: &mut DbConnection,
+    engagement: &Engagement,
+    measurement: &Measurement,
+) -> Result<(), StoreError> {
+    diesel::insert_into(outcome_measurements::table)
+        .values((
+            outcome_measurements::id.eq(measurement.id.to_string()),
+            outcome_measurements::outcome_id.eq(measurement.outcome_id.to_string()),
+            outcome_measurements::engagement_id.eq(engagement.id.to_string()),
+            outcome_measurements::organization_id.eq(engagement.organization_id.to_string()),
+            outcome_measurements::value.eq(&measurement.value),
+            outcome_measurements::note.eq(&measurement.note),
+            outcome_measurements::measured_at.eq(to_db_time(measurement.measured_at)),
+            outcome_measurements::source.eq(measurement.source.as_str()),
+            outcome_measurements::created_at.eq(to_db_time(measurement.created_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn create_outcome(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -210,22 +257,7 @@ pub fn create_outcome(
     write_transaction(conn, |conn| {
         let engagement = open_for_change(conn, engagement_id, authorize)?;
         let outcome = Outcome::create(engagement_id, changes)?;
-        diesel::insert_into(outcomes::table)
-            .values((
-                outcomes::id.eq(outcome.id.to_string()),
-                outcomes::engagement_id.eq(engagement_id.to_string()),
-                outcomes::organization_id.eq(engagement.organization_id.to_string()),
-                outcomes::title.eq(&outcome.title),
-                outcomes::description.eq(&outcome.description),
-                outcomes::measure.eq(&outcome.measure),
-                outcomes::baseline.eq(&outcome.baseline),
-                outcomes::target.eq(&outcome.target),
-                outcomes::unit.eq(&outcome.unit),
-                outcomes::created_at.eq(to_db_time(outcome.created_at)),
-                outcomes::updated_at.eq(to_db_time(outcome.updated_at)),
-                outcomes::version.eq(outcome.version),
-            ))
-            .execute(conn)?;
+        insert_outcome(conn, &engagement, &outcome)?;
         let record = AuditRecord::new(ctx, "outcome.created", "outcome", outcome.id, Some(engagement.organization_id));
         audit::append(conn, &record.with_fields(changes.changed_fields()))?;
         Ok(outcome)
@@ -320,19 +352,7 @@ pub fn add_measurement(
         let engagement = open_for_change(conn, engagement_id, authorize)?;
         find_outcome(conn, engagement_id, outcome_id)?;
         let measurement = Measurement::record(outcome_id, value, note, measured_at, source)?;
-        diesel::insert_into(outcome_measurements::table)
-            .values((
-                outcome_measurements::id.eq(measurement.id.to_string()),
-                outcome_measurements::outcome_id.eq(outcome_id.to_string()),
-                outcome_measurements::engagement_id.eq(engagement_id.to_string()),
-                outcome_measurements::organization_id.eq(engagement.organization_id.to_string()),
-                outcome_measurements::value.eq(&measurement.value),
-                outcome_measurements::note.eq(&measurement.note),
-                outcome_measurements::measured_at.eq(to_db_time(measurement.measured_at)),
-                outcome_measurements::source.eq(measurement.source.as_str()),
-                outcome_measurements::created_at.eq(to_db_time(measurement.created_at)),
-            ))
-            .execute(conn)?;
+        insert_measurement(conn, &engagement, &measurement)?;
         let record =
             AuditRecord::new(ctx, "measurement.recorded", "outcome", outcome_id, Some(engagement.organization_id));
         audit::append(conn, &record)?;
