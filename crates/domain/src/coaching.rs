@@ -592,29 +592,9 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod extension_tests {
+    use super::tests_support::engagement;
     use super::*;
-    use crate::id::{OrganizationId, UserId};
-
-    fn engagement() -> Engagement {
-        Engagement {
-            id: uuid::Uuid::now_v7(),
-            organization_id: OrganizationId::generate(),
-            title: "T".into(),
-            leader_id: UserId::generate(),
-            coach_id: UserId::generate(),
-            sponsor_ids: Default::default(),
-            hr_partner_id: None,
-            phase: Phase::Coaching,
-            held_from: None,
-            start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
-            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
-            monthly_hours_budget: 3.0,
-            renewed_from_id: None,
-            created_at: time::now(),
-            updated_at: time::now(),
-            version: 1,
-        }
-    }
+    use crate::id::UserId;
 
     #[test]
     fn extensions_are_validated_and_decided_once() {
@@ -745,7 +725,7 @@ mod action_item_tests {
 
     #[test]
     fn leaders_mark_done_coaches_change_the_rest() {
-        let e = extension_tests_engagement();
+        let e = super::tests_support::engagement();
         let input = ActionItemChanges {
             title: Some("Delegate the budget review".into()),
             due_date: Some(NaiveDate::from_ymd_opt(2026, 3, 1)),
@@ -774,26 +754,5 @@ mod action_item_tests {
             item.apply(&ActionItemChanges { status: Some(ActionItemStatus::Dropped), ..Default::default() }, false)
                 .is_ok()
         );
-    }
-
-    fn extension_tests_engagement() -> Engagement {
-        Engagement {
-            id: uuid::Uuid::now_v7(),
-            organization_id: crate::OrganizationId::generate(),
-            title: "T".into(),
-            leader_id: crate::UserId::generate(),
-            coach_id: crate::UserId::generate(),
-            sponsor_ids: Default::default(),
-            hr_partner_id: None,
-            phase: Phase::Coaching,
-            held_from: None,
-            start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
-            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
-            monthly_hours_budget: 3.0,
-            renewed_from_id: None,
-            created_at: time::now(),
-            updated_at: time::now(),
-            version: 1,
-        }
     }
 }

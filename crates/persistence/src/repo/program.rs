@@ -30,7 +30,7 @@ fn parse_list(value: &str) -> Result<Vec<String>, StoreError> {
 }
 
 /// The engagement, locked, if `authorize` allows; refused when it has ended.
-fn open_for_change(
+pub(crate) fn open_for_change(
     conn: &mut DbConnection,
     engagement_id: uuid::Uuid,
     authorize: Authorize<'_>,

@@ -18,23 +18,10 @@ use keel_domain::user::Email;
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::program::Authorize;
+use crate::repo::program::{Authorize, open_for_change};
 use crate::repo::{audit, engagements, events, organizations, outbox};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{rater_feedback, rater_interviews, rater_invitations, raters, themes};
-
-fn open_for_change(
-    conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<Engagement, StoreError> {
-    let engagement = engagements::get_for_update(conn, engagement_id)?;
-    authorize(&engagement)?;
-    if engagement.phase.is_terminal() {
-        return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", engagement.phase)).into());
-    }
-    Ok(engagement)
-}
 
 // ---- raters ----
 
