@@ -367,26 +367,13 @@ pub fn check_budget(month: &LedgerMonth, minutes: i64) -> Result<(), DomainError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{OrganizationId, UserId};
 
     fn engagement(start: (i32, u32, u32), end: (i32, u32, u32), hours: f64) -> Engagement {
         Engagement {
-            id: uuid::Uuid::now_v7(),
-            organization_id: OrganizationId::generate(),
-            title: "T".into(),
-            leader_id: UserId::generate(),
-            coach_id: UserId::generate(),
-            sponsor_ids: Default::default(),
-            hr_partner_id: None,
-            phase: Phase::Coaching,
-            held_from: None,
             start_date: NaiveDate::from_ymd_opt(start.0, start.1, start.2).unwrap(),
             planned_end_date: NaiveDate::from_ymd_opt(end.0, end.1, end.2).unwrap(),
             monthly_hours_budget: hours,
-            renewed_from_id: None,
-            created_at: time::now(),
-            updated_at: time::now(),
-            version: 1,
+            ..super::tests_support::engagement()
         }
     }
 

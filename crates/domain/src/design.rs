@@ -394,26 +394,12 @@ pub fn decision_request_email(
 mod tests {
     use super::*;
     use crate::engagement::Phase;
-    use chrono::NaiveDate;
 
     fn engagement(sponsors: &[UserId]) -> Engagement {
         Engagement {
-            id: uuid::Uuid::now_v7(),
-            organization_id: crate::OrganizationId::generate(),
-            title: "T".into(),
-            leader_id: UserId::generate(),
-            coach_id: UserId::generate(),
             sponsor_ids: sponsors.iter().copied().collect(),
-            hr_partner_id: None,
             phase: Phase::SponsorReview,
-            held_from: None,
-            start_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
-            monthly_hours_budget: 3.0,
-            renewed_from_id: None,
-            created_at: time::now(),
-            updated_at: time::now(),
-            version: 1,
+            ..crate::coaching::tests_support::engagement()
         }
     }
 
