@@ -515,6 +515,18 @@ pub fn engagement_visibility(principal: &Principal) -> Result<EngagementVisibili
     }
 }
 
+/// Which audit records a principal sees: admins all; an organization's hr_partner, or its API
+/// client with `reports:read`, that organization's.
+pub fn audit_visibility(principal: &Principal) -> Result<Visibility, DomainError> {
+    if principal.is_admin() {
+        return Ok(Visibility::All);
+    }
+    match principal.organization_id() {
+        Some(org) if principal.manages(Some(org), Scope::ReportsRead) => Ok(Visibility::Organization(org)),
+        _ => Err(forbidden("the audit log is for admins and the organization's hr_partner")),
+    }
+}
+
 /// Which users a principal sees in the user list; `Err` when the list is not theirs to read.
 pub fn user_visibility(principal: &Principal) -> Result<Visibility, DomainError> {
     if principal.is_admin() {

@@ -44,8 +44,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        action_items, api_clients, designs, engagements, extensions, me, oauth, ops, organizations, program, reviews,
-        sessions, sign_in, stakeholders, users,
+        action_items, api_clients, audit, designs, engagements, extensions, me, oauth, ops, organizations, program,
+        reviews, sessions, sign_in, stakeholders, users,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -121,7 +121,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::get_mid_review)
                 .service(reviews::put_end_review)
                 .service(reviews::get_end_review)
-                .service(reviews::get_progress),
+                .service(reviews::get_progress)
+                .service(audit::list_audit_events),
         );
 }
 

@@ -34,6 +34,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "sessions", description = "Coaching sessions and the hours ledger"),
         (name = "reviews", description = "Mid- and end-of-program reviews, renewal, and progress"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
+        (name = "audit", description = "The append-only audit log"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
     components(schemas(Problem, ProblemFieldError))
@@ -193,6 +194,7 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("put_end_review", "engagements:write"),
     ("get_end_review", "engagements:read"),
     ("get_progress", "engagements:read"),
+    ("list_audit_events", "reports:read"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

@@ -16,7 +16,7 @@ pub(crate) fn to_db_time(t: Timestamp) -> NaiveDateTime {
     t.naive_utc()
 }
 
-pub(crate) fn from_db_time(t: NaiveDateTime) -> Timestamp {
+pub fn from_db_time(t: NaiveDateTime) -> Timestamp {
     Utc.from_utc_datetime(&t)
 }
 

@@ -256,6 +256,13 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
+        // The audit log: admins, hr_partners (their organization's) and API clients with
+        // reports:read (both of this world's clients have it).
+        "list_audit_events" => match who {
+            Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
+            Coach | Leader | Sponsor | Unrelated => 403,
+            Anonymous => 401,
+        },
         // A sponsor decides; the leader does not.
         "decide_extension" => match who {
             Sponsor => 200,
@@ -808,6 +815,7 @@ impl World {
                 let body = json!({ "narrative": "n", "outcomes": [] });
                 call(Method::PUT, format!("/v1/engagements/{}/reviews/{kind}", self.coaching), Some(body)).await
             }
+            "list_audit_events" => call(Method::GET, "/v1/audit-events".into(), None).await,
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }
     }

@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API: the real server, over HTTP, on SQLite and PostgreSQL.
 
 mod access;
+mod audit;
 mod conventions;
 mod designs;
 mod engagements;

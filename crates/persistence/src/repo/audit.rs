@@ -40,3 +40,49 @@ pub fn for_resource(
         .select(AuditEventRow::as_select())
         .load(conn)?)
 }
+
+/// Filters of the audit log; every one given must match.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub organization_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub from: Option<chrono::NaiveDateTime>,
+    pub until: Option<chrono::NaiveDateTime>,
+}
+
+/// A page of the audit log, oldest first (keyset on the time-ordered id).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    page: keel_domain::page::PageRequest,
+) -> Result<keel_domain::page::Page<AuditEventRow>, StoreError> {
+    let mut query = audit_events::table
+        .order(audit_events::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .select(AuditEventRow::as_select())
+        .into_boxed();
+    if let Some(org) = &filter.organization_id {
+        query = query.filter(audit_events::organization_id.eq(org.clone()));
+    }
+    if let Some(kind) = &filter.resource_type {
+        query = query.filter(audit_events::resource_type.eq(kind.clone()));
+    }
+    if let Some(id) = &filter.resource_id {
+        query = query.filter(audit_events::resource_id.eq(id.clone()));
+    }
+    if let Some(actor) = &filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::occurred_at.lt(until));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(audit_events::id.gt(after.to_string()));
+    }
+    Ok(keel_domain::page::Page::from_overfetch(query.load(conn)?, page.limit))
+}
