@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cursor;
 pub mod extract;
+pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;
@@ -176,5 +177,6 @@ pub fn build_app(
         .into_app()
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(api::ops::fallback))
+        .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

@@ -254,6 +254,26 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The optional `Idempotency-Key` header every POST accepts.
+fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    RefOr::T(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: the first response for this key (per caller) is kept for 24 hours and returned \
+                 unchanged (with `Idempotent-Replayed: true`) for repeats; the same key with a different request is \
+                 a 422, a repeat while the first is still running a 409.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+            .build(),
+    )
+}
+
 /// Adds the error responses that conventions (and actix itself) produce to every operation.
 fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
@@ -285,6 +305,10 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
             }
             if matches!(method, "PATCH" | "PUT" | "DELETE") && has_path_params {
                 statuses.push("412");
+            }
+            if method == "POST" {
+                statuses.extend(["409", "422"]);
+                op.parameters.get_or_insert_with(Vec::new).push(idempotency_key_parameter());
             }
             for status in statuses {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));

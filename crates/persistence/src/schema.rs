@@ -391,6 +391,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (actor, key) {
+        actor -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -418,5 +431,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     extensions,
     action_items,
-    reviews
+    reviews,
+    idempotency_keys
 );

@@ -5,6 +5,7 @@ mod audit;
 mod conventions;
 mod designs;
 mod engagements;
+mod idempotency;
 mod limits;
 mod ops;
 mod organizations;
