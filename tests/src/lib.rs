@@ -49,6 +49,7 @@ pub fn test_config(database_url: &str) -> Config {
         // set their own.
         auth_rate_per_ip_per_minute: 10_000,
         auth_rate_per_identity_per_minute: 10_000,
+        api_rate_per_minute: 100_000,
         ..Config::default()
     }
 }

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod principal;
 pub mod problem;
+pub mod ratelimit;
 pub mod state;
 
 use std::sync::Arc;
@@ -34,11 +35,18 @@ pub struct HttpSettings {
     /// The front-end page that redeems sign-in links (`?token=` is appended), if any.
     pub sign_in_url: Option<String>,
     pub limits: limits::LimitSettings,
+    /// Requests per minute per user or API client.
+    pub api_rate_per_minute: u32,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, sign_in_url: None, limits: limits::LimitSettings::default() }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            sign_in_url: None,
+            limits: limits::LimitSettings::default(),
+            api_rate_per_minute: 600,
+        }
     }
 }
 
@@ -146,6 +154,7 @@ impl Shared {
             cursors: cursor::CursorCodec::new(cursor_key),
             tokens,
             limits: limits::Limits::new(settings.limits),
+            api_limits: limits::ApiLimits::new(settings.api_rate_per_minute),
             sign_in_url: settings.sign_in_url.clone(),
             openapi_json: Arc::from(json),
         };
@@ -178,5 +187,6 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(api::ops::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
+        .wrap(actix_web::middleware::from_fn(ratelimit::rate_limit))
         .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

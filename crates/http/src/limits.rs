@@ -85,3 +85,58 @@ impl Limits {
         Self::check(&self.by_identity, format!("{endpoint}|{}", identity.trim().to_lowercase()), "for this account")
     }
 }
+
+type InformedLimiter = governor::RateLimiter<
+    String,
+    governor::state::keyed::DefaultKeyedStateStore<String>,
+    DefaultClock,
+    governor::middleware::StateInformationMiddleware,
+>;
+
+/// Per-caller request limits on the API: every answer carries `RateLimit-Limit`,
+/// `RateLimit-Remaining` and `RateLimit-Reset`; beyond the limit it is 429 with `Retry-After`.
+pub struct ApiLimits {
+    per_minute: u32,
+    limiter: InformedLimiter,
+}
+
+/// The outcome of counting one request.
+pub struct Counted {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the full quota is available again.
+    pub reset: u64,
+    /// `Some(seconds)` when the request is refused.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiLimits {
+    pub fn new(per_minute: u32) -> ApiLimits {
+        let per_minute = per_minute.max(1);
+        ApiLimits {
+            per_minute,
+            limiter: RateLimiter::keyed(quota(per_minute))
+                .with_middleware::<governor::middleware::StateInformationMiddleware>(),
+        }
+    }
+
+    /// Counts one request of `caller`.
+    pub fn count(&self, caller: &str) -> Counted {
+        if self.limiter.len() > 100_000 {
+            self.limiter.retain_recent();
+        }
+        let per_request = 60.0 / f64::from(self.per_minute);
+        match self.limiter.check_key(&caller.to_owned()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let reset = (f64::from(self.per_minute - remaining.min(self.per_minute)) * per_request).ceil() as u64;
+                Counted { limit: self.per_minute, remaining, reset, retry_after: None }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+                Counted { limit: self.per_minute, remaining: 0, reset: 60, retry_after: Some(seconds) }
+            }
+        }
+    }
+}

@@ -82,7 +82,8 @@ impl<'r> utoipa::ToResponse<'r> for TooManyRequests {
     fn response() -> (&'r str, RefOr<Response>) {
         use utoipa::openapi::HeaderBuilder;
         use utoipa::openapi::schema::{ObjectBuilder, Type};
-        let mut response = problem_response("Too many attempts; retry after the Retry-After delay (seconds)");
+        let mut response =
+            problem_response("Too many requests from this caller; retry after the Retry-After delay (seconds)");
         response.headers.insert(
             "Retry-After".to_owned(),
             HeaderBuilder::new()
@@ -250,6 +251,11 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
             for status in ["401", "403"] {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
             }
+            // Every authenticated call counts against its caller's rate limit.
+            op.responses
+                .responses
+                .entry("429".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("TooManyRequests")));
         }
     }
 }

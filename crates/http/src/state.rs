@@ -16,6 +16,7 @@ pub struct AppState {
     pub cursors: CursorCodec,
     pub tokens: TokenService,
     pub limits: crate::limits::Limits,
+    pub api_limits: crate::limits::ApiLimits,
     /// The front-end page that redeems sign-in links, if any.
     pub sign_in_url: Option<String>,
     /// The OpenAPI document, rendered once.

@@ -36,6 +36,7 @@ pub struct Config {
     pub auth_rate_per_ip_per_minute: u32,
     pub auth_rate_per_identity_per_minute: u32,
     pub trust_forwarded_for: bool,
+    pub api_rate_per_minute: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,7 @@ impl Default for Config {
             auth_rate_per_ip_per_minute: 30,
             auth_rate_per_identity_per_minute: 5,
             trust_forwarded_for: false,
+            api_rate_per_minute: 600,
         }
     }
 }
@@ -150,6 +152,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "KEEL_TRUST_FORWARDED_FOR",
         "false",
         "take the client address from X-Forwarded-For (only behind a proxy you trust)",
+    ),
+    (
+        "api_rate_per_minute",
+        "KEEL_API_RATE_PER_MINUTE",
+        "600",
+        "API requests per minute per user or API client (then 429 with Retry-After)",
     ),
 ];
 

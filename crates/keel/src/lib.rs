@@ -166,6 +166,7 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
                 per_identity_per_minute: config.auth_rate_per_identity_per_minute,
                 trust_forwarded: config.trust_forwarded_for,
             },
+            api_rate_per_minute: config.api_rate_per_minute,
         },
     );
     let mut server =

@@ -62,3 +62,44 @@ async fn credential_endpoints_are_rate_limited_on_sqlite() {
 async fn credential_endpoints_are_rate_limited_on_postgres() {
     limits(Backend::Postgres).await;
 }
+
+/// The per-caller API limit: each user or API client has its own quota; every answer tells how
+/// much is left, and beyond it the answer is 429 with `Retry-After`.
+async fn api_limit(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| config.api_rate_per_minute = 4).await else { return };
+    let org = app.create_org("Acme").await;
+    let user = app.create_user(json!({ "email": "lee@acme.test", "name": "Lee", "organization_id": org["id"] })).await;
+    for remaining in ["1", "0"] {
+        let response = app.get("/v1/organizations").await;
+        assert_eq!(response.header("ratelimit-limit").as_deref(), Some("4"));
+        assert_eq!(response.header("ratelimit-remaining").as_deref(), Some(remaining));
+        let reset: u64 = response.header("ratelimit-reset").expect("RateLimit-Reset").parse().unwrap();
+        assert!((1..=60).contains(&reset), "{reset}");
+        response.expect_status(200);
+    }
+    let refused = app.get("/v1/organizations").await;
+    let retry_after: u64 = refused.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=15).contains(&retry_after), "{retry_after}");
+    assert_eq!(refused.header("ratelimit-remaining").as_deref(), Some("0"));
+    assert_eq!(refused.expect_problem(429)["code"], "rate_limited");
+    // Writes are refused too, before they reach the handler.
+    app.call(Method::POST, "/v1/organizations", &[], Some(&json!({ "name": "Late" }))).await.expect_problem(429);
+    let lee = app.token_for(user["email"].as_str().unwrap());
+    let seen = app.call_as(Some(&lee), Method::GET, "/v1/me", &[], None).await;
+    // Another caller has its own quota.
+    assert_eq!(seen.header("ratelimit-remaining").as_deref(), Some("3"));
+    seen.expect_status(200);
+    // Unauthenticated requests are not counted against anyone.
+    let health = app.call_as(None, Method::GET, "/healthz", &[], None).await;
+    assert!(health.header("ratelimit-limit").is_none());
+    health.expect_status(200);
+}
+#[actix_web::test]
+async fn api_calls_are_rate_limited_per_caller_on_sqlite() {
+    api_limit(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn api_calls_are_rate_limited_per_caller_on_postgres() {
+    api_limit(Backend::Postgres).await;
+}
