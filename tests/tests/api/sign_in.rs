@@ -87,6 +87,11 @@ async fn mail_waits_for_a_down_smtp_server(backend: Backend) {
     let db = app.db.open();
     let pending = keel_persistence::repo::outbox::pending(&mut db.conn().unwrap()).unwrap();
     assert_eq!(pending, 1, "the mail is still queued");
+    // The queue is visible in the metrics: one waiting, retried at least once, none given up.
+    assert_eq!(outbox_metric(&app, "pending").await, 1);
+    assert!(outbox_metric(&app, "attempts").await >= 2);
+    assert!(outbox_metric(&app, "oldest_pending_age_seconds").await >= 0);
+    assert_eq!(outbox_metric(&app, "delivered").await, 0);
 
     let smtp = SmtpSink::start_on(&format!("127.0.0.1:{port}"));
     let mail = smtp.wait_for("To: kim@example.com", Duration::from_secs(15)).await;
@@ -94,6 +99,17 @@ async fn mail_waits_for_a_down_smtp_server(backend: Backend) {
     let code = code_in(&mail.unwrap());
     redeem(&app, &code).await.expect_status(200);
     assert_eq!(keel_persistence::repo::outbox::pending(&mut db.conn().unwrap()).unwrap(), 0);
+    assert_eq!(outbox_metric(&app, "pending").await, 0);
+    assert_eq!(outbox_metric(&app, "delivered").await, 1);
+    assert_eq!(outbox_metric(&app, "failed").await, 0);
+}
+
+/// A `keel_outbox_<name>{kind="email"}` gauge from `/metrics`.
+async fn outbox_metric(app: &TestApp, name: &str) -> i64 {
+    let text = app.get("/metrics").await.expect_status(200).text();
+    let prefix = format!("keel_outbox_{name}{{kind=\"email\"}} ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{prefix} in {text}"));
+    line[prefix.len()..].parse().unwrap()
 }
 
 #[actix_web::test]

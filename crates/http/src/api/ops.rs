@@ -61,13 +61,25 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Readiness { status: "ready".to_owned(), database: backend }))
 }
 
-/// Prometheus metrics: request counts and latency histograms by route and status, pool usage.
+/// Prometheus metrics: request counts and latency histograms by route and status, pool usage, and
+/// the delivery queue (`keel_outbox_*`: depth, delivered, failed, attempts, oldest waiting message).
 #[utoipa::path(
     tag = "ops",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    let db = state.db.clone();
+    let stats = actix_web::web::block(move || {
+        let mut conn = db.conn()?;
+        keel_persistence::repo::outbox::stats(&mut conn)
+    })
+    .await;
+    match stats {
+        Ok(Ok(stats)) => state.metrics.set_outbox(&stats, keel_domain::time::now()),
+        Ok(Err(error)) => tracing::warn!(%error, "metrics: cannot read the outbox"),
+        Err(error) => tracing::warn!(%error, "metrics: blocking task failed"),
+    }
     let body = state.metrics.render(state.db.pool_state());
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

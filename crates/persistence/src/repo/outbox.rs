@@ -144,3 +144,57 @@ pub fn pending(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .count()
         .get_result(conn)?)
 }
+
+/// The queue, per message kind, across every instance sharing the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub kind: String,
+    /// Not yet delivered nor given up.
+    pub pending: i64,
+    pub delivered: i64,
+    /// Given up after the last retry (or a permanent error).
+    pub failed: i64,
+    /// Delivery attempts made, successful or not.
+    pub attempts: i64,
+    /// When the oldest pending message was queued.
+    pub oldest_pending: Option<Timestamp>,
+}
+
+/// The queue's state per kind (grouped counts; no rows are loaded).
+pub fn stats(conn: &mut DbConnection) -> Result<Vec<QueueStats>, StoreError> {
+    use diesel::dsl::{count_star, min, sum};
+    let mut by_kind: std::collections::BTreeMap<String, QueueStats> = std::collections::BTreeMap::new();
+    let totals: Vec<(String, i64, Option<i64>)> =
+        outbox::table.group_by(outbox::kind).select((outbox::kind, count_star(), sum(outbox::attempts))).load(conn)?;
+    for (kind, _, attempts) in totals {
+        by_kind.insert(kind.clone(), QueueStats { kind, attempts: attempts.unwrap_or(0), ..QueueStats::default() });
+    }
+    let pending: Vec<(String, i64, Option<NaiveDateTime>)> = outbox::table
+        .filter(outbox::delivered_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .group_by(outbox::kind)
+        .select((outbox::kind, count_star(), min(outbox::created_at)))
+        .load(conn)?;
+    for (kind, count, oldest) in pending {
+        let entry = by_kind.entry(kind.clone()).or_insert_with(|| QueueStats { kind, ..QueueStats::default() });
+        entry.pending = count;
+        entry.oldest_pending = oldest.map(crate::rows::from_db_time);
+    }
+    let delivered: Vec<(String, i64)> = outbox::table
+        .filter(outbox::delivered_at.is_not_null())
+        .group_by(outbox::kind)
+        .select((outbox::kind, count_star()))
+        .load(conn)?;
+    for (kind, count) in delivered {
+        by_kind.entry(kind.clone()).or_insert_with(|| QueueStats { kind, ..QueueStats::default() }).delivered = count;
+    }
+    let failed: Vec<(String, i64)> = outbox::table
+        .filter(outbox::failed_at.is_not_null())
+        .group_by(outbox::kind)
+        .select((outbox::kind, count_star()))
+        .load(conn)?;
+    for (kind, count) in failed {
+        by_kind.entry(kind.clone()).or_insert_with(|| QueueStats { kind, ..QueueStats::default() }).failed = count;
+    }
+    Ok(by_kind.into_values().collect())
+}
