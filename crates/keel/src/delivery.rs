@@ -95,10 +95,13 @@ pub struct Worker {
     pub mailer: Mailer,
     pub retry: RetryPolicy,
     pub poll: Duration,
+    /// How long a claimed message is reserved for this worker: if the instance dies mid-delivery,
+    /// another one takes the message up once the lease has run out.
+    pub lease: Duration,
 }
 
-/// How long a claimed message is reserved for the worker that claimed it.
-const LEASE: Duration = Duration::from_secs(120);
+/// The default lease: far longer than a delivery takes.
+pub const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 20;
 
 impl Worker {
@@ -121,9 +124,10 @@ impl Worker {
     /// One round: claims due messages and delivers them. Returns how many were claimed.
     pub async fn tick(&self) -> Result<usize, String> {
         let db = self.db.clone();
+        let lease = self.lease;
         let claimed = blocking(move || {
             let mut conn = db.conn()?;
-            outbox::claim(&mut conn, LEASE, BATCH)
+            outbox::claim(&mut conn, lease, BATCH)
         })
         .await?;
         let count = claimed.len();

@@ -188,6 +188,7 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
             ..Default::default()
         },
         poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
+        lease: delivery::LEASE,
     };
     actix_web::rt::spawn(worker.run());
     Ok((server.run(), addr))

@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod conventions;
+mod delivery;
 mod designs;
 mod engagements;
 mod idempotency;

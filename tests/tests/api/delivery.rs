@@ -1,0 +1,162 @@
+//! The delivery worker on a shared database: several instances claim disjoint messages (none lost,
+//! none sent twice in the normal case), and a worker that dies mid-run loses nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use keel::delivery::{LEASE, Mailer, Worker};
+use keel_domain::outbox::{Email, Message, RetryPolicy};
+use keel_persistence::repo::outbox;
+use keel_tests::{Backend, SmtpSink, TestDatabase};
+
+const MESSAGES: usize = 500;
+
+fn enqueue(db: &TestDatabase, count: usize) {
+    let database = db.open();
+    let mut conn = database.conn().unwrap();
+    for n in 0..count {
+        let email = Email {
+            to: format!("person{n}@example.com"),
+            subject: format!("Message {n:04}"),
+            text: format!("Body {n}"),
+            secrets: Vec::new(),
+            attachments: Vec::new(),
+        };
+        outbox::enqueue(&mut conn, &Message::Email { organization_id: None, email }).unwrap();
+    }
+}
+
+/// A worker as one Keel instance runs it: its own connection pool on the shared database.
+fn worker(db: &TestDatabase, smtp: &SmtpSink, lease: Duration) -> Worker {
+    let mut config = keel_tests::test_config(db.url());
+    config.smtp_url = smtp.url();
+    config.data_dir = std::env::temp_dir().display().to_string();
+    Worker {
+        db: db.open(),
+        mailer: Mailer::from_config(&config).unwrap(),
+        retry: RetryPolicy { base: Duration::from_millis(50), ..Default::default() },
+        poll: Duration::from_millis(20),
+        lease,
+    }
+}
+
+/// How many times each subject arrived.
+fn received(smtp: &SmtpSink) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for mail in smtp.messages() {
+        if let Some(subject) = mail.lines().find_map(|l| l.strip_prefix("Subject: ")) {
+            *counts.entry(subject.trim().to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+async fn wait_until_delivered(db: &TestDatabase, timeout: Duration) {
+    let database = db.open();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let pending = outbox::pending(&mut database.conn().unwrap()).unwrap();
+        if pending == 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pending} messages still queued");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn two_instances_share_the_queue(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    keel::migrate(&db.open()).unwrap();
+    enqueue(&db, MESSAGES);
+    let smtp = SmtpSink::start();
+    let first = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    let second = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    first.abort();
+    second.abort();
+
+    let counts = received(&smtp);
+    assert_eq!(counts.len(), MESSAGES, "every message arrives");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let stats = outbox::stats(&mut db.open().conn().unwrap()).unwrap();
+    assert_eq!(stats[0].delivered, MESSAGES as i64);
+    assert_eq!(stats[0].attempts, MESSAGES as i64, "one attempt each");
+}
+
+async fn a_killed_instance_loses_nothing(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    keel::migrate(&db.open()).unwrap();
+    enqueue(&db, MESSAGES);
+    let smtp = SmtpSink::start();
+    // Short leases, so the survivor takes over what the dead instance had claimed.
+    let lease = Duration::from_secs(2);
+    let doomed = actix_web::rt::spawn(worker(&db, &smtp, lease).run());
+    let survivor = actix_web::rt::spawn(worker(&db, &smtp, lease).run());
+    // Kill one instance mid-run, while it holds claimed messages.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while smtp.messages().len() < 50 {
+        assert!(std::time::Instant::now() < deadline, "delivery started");
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    doomed.abort();
+    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    survivor.abort();
+    let counts = received(&smtp);
+    assert_eq!(counts.len(), MESSAGES, "none lost");
+}
+
+/// A worker stopped with undelivered mail (its SMTP server down) leaves it queued; the next one to
+/// start delivers it.
+async fn the_queue_survives_a_restart(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    keel::migrate(&db.open()).unwrap();
+    enqueue(&db, 3);
+    let down = SmtpSink::start();
+    let address = down.url();
+    drop(down);
+    let mut config = keel_tests::test_config(db.url());
+    config.smtp_url = address.clone();
+    config.data_dir = std::env::temp_dir().display().to_string();
+    let before = actix_web::rt::spawn(
+        Worker {
+            db: db.open(),
+            mailer: Mailer::from_config(&config).unwrap(),
+            retry: RetryPolicy { base: Duration::from_millis(50), ..Default::default() },
+            poll: Duration::from_millis(20),
+            lease: Duration::from_secs(1),
+        }
+        .run(),
+    );
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    before.abort();
+    let stats = outbox::stats(&mut db.open().conn().unwrap()).unwrap();
+    assert_eq!(stats[0].pending, 3, "still queued");
+    assert!(stats[0].attempts >= 3, "attempted while the server was down: {stats:?}");
+
+    let smtp = SmtpSink::start();
+    let after = actix_web::rt::spawn(worker(&db, &smtp, Duration::from_secs(1)).run());
+    wait_until_delivered(&db, Duration::from_secs(30)).await;
+    after.abort();
+    assert_eq!(received(&smtp).len(), 3);
+}
+
+#[actix_web::test]
+async fn two_instances_share_the_queue_on_postgres() {
+    two_instances_share_the_queue(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn a_killed_instance_loses_nothing_on_postgres() {
+    a_killed_instance_loses_nothing(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn the_queue_survives_a_restart_on_sqlite() {
+    the_queue_survives_a_restart(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn the_queue_survives_a_restart_on_postgres() {
+    the_queue_survives_a_restart(Backend::Postgres).await;
+}
