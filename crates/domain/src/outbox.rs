@@ -43,13 +43,22 @@ impl Email {
 /// A message for the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
-    Email { organization_id: Option<OrganizationId>, email: Email },
+    /// `engagement_id` orders delivery: the messages of one engagement go out in the order they
+    /// were queued (a later one waits while an earlier one is being retried).
+    Email { organization_id: Option<OrganizationId>, engagement_id: Option<uuid::Uuid>, email: Email },
 }
 
 impl Message {
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Email { .. } => "email",
+        }
+    }
+
+    /// Messages with the same key are delivered one at a time, in the order they were queued.
+    pub fn ordering_key(&self) -> Option<String> {
+        match self {
+            Message::Email { engagement_id, .. } => engagement_id.map(|id| format!("engagement:{id}")),
         }
     }
 }

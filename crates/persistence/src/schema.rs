@@ -84,6 +84,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
+        ordering_key -> Nullable<Text>,
     }
 }
 

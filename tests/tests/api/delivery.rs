@@ -15,14 +15,7 @@ fn enqueue(db: &TestDatabase, count: usize) {
     let database = db.open();
     let mut conn = database.conn().unwrap();
     for n in 0..count {
-        let email = Email {
-            to: format!("person{n}@example.com"),
-            subject: format!("Message {n:04}"),
-            text: format!("Body {n}"),
-            secrets: Vec::new(),
-            attachments: Vec::new(),
-        };
-        outbox::enqueue(&mut conn, &Message::Email { organization_id: None, email }).unwrap();
+        outbox::enqueue(&mut conn, &mail(n, None)).unwrap();
     }
 }
 
@@ -159,4 +152,92 @@ async fn the_queue_survives_a_restart_on_sqlite() {
 #[actix_web::test]
 async fn the_queue_survives_a_restart_on_postgres() {
     the_queue_survives_a_restart(Backend::Postgres).await;
+}
+
+fn mail(n: usize, engagement: Option<uuid::Uuid>) -> Message {
+    let email = Email {
+        to: format!("person{n}@example.com"),
+        subject: format!("Message {n:04}"),
+        text: format!("Body {n}"),
+        secrets: Vec::new(),
+        attachments: Vec::new(),
+    };
+    Message::Email { organization_id: None, engagement_id: engagement, email }
+}
+
+fn subjects(claimed: &[outbox::Claimed]) -> Vec<String> {
+    claimed
+        .iter()
+        .map(|c| match &c.message {
+            Message::Email { email, .. } => email.subject.clone(),
+        })
+        .collect()
+}
+
+/// One engagement's messages are claimed one at a time, in order, even while the first is being
+/// retried; other engagements and unordered messages are not held up.
+async fn one_engagement_in_order(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    let database = db.open();
+    keel::migrate(&database).unwrap();
+    let mut conn = database.conn().unwrap();
+    let (e, f) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (n, engagement) in [(1, Some(e)), (2, Some(e)), (3, Some(f)), (4, None), (5, Some(e))] {
+        outbox::enqueue(&mut conn, &mail(n, engagement)).unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let first = outbox::claim(&mut conn, lease, 10).unwrap();
+    assert_eq!(subjects(&first), ["Message 0001", "Message 0003", "Message 0004"]);
+    assert_eq!(first[0].message, mail(1, Some(e)), "the engagement survives the round trip");
+    assert!(outbox::claim(&mut conn, lease, 10).unwrap().is_empty(), "the rest wait");
+
+    // The first fails and is retried later: the engagement's next message still waits.
+    outbox::mark_failed(&mut conn, &first[0].id, "4xx", Some(keel_domain::time::now())).unwrap();
+    let retried = outbox::claim(&mut conn, lease, 10).unwrap();
+    assert_eq!(subjects(&retried), ["Message 0001"]);
+    outbox::mark_delivered(&mut conn, &retried[0]).unwrap();
+    let next = outbox::claim(&mut conn, lease, 10).unwrap();
+    assert_eq!(subjects(&next), ["Message 0002"]);
+    // A message given up does not block the ones after it.
+    outbox::mark_failed(&mut conn, &next[0].id, "550 no such user", None).unwrap();
+    assert_eq!(subjects(&outbox::claim(&mut conn, lease, 10).unwrap()), ["Message 0005"]);
+}
+
+/// Two workers on one engagement's 60 messages: they arrive in the order they were queued.
+async fn two_instances_keep_engagement_order(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    let database = db.open();
+    keel::migrate(&database).unwrap();
+    let engagement = Some(uuid::Uuid::now_v7());
+    for n in 0..60 {
+        outbox::enqueue(&mut database.conn().unwrap(), &mail(n, engagement)).unwrap();
+    }
+    let smtp = SmtpSink::start();
+    let first = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    let second = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    wait_until_delivered(&db, Duration::from_secs(60)).await;
+    first.abort();
+    second.abort();
+    let arrived: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| m.lines().find_map(|l| l.strip_prefix("Subject: ")).map(|s| s.trim().to_owned()))
+        .collect();
+    let expected: Vec<String> = (0..60).map(|n| format!("Message {n:04}")).collect();
+    assert_eq!(arrived, expected);
+}
+
+#[actix_web::test]
+async fn one_engagement_in_order_on_sqlite() {
+    one_engagement_in_order(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn one_engagement_in_order_on_postgres() {
+    one_engagement_in_order(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn two_instances_keep_engagement_order_on_postgres() {
+    two_instances_keep_engagement_order(Backend::Postgres).await;
 }

@@ -91,6 +91,7 @@ fn sponsor_mails(conn: &mut DbConnection, x: &Extension, e: &Engagement) -> Resu
         if let Some(user) = users::find(conn, *sponsor)? {
             mails.push(Message::Email {
                 organization_id: Some(e.organization_id),
+                engagement_id: Some(e.id),
                 email: Email {
                     to: user.email.as_str().to_owned(),
                     subject: format!("Extension request for \"{}\": {} hours in {}", e.title, x.minutes as f64 / 60.0, x.month),

@@ -247,6 +247,7 @@ fn invitations(
         .into_iter()
         .map(|person| Message::Email {
             organization_id: Some(engagement.organization_id),
+            engagement_id: Some(engagement.id),
             email: Email {
                 to: person.email.as_str().to_owned(),
                 subject: format!("{summary} — {when}"),

@@ -79,6 +79,7 @@ pub async fn create_sign_in_link(
                 + chrono::Duration::from_std(sign_in::TOKEN_TTL).unwrap_or(chrono::Duration::minutes(15));
             let mail = Message::Email {
                 organization_id: user.organization_id,
+                engagement_id: None,
                 email: sign_in::email(&user, &token, link_base.as_deref()),
             };
             tokens::issue(conn, &ctx, &user, &hash(&token), expires_at, &mail)

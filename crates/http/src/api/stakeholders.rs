@@ -320,6 +320,7 @@ pub async fn invite_rater(
             let token = random_token("kr_", 32);
             let mail = |rater: &Rater, engagement: &Engagement| Message::Email {
                 organization_id: Some(engagement.organization_id),
+                engagement_id: Some(engagement.id),
                 email: invitation_email(rater, &leader.name, &token).expect("an invited rater has an email"),
             };
             stakeholders::invite(

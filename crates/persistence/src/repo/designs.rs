@@ -313,7 +313,14 @@ pub fn submit(
         for approver in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
             if let Some(user) = users::find(conn, approver)? {
                 let email = decision_request_email(&user.name, user.email.as_str(), &engagement, version);
-                outbox::enqueue(conn, &Message::Email { organization_id: Some(engagement.organization_id), email })?;
+                outbox::enqueue(
+                    conn,
+                    &Message::Email {
+                        organization_id: Some(engagement.organization_id),
+                        engagement_id: Some(engagement.id),
+                        email,
+                    },
+                )?;
             }
         }
         Ok(submitted)

@@ -18,7 +18,7 @@ use crate::schema::outbox;
 pub fn enqueue(conn: &mut DbConnection, message: &Message) -> Result<(), StoreError> {
     let now = to_db_time(time::now());
     let (organization_id, payload) = match message {
-        Message::Email { organization_id, email } => {
+        Message::Email { organization_id, email, .. } => {
             (organization_id.map(|o| o.to_string()), serde_json::to_string(email).expect("email serializes"))
         }
     };
@@ -31,6 +31,7 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message) -> Result<(), StoreEr
             outbox::created_at.eq(now),
             outbox::available_at.eq(now),
             outbox::attempts.eq(0),
+            outbox::ordering_key.eq(message.ordering_key()),
         ))
         .execute(conn)?;
     Ok(())
@@ -45,13 +46,15 @@ pub struct Claimed {
     pub message: Message,
 }
 
-type PendingRow = (String, String, Option<String>, String, i32);
+type PendingRow = (String, String, Option<String>, String, i32, Option<String>);
 
 /// Claims up to `limit` due messages, oldest first, for `lease` (a worker that dies mid-delivery
-/// lets the lease expire and another picks the message up).
+/// lets the lease expire and another picks the message up). A message waits while an earlier one
+/// with the same ordering key is still to be delivered, so each key's messages go out in order.
 pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec<Claimed>, StoreError> {
     let now = to_db_time(time::now());
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let earlier = diesel::alias!(outbox as earlier);
     write_transaction(conn, |conn| {
         let rows: Vec<PendingRow> = {
             macro_rules! due {
@@ -61,9 +64,23 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
                         .filter(outbox::failed_at.is_null())
                         .filter(outbox::available_at.le(now))
                         .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now)))
+                        .filter(diesel::dsl::not(diesel::dsl::exists(
+                            earlier
+                                .filter(earlier.field(outbox::ordering_key).eq(outbox::ordering_key))
+                                .filter(earlier.field(outbox::id).lt(outbox::id))
+                                .filter(earlier.field(outbox::delivered_at).is_null())
+                                .filter(earlier.field(outbox::failed_at).is_null()),
+                        )))
                         .order(outbox::id.asc())
                         .limit(limit)
-                        .select((outbox::id, outbox::kind, outbox::organization_id, outbox::payload, outbox::attempts))
+                        .select((
+                            outbox::id,
+                            outbox::kind,
+                            outbox::organization_id,
+                            outbox::payload,
+                            outbox::attempts,
+                            outbox::ordering_key,
+                        ))
                 };
             }
             match conn {
@@ -76,10 +93,14 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
             .set((outbox::locked_until.eq(until), outbox::attempts.eq(outbox::attempts + 1)))
             .execute(conn)?;
         rows.into_iter()
-            .map(|(id, kind, organization_id, payload, attempts)| {
+            .map(|(id, kind, organization_id, payload, attempts, ordering_key)| {
                 let message = match kind.as_str() {
                     "email" => Message::Email {
                         organization_id: organization_id.as_deref().and_then(|o| o.parse().ok()),
+                        engagement_id: ordering_key
+                            .as_deref()
+                            .and_then(|k| k.strip_prefix("engagement:"))
+                            .and_then(|e| e.parse().ok()),
                         email: serde_json::from_str::<Email>(&payload)
                             .map_err(|_| crate::rows::corrupt("outbox email", &id))?,
                     },

@@ -1,0 +1,2 @@
+DROP INDEX outbox_ordering_idx;
+ALTER TABLE outbox DROP COLUMN ordering_key;
