@@ -147,6 +147,7 @@ pub struct TestApp {
     pub admin_id: String,
     pub admin_token: String,
     handle: ServerHandle,
+    worker: actix_web::rt::task::JoinHandle<()>,
     // Declared last: dropped after the server is told to stop.
     pub db: TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -172,7 +173,7 @@ impl TestApp {
     pub fn start(mut config: Config, db: TestDatabase) -> TestApp {
         let data_dir = tempfile::tempdir().expect("data directory");
         config.data_dir = data_dir.path().display().to_string();
-        let (server, addr) = keel::start(&config).expect("keel starts");
+        let keel::Started { server, addr, worker } = keel::start(&config).expect("keel starts");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let database = keel::open_database(&config).expect("database");
@@ -186,6 +187,7 @@ impl TestApp {
             admin_id: admin.id.to_string(),
             admin_token,
             handle,
+            worker,
             db,
             _data_dir: data_dir,
         }
@@ -313,6 +315,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Sends the stop command now; the returned future only waits for completion.
         drop(self.handle.stop(false));
+        self.worker.abort();
     }
 }
 

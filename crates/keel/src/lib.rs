@@ -140,9 +140,19 @@ pub fn rotate_keys(config: &Config) -> Result<String, StartError> {
     Ok(kid)
 }
 
-/// Migrates the database and starts the HTTP server. Returns the server (to await or stop) and
-/// the address it listens on (the port is chosen by the OS when the configured one is 0).
-pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
+/// A started instance: the HTTP server (to await or stop), the address it listens on (the port is
+/// chosen by the OS when the configured one is 0) and the delivery worker.
+pub struct Started {
+    pub server: Server,
+    pub addr: SocketAddr,
+    /// Stop it with `abort()` once the server has stopped: a delivery cut short keeps its lease
+    /// and is made again (by any instance) when the lease runs out; nothing is lost.
+    pub worker: actix_web::rt::task::JoinHandle<()>,
+}
+
+/// Migrates the database and starts the HTTP server and the delivery worker (on the current
+/// actix runtime).
+pub fn start(config: &Config) -> Result<Started, StartError> {
     let db = open_database(config)?;
     let applied = migrate(&db)?;
     if !applied.is_empty() {
@@ -190,6 +200,6 @@ pub fn start(config: &Config) -> Result<(Server, SocketAddr), StartError> {
         poll: Duration::from_millis(config.outbox_poll_ms.max(10)),
         lease: delivery::LEASE,
     };
-    actix_web::rt::spawn(worker.run());
-    Ok((server.run(), addr))
+    let worker = actix_web::rt::spawn(worker.run());
+    Ok(Started { server: server.run(), addr, worker })
 }

@@ -136,14 +136,16 @@ fn fail(error: keel::StartError) -> ExitCode {
 
 #[actix_web::main]
 async fn serve(config: &Config) -> ExitCode {
-    let (server, _) = match keel::start(config) {
+    let started = match keel::start(config) {
         Ok(started) => started,
         Err(error) => {
             tracing::error!(%error, "cannot start");
             return ExitCode::FAILURE;
         }
     };
-    match server.await {
+    let result = started.server.await;
+    started.worker.abort();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "server failed");
