@@ -22,6 +22,7 @@ pub mod stakeholders;
 pub mod time;
 pub mod user;
 mod validate;
+pub mod webhook;
 
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{OrganizationId, UserId};
