@@ -14,6 +14,7 @@ pub mod principal;
 pub mod problem;
 pub mod ratelimit;
 pub mod state;
+pub mod webhook_signature;
 
 use std::sync::Arc;
 
