@@ -49,6 +49,9 @@ pub enum Message {
 }
 
 impl Message {
+    /// Every kind of message, so the queue's metrics show each (at zero when empty).
+    pub const KINDS: &'static [&'static str] = &["email"];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Email { .. } => "email",

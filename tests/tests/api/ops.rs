@@ -26,6 +26,7 @@ both_backends! {
         assert!(text.contains(r#"keel_http_requests_total{method="GET",route="/v1/organizations/{org_id}",status="404"} 1"#));
         assert!(text.contains("keel_http_request_duration_seconds_bucket{"));
         assert!(text.contains("keel_db_pool_max_connections 4"), "pool gauges");
+        assert!(text.contains("keel_outbox_pending{kind=\"email\"} 0"), "the empty queue is shown: {text}");
     }
 
     async fn the_served_document_is_the_committed_one(app) {

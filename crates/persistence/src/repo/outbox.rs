@@ -184,7 +184,10 @@ pub struct QueueStats {
 /// The queue's state per kind (grouped counts; no rows are loaded).
 pub fn stats(conn: &mut DbConnection) -> Result<Vec<QueueStats>, StoreError> {
     use diesel::dsl::{count_star, min, sum};
-    let mut by_kind: std::collections::BTreeMap<String, QueueStats> = std::collections::BTreeMap::new();
+    let mut by_kind: std::collections::BTreeMap<String, QueueStats> = Message::KINDS
+        .iter()
+        .map(|kind| (kind.to_string(), QueueStats { kind: kind.to_string(), ..QueueStats::default() }))
+        .collect();
     let totals: Vec<(String, i64, Option<i64>)> =
         outbox::table.group_by(outbox::kind).select((outbox::kind, count_star(), sum(outbox::attempts))).load(conn)?;
     for (kind, _, attempts) in totals {
