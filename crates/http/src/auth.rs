@@ -258,12 +258,50 @@ pub enum Verified {
 }
 
 /// Why a token was refused. The message is safe to show.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing bearer token")]
     Missing,
     #[error("{0}")]
     Invalid(String),
+}
+
+impl Verified {
+    /// Whom a request counts against (rate limits, idempotency keys): the token's subject, so a
+    /// refreshed token is the same caller.
+    pub fn caller_key(&self) -> String {
+        match self {
+            Verified::User { id } => format!("user:{id}"),
+            Verified::ApiClient { client_id, .. } => format!("client:{client_id}"),
+            Verified::External { subject, .. } => format!("idp:{subject}"),
+        }
+    }
+}
+
+/// The outcome of verifying a request's bearer token, kept in the request's extensions.
+#[derive(Clone)]
+struct VerifiedBearer(Result<Verified, AuthError>);
+
+/// Verifies the `Authorization: Bearer <token>` header of a request, once per request: the
+/// middleware and the extractors that ask again get the kept outcome.
+pub fn verify_bearer(req: &impl actix_web::HttpMessage, tokens: &TokenService) -> Result<Verified, AuthError> {
+    if let Some(VerifiedBearer(outcome)) = req.extensions().get::<VerifiedBearer>() {
+        return outcome.clone();
+    }
+    let outcome =
+        bearer_token(req.headers().get(actix_web::http::header::AUTHORIZATION)).and_then(|token| tokens.verify(token));
+    req.extensions_mut().insert(VerifiedBearer(outcome.clone()));
+    outcome
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(header: Option<&actix_web::http::header::HeaderValue>) -> Result<&str, AuthError> {
+    let value = header.and_then(|v| v.to_str().ok()).ok_or(AuthError::Missing)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(token.trim())
 }
 
 /// A freshly issued token.

@@ -13,7 +13,6 @@ use keel_domain::audit::{Actor, CommandContext};
 use keel_domain::policy::Principal;
 use serde::de::DeserializeOwned;
 
-use crate::auth::AuthError;
 use crate::middleware::RequestId;
 use crate::problem::{ApiError, Problem, ProblemFieldError};
 use crate::state::AppState;
@@ -203,13 +202,13 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Box::pin(async { Err(ApiError::Internal("application state missing".to_owned())) });
+        };
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("").to_owned());
+        let verified = crate::auth::verify_bearer(req, &state.tokens);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-            let token = bearer_token(authorization.as_deref())?;
-            let verified = state.tokens.verify(token).map_err(ApiError::Unauthorized)?;
+            let verified = verified.map_err(ApiError::Unauthorized)?;
             let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
             let principal = principal.map_err(ApiError::Unauthorized)?;
             let actor = match &principal {
@@ -219,16 +218,6 @@ impl FromRequest for Caller {
             Ok(Caller { principal, ctx: CommandContext { actor, request_id } })
         })
     }
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
-    let value = header.ok_or(ApiError::Unauthorized(AuthError::Missing))?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized(AuthError::Missing))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(AuthError::Missing));
-    }
-    Ok(token.trim())
 }
 
 /// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.

@@ -14,7 +14,6 @@ use futures_util::StreamExt;
 use keel_persistence::repo::idempotency::{self, Claim};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Verified;
 use crate::extract::BodyLimit;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -32,13 +31,12 @@ fn hex(bytes: &[u8]) -> String {
 /// Who is asking: the token's subject when it verifies (so a refreshed token keeps the same
 /// keys), otherwise a hash of the credentials sent (or none).
 fn actor(req: &ServiceRequest, state: &AppState) -> String {
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let token = authorization.split_once(' ').map_or("", |(_, t)| t.trim());
-    match state.tokens.verify(token) {
-        Ok(Verified::User { id }) => format!("user:{id}"),
-        Ok(Verified::ApiClient { client_id, .. }) => format!("client:{client_id}"),
-        Ok(Verified::External { subject, .. }) => format!("idp:{subject}"),
-        Err(_) => format!("anonymous:{}", hex(&Sha256::digest(authorization.as_bytes()))),
+    match crate::auth::verify_bearer(req, &state.tokens) {
+        Ok(verified) => verified.caller_key(),
+        Err(_) => {
+            let authorization = req.headers().get(header::AUTHORIZATION).map_or(&b""[..], |v| v.as_bytes());
+            format!("anonymous:{}", hex(&Sha256::digest(authorization)))
+        }
     }
 }
 

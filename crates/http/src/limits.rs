@@ -52,16 +52,11 @@ impl Limits {
             limiter.retain_recent();
         }
         limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::problem(
-                Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Too many attempts {what}. Retry after {seconds} seconds."),
-                )
-                .with_code("rate_limited")
-                .retry_after(seconds.max(1)),
-            )
+            let seconds = seconds_until(&not_until);
+            ApiError::problem(rate_limited(
+                format!("Too many attempts {what}. Retry after {seconds} seconds."),
+                seconds,
+            ))
         })
     }
 
@@ -133,10 +128,20 @@ impl ApiLimits {
                 Counted { limit: self.per_minute, remaining, reset, retry_after: None }
             }
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+                let seconds = seconds_until(&not_until);
                 Counted { limit: self.per_minute, remaining: 0, reset: 60, retry_after: Some(seconds) }
             }
         }
     }
+}
+
+/// Whole seconds until the limiter lets the key through again (at least 1).
+fn seconds_until(not_until: &governor::NotUntil<<DefaultClock as governor::clock::Clock>::Instant>) -> u64 {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The answer of every rate limit: 429 with `Retry-After`.
+pub fn rate_limited(detail: String, retry_after: u64) -> Problem {
+    Problem::new(StatusCode::TOO_MANY_REQUESTS, detail).with_code("rate_limited").retry_after(retry_after)
 }

@@ -20,9 +20,9 @@ fn enqueue(db: &TestDatabase, count: usize) {
 }
 
 /// A worker as one Keel instance runs it: its own connection pool on the shared database.
-fn worker(db: &TestDatabase, smtp: &SmtpSink, lease: Duration) -> Worker {
+fn worker(db: &TestDatabase, smtp_url: String, lease: Duration) -> Worker {
     let mut config = keel_tests::test_config(db.url());
-    config.smtp_url = smtp.url();
+    config.smtp_url = smtp_url;
     config.data_dir = std::env::temp_dir().display().to_string();
     Worker {
         db: db.open(),
@@ -62,8 +62,8 @@ async fn two_instances_share_the_queue(backend: Backend) {
     keel::migrate(&db.open()).unwrap();
     enqueue(&db, MESSAGES);
     let smtp = SmtpSink::start();
-    let first = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
-    let second = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    let first = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
+    let second = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
     wait_until_delivered(&db, Duration::from_secs(120)).await;
     first.abort();
     second.abort();
@@ -84,8 +84,8 @@ async fn a_killed_instance_loses_nothing(backend: Backend) {
     let smtp = SmtpSink::start();
     // Short leases, so the survivor takes over what the dead instance had claimed.
     let lease = Duration::from_secs(2);
-    let doomed = actix_web::rt::spawn(worker(&db, &smtp, lease).run());
-    let survivor = actix_web::rt::spawn(worker(&db, &smtp, lease).run());
+    let doomed = actix_web::rt::spawn(worker(&db, smtp.url(), lease).run());
+    let survivor = actix_web::rt::spawn(worker(&db, smtp.url(), lease).run());
     // Kill one instance mid-run, while it holds claimed messages.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while smtp.messages().len() < 50 {
@@ -108,19 +108,7 @@ async fn the_queue_survives_a_restart(backend: Backend) {
     let down = SmtpSink::start();
     let address = down.url();
     drop(down);
-    let mut config = keel_tests::test_config(db.url());
-    config.smtp_url = address.clone();
-    config.data_dir = std::env::temp_dir().display().to_string();
-    let before = actix_web::rt::spawn(
-        Worker {
-            db: db.open(),
-            mailer: Mailer::from_config(&config).unwrap(),
-            retry: RetryPolicy { base: Duration::from_millis(50), ..Default::default() },
-            poll: Duration::from_millis(20),
-            lease: Duration::from_secs(1),
-        }
-        .run(),
-    );
+    let before = actix_web::rt::spawn(worker(&db, address, Duration::from_secs(1)).run());
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     before.abort();
     let stats = outbox::stats(&mut db.open().conn().unwrap()).unwrap();
@@ -128,7 +116,7 @@ async fn the_queue_survives_a_restart(backend: Backend) {
     assert!(stats[0].attempts >= 3, "attempted while the server was down: {stats:?}");
 
     let smtp = SmtpSink::start();
-    let after = actix_web::rt::spawn(worker(&db, &smtp, Duration::from_secs(1)).run());
+    let after = actix_web::rt::spawn(worker(&db, smtp.url(), Duration::from_secs(1)).run());
     wait_until_delivered(&db, Duration::from_secs(30)).await;
     after.abort();
     assert_eq!(received(&smtp).len(), 3);
@@ -213,8 +201,8 @@ async fn two_instances_keep_engagement_order(backend: Backend) {
         outbox::enqueue(&mut database.conn().unwrap(), &mail(n, engagement)).unwrap();
     }
     let smtp = SmtpSink::start();
-    let first = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
-    let second = actix_web::rt::spawn(worker(&db, &smtp, LEASE).run());
+    let first = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
+    let second = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
     wait_until_delivered(&db, Duration::from_secs(60)).await;
     first.abort();
     second.abort();
