@@ -46,15 +46,25 @@ pub enum Message {
     /// `engagement_id` orders delivery: the messages of one engagement go out in the order they
     /// were queued (a later one waits while an earlier one is being retried).
     Email { organization_id: Option<OrganizationId>, engagement_id: Option<uuid::Uuid>, email: Email },
+    /// A webhook delivery (its body and target are in the delivery's row). Ordered per
+    /// subscription and engagement: a receiver gets an engagement's events in order, and one
+    /// failing receiver holds up neither the mail nor other receivers.
+    Webhook {
+        organization_id: OrganizationId,
+        engagement_id: Option<uuid::Uuid>,
+        webhook_id: uuid::Uuid,
+        delivery_id: uuid::Uuid,
+    },
 }
 
 impl Message {
     /// Every kind of message, so the queue's metrics show each (at zero when empty).
-    pub const KINDS: &'static [&'static str] = &["email"];
+    pub const KINDS: &'static [&'static str] = &["email", "webhook"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Email { .. } => "email",
+            Message::Webhook { .. } => "webhook",
         }
     }
 
@@ -62,6 +72,9 @@ impl Message {
     pub fn ordering_key(&self) -> Option<String> {
         match self {
             Message::Email { engagement_id, .. } => engagement_id.map(|id| format!("engagement:{id}")),
+            Message::Webhook { engagement_id, webhook_id, .. } => {
+                engagement_id.map(|id| format!("webhook:{webhook_id}:engagement:{id}"))
+            }
         }
     }
 }

@@ -45,6 +45,11 @@ impl<T> Page<T> {
         rows.truncate(limit as usize);
         Page { items: rows, has_more }
     }
+
+    /// The same page with each item transformed.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), has_more: self.has_more }
+    }
 }
 
 #[cfg(test)]

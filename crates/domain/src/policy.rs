@@ -144,6 +144,11 @@ pub enum Action<'a> {
     ManageApiClients {
         organization_id: OrganizationId,
     },
+    /// Creating, reading, changing or deleting the organization's webhook subscriptions and
+    /// reading or re-sending their deliveries.
+    ManageWebhooks {
+        organization_id: OrganizationId,
+    },
     CreateEngagement {
         organization_id: OrganizationId,
     },
@@ -480,6 +485,17 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
             }
             _ => Err(not_found("organization")),
         },
+        Action::ManageWebhooks { organization_id } => {
+            if principal.manages(Some(*organization_id), Scope::WebhooksManage) {
+                Ok(())
+            } else if principal.lacks_scope(Some(*organization_id), Scope::WebhooksManage) {
+                Err(forbidden("managing webhooks needs the webhooks:manage scope"))
+            } else if principal.member_of(Some(*organization_id)) {
+                Err(forbidden("only an admin or the organization's hr_partner can manage webhooks"))
+            } else {
+                Err(not_found("webhook"))
+            }
+        }
     }
 }
 
@@ -524,6 +540,21 @@ pub fn audit_visibility(principal: &Principal) -> Result<Visibility, DomainError
     match principal.organization_id() {
         Some(org) if principal.manages(Some(org), Scope::ReportsRead) => Ok(Visibility::Organization(org)),
         _ => Err(forbidden("the audit log is for admins and the organization's hr_partner")),
+    }
+}
+
+/// Which webhook subscriptions a principal sees in the list: admins all; an organization's
+/// hr_partner, or its API client with `webhooks:manage`, that organization's.
+pub fn webhook_visibility(principal: &Principal) -> Result<Visibility, DomainError> {
+    if principal.is_admin() {
+        return Ok(Visibility::All);
+    }
+    match principal.organization_id() {
+        Some(org) if principal.manages(Some(org), Scope::WebhooksManage) => Ok(Visibility::Organization(org)),
+        Some(_) if matches!(principal, Principal::ApiClient { .. }) => {
+            Err(forbidden("managing webhooks needs the webhooks:manage scope"))
+        }
+        _ => Err(forbidden("webhooks are managed by admins and the organization's hr_partner")),
     }
 }
 

@@ -4,6 +4,16 @@
 //! refused unless the operator allows them; the delivery checks the resolved address again.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::error::{DomainError, ValidationErrors};
+use crate::event::DomainEvent;
+use crate::id::OrganizationId;
+use crate::outbox::Email;
+use crate::time::{self, Timestamp};
+use crate::validate;
 
 /// The event types of SPEC §5, in the order they occur in a program.
 pub const EVENT_TYPES: &[&str] = &[
@@ -150,6 +160,279 @@ pub fn validate_event_types(types: &[String]) -> Result<Vec<&'static str>, Optio
     Ok(chosen)
 }
 
+/// The longest description accepted.
+pub const DESCRIPTION_MAX: usize = 500;
+
+/// A subscription of an organization to some event types, delivered to `url` and signed with
+/// `secret` (and, for a while after a rotation, with `previous_secret` too).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Webhook {
+    pub id: uuid::Uuid,
+    pub organization_id: OrganizationId,
+    pub url: String,
+    pub description: Option<String>,
+    /// Known event types, without repeats, in the order of [`EVENT_TYPES`].
+    pub event_types: Vec<&'static str>,
+    pub enabled: bool,
+    /// The signing secret in its `whsec_…` form (opaque to the domain).
+    pub secret: String,
+    /// The secret before the last rotation, still signed with until `previous_secret_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<Timestamp>,
+    /// When the current run of failed attempts began (`None` while deliveries succeed).
+    pub failing_since: Option<Timestamp>,
+    /// Why Keel disabled the subscription, when it did.
+    pub disabled_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub enabled: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// A partial update; `None` leaves a field as it is (`description: Some(None)` clears it).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub description: Option<Option<String>>,
+}
+
+fn check_url(errors: &mut ValidationErrors, raw: &str, allow_internal: bool) -> Option<String> {
+    match validate_target(raw, allow_internal) {
+        Ok(url) => Some(url.to_string()),
+        Err(e) => {
+            errors.add("url", e.code(), format!("the URL {e}"));
+            None
+        }
+    }
+}
+
+fn check_event_types(errors: &mut ValidationErrors, types: &[String]) -> Option<Vec<&'static str>> {
+    match validate_event_types(types) {
+        Ok(types) => Some(types),
+        Err(Some(unknown)) => {
+            errors.add(
+                "event_types",
+                "unknown_event_type",
+                format!("unknown event type {unknown:?}; known: {}", EVENT_TYPES.join(", ")),
+            );
+            None
+        }
+        Err(None) => {
+            errors.add("event_types", "required", "name at least one event type");
+            None
+        }
+    }
+}
+
+fn check_description(errors: &mut ValidationErrors, description: Option<&str>) -> Option<String> {
+    description
+        .and_then(|d| validate::text_multiline(errors, "description", d, DESCRIPTION_MAX))
+        .filter(|d| !d.is_empty())
+}
+
+impl Webhook {
+    /// Validates a new subscription. `secret` is made by the caller (a random generator).
+    pub fn create(
+        organization_id: OrganizationId,
+        input: NewWebhook,
+        secret: String,
+        allow_internal: bool,
+    ) -> Result<Webhook, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let url = check_url(&mut errors, &input.url, allow_internal);
+        let event_types = check_event_types(&mut errors, &input.event_types);
+        let description = check_description(&mut errors, input.description.as_deref());
+        errors.finish(())?;
+        let now = time::now();
+        Ok(Webhook {
+            id: uuid::Uuid::now_v7(),
+            organization_id,
+            url: url.expect("validated"),
+            description,
+            event_types: event_types.expect("validated"),
+            enabled: input.enabled.unwrap_or(true),
+            secret,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    /// Applies a partial update. Enabling a subscription again starts it afresh: the record of
+    /// failures and the reason it was disabled are cleared.
+    pub fn update(&self, patch: &WebhookPatch, allow_internal: bool) -> Result<Webhook, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let mut next = self.clone();
+        if let Some(url) = &patch.url {
+            next.url = check_url(&mut errors, url, allow_internal).unwrap_or_default();
+        }
+        if let Some(types) = &patch.event_types {
+            next.event_types = check_event_types(&mut errors, types).unwrap_or_default();
+        }
+        if let Some(description) = &patch.description {
+            next.description = check_description(&mut errors, description.as_deref());
+        }
+        errors.finish(())?;
+        if let Some(enabled) = patch.enabled {
+            if enabled && !self.enabled {
+                next.failing_since = None;
+                next.disabled_reason = None;
+            }
+            next.enabled = enabled;
+        }
+        next.updated_at = time::now();
+        next.version += 1;
+        Ok(next)
+    }
+
+    /// Replaces the secret; the previous one is still signed with for `overlap`, so receivers can
+    /// switch without losing a delivery.
+    pub fn rotate_secret(&self, new_secret: String, overlap: Duration) -> Webhook {
+        let now = time::now();
+        let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::days(1));
+        Webhook {
+            previous_secret: Some(self.secret.clone()),
+            previous_secret_expires_at: Some(now + overlap),
+            secret: new_secret,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// The secrets a delivery made at `now` is signed with: the current one, and the previous one
+    /// during the overlap after a rotation.
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at)
+            && now < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+
+    /// Whether an event of this type is delivered to the subscription.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.enabled && self.event_types.contains(&event_type)
+    }
+
+    /// After a failed attempt at `now`: the subscription with its failure run recorded, disabled
+    /// (with the reason) once deliveries have failed for `disable_after`. The second value is
+    /// whether this failure disabled it.
+    pub fn after_failure(&self, now: Timestamp, disable_after: Duration) -> (Webhook, bool) {
+        let since = self.failing_since.unwrap_or(now);
+        let mut next = Webhook { failing_since: Some(since), ..self.clone() };
+        let limit = chrono::Duration::from_std(disable_after).unwrap_or(chrono::Duration::days(3));
+        if self.enabled && now - since >= limit {
+            next.enabled = false;
+            next.disabled_reason = Some(format!(
+                "deliveries failed continuously since {}; fix the receiver, then enable the subscription again",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+            next.updated_at = now;
+            next.version += 1;
+            return (next, true);
+        }
+        (next, false)
+    }
+
+    /// After a successful delivery: the failure run ends.
+    pub fn after_success(&self) -> Option<Webhook> {
+        self.failing_since.map(|_| Webhook { failing_since: None, ..self.clone() })
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Queued or being retried.
+    Pending,
+    Delivered,
+    /// Given up after the last retry (or stopped because the subscription was disabled or its
+    /// URL is no longer acceptable); it can be re-sent.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The body of a webhook delivery (the Standard Webhooks payload shape): the event's id, type and
+/// time, and its data (ids and states only, as in every event).
+pub fn payload(event_id: uuid::Uuid, event: &DomainEvent) -> Value {
+    json!({
+        "id": event_id,
+        "type": event.event_type,
+        "timestamp": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "organization_id": event.organization_id,
+        "data": event.payload,
+    })
+}
+
+/// Whether a re-send of a delivery in `status` is allowed (only failed ones are re-sent; pending
+/// ones are still being tried and delivered ones arrived).
+pub fn check_resend(status: DeliveryStatus, webhook: &Webhook) -> Result<(), DomainError> {
+    if !webhook.enabled {
+        return Err(DomainError::conflict(
+            "webhook_disabled",
+            "the subscription is disabled; enable it (PATCH enabled=true) before re-sending",
+        ));
+    }
+    match status {
+        DeliveryStatus::Failed => Ok(()),
+        other => Err(DomainError::conflict(
+            "delivery_not_failed",
+            format!("only failed deliveries can be re-sent; this one is {}", other.as_str()),
+        )),
+    }
+}
+
+/// The mail to an organization's hr_partner when Keel disables a failing subscription.
+pub fn disabled_email(to_name: &str, to_email: &str, webhook: &Webhook) -> Email {
+    Email {
+        to: to_email.to_owned(),
+        subject: "A Keel webhook subscription was disabled".to_owned(),
+        text: format!(
+            "Hello {to_name},\n\nKeel disabled the webhook subscription {id} ({url}): {reason}.\n\n\
+             Events are no longer sent to it. The deliveries and each attempt's response are listed by\n\
+             GET /v1/webhooks/{id}/deliveries. Once the receiver works again, enable the subscription with\n\
+             PATCH /v1/webhooks/{id} {{\"enabled\": true}} and re-send the failed deliveries with\n\
+             POST /v1/webhooks/{id}/deliveries/{{delivery_id}}/resend.\n",
+            id = webhook.id,
+            url = webhook.url,
+            reason = webhook.disabled_reason.as_deref().unwrap_or("deliveries kept failing"),
+        ),
+        secrets: Vec::new(),
+        attachments: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +504,91 @@ mod tests {
         assert_eq!(validate_event_types(&types(&[])), Err(None));
         assert_eq!(validate_event_types(&types(&["engagement.deleted"])), Err(Some("engagement.deleted".into())));
         assert_eq!(EVENT_TYPES.len(), 12);
+    }
+
+    fn webhook() -> Webhook {
+        let input = NewWebhook {
+            url: "https://hr.example.com/hooks".into(),
+            event_types: vec!["session.completed".into(), "engagement.created".into(), "session.completed".into()],
+            ..NewWebhook::default()
+        };
+        Webhook::create(OrganizationId::generate(), input, "whsec_a".into(), false).unwrap()
+    }
+
+    #[test]
+    fn a_new_subscription_is_validated_and_enabled() {
+        let hook = webhook();
+        assert_eq!(hook.event_types, ["engagement.created", "session.completed"]);
+        assert!(hook.enabled && hook.wants("session.completed") && !hook.wants("design.approved"));
+        let bad = NewWebhook {
+            url: "ftp://x.example.com".into(),
+            event_types: vec!["nope".into()],
+            description: Some("x".repeat(DESCRIPTION_MAX + 1)),
+            ..NewWebhook::default()
+        };
+        let Err(DomainError::Validation(errors)) = Webhook::create(OrganizationId::generate(), bad, "s".into(), true)
+        else {
+            panic!("refused")
+        };
+        let codes: Vec<_> = errors.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            codes,
+            [("url", "unsupported_scheme"), ("event_types", "unknown_event_type"), ("description", "too_long")]
+        );
+        let internal = NewWebhook {
+            url: "http://10.0.0.8/h".into(),
+            event_types: vec!["review.completed".into()],
+            ..NewWebhook::default()
+        };
+        assert!(Webhook::create(OrganizationId::generate(), internal.clone(), "s".into(), false).is_err());
+        assert!(Webhook::create(OrganizationId::generate(), internal, "s".into(), true).is_ok());
+    }
+
+    #[test]
+    fn rotation_signs_with_both_secrets_until_the_overlap_ends() {
+        let hook = webhook().rotate_secret("whsec_b".into(), Duration::from_secs(3600));
+        let now = time::now();
+        assert_eq!(hook.signing_secrets(now), ["whsec_b", "whsec_a"]);
+        assert_eq!(hook.signing_secrets(now + chrono::Duration::hours(2)), ["whsec_b"]);
+        assert_eq!(hook.version, 2);
+    }
+
+    #[test]
+    fn failing_for_long_disables_and_enabling_again_starts_afresh() {
+        let hook = webhook();
+        let start = time::now();
+        let (hook, disabled) = hook.after_failure(start, Duration::from_secs(3600));
+        assert!(!disabled && hook.enabled && hook.failing_since == Some(start));
+        let (hook, disabled) = hook.after_failure(start + chrono::Duration::minutes(30), Duration::from_secs(3600));
+        assert!(!disabled && hook.failing_since == Some(start), "the run began at the first failure");
+        let (hook, disabled) = hook.after_failure(start + chrono::Duration::minutes(61), Duration::from_secs(3600));
+        assert!(disabled && !hook.enabled && hook.disabled_reason.is_some() && !hook.wants("session.completed"));
+        let (again, disabled) = hook.after_failure(start + chrono::Duration::minutes(90), Duration::from_secs(3600));
+        assert!(!disabled && !again.enabled, "disabled once");
+        let enabled = hook.update(&WebhookPatch { enabled: Some(true), ..WebhookPatch::default() }, false).unwrap();
+        assert!(enabled.enabled && enabled.failing_since.is_none() && enabled.disabled_reason.is_none());
+        assert!(webhook().after_success().is_none(), "nothing to clear");
+        assert!(
+            webhook().after_failure(start, Duration::from_secs(60)).0.after_success().unwrap().failing_since.is_none()
+        );
+    }
+
+    #[test]
+    fn only_failed_deliveries_of_enabled_subscriptions_are_resent() {
+        let hook = webhook();
+        assert!(check_resend(DeliveryStatus::Failed, &hook).is_ok());
+        for status in [DeliveryStatus::Pending, DeliveryStatus::Delivered] {
+            assert!(matches!(
+                check_resend(status, &hook),
+                Err(DomainError::Conflict { code: "delivery_not_failed", .. })
+            ));
+        }
+        let off = hook.update(&WebhookPatch { enabled: Some(false), ..WebhookPatch::default() }, false).unwrap();
+        assert!(matches!(
+            check_resend(DeliveryStatus::Failed, &off),
+            Err(DomainError::Conflict { code: "webhook_disabled", .. })
+        ));
+        assert_eq!(DeliveryStatus::parse("failed"), Some(DeliveryStatus::Failed));
+        assert_eq!(DeliveryStatus::parse("x"), None);
     }
 }

@@ -38,6 +38,22 @@ pub struct HttpSettings {
     pub limits: limits::LimitSettings,
     /// Requests per minute per user or API client.
     pub api_rate_per_minute: u32,
+    pub webhooks: WebhookSettings,
+}
+
+/// What the webhook endpoints need from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookSettings {
+    /// Accept target URLs on loopback, private and other internal addresses.
+    pub allow_internal: bool,
+    /// How long the previous secret is still signed with after a rotation.
+    pub secret_overlap: std::time::Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { allow_internal: false, secret_overlap: std::time::Duration::from_secs(86_400) }
+    }
 }
 
 impl Default for HttpSettings {
@@ -47,6 +63,7 @@ impl Default for HttpSettings {
             sign_in_url: None,
             limits: limits::LimitSettings::default(),
             api_rate_per_minute: 600,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -55,7 +72,7 @@ impl Default for HttpSettings {
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
         action_items, api_clients, audit, designs, engagements, extensions, me, oauth, ops, organizations, program,
-        reviews, sessions, sign_in, stakeholders, users,
+        reviews, sessions, sign_in, stakeholders, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -132,6 +149,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::put_end_review)
                 .service(reviews::get_end_review)
                 .service(reviews::get_progress)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_webhook_secret)
+                .service(webhooks::list_webhook_deliveries)
+                .service(webhooks::resend_webhook_delivery)
                 .service(audit::list_audit_events),
         );
 }
@@ -157,6 +182,7 @@ impl Shared {
             limits: limits::Limits::new(settings.limits),
             api_limits: limits::ApiLimits::new(settings.api_rate_per_minute),
             sign_in_url: settings.sign_in_url.clone(),
+            webhooks: settings.webhooks,
             openapi_json: Arc::from(json),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }

@@ -34,6 +34,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "sessions", description = "Coaching sessions and the hours ledger"),
         (name = "reviews", description = "Mid- and end-of-program reviews, renewal, and progress"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
+        (name = "webhooks", description = "Event subscriptions of an organization, signed per Standard Webhooks, and their delivery log"),
         (name = "audit", description = "The append-only audit log"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
@@ -62,6 +63,16 @@ pub struct Conflict;
 impl<'r> utoipa::ToResponse<'r> for Conflict {
     fn response() -> (&'r str, RefOr<Response>) {
         ("Conflict", problem_response("The request conflicts with the current state").into())
+    }
+}
+
+/// 404 by name, for operations without path parameters that can still name a missing resource
+/// (e.g. an organization in the body).
+pub struct NotFound;
+
+impl<'r> utoipa::ToResponse<'r> for NotFound {
+    fn response() -> (&'r str, RefOr<Response>) {
+        ("NotFound", problem_response("No such resource, or none the caller may see").into())
     }
 }
 
@@ -196,6 +207,14 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("get_end_review", "engagements:read"),
     ("get_progress", "engagements:read"),
     ("list_audit_events", "reports:read"),
+    ("create_webhook", "webhooks:manage"),
+    ("list_webhooks", "webhooks:manage"),
+    ("get_webhook", "webhooks:manage"),
+    ("update_webhook", "webhooks:manage"),
+    ("delete_webhook", "webhooks:manage"),
+    ("rotate_webhook_secret", "webhooks:manage"),
+    ("list_webhook_deliveries", "webhooks:manage"),
+    ("resend_webhook_delivery", "webhooks:manage"),
 ];
 
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity

@@ -19,6 +19,7 @@ pub struct AppState {
     pub api_limits: crate::limits::ApiLimits,
     /// The front-end page that redeems sign-in links, if any.
     pub sign_in_url: Option<String>,
+    pub webhooks: crate::WebhookSettings,
     /// The OpenAPI document, rendered once.
     pub openapi_json: Arc<str>,
 }

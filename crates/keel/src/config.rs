@@ -37,6 +37,10 @@ pub struct Config {
     pub auth_rate_per_identity_per_minute: u32,
     pub trust_forwarded_for: bool,
     pub api_rate_per_minute: u32,
+    pub webhook_allow_internal: bool,
+    pub webhook_timeout_secs: u64,
+    pub webhook_disable_after_secs: u64,
+    pub webhook_secret_overlap_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +80,10 @@ impl Default for Config {
             auth_rate_per_identity_per_minute: 5,
             trust_forwarded_for: false,
             api_rate_per_minute: 600,
+            webhook_allow_internal: false,
+            webhook_timeout_secs: 10,
+            webhook_disable_after_secs: 3 * 86_400,
+            webhook_secret_overlap_secs: 86_400,
         }
     }
 }
@@ -158,6 +166,25 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "KEEL_API_RATE_PER_MINUTE",
         "600",
         "API requests per minute per user or API client (then 429 with Retry-After)",
+    ),
+    (
+        "webhook_allow_internal",
+        "KEEL_WEBHOOK_ALLOW_INTERNAL",
+        "false",
+        "accept webhook URLs on loopback, private and other internal addresses (receivers on your own network)",
+    ),
+    ("webhook_timeout_secs", "KEEL_WEBHOOK_TIMEOUT_SECS", "10", "how long a webhook receiver has to answer an attempt"),
+    (
+        "webhook_disable_after_secs",
+        "KEEL_WEBHOOK_DISABLE_AFTER_SECS",
+        "259200",
+        "a subscription whose deliveries have failed this long (3 days) is disabled and its hr_partners emailed",
+    ),
+    (
+        "webhook_secret_overlap_secs",
+        "KEEL_WEBHOOK_SECRET_OVERLAP_SECS",
+        "86400",
+        "after a webhook secret rotation, deliveries are also signed with the old secret this long",
     ),
 ];
 

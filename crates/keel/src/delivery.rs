@@ -1,6 +1,7 @@
 //! The delivery worker: claims due outbox messages and delivers them, retrying failures with
-//! exponential back-off. Email goes over SMTP (lettre), or, with no SMTP server configured, to
-//! `.eml` files in `<data_dir>/mail` (logged): a message is never silently dropped.
+//! exponential back-off and jitter. Email goes over SMTP (lettre), or, with no SMTP server
+//! configured, to `.eml` files in `<data_dir>/mail` (logged): a message is never silently dropped.
+//! Webhook deliveries are signed HTTP POSTs (see [`crate::webhooks`]), each attempt logged.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,12 +10,14 @@ use keel_domain::outbox::{Email, Message, RetryPolicy};
 use keel_domain::time;
 use keel_persistence::Database;
 use keel_persistence::repo::outbox::{self, Claimed};
+use keel_persistence::repo::webhooks::{self, Next};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::StartError;
 use crate::config::Config;
+use crate::webhooks::WebhookSender;
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -93,6 +96,7 @@ impl Mailer {
 pub struct Worker {
     pub db: Database,
     pub mailer: Mailer,
+    pub webhooks: WebhookSender,
     pub retry: RetryPolicy,
     pub poll: Duration,
     /// How long a claimed message is reserved for this worker: if the instance dies mid-delivery,
@@ -121,7 +125,8 @@ impl Worker {
         }
     }
 
-    /// One round: claims due messages and delivers them. Returns how many were claimed.
+    /// One round: claims due messages and delivers them side by side (a batch holds at most one
+    /// message per ordering key, so order is kept). Returns how many were claimed.
     pub async fn tick(&self) -> Result<usize, String> {
         let db = self.db.clone();
         let lease = self.lease;
@@ -131,20 +136,28 @@ impl Worker {
         })
         .await?;
         let count = claimed.len();
-        for message in claimed {
-            self.deliver(message).await;
-        }
+        futures_util::future::join_all(claimed.into_iter().map(|message| self.deliver(message))).await;
         Ok(count)
+    }
+
+    /// When a failed message is tried again (`None`: give up), with jitter so that many
+    /// failures do not retry in step.
+    fn retry_at(&self, attempts: u32) -> Option<time::Timestamp> {
+        let jitter = (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
+        self.retry
+            .next_delay(attempts, jitter)
+            .map(|delay| time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1)))
     }
 
     async fn deliver(&self, claimed: Claimed) {
         let result = match &claimed.message {
             Message::Email { email, .. } => self.mailer.send(email).await,
+            Message::Webhook { delivery_id, .. } => return self.deliver_webhook(claimed.clone(), *delivery_id).await,
         };
         let db = self.db.clone();
         let id = claimed.id.clone();
         let attempts = claimed.attempts;
-        let retry = self.retry;
+        let retry_at = self.retry_at(attempts);
         let recorded = blocking(move || {
             let mut conn = db.conn()?;
             match result {
@@ -157,10 +170,6 @@ impl Worker {
                     outbox::mark_failed(&mut conn, &claimed.id, &error, None)
                 }
                 Err(DeliveryError::Transient(error)) => {
-                    let jitter = (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
-                    let retry_at = retry
-                        .next_delay(attempts, jitter)
-                        .map(|delay| time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1)));
                     match retry_at {
                         Some(at) => tracing::warn!(message = %claimed.id, attempts, %error, retry_at = %at, "outbox: delivery failed; will retry"),
                         None => tracing::error!(message = %claimed.id, attempts, %error, "outbox: delivery failed; giving up"),
@@ -173,6 +182,73 @@ impl Worker {
         if let Err(error) = recorded {
             // The lease expires and the message is delivered again: at least once, never lost.
             tracing::error!(message = %id, %error, "outbox: cannot record the outcome");
+        }
+    }
+}
+
+impl Worker {
+    /// One attempt of a webhook delivery, recorded with its consequences in one transaction.
+    async fn deliver_webhook(&self, claimed: Claimed, delivery_id: uuid::Uuid) {
+        let db = self.db.clone();
+        let found = blocking(move || webhooks::for_delivery(&mut *db.conn()?, delivery_id)).await;
+        let db = self.db.clone();
+        let outcome = match found {
+            Err(error) => Err(error),
+            Ok(None) => {
+                tracing::info!(delivery = %delivery_id, "webhook: the subscription was deleted; delivery dropped");
+                blocking(move || {
+                    outbox::mark_failed(&mut *db.conn()?, &claimed.id, "the subscription was deleted", None)
+                })
+                .await
+            }
+            Ok(Some((hook, _))) if !hook.enabled => {
+                tracing::info!(delivery = %delivery_id, webhook = %hook.id, "webhook: the subscription is disabled; delivery failed");
+                blocking(move || {
+                    webhooks::abandon(&mut *db.conn()?, &claimed, delivery_id, "the subscription is disabled")
+                })
+                .await
+            }
+            Ok(Some((hook, delivery))) => {
+                let sent = self.webhooks.send(&hook, &delivery).await;
+                let next = if sent.result.error.is_none() {
+                    Next::Delivered
+                } else if sent.permanent {
+                    Next::GiveUp
+                } else {
+                    self.retry_at(claimed.attempts).map_or(Next::GiveUp, Next::RetryAt)
+                };
+                match (&next, &sent.result.error) {
+                    (Next::Delivered, _) => {
+                        tracing::info!(delivery = %delivery_id, webhook = %hook.id, attempts = claimed.attempts, "webhook: delivered")
+                    }
+                    (Next::RetryAt(at), Some(error)) => {
+                        tracing::warn!(delivery = %delivery_id, webhook = %hook.id, %error, retry_at = %at, "webhook: attempt failed; will retry")
+                    }
+                    (_, error) => {
+                        tracing::error!(delivery = %delivery_id, webhook = %hook.id, error = error.as_deref().unwrap_or(""), "webhook: delivery failed; giving up")
+                    }
+                }
+                let disable_after = self.webhooks.disable_after;
+                blocking(move || {
+                    let disabled = webhooks::record_attempt(
+                        &mut *db.conn()?,
+                        &claimed,
+                        delivery_id,
+                        &sent.result,
+                        next,
+                        disable_after,
+                    )?;
+                    if let Some(hook) = disabled {
+                        tracing::warn!(webhook = %hook.id, organization = %hook.organization_id, "webhook: subscription disabled after failing for too long; hr_partners emailed");
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        };
+        if let Err(error) = outcome {
+            // The lease expires and the delivery is attempted again: at least once, never lost.
+            tracing::error!(delivery = %delivery_id, %error, "webhook: cannot record the outcome");
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod delivery;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -177,6 +178,10 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
                 trust_forwarded: config.trust_forwarded_for,
             },
             api_rate_per_minute: config.api_rate_per_minute,
+            webhooks: keel_http::WebhookSettings {
+                allow_internal: config.webhook_allow_internal,
+                secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
+            },
         },
     );
     let mut server =
@@ -193,6 +198,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
     let worker = delivery::Worker {
         db: open_database(config)?,
         mailer: delivery::Mailer::from_config(config)?,
+        webhooks: webhooks::WebhookSender::from_config(config),
         retry: keel_domain::outbox::RetryPolicy {
             base: Duration::from_millis(config.outbox_retry_base_ms.max(1)),
             ..Default::default()

@@ -27,6 +27,7 @@ fn worker(db: &TestDatabase, smtp_url: String, lease: Duration) -> Worker {
     Worker {
         db: db.open(),
         mailer: Mailer::from_config(&config).unwrap(),
+        webhooks: keel::webhooks::WebhookSender::from_config(&config),
         retry: RetryPolicy { base: Duration::from_millis(50), ..Default::default() },
         poll: Duration::from_millis(20),
         lease,
@@ -158,6 +159,7 @@ fn subjects(claimed: &[outbox::Claimed]) -> Vec<String> {
         .iter()
         .map(|c| match &c.message {
             Message::Email { email, .. } => email.subject.clone(),
+            other => panic!("only mail was queued, not {other:?}"),
         })
         .collect()
 }

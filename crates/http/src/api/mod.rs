@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::http::StatusCode;
 use keel_domain::page::{Page, PageRequest};

@@ -8,10 +8,12 @@ use crate::error::StoreError;
 use crate::rows::to_db_time;
 use crate::schema::events;
 
+/// Appends the event and queues its webhook deliveries, in the caller's transaction.
 pub fn append(conn: &mut DbConnection, event: &DomainEvent) -> Result<(), StoreError> {
+    let id = uuid::Uuid::now_v7();
     diesel::insert_into(events::table)
         .values((
-            events::id.eq(uuid::Uuid::now_v7().to_string()),
+            events::id.eq(id.to_string()),
             events::organization_id.eq(event.organization_id.to_string()),
             events::engagement_id.eq(event.engagement_id.map(|id| id.to_string())),
             events::event_type.eq(event.event_type),
@@ -19,7 +21,7 @@ pub fn append(conn: &mut DbConnection, event: &DomainEvent) -> Result<(), StoreE
             events::occurred_at.eq(to_db_time(event.occurred_at)),
         ))
         .execute(conn)?;
-    Ok(())
+    super::webhooks::fan_out(conn, id, event)
 }
 
 /// (type, payload) of an engagement's events, oldest first.

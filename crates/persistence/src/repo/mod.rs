@@ -18,6 +18,7 @@ pub mod sign_in;
 pub mod stakeholders;
 pub mod users;
 pub mod versioned;
+pub mod webhooks;
 
 use diesel::prelude::*;
 

@@ -21,6 +21,10 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message) -> Result<(), StoreEr
         Message::Email { organization_id, email, .. } => {
             (organization_id.map(|o| o.to_string()), serde_json::to_string(email).expect("email serializes"))
         }
+        Message::Webhook { organization_id, webhook_id, delivery_id, .. } => (
+            Some(organization_id.to_string()),
+            serde_json::json!({ "webhook_id": webhook_id, "delivery_id": delivery_id }).to_string(),
+        ),
     };
     diesel::insert_into(outbox::table)
         .values((
@@ -104,6 +108,22 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
                         email: serde_json::from_str::<Email>(&payload)
                             .map_err(|_| crate::rows::corrupt("outbox email", &id))?,
                     },
+                    "webhook" => {
+                        let ids: WebhookIds =
+                            serde_json::from_str(&payload).map_err(|_| crate::rows::corrupt("outbox webhook", &id))?;
+                        Message::Webhook {
+                            organization_id: organization_id
+                                .as_deref()
+                                .and_then(|o| o.parse().ok())
+                                .ok_or_else(|| crate::rows::corrupt("outbox organization", &id))?,
+                            engagement_id: ordering_key
+                                .as_deref()
+                                .and_then(|k| k.rsplit_once("engagement:"))
+                                .and_then(|(_, e)| e.parse().ok()),
+                            webhook_id: ids.webhook_id,
+                            delivery_id: ids.delivery_id,
+                        }
+                    }
                     other => return Err(crate::rows::corrupt("outbox kind", other)),
                 };
                 Ok(Claimed { id, attempts: attempts as u32 + 1, message })
@@ -112,19 +132,33 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
     })
 }
 
+#[derive(serde::Deserialize)]
+struct WebhookIds {
+    webhook_id: uuid::Uuid,
+    delivery_id: uuid::Uuid,
+}
+
 /// Records a delivery; the stored copy keeps no secrets.
 pub fn mark_delivered(conn: &mut DbConnection, claimed: &Claimed) -> Result<(), StoreError> {
-    let payload = match &claimed.message {
-        Message::Email { email, .. } => serde_json::to_string(&email.redacted()).expect("email serializes"),
+    let now = to_db_time(time::now());
+    let query = diesel::update(outbox::table.find(&claimed.id));
+    match &claimed.message {
+        Message::Email { email, .. } => query
+            .set((
+                outbox::delivered_at.eq(now),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::payload.eq(serde_json::to_string(&email.redacted()).expect("email serializes")),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
+        Message::Webhook { .. } => query
+            .set((
+                outbox::delivered_at.eq(now),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
     };
-    diesel::update(outbox::table.find(&claimed.id))
-        .set((
-            outbox::delivered_at.eq(to_db_time(time::now())),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::payload.eq(payload),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
     Ok(())
 }
 

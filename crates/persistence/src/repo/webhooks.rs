@@ -1,0 +1,567 @@
+//! Webhook subscriptions, their deliveries and each delivery attempt. Deliveries are made in the
+//! transaction of the change that emits the event ([`fan_out`], called by `events::append`) and
+//! sent by the outbox worker, which records every attempt with [`record_attempt`].
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use keel_domain::audit::{Actor, AuditRecord, CommandContext};
+use keel_domain::event::DomainEvent;
+use keel_domain::outbox::Message;
+use keel_domain::page::{Page, PageRequest};
+use keel_domain::time::{self, Timestamp};
+use keel_domain::webhook::{self, DeliveryStatus, EVENT_TYPES, Webhook};
+use keel_domain::{DomainError, OrganizationId, Precondition};
+use uuid::Uuid;
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::StoreError;
+use crate::repo::{audit, outbox, versioned};
+use crate::rows::{corrupt, from_db_time, to_db_time};
+use crate::schema::{users, webhook_attempts, webhook_deliveries, webhooks};
+
+const RESOURCE: &str = "webhook";
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = webhooks, treat_none_as_null = true)]
+struct WebhookRow {
+    id: String,
+    organization_id: String,
+    url: String,
+    description: Option<String>,
+    /// Space-separated event types.
+    event_types: String,
+    enabled: i32,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_expires_at: Option<NaiveDateTime>,
+    failing_since: Option<NaiveDateTime>,
+    disabled_reason: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl From<&Webhook> for WebhookRow {
+    fn from(w: &Webhook) -> Self {
+        WebhookRow {
+            id: w.id.to_string(),
+            organization_id: w.organization_id.to_string(),
+            url: w.url.clone(),
+            description: w.description.clone(),
+            event_types: w.event_types.join(" "),
+            enabled: i32::from(w.enabled),
+            secret: w.secret.clone(),
+            previous_secret: w.previous_secret.clone(),
+            previous_secret_expires_at: w.previous_secret_expires_at.map(to_db_time),
+            failing_since: w.failing_since.map(to_db_time),
+            disabled_reason: w.disabled_reason.clone(),
+            created_at: to_db_time(w.created_at),
+            updated_at: to_db_time(w.updated_at),
+            version: w.version,
+        }
+    }
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+    fn try_from(row: WebhookRow) -> Result<Self, StoreError> {
+        let event_types = row
+            .event_types
+            .split_whitespace()
+            .map(|t| EVENT_TYPES.iter().copied().find(|known| *known == t).ok_or_else(|| corrupt("event type", t)))
+            .collect::<Result<_, _>>()?;
+        Ok(Webhook {
+            id: row.id.parse().map_err(|_| corrupt("webhook id", &row.id))?,
+            organization_id: row
+                .organization_id
+                .parse()
+                .map_err(|_| corrupt("organization id", &row.organization_id))?,
+            url: row.url,
+            description: row.description,
+            event_types,
+            enabled: row.enabled != 0,
+            secret: row.secret,
+            previous_secret: row.previous_secret,
+            previous_secret_expires_at: row.previous_secret_expires_at.map(from_db_time),
+            failing_since: row.failing_since.map(from_db_time),
+            disabled_reason: row.disabled_reason,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+impl versioned::Versioned for Webhook {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+/// One delivery of one event to one subscription.
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub organization_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub engagement_id: Option<String>,
+    /// The JSON body sent (the same on every attempt).
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub last_attempt_at: Option<NaiveDateTime>,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub failed_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    pub fn status(&self) -> DeliveryStatus {
+        DeliveryStatus::parse(&self.status).unwrap_or(DeliveryStatus::Pending)
+    }
+}
+
+/// One attempt to deliver: the receiver's HTTP status, or why no answer came.
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = webhook_attempts)]
+pub struct Attempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempted_at: NaiveDateTime,
+    pub response_status: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+    let row: Option<WebhookRow> = super::first_for_update!(
+        conn,
+        webhooks::table.filter(webhooks::id.eq(id.to_string())).select(WebhookRow::as_select())
+    )?;
+    row.map(Webhook::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
+fn write(conn: &mut DbConnection, hook: &Webhook, expected_version: i64) -> QueryResult<usize> {
+    diesel::update(
+        webhooks::table.filter(webhooks::id.eq(hook.id.to_string())).filter(webhooks::version.eq(expected_version)),
+    )
+    .set(WebhookRow::from(hook))
+    .execute(conn)
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &CommandContext, hook: Webhook) -> Result<Webhook, StoreError> {
+    write_transaction(conn, |conn| {
+        // A missing organization is a 404, not a failed foreign key.
+        super::organizations::get(conn, hook.organization_id)?;
+        diesel::insert_into(webhooks::table).values(WebhookRow::from(&hook)).execute(conn)?;
+        let record = AuditRecord::new(ctx, "webhook.created", RESOURCE, hook.id, Some(hook.organization_id));
+        audit::append(conn, &record.with_fields(vec!["url", "event_types", "enabled", "description"]))?;
+        Ok(hook)
+    })
+}
+
+/// The subscription `id`, whoever owns it (the caller checks the policy on the result).
+pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+    let row = super::optional(
+        webhooks::table.filter(webhooks::id.eq(id.to_string())).select(WebhookRow::as_select()).first(conn),
+    )?;
+    row.map(Webhook::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WebhookFilter {
+    pub organization_id: Option<OrganizationId>,
+    pub enabled: Option<bool>,
+}
+
+pub fn list(conn: &mut DbConnection, filter: &WebhookFilter, page: PageRequest) -> Result<Page<Webhook>, StoreError> {
+    let mut query = webhooks::table
+        .select(WebhookRow::as_select())
+        .order(webhooks::id.asc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(org) = filter.organization_id {
+        query = query.filter(webhooks::organization_id.eq(org.to_string()));
+    }
+    if let Some(enabled) = filter.enabled {
+        query = query.filter(webhooks::enabled.eq(i32::from(enabled)));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(webhooks::id.gt(after.to_string()));
+    }
+    let items = query.load(conn)?.into_iter().map(Webhook::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(items, page.limit))
+}
+
+/// A change of the subscription (an update or a secret rotation), checked by `authorize` on the
+/// locked row, with its audit record.
+#[allow(clippy::too_many_arguments)]
+pub fn modify(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    id: Uuid,
+    precondition: Option<&Precondition>,
+    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
+    action: &'static str,
+    fields: Vec<&'static str>,
+    next: &dyn Fn(&Webhook) -> Result<Webhook, DomainError>,
+) -> Result<Webhook, StoreError> {
+    versioned::modify(
+        conn,
+        precondition,
+        |conn| {
+            let current = load(conn, id)?;
+            authorize(&current)?;
+            Ok(current)
+        },
+        |_conn, current| {
+            let next = next(current)?;
+            let record = AuditRecord::new(ctx, action, RESOURCE, id, Some(current.organization_id));
+            Ok(Some(versioned::Change::new(next, record.with_fields(fields.clone()))))
+        },
+        write,
+    )
+}
+
+/// Deletes the subscription with its deliveries and attempts. Messages still queued for it are
+/// dropped by the worker when it finds their delivery gone.
+pub fn delete(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    id: Uuid,
+    precondition: Option<&Precondition>,
+    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = load(conn, id)?;
+        authorize(&current)?;
+        Precondition::check(precondition, current.version)?;
+        let deliveries = || webhook_deliveries::table.filter(webhook_deliveries::webhook_id.eq(id.to_string()));
+        diesel::delete(
+            webhook_attempts::table
+                .filter(webhook_attempts::delivery_id.eq_any(deliveries().select(webhook_deliveries::id))),
+        )
+        .execute(conn)?;
+        diesel::delete(deliveries()).execute(conn)?;
+        diesel::delete(webhooks::table.filter(webhooks::id.eq(id.to_string()))).execute(conn)?;
+        let record = AuditRecord::new(ctx, "webhook.deleted", RESOURCE, id, Some(current.organization_id));
+        audit::append(conn, &record)
+    })
+}
+
+/// Queues a delivery of `event` to every enabled subscription of its organization that wants
+/// it. Runs in the transaction of the change that emitted the event.
+pub(crate) fn fan_out(conn: &mut DbConnection, event_id: Uuid, event: &DomainEvent) -> Result<(), StoreError> {
+    let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::organization_id.eq(event.organization_id.to_string()))
+        .filter(webhooks::enabled.eq(1))
+        .select(WebhookRow::as_select())
+        .load(conn)?;
+    let mut payload = None;
+    for row in rows {
+        let hook = Webhook::try_from(row)?;
+        if !hook.wants(event.event_type) {
+            continue;
+        }
+        let body = payload.get_or_insert_with(|| webhook::payload(event_id, event).to_string()).clone();
+        let delivery_id = Uuid::now_v7();
+        diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::id.eq(delivery_id.to_string()),
+                webhook_deliveries::webhook_id.eq(hook.id.to_string()),
+                webhook_deliveries::organization_id.eq(hook.organization_id.to_string()),
+                webhook_deliveries::event_id.eq(event_id.to_string()),
+                webhook_deliveries::event_type.eq(event.event_type),
+                webhook_deliveries::engagement_id.eq(event.engagement_id.map(|e| e.to_string())),
+                webhook_deliveries::payload.eq(body),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::attempts.eq(0),
+                webhook_deliveries::created_at.eq(to_db_time(time::now())),
+            ))
+            .execute(conn)?;
+        outbox::enqueue(
+            conn,
+            &Message::Webhook {
+                organization_id: hook.organization_id,
+                engagement_id: event.engagement_id,
+                webhook_id: hook.id,
+                delivery_id,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+}
+
+/// A page of the subscription's deliveries, newest first, each with its attempts (oldest first;
+/// two queries whatever the page's length).
+pub fn deliveries(
+    conn: &mut DbConnection,
+    webhook_id: Uuid,
+    filter: &DeliveryFilter,
+    page: PageRequest,
+) -> Result<Page<(Delivery, Vec<Attempt>)>, StoreError> {
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id.to_string()))
+        .select(Delivery::as_select())
+        .order(webhook_deliveries::id.desc())
+        .limit(i64::from(page.limit) + 1)
+        .into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(webhook_deliveries::status.eq(status.as_str()));
+    }
+    if let Some(event_type) = &filter.event_type {
+        query = query.filter(webhook_deliveries::event_type.eq(event_type.clone()));
+    }
+    if let Some(before) = page.after {
+        query = query.filter(webhook_deliveries::id.lt(before.to_string()));
+    }
+    let page = Page::from_overfetch(query.load(conn)?, page.limit);
+    let ids: Vec<&String> = page.items.iter().map(|d| &d.id).collect();
+    let attempts: Vec<Attempt> = webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq_any(&ids))
+        .order(webhook_attempts::id.asc())
+        .select(Attempt::as_select())
+        .load(conn)?;
+    let mut by_delivery: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
+    for attempt in attempts {
+        by_delivery.entry(attempt.delivery_id.clone()).or_default().push(attempt);
+    }
+    Ok(page.map(|delivery| {
+        let attempts = by_delivery.remove(&delivery.id).unwrap_or_default();
+        (delivery, attempts)
+    }))
+}
+
+fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) -> Result<Delivery, StoreError> {
+    super::optional(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(delivery_id.to_string()))
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id.to_string()))
+            .select(Delivery::as_select())
+            .first(conn),
+    )?
+    .ok_or_else(|| StoreError::not_found("delivery"))
+}
+
+/// Queues a failed delivery again (same `webhook-id`, so receivers can tell it is the same
+/// message); its attempts so far stay in the log.
+pub fn resend(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    webhook_id: Uuid,
+    delivery_id: Uuid,
+    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
+) -> Result<(Delivery, Vec<Attempt>), StoreError> {
+    write_transaction(conn, |conn| {
+        let hook = load(conn, webhook_id)?;
+        authorize(&hook)?;
+        let current = delivery(conn, webhook_id, delivery_id)?;
+        webhook::check_resend(current.status(), &hook)?;
+        let now = to_db_time(time::now());
+        diesel::update(webhook_deliveries::table.find(&current.id))
+            .set((
+                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::failed_at.eq(None::<NaiveDateTime>),
+                webhook_deliveries::next_attempt_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        outbox::enqueue(
+            conn,
+            &Message::Webhook {
+                organization_id: hook.organization_id,
+                engagement_id: current.engagement_id.as_deref().and_then(|e| e.parse().ok()),
+                webhook_id,
+                delivery_id,
+            },
+        )?;
+        let record = AuditRecord::new(
+            ctx,
+            "webhook.delivery_resent",
+            "webhook_delivery",
+            delivery_id,
+            Some(hook.organization_id),
+        );
+        audit::append(conn, &record)?;
+        let attempts = webhook_attempts::table
+            .filter(webhook_attempts::delivery_id.eq(delivery_id.to_string()))
+            .order(webhook_attempts::id.asc())
+            .select(Attempt::as_select())
+            .load(conn)?;
+        Ok((delivery(conn, webhook_id, delivery_id)?, attempts))
+    })
+}
+
+/// What the worker needs to make an attempt: the delivery and its subscription (`None` when the
+/// subscription was deleted since the delivery was queued).
+pub fn for_delivery(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Option<(Webhook, Delivery)>, StoreError> {
+    let Some(found) = super::optional(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(delivery_id.to_string()))
+            .select(Delivery::as_select())
+            .first(conn),
+    )?
+    else {
+        return Ok(None);
+    };
+    let hook_id: Uuid = found.webhook_id.parse().map_err(|_| corrupt("webhook id", &found.webhook_id))?;
+    Ok(Some((get(conn, hook_id)?, found)))
+}
+
+/// The result of one attempt.
+#[derive(Clone, Debug)]
+pub struct AttemptResult {
+    pub attempted_at: Timestamp,
+    /// The receiver's HTTP status, when it answered.
+    pub response_status: Option<u16>,
+    /// Why the attempt failed (a non-2xx answer, a timeout, a refused address…).
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// What follows an attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next {
+    Delivered,
+    /// Tried again at this time.
+    RetryAt(Timestamp),
+    /// No more tries: the delivery failed (it can be re-sent).
+    GiveUp,
+}
+
+/// Records an attempt of the delivery in `claimed` and its consequences in one transaction: the
+/// attempt's log entry, the delivery's status, the subscription's run of failures (disabling it,
+/// with an email to the organization's hr_partners, once deliveries have failed for
+/// `disable_after`) and the outbox message's outcome. Returns the subscription when this attempt
+/// disabled it.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    claimed: &outbox::Claimed,
+    delivery_id: Uuid,
+    result: &AttemptResult,
+    next: Next,
+    disable_after: Duration,
+) -> Result<Option<Webhook>, StoreError> {
+    write_transaction(conn, |conn| {
+        let Some((hook, _)) = for_delivery(conn, delivery_id)? else {
+            return outbox::mark_failed(conn, &claimed.id, "the subscription was deleted", None).map(|_| None);
+        };
+        let hook = load(conn, hook.id)?;
+        diesel::insert_into(webhook_attempts::table)
+            .values(Attempt {
+                id: Uuid::now_v7().to_string(),
+                delivery_id: delivery_id.to_string(),
+                attempted_at: to_db_time(result.attempted_at),
+                response_status: result.response_status.map(i32::from),
+                error: result.error.as_ref().map(|e| e.chars().take(1000).collect()),
+                duration_ms: result.duration_ms,
+            })
+            .execute(conn)?;
+        let mut disabled = None;
+        let next = match next {
+            Next::Delivered => {
+                if let Some(healthy) = hook.after_success() {
+                    // System bookkeeping, not an edit: the version (and ETag) stays.
+                    write(conn, &healthy, hook.version)?;
+                }
+                Next::Delivered
+            }
+            failed => {
+                let (after, now_disabled) = hook.after_failure(result.attempted_at, disable_after);
+                write(conn, &after, hook.version)?;
+                if now_disabled {
+                    disable_side_effects(conn, &after)?;
+                    disabled = Some(after);
+                    Next::GiveUp
+                } else {
+                    failed
+                }
+            }
+        };
+        let at = to_db_time(result.attempted_at);
+        let (status, next_attempt_at, delivered_at, failed_at) = match next {
+            Next::Delivered => (DeliveryStatus::Delivered, None, Some(at), None),
+            Next::RetryAt(when) => (DeliveryStatus::Pending, Some(to_db_time(when)), None, None),
+            Next::GiveUp => (DeliveryStatus::Failed, None, None, Some(at)),
+        };
+        diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
+            .set((
+                webhook_deliveries::status.eq(status.as_str()),
+                webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+                webhook_deliveries::last_attempt_at.eq(Some(at)),
+                webhook_deliveries::next_attempt_at.eq(next_attempt_at),
+                webhook_deliveries::delivered_at.eq(delivered_at),
+                webhook_deliveries::failed_at.eq(failed_at),
+                webhook_deliveries::last_error.eq(result.error.clone()),
+            ))
+            .execute(conn)?;
+        let error = result.error.as_deref().unwrap_or("failed");
+        match next {
+            Next::Delivered => outbox::mark_delivered(conn, claimed)?,
+            Next::RetryAt(when) => outbox::mark_failed(conn, &claimed.id, error, Some(when))?,
+            Next::GiveUp => outbox::mark_failed(conn, &claimed.id, error, None)?,
+        }
+        Ok(disabled)
+    })
+}
+
+/// Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile):
+/// the delivery is failed (it can be re-sent once the subscription is enabled again).
+pub fn abandon(
+    conn: &mut DbConnection,
+    claimed: &outbox::Claimed,
+    delivery_id: Uuid,
+    reason: &str,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let now = to_db_time(time::now());
+        diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
+            .set((
+                webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+                webhook_deliveries::next_attempt_at.eq(None::<NaiveDateTime>),
+                webhook_deliveries::failed_at.eq(Some(now)),
+                webhook_deliveries::last_error.eq(Some(reason)),
+            ))
+            .execute(conn)?;
+        outbox::mark_failed(conn, &claimed.id, reason, None)
+    })
+}
+
+/// When Keel disables a failing subscription: the audit record and a mail to each active
+/// hr_partner of the organization.
+fn disable_side_effects(conn: &mut DbConnection, hook: &Webhook) -> Result<(), StoreError> {
+    let ctx = CommandContext { actor: Actor::System, request_id: format!("webhook-delivery-{}", hook.id) };
+    let record = AuditRecord::new(&ctx, "webhook.disabled", RESOURCE, hook.id, Some(hook.organization_id));
+    audit::append(conn, &record.with_fields(vec!["enabled", "disabled_reason"]))?;
+    let partners: Vec<(String, String)> = users::table
+        .filter(users::organization_id.eq(hook.organization_id.to_string()))
+        .filter(users::role_hr_partner.eq(1))
+        .filter(users::status.eq("active"))
+        .order(users::id.asc())
+        .select((users::name, users::email))
+        .load(conn)?;
+    if partners.is_empty() {
+        tracing::warn!(webhook = %hook.id, "webhook disabled; the organization has no active hr_partner to tell");
+    }
+    for (name, email) in partners {
+        let message = Message::Email {
+            organization_id: Some(hook.organization_id),
+            engagement_id: None,
+            email: webhook::disabled_email(&name, &email, hook),
+        };
+        outbox::enqueue(conn, &message)?;
+    }
+    Ok(())
+}
