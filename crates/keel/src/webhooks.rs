@@ -125,3 +125,18 @@ impl WebhookSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn names_resolving_to_internal_addresses_are_refused_unless_allowed() {
+        let refusing = VettingResolver { allow_internal: false };
+        let error = refusing.lookup("localhost", 80).await.expect_err("localhost is loopback");
+        assert!(error.to_string().contains("internal"), "{error}");
+        let allowing = VettingResolver { allow_internal: true };
+        let found = allowing.lookup("localhost", 80).await.expect("resolves");
+        assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback() && a.port() == 80), "{found:?}");
+    }
+}

@@ -258,6 +258,31 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         },
         // The audit log: admins, hr_partners (their organization's) and API clients with
         // reports:read (both of this world's clients have it).
+        // The organization's webhooks: admins, its hr_partner and its API client with
+        // webhooks:manage; its other members 403, outsiders 404. A pending delivery is not
+        // re-sent (409), which proves the caller got past the policy.
+        "create_webhook"
+        | "get_webhook"
+        | "update_webhook"
+        | "rotate_webhook_secret"
+        | "list_webhook_deliveries"
+        | "delete_webhook"
+        | "resend_webhook_delivery" => match who {
+            Admin | HrSame | ClientScoped => match op {
+                "create_webhook" => 201,
+                "delete_webhook" => 204,
+                "resend_webhook_delivery" => 409,
+                _ => 200,
+            },
+            Leader | Sponsor | Unrelated | ClientUnscoped => 403,
+            HrOther | Coach => 404,
+            Anonymous => 401,
+        },
+        "list_webhooks" => match who {
+            Admin | HrSame | HrOther | ClientScoped => 200,
+            Coach | Leader | Sponsor | Unrelated | ClientUnscoped => 403,
+            Anonymous => 401,
+        },
         "list_audit_events" => match who {
             Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
             Coach | Leader | Sponsor | Unrelated => 403,
@@ -297,6 +322,10 @@ struct World {
     reviewed: String,
     org: String,
     target_user: String,
+    /// A subscription to engagement.created (made before the engagements) and one of its
+    /// deliveries, still pending: its receiver refuses connections.
+    webhook: String,
+    delivery: String,
     client_credentials: (String, String),
     counter: AtomicUsize,
 }
@@ -374,10 +403,15 @@ impl World {
             reviewed: String::new(),
             org,
             target_user,
+            webhook: String::new(),
+            delivery: String::new(),
             client_credentials,
             counter: AtomicUsize::new(0),
         };
+        world.webhook = world.fresh_webhook().await;
         world.engagement = world.fresh_engagement().await;
+        let deliveries = world.app.get(&format!("/v1/webhooks/{}/deliveries", world.webhook)).await.json();
+        world.delivery = deliveries["items"][0]["id"].as_str().expect("a delivery").to_owned();
         world.outcome = world.fresh_outcome().await;
         world.rater = world.fresh_rater().await;
         world.theme = world.fresh_theme().await;
@@ -558,6 +592,15 @@ impl World {
     async fn fresh_engagement(&self) -> String {
         let engagement = self.app.post("/v1/engagements", &self.engagement_body()).await.expect_status(201).json();
         engagement["id"].as_str().unwrap().to_owned()
+    }
+
+    fn webhook_body(&self) -> Value {
+        json!({ "organization_id": self.org, "url": "http://127.0.0.1:1/refused", "event_types": ["engagement.created"] })
+    }
+
+    async fn fresh_webhook(&self) -> String {
+        let hook = self.app.post("/v1/webhooks", &self.webhook_body()).await.expect_status(201).json();
+        hook["id"].as_str().unwrap().to_owned()
     }
 
     fn unique(&self) -> usize {
@@ -816,6 +859,27 @@ impl World {
                 call(Method::PUT, format!("/v1/engagements/{}/reviews/{kind}", self.coaching), Some(body)).await
             }
             "list_audit_events" => call(Method::GET, "/v1/audit-events".into(), None).await,
+            "create_webhook" => call(Method::POST, "/v1/webhooks".into(), Some(self.webhook_body())).await,
+            "list_webhooks" => call(Method::GET, "/v1/webhooks".into(), None).await,
+            "get_webhook" => call(Method::GET, format!("/v1/webhooks/{}", self.webhook), None).await,
+            "update_webhook" => {
+                let body = json!({ "description": format!("changed by {who:?}") });
+                call(Method::PATCH, format!("/v1/webhooks/{}", self.webhook), Some(body)).await
+            }
+            "delete_webhook" => {
+                let hook = self.fresh_webhook().await;
+                call(Method::DELETE, format!("/v1/webhooks/{hook}"), None).await
+            }
+            "rotate_webhook_secret" => {
+                call(Method::POST, format!("/v1/webhooks/{}/rotate-secret", self.webhook), None).await
+            }
+            "list_webhook_deliveries" => {
+                call(Method::GET, format!("/v1/webhooks/{}/deliveries", self.webhook), None).await
+            }
+            "resend_webhook_delivery" => {
+                let path = format!("/v1/webhooks/{}/deliveries/{}/resend", self.webhook, self.delivery);
+                call(Method::POST, path, None).await
+            }
             other => panic!("the matrix has an expectation for {other} but no request for it"),
         }
     }

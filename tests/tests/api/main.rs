@@ -17,3 +17,4 @@ mod sign_in;
 mod stakeholders;
 mod tokens;
 mod users;
+mod webhooks;

@@ -50,6 +50,29 @@ fn round_trip_every_table(conn: &mut DbConnection) {
     assert_eq!(rows[0].organization_id, Some(org.id.to_string()));
     assert_eq!(rows[0].actor_kind, "system");
 
+    let input = keel_domain::webhook::NewWebhook {
+        url: "https://hr.example.com/hooks".into(),
+        event_types: vec!["session.completed".into(), "engagement.created".into()],
+        description: Some("HRIS".into()),
+        ..Default::default()
+    };
+    let hook = keel_domain::webhook::Webhook::create(org.id, input, "whsec_a".into(), false).unwrap();
+    let hook = keel_persistence::repo::webhooks::create(conn, &ctx(), hook).unwrap();
+    assert_eq!(keel_persistence::repo::webhooks::get(conn, hook.id).unwrap(), hook);
+    let rotated = keel_persistence::repo::webhooks::modify(
+        conn,
+        &ctx(),
+        hook.id,
+        None,
+        &|_| Ok(()),
+        "webhook.secret_rotated",
+        vec!["secret"],
+        &|current| Ok(current.rotate_secret("whsec_b".into(), std::time::Duration::from_secs(60))),
+    )
+    .unwrap();
+    assert!(rotated.previous_secret_expires_at.is_some());
+    assert_eq!(keel_persistence::repo::webhooks::get(conn, hook.id).unwrap(), rotated);
+
     let key = secrets::get_or_create(conn, "k", || "first".into()).unwrap();
     assert_eq!(key, "first");
     assert_eq!(secrets::get_or_create(conn, "k", || "second".into()).unwrap(), "first");
