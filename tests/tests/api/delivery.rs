@@ -231,3 +231,90 @@ async fn one_engagement_in_order_on_postgres() {
 async fn two_instances_keep_engagement_order_on_postgres() {
     two_instances_keep_engagement_order(Backend::Postgres).await;
 }
+
+/// `instances` workers on one database (two on PostgreSQL) deliver 500 webhook events (25 engagements × 20, fanned out by
+/// `events::append` as a change does): each arrives once, each engagement's in order, and every
+/// delivery is logged with its one attempt.
+async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
+    use keel_domain::webhook::{NewWebhook, Webhook};
+    use keel_persistence::repo::{events, organizations, webhooks};
+    let Some(db) = TestDatabase::create(backend) else { return };
+    let database = db.open();
+    keel::migrate(&database).unwrap();
+    let receiver = keel_tests::WebhookReceiver::start(0);
+    let mut conn = database.conn().unwrap();
+    let ctx = keel_domain::audit::CommandContext { actor: keel_domain::audit::Actor::System, request_id: "t".into() };
+    let org = organizations::create(
+        &mut conn,
+        &ctx,
+        keel_domain::organization::NewOrganization { name: "Acme".into(), ..Default::default() },
+    )
+    .unwrap();
+    let input = NewWebhook { url: receiver.url(), event_types: vec!["session.completed".into()], ..Default::default() };
+    let secret = keel_http::webhook_signature::Secret::generate().encoded();
+    let hook =
+        webhooks::create(&mut conn, &ctx, Webhook::create(org.id, input, secret.clone(), true).unwrap()).unwrap();
+    let engagements: Vec<uuid::Uuid> = (0..25).map(|_| uuid::Uuid::now_v7()).collect();
+    for n in 0..MESSAGES {
+        let engagement = engagements[n % engagements.len()];
+        let event = keel_domain::event::DomainEvent {
+            event_type: "session.completed",
+            organization_id: org.id,
+            engagement_id: Some(engagement),
+            payload: serde_json::json!({ "engagement_id": engagement, "n": n }),
+            occurred_at: keel_domain::time::now(),
+        };
+        keel_persistence::connection::write_transaction(&mut conn, |conn| events::append(conn, &event)).unwrap();
+    }
+    drop(conn);
+    let workers: Vec<_> =
+        (0..instances).map(|_| actix_web::rt::spawn(worker(&db, String::new(), LEASE).run())).collect();
+    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    workers.iter().for_each(|w| w.abort());
+
+    let received = receiver.received();
+    let mut ids = BTreeMap::new();
+    let mut order: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for request in &received {
+        keel_tests::verify_webhook(&secret, request, 300).unwrap();
+        *ids.entry(request.header("webhook-id").to_owned()).or_insert(0) += 1;
+        let body = request.json();
+        let engagement = body["data"]["engagement_id"].as_str().unwrap().to_owned();
+        order.entry(engagement).or_default().push(body["data"]["n"].as_u64().unwrap());
+    }
+    assert_eq!(ids.len(), MESSAGES, "every event arrives");
+    assert!(ids.values().all(|n| *n == 1), "none twice");
+    for (engagement, ns) in &order {
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "engagement {engagement} out of order: {ns:?}");
+    }
+    let mut conn = database.conn().unwrap();
+    let filter = webhooks::DeliveryFilter {
+        status: Some(keel_domain::webhook::DeliveryStatus::Delivered),
+        ..Default::default()
+    };
+    let page = keel_domain::page::PageRequest::new(Some(200), None).unwrap();
+    let mut delivered = 0;
+    let mut next = Some(page);
+    while let Some(page) = next.take() {
+        let result = webhooks::deliveries(&mut conn, hook.id, &filter, page).unwrap();
+        assert!(
+            result.items.iter().all(|(_, attempts)| attempts.len() == 1 && attempts[0].response_status == Some(200))
+        );
+        delivered += result.items.len();
+        if result.has_more {
+            let last = result.items.last().unwrap().0.id.parse().unwrap();
+            next = Some(keel_domain::page::PageRequest::new(Some(200), Some(last)).unwrap());
+        }
+    }
+    assert_eq!(delivered, MESSAGES);
+}
+
+#[actix_web::test]
+async fn two_instances_share_webhook_deliveries_on_postgres() {
+    webhook_deliveries_shared(Backend::Postgres, 2).await;
+}
+
+#[actix_web::test]
+async fn one_instance_delivers_webhooks_on_sqlite() {
+    webhook_deliveries_shared(Backend::Sqlite, 1).await;
+}
