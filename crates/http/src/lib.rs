@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod cursor;
+pub mod dbtiming;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;

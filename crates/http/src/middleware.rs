@@ -46,7 +46,7 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
     async move {
-        let result = next.call(req).await;
+        let (result, db) = crate::dbtiming::measure(next.call(req)).await;
         let mut res = match result {
             Ok(res) => res.map_into_boxed_body(),
             Err(error) => {
@@ -60,6 +60,9 @@ pub async fn observe(
         }
         res.headers_mut()
             .insert(REQUEST_ID.clone(), HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("-")));
+        if let Ok(timing) = HeaderValue::from_str(&crate::dbtiming::server_timing(db)) {
+            res.headers_mut().insert(header::HeaderName::from_static("server-timing"), timing);
+        }
         let status = res.status().as_u16();
         let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         let elapsed = started.elapsed();
@@ -67,9 +70,9 @@ pub async fn observe(
             state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
         }
         if status >= 500 {
-            tracing::error!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request failed");
+            tracing::error!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, db_queries = db.statements, "request failed");
         } else {
-            tracing::info!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
+            tracing::info!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1e3, db_queries = db.statements, db_ms = db.time.as_secs_f64() * 1e3, "request");
         }
         Ok(res)
     }

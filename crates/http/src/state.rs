@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use keel_persistence::instrument::statements_on_this_thread;
 use keel_persistence::{Database, DbConnection, StoreError};
 
 use crate::auth::TokenService;
@@ -32,12 +33,14 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
         let db = self.db.clone();
-        web::block(move || {
-            let mut conn = db.conn()?;
-            work(&mut conn)
+        let (result, statements, time) = web::block(move || {
+            let (before, started) = (statements_on_this_thread(), std::time::Instant::now());
+            let result = db.conn().map_err(StoreError::from).and_then(|mut conn| work(&mut conn));
+            (result, statements_on_this_thread() - before, started.elapsed())
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
-        .map_err(ApiError::from)
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?;
+        crate::dbtiming::add(statements, time);
+        result.map_err(ApiError::from)
     }
 }

@@ -80,6 +80,12 @@ impl DatabaseUrl {
     }
 
     fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        let mut conn = self.connect_uninstrumented()?;
+        conn.set_instrumentation(crate::instrument::StatementCounter);
+        Ok(conn)
+    }
+
+    fn connect_uninstrumented(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgresql),
             DatabaseUrl::Sqlite(path) => {

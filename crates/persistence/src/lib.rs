@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod instrument;
 pub mod migrations;
 pub mod repo;
 pub mod rows;

@@ -11,6 +11,7 @@ mod limits;
 mod ops;
 mod organizations;
 mod persistence;
+mod queries;
 mod reviews;
 mod sessions;
 mod sign_in;

@@ -1,0 +1,85 @@
+//! Round trips per request, read from the `Server-Timing` header every answer carries: a list
+//! page costs the same number of statements whatever its length (no N+1), and single reads stay
+//! within a small, fixed budget.
+
+use actix_web::http::Method;
+use keel_tests::{Response, TestApp, both_backends};
+use serde_json::json;
+
+fn statements(response: &Response) -> u64 {
+    let timing = response.header("server-timing").expect("server-timing header");
+    let desc = timing.split("desc=\"").nth(1).expect("desc");
+    desc.split(' ').next().unwrap().parse().expect("a count")
+}
+
+async fn cost(app: &TestApp, token: &str, path: &str) -> (u64, usize) {
+    let response = app.call_as(Some(token), Method::GET, path, &[], None).await.expect_status(200);
+    let items = response.json()["items"].as_array().map_or(1, Vec::len);
+    (statements(&response), items)
+}
+
+both_backends! {
+    async fn list_pages_cost_the_same_whatever_their_length(app) {
+        let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for (email, roles, organization) in [
+            ("hr@acme.test", json!(["hr_partner"]), Some(&org)),
+            ("leader@acme.test", json!([]), Some(&org)),
+            ("coach@provider.test", json!(["coach"]), None),
+        ] {
+            let user = app.create_user(json!({ "email": email, "name": "n", "organization_id": organization, "roles": roles })).await;
+            ids.push(user["id"].as_str().unwrap().to_owned());
+        }
+        let mut sponsors = Vec::new();
+        for n in 0..3 {
+            let user = app.create_user(json!({ "email": format!("s{n}@acme.test"), "name": "s", "organization_id": org })).await;
+            sponsors.push(user["id"].as_str().unwrap().to_owned());
+        }
+        let hr = app.token_for("hr@acme.test");
+        let coach = app.token_for("coach@provider.test");
+        let leader = app.token_for("leader@acme.test");
+        let hook = json!({ "url": "http://127.0.0.1:1/refused", "event_types": ["engagement.created"] });
+        let hook = app.call_as(Some(&hr), Method::POST, "/v1/webhooks", &[], Some(&hook)).await.expect_status(201).json();
+        for n in 0..5 {
+            let more = json!({ "url": format!("https://hr{n}.example.com/"), "event_types": ["review.completed"] });
+            app.call_as(Some(&hr), Method::POST, "/v1/webhooks", &[], Some(&more)).await.expect_status(201);
+            app.create_org(&format!("Org {n}")).await;
+        }
+        let mut engagement = String::new();
+        for n in 0..30 {
+            let body = json!({
+                "organization_id": org, "title": format!("Program {n}"), "hr_partner_id": ids[0], "leader_id": ids[1],
+                "coach_id": ids[2], "sponsor_ids": sponsors, "start_date": "2026-01-05"
+            });
+            engagement = app.post("/v1/engagements", &body).await.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+        }
+        for n in 0..30 {
+            let outcome = json!({ "title": format!("Outcome {n}"), "baseline": "1", "target": "2", "measure": "m" });
+            let path = format!("/v1/engagements/{engagement}/outcomes");
+            app.call_as(Some(&coach), Method::POST, &path, &[], Some(&outcome)).await.expect_status(201);
+        }
+        let hook_id = hook["id"].as_str().unwrap();
+        let lists = [
+            (&app.admin_token, "/v1/engagements".to_owned()),
+            (&hr, "/v1/engagements".to_owned()),
+            (&coach, "/v1/engagements".to_owned()),
+            (&leader, "/v1/engagements".to_owned()),
+            (&hr, "/v1/users".to_owned()),
+            (&app.admin_token, "/v1/organizations".to_owned()),
+            (&hr, "/v1/audit-events".to_owned()),
+            (&hr, format!("/v1/engagements/{engagement}/outcomes")),
+            (&hr, "/v1/webhooks".to_owned()),
+            (&hr, format!("/v1/webhooks/{hook_id}/deliveries")),
+        ];
+        for (token, path) in lists {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let (one, _) = cost(&app, token, &format!("{path}{sep}limit=1")).await;
+            let (many, items) = cost(&app, token, &format!("{path}{sep}limit=200")).await;
+            assert!(items >= 5, "{path}: a long page ({items} items)");
+            assert_eq!(one, many, "{path}: {one} statements for 1 item, {many} for {items}");
+            assert!(many <= 8, "{path}: {many} statements");
+        }
+        let (single, _) = cost(&app, &hr, &format!("/v1/engagements/{engagement}")).await;
+        assert!(single <= 5, "get an engagement: {single} statements");
+    }
+}
