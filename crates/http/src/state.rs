@@ -35,7 +35,7 @@ impl AppState {
         let db = self.db.clone();
         let (result, statements, time) = web::block(move || {
             let (before, started) = (statements_on_this_thread(), std::time::Instant::now());
-            let result = db.conn().map_err(StoreError::from).and_then(|mut conn| work(&mut conn));
+            let result = db.conn().and_then(|mut conn| work(&mut conn));
             (result, statements_on_this_thread() - before, started.elapsed())
         })
         .await
