@@ -152,7 +152,9 @@ impl Worker {
     async fn deliver(&self, claimed: Claimed) {
         let result = match &claimed.message {
             Message::Email { email, .. } => self.mailer.send(email).await,
-            Message::Webhook { delivery_id, .. } => return self.deliver_webhook(claimed.clone(), *delivery_id).await,
+            &Message::Webhook { webhook_id, delivery_id, .. } => {
+                return self.deliver_webhook(claimed, webhook_id, delivery_id).await;
+            }
         };
         let db = self.db.clone();
         let id = claimed.id.clone();
@@ -188,7 +190,7 @@ impl Worker {
 
 impl Worker {
     /// One attempt of a webhook delivery, recorded with its consequences in one transaction.
-    async fn deliver_webhook(&self, claimed: Claimed, delivery_id: uuid::Uuid) {
+    async fn deliver_webhook(&self, claimed: Claimed, webhook_id: uuid::Uuid, delivery_id: uuid::Uuid) {
         let db = self.db.clone();
         let found = blocking(move || webhooks::for_delivery(&mut *db.conn()?, delivery_id)).await;
         let db = self.db.clone();
@@ -233,6 +235,7 @@ impl Worker {
                     let disabled = webhooks::record_attempt(
                         &mut *db.conn()?,
                         &claimed,
+                        webhook_id,
                         delivery_id,
                         &sent.result,
                         next,

@@ -191,6 +191,15 @@ async fn signed_deliveries_reach_the_receiver(backend: Backend) {
     let path = format!("/v1/webhooks/{id}/deliveries/{}/resend", log[1]["id"].as_str().unwrap());
     let problem = acme.call(&app, Method::POST, &path, None).await.expect_problem(409);
     assert_eq!(problem["code"], "delivery_not_failed");
+
+    // Deleting the subscription deletes its log with it.
+    acme.call(&app, Method::DELETE, &format!("/v1/webhooks/{id}"), None).await.expect_status(204);
+    let mut conn = app.db.open().conn().unwrap();
+    use diesel::prelude::*;
+    use keel_persistence::schema::{webhook_attempts, webhook_deliveries};
+    let deliveries: i64 = webhook_deliveries::table.count().get_result(&mut *conn).unwrap();
+    let attempts: i64 = webhook_attempts::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!((deliveries, attempts), (0, 0));
 }
 
 async fn a_receiver_failing_three_times_gets_the_event_when_it_recovers(backend: Backend) {

@@ -230,8 +230,8 @@ pub fn modify(
     )
 }
 
-/// Deletes the subscription with its deliveries and attempts. Messages still queued for it are
-/// dropped by the worker when it finds their delivery gone.
+/// Deletes the subscription; its deliveries and their attempts go with it (`ON DELETE CASCADE`).
+/// Messages still queued for it are dropped by the worker when it finds their delivery gone.
 pub fn delete(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -243,13 +243,6 @@ pub fn delete(
         let current = load(conn, id)?;
         authorize(&current)?;
         Precondition::check(precondition, current.version)?;
-        let deliveries = || webhook_deliveries::table.filter(webhook_deliveries::webhook_id.eq(id.to_string()));
-        diesel::delete(
-            webhook_attempts::table
-                .filter(webhook_attempts::delivery_id.eq_any(deliveries().select(webhook_deliveries::id))),
-        )
-        .execute(conn)?;
-        diesel::delete(deliveries()).execute(conn)?;
         diesel::delete(webhooks::table.filter(webhooks::id.eq(id.to_string()))).execute(conn)?;
         let record = AuditRecord::new(ctx, "webhook.deleted", RESOURCE, id, Some(current.organization_id));
         audit::append(conn, &record)
@@ -446,19 +439,24 @@ pub enum Next {
 /// with an email to the organization's hr_partners, once deliveries have failed for
 /// `disable_after`) and the outbox message's outcome. Returns the subscription when this attempt
 /// disabled it.
+#[allow(clippy::too_many_arguments)]
 pub fn record_attempt(
     conn: &mut DbConnection,
     claimed: &outbox::Claimed,
+    webhook_id: Uuid,
     delivery_id: Uuid,
     result: &AttemptResult,
     next: Next,
     disable_after: Duration,
 ) -> Result<Option<Webhook>, StoreError> {
     write_transaction(conn, |conn| {
-        let Some((hook, _)) = for_delivery(conn, delivery_id)? else {
-            return outbox::mark_failed(conn, &claimed.id, "the subscription was deleted", None).map(|_| None);
+        // Deleting the subscription deleted the delivery with it.
+        let hook = match load(conn, webhook_id) {
+            Err(StoreError::Domain(DomainError::NotFound { .. })) => {
+                return outbox::mark_failed(conn, &claimed.id, "the subscription was deleted", None).map(|_| None);
+            }
+            other => other?,
         };
-        let hook = load(conn, hook.id)?;
         diesel::insert_into(webhook_attempts::table)
             .values(Attempt {
                 id: Uuid::now_v7().to_string(),
