@@ -173,6 +173,16 @@ pub enum Visibility {
     OnlySelf(UserId),
 }
 
+/// The organization a list is limited to for a caller who sees only `own`, given the one the
+/// request asked for: `own` (asked for it, or for none), or `None` when it asked for another
+/// organization, whose rows it may not see (the answer is an empty page, not an error).
+pub fn narrow_to_organization(own: OrganizationId, asked: Option<OrganizationId>) -> Option<OrganizationId> {
+    match asked {
+        Some(other) if other != own => None,
+        _ => Some(own),
+    }
+}
+
 fn not_found(resource: &'static str) -> DomainError {
     DomainError::NotFound { resource }
 }

@@ -97,12 +97,10 @@ pub async fn list_audit_events(
     };
     match policy::audit_visibility(&caller.principal)? {
         Visibility::All => {}
-        Visibility::Organization(own) => {
-            if filter.organization_id.as_deref().is_some_and(|asked| asked != own.to_string()) {
-                return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None }));
-            }
-            filter.organization_id = Some(own.to_string());
-        }
+        Visibility::Organization(own) => match policy::narrow_to_organization(own, q.organization_id.map(Into::into)) {
+            Some(org) => filter.organization_id = Some(org.to_string()),
+            None => return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None })),
+        },
         Visibility::OnlySelf(_) => {
             return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None }));
         }

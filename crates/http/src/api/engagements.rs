@@ -286,12 +286,10 @@ pub async fn list_engagements(
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     match policy::engagement_visibility(&caller.principal)? {
         EngagementVisibility::All => {}
-        EngagementVisibility::Organization(own) => {
-            if filter.organization_id.is_some_and(|asked| asked != own) {
-                return Ok(HttpResponse::Ok().json(EngagementPage { items: Vec::new(), next_cursor: None }));
-            }
-            filter.organization_id = Some(own);
-        }
+        EngagementVisibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
+            Some(org) => filter.organization_id = Some(org),
+            None => return Ok(HttpResponse::Ok().json(EngagementPage { items: Vec::new(), next_cursor: None })),
+        },
         EngagementVisibility::Participant(me) => filter.participant = Some(me),
     }
     let result = state.run(move |conn| engagements::list(conn, &filter, page)).await?;

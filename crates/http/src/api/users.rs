@@ -221,12 +221,10 @@ pub async fn list_users(
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     match policy::user_visibility(&caller.principal)? {
         Visibility::All => {}
-        Visibility::Organization(own) => {
-            if filter.organization_id.is_some_and(|asked| asked != own) {
-                return Ok(HttpResponse::Ok().json(UserPage { items: Vec::new(), next_cursor: None }));
-            }
-            filter.organization_id = Some(own);
-        }
+        Visibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
+            Some(org) => filter.organization_id = Some(org),
+            None => return Ok(HttpResponse::Ok().json(UserPage { items: Vec::new(), next_cursor: None })),
+        },
         Visibility::OnlySelf(me) => filter.id = Some(me),
     }
     let result = state.run(move |conn| users::list(conn, &filter, page)).await?;

@@ -2,6 +2,7 @@
 //! Managed by admins, the organization's hr_partner and its API clients with `webhooks:manage`.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{double_option, etag, next_cursor, page_request, resource};
+use super::{created, double_option, next_cursor, page_request, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -255,11 +256,14 @@ fn new_secret() -> String {
     Secret::generate().encoded()
 }
 
-fn with_secret(status: StatusCode, hook: &Webhook) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(etag(hook.version))
-        .insert_header(("cache-control", "no-store"))
-        .json(WebhookWithSecret { webhook: WebhookResponse::from(hook), secret: hook.secret.clone() })
+fn with_secret(hook: &Webhook) -> WebhookWithSecret {
+    WebhookWithSecret { webhook: WebhookResponse::from(hook), secret: hook.secret.clone() }
+}
+
+/// A response holding a secret must not be cached.
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Subscribe a URL to events of the organization. The response holds the signing secret, shown
@@ -306,12 +310,7 @@ pub async fn create_webhook(
             webhooks::create(conn, &caller.ctx, hook)
         })
         .await?;
-    let mut response = with_secret(StatusCode::CREATED, &hook);
-    response.headers_mut().insert(
-        actix_web::http::header::LOCATION,
-        actix_web::http::header::HeaderValue::from_str(&format!("/v1/webhooks/{}", hook.id)).expect("ascii"),
-    );
-    Ok(response)
+    Ok(no_store(created(format!("/v1/webhooks/{}", hook.id), hook.version, &with_secret(&hook))))
 }
 
 /// List webhook subscriptions: admins all (or one organization's), others their organization's.
@@ -327,12 +326,10 @@ pub async fn list_webhooks(
     let mut filter = WebhookFilter { organization_id: q.organization_id.map(OrganizationId::from), enabled: q.enabled };
     match policy::webhook_visibility(&caller.principal)? {
         Visibility::All => {}
-        Visibility::Organization(own) => {
-            if filter.organization_id.is_some_and(|asked| asked != own) {
-                return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None }));
-            }
-            filter.organization_id = Some(own);
-        }
+        Visibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
+            Some(org) => filter.organization_id = Some(org),
+            None => return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None })),
+        },
         Visibility::OnlySelf(_) => {
             return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None }));
         }
@@ -480,7 +477,7 @@ pub async fn rotate_webhook_secret(
             )
         })
         .await?;
-    Ok(with_secret(StatusCode::OK, &hook))
+    Ok(no_store(resource(StatusCode::OK, hook.version, &with_secret(&hook))))
 }
 
 /// The subscription's deliveries, newest first, each with every attempt (time, HTTP status of
