@@ -131,6 +131,17 @@ pub fn issue_token(config: &Config, db: &Database, email: &str, ttl: Option<Dura
     Ok(token_service(config)?.issue_for_user(&user, ttl).access_token)
 }
 
+/// Fills the database with generated data (see `keel_persistence::seed`); `progress` hears how
+/// many engagements have been written.
+pub fn seed(
+    db: &Database,
+    plan: &keel_persistence::seed::SeedPlan,
+    progress: &mut dyn FnMut(u64),
+) -> Result<keel_persistence::seed::SeedReport, StartError> {
+    let mut conn = db.conn()?;
+    Ok(keel_persistence::seed::seed(&mut conn, plan, progress)?)
+}
+
 /// Adds a new signing key to the key set; tokens signed with older keys stay valid until they
 /// expire or the key is removed from the file.
 pub fn rotate_keys(config: &Config) -> Result<String, StartError> {

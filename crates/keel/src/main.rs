@@ -44,6 +44,23 @@ enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<std::time::Duration>,
     },
+    /// Fill the database with realistic data: organizations, their HR partners, sponsors and
+    /// leaders, coaches, and engagements in every phase with what their steps produced (context
+    /// meetings, outcomes, leader interviews, designs and decisions, sessions, action items).
+    /// Applies pending migrations first. Adds to what is there; safe to run again.
+    Seed {
+        #[arg(long, default_value_t = 10)]
+        organizations: u32,
+        /// Engagements in all, spread evenly over the organizations.
+        #[arg(long, default_value_t = 10_000)]
+        engagements: u32,
+        /// Sessions per engagement on average (engagements before coaching have none).
+        #[arg(long, default_value_t = 50)]
+        sessions_per_engagement: u32,
+        /// Seeds the random choices (names, dates, details).
+        #[arg(long, default_value_t = 1)]
+        random_seed: u64,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
@@ -112,6 +129,11 @@ fn main() -> ExitCode {
                 Err(error) => fail(error),
             }
         }
+        Command::Seed { organizations, engagements, sessions_per_engagement, random_seed } => {
+            telemetry::init(&config);
+            let plan = keel_persistence::seed::SeedPlan { organizations, engagements, sessions_per_engagement, random_seed };
+            seed(&config, &plan)
+        }
         Command::Keys { command: KeysCommand::Rotate } => match keel::rotate_keys(&config) {
             Ok(kid) => {
                 println!("new signing key {kid} in {}", config.jwt_keys_path().display());
@@ -126,6 +148,42 @@ fn main() -> ExitCode {
             }
             serve(&config)
         }
+    }
+}
+
+fn seed(config: &Config, plan: &keel_persistence::seed::SeedPlan) -> ExitCode {
+    let bar = indicatif::ProgressBar::new(u64::from(plan.engagements)).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {pos}/{len} engagements ({per_sec}, {eta} left)",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let result = keel::open_database(config)
+        .map_err(keel::StartError::from)
+        .and_then(|db| keel::migrate(&db).map(|_| db).map_err(Into::into))
+        .and_then(|db| keel::seed(&db, plan, &mut |done| bar.set_position(done)));
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!(
+                "seeded in {:.1?}: {} organizations, {} users, {} engagements ({} transitions, {} outcomes, {} designs, \
+                 {} decisions), {} sessions, {} action items",
+                started.elapsed(),
+                report.organizations,
+                report.users,
+                report.engagements,
+                report.transitions,
+                report.outcomes,
+                report.designs,
+                report.decisions,
+                report.sessions,
+                report.action_items
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod repo;
 pub mod rows;
 pub mod schema;
+pub mod seed;
 
 pub use connection::{Backend, Database, DatabaseUrl, DbConnection, PoolOptions, write_transaction};
 pub use error::StoreError;

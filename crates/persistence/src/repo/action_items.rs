@@ -15,7 +15,7 @@ use crate::schema::action_items;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = action_items, treat_none_as_null = true)]
-struct Row {
+pub(crate) struct Row {
     id: String,
     engagement_id: String,
     organization_id: String,
@@ -31,7 +31,7 @@ struct Row {
 }
 
 impl Row {
-    fn from_domain(item: &ActionItem, organization_id: String) -> Row {
+    pub(crate) fn from_domain(item: &ActionItem, organization_id: String) -> Row {
         Row {
             id: item.id.to_string(),
             engagement_id: item.engagement_id.to_string(),

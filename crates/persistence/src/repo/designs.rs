@@ -21,7 +21,7 @@ use crate::repo::{audit, engagements, events, outbox, program, stakeholders, use
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{design_decisions, designs};
 
-fn items_json(items: &[DesignItem]) -> String {
+pub(crate) fn items_json(items: &[DesignItem]) -> String {
     Value::Array(
         items
             .iter()
@@ -49,7 +49,7 @@ fn parse_items(text: &str) -> Result<Vec<DesignItem>, StoreError> {
         .collect()
 }
 
-fn ids_json(ids: &[uuid::Uuid]) -> String {
+pub(crate) fn ids_json(ids: &[uuid::Uuid]) -> String {
     serde_json::to_string(ids).expect("ids serialize")
 }
 

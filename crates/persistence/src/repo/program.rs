@@ -21,7 +21,7 @@ use crate::schema::{context_meetings, leader_interviews, outcome_measurements, o
 
 pub type Authorize<'a> = &'a dyn Fn(&Engagement) -> Result<(), DomainError>;
 
-fn json_list(values: &[String]) -> String {
+pub(crate) fn json_list(values: &[String]) -> String {
     serde_json::to_string(values).expect("strings serialize")
 }
 

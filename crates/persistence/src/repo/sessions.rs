@@ -22,7 +22,7 @@ use crate::schema::sessions;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = sessions, treat_none_as_null = true)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: String,
     engagement_id: String,
     organization_id: String,
@@ -52,7 +52,7 @@ struct SessionRow {
 }
 
 impl SessionRow {
-    fn from_domain(s: &Session, organization_id: &str) -> SessionRow {
+    pub(crate) fn from_domain(s: &Session, organization_id: &str) -> SessionRow {
         let c = &s.content;
         SessionRow {
             id: s.id.to_string(),

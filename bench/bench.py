@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Keel's benchmark against the database's own limit. Run it through `bench/run` (see README).
+
+One run on one machine:
+  1. seeds PostgreSQL databases (1x and 10x the data) with `keel seed`, reused when already seeded;
+  2. measures `pgbench -S` (select-only, one round trip per transaction) at C connections;
+  3. starts Keel (release build) on PostgreSQL and drives it with wrk at C connections, real tokens
+     of the users who would make each request: saturated (max requests/s) and then paced at half
+     that rate (p99 under a sane load);
+  4. repeats the list requests on the 10x database;
+  5. starts Keel on SQLite with the 1x data and measures get engagement;
+  6. writes a table to bench/results/ (and bench/results/latest.md) and checks the targets.
+"""
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEEL = os.path.join(ROOT, "target", "release", "keel")
+LUA = os.path.join(ROOT, "bench", "requests.lua")
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(cmd, env=None, capture=True, check=True):
+    result = subprocess.run(cmd, env=env, capture_output=capture, text=True)
+    if check and result.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def psql(admin_url, database, sql):
+    url = admin_url.rsplit("/", 1)[0] + "/" + database
+    out = run(["psql", url, "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Keel:
+    """A Keel server (release build) on `database_url` with its own data directory."""
+
+    def __init__(self, database_url, pool_size, label):
+        self.database_url = database_url
+        self.data_dir = tempfile.mkdtemp(prefix=f"keel-bench-{label}-")
+        self.port = free_port()
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            KEEL_DATA_DIR=self.data_dir,
+            KEEL_BIND=f"127.0.0.1:{self.port}",
+            KEEL_LOG_LEVEL="warn",
+            KEEL_API_RATE_PER_MINUTE="100000000",
+            KEEL_DB_POOL_SIZE=str(pool_size),
+        )
+        self.process = None
+
+    def cli(self, *args):
+        return run([KEEL, *args], env=self.env).stdout.strip()
+
+    def start(self):
+        self.log = open(os.path.join(self.data_dir, "keel.log"), "w")
+        self.process = subprocess.Popen([KEEL, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except Exception:
+                time.sleep(0.2)
+            if self.process.poll() is not None:
+                break
+        sys.exit(f"bench: Keel did not start; see {self.log.name}")
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def peak_rss_mib(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def get(self, path, token):
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return json.load(r), r.headers
+
+    def tokens(self, emails):
+        """Access tokens (2 hours) for these users, issued by `keel token` as an operator would."""
+        emails = sorted(set(emails))
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            values = pool.map(lambda e: self.cli("token", "--email", e, "--ttl", "2h"), emails)
+        return dict(zip(emails, values))
+
+
+def seed(keel_env_url, args, engagements, sessions):
+    env = dict(os.environ, DATABASE_URL=keel_env_url, KEEL_LOG_LEVEL="warn")
+    log(f"seeding {keel_env_url.rsplit('/', 1)[-1]}: {args.organizations} organizations, {engagements} engagements, "
+        f"{sessions} sessions per engagement")
+    started = time.time()
+    subprocess.run(
+        [KEEL, "seed", "--organizations", str(args.organizations), "--engagements", str(engagements),
+         "--sessions-per-engagement", str(sessions)],
+        env=env, check=True)
+    return time.time() - started
+
+
+def ensure_postgres_database(args, name, engagements, sessions):
+    """A seeded PostgreSQL database, reused when it already holds this plan's data."""
+    exists = psql(args.pg, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    if exists and not args.reseed:
+        try:
+            count = int(psql(args.pg, name, "SELECT count(*) FROM engagements")[0][0])
+            if count == engagements:
+                log(f"reusing {name} ({count} engagements)")
+                return None
+        except SystemExit:
+            pass
+    psql(args.pg, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    psql(args.pg, "postgres", f'CREATE DATABASE "{name}"')
+    took = seed(args.pg.rsplit("/", 1)[0] + "/" + name, args, engagements, sessions)
+    psql(args.pg, name, "VACUUM ANALYZE")
+    return took
+
+
+def pgbench(args):
+    name = "keel_bench_pgbench"
+    exists = psql(args.pg, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    url = args.pg.rsplit("/", 1)[0] + "/" + name
+    if not exists:
+        psql(args.pg, "postgres", f'CREATE DATABASE "{name}"')
+        run(["pgbench", "-i", "-q", "-s", "10", url])
+    out = run(["pgbench", "-S", "-n", "-c", str(args.connections), "-j", "2", "-T", str(args.duration), url]).stdout
+    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    latency = re.search(r"latency average = ([0-9.]+) ms", out)
+    return tps, float(latency.group(1)) if latency else float("nan")
+
+
+def wrk(args, keel, requests, rate=None):
+    env = dict(os.environ, BENCH_REQUESTS=requests, BENCH_CONNECTIONS=str(args.connections))
+    if rate:
+        env["BENCH_RATE"] = str(rate)
+    out = run(["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "--latency",
+               "-s", LUA, keel.base], env=env).stdout
+    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+    return json.loads(line)
+
+
+def write_requests(directory, name, lines):
+    path = os.path.join(directory, f"{name}.tsv")
+    with open(path, "w") as f:
+        for method, path_, token, body in lines:
+            f.write(f"{method}\t{path_}\t{token}\t{json.dumps(body) if body is not None else ''}\n")
+    return path
+
+
+def deep_cursor(keel, token, rows):
+    """The cursor after `rows` engagements, found by walking pages of 200."""
+    cursor, seen = None, 0
+    while seen < rows:
+        path = "/v1/engagements?limit=200" + (f"&cursor={cursor}" if cursor else "")
+        page, _ = keel.get(path, token)
+        seen += len(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            sys.exit(f"bench: only {seen} engagements to page through, {rows} needed")
+    return cursor
+
+
+def statements(keel, method, path, token, body):
+    """How many SQL statements Keel sent for one request (its Server-Timing header)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(keel.base + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            timing = r.headers.get("Server-Timing", "")
+    except urllib.error.HTTPError as e:
+        timing = e.headers.get("Server-Timing", "")
+    match = re.search(r'"(\d+) quer', timing)
+    return int(match.group(1)) if match else None
+
+
+def read_scenarios(args, keel, database, work):
+    """Request lists for the read scenarios, with the token of the user who would make each."""
+    rng = random.Random(7)
+    admin_email = "bench-admin@keel.example"
+    keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
+    engagements = psql(args.pg, database, """
+        SELECT e.id, hr.email, c.email FROM engagements e
+        JOIN users hr ON hr.id = e.hr_partner_id JOIN users c ON c.id = e.coach_id
+        WHERE e.phase IN ('coaching', 'mid_review', 'end_review')
+        ORDER BY md5(e.id) LIMIT 4000""") if database else []
+    return admin_email, engagements, rng
+
+
+def scenario_files(args, keel, database, work):
+    admin_email, engagements, rng = read_scenarios(args, keel, database, work)
+    coaches = sorted({c for _, _, c in engagements})
+    tokens = keel.tokens([admin_email] + [hr for _, hr, _ in engagements] + coaches)
+    admin = tokens[admin_email]
+    files = {}
+    files["get engagement"] = write_requests(work, "get", [
+        ("GET", f"/v1/engagements/{e}", tokens[hr], None) for e, hr, _ in engagements])
+    files["list engagements (first page)"] = write_requests(work, "list-first", [
+        ("GET", "/v1/engagements?limit=50", admin, None)])
+    cursor = deep_cursor(keel, admin, 9000)
+    files["list engagements (after 9,000 rows)"] = write_requests(work, "list-deep", [
+        ("GET", f"/v1/engagements?limit=50&cursor={cursor}", admin, None)])
+    files["hours ledger"] = write_requests(work, "hours", [
+        ("GET", f"/v1/engagements/{e}/hours", tokens[c], None) for e, _, c in engagements])
+    files["list sessions"] = write_requests(work, "sessions", [
+        ("GET", f"/v1/engagements/{e}/sessions", tokens[c], None) for e, _, c in engagements])
+    return files, tokens, admin
+
+
+def write_scenario_files(args, keel, database, work, tokens, budget):
+    """Write requests: each completes a different scheduled session (as its coach) or creates an
+    engagement (as the organization's HR partner); `budget` of each is prepared."""
+    sessions = psql(args.pg, database, f"""
+        SELECT s.engagement_id, s.id, s.duration_minutes, c.email FROM sessions s
+        JOIN engagements e ON e.id = s.engagement_id JOIN users c ON c.id = e.coach_id
+        WHERE s.status = 'scheduled' AND e.phase = 'coaching'
+        ORDER BY md5(s.id) LIMIT {budget}""")
+    missing = sorted({c for *_, c in sessions} - tokens.keys())
+    tokens.update(keel.tokens(missing))
+    complete = [("POST", f"/v1/engagements/{e}/sessions/{s}/complete", tokens[c],
+                 {"actual_duration_minutes": int(m), "shared_summary": "Worked on delegation.",
+                  "private_notes": "Energy lower than usual."}) for e, s, m, c in sessions]
+    people = psql(args.pg, database, """
+        SELECT e.organization_id, hr.email, e.leader_id, e.coach_id, s.user_id FROM engagements e
+        JOIN users hr ON hr.id = e.hr_partner_id
+        JOIN engagement_sponsors s ON s.engagement_id = e.id
+        ORDER BY md5(e.id) LIMIT 2000""")
+    tokens.update(keel.tokens(sorted({hr for _, hr, *_ in people} - tokens.keys())))
+    today = datetime.date.today().isoformat()
+    create = [("POST", "/v1/engagements", tokens[hr],
+               {"organization_id": org, "title": "Stepping up to the executive team", "leader_id": leader,
+                "coach_id": coach, "sponsor_ids": [sponsor], "start_date": today})
+              for org, hr, leader, coach, sponsor in people]
+    return {
+        "complete a session": write_requests(work, "complete", complete),
+        "create an engagement": write_requests(work, "create", create),
+    }
+
+
+def measure(args, keel, name, requests, baseline, sample):
+    log(f"{name}: saturating")
+    peak = wrk(args, keel, requests)
+    log(f"{name}: {peak['rps']:.0f} req/s, p99 {peak['p99_ms']:.1f} ms; now at half that rate")
+    half = wrk(args, keel, requests, rate=max(1, peak["rps"] / 2))
+    return {
+        "request": name,
+        "rps": peak["rps"],
+        "p50_ms": peak["p50_ms"],
+        "p99_ms": peak["p99_ms"],
+        "ratio": peak["rps"] / baseline,
+        "half_rps": half["rps"],
+        "half_p99_ms": half["p99_ms"],
+        "errors": peak["non_2xx"] + peak["socket_errors"] + half["non_2xx"] + half["socket_errors"],
+        "statements": statements(keel, *sample),
+    }
+
+
+def first_line(path):
+    with open(path) as f:
+        method, path_, token, body = f.readline().rstrip("\n").split("\t")
+    return method, path_, token, json.loads(body) if body else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres"),
+                        help="a PostgreSQL URL of a role that may create databases")
+    parser.add_argument("--organizations", type=int, default=10)
+    parser.add_argument("--engagements", type=int, default=10_000)
+    parser.add_argument("--sessions-per-engagement", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=16, help="pgbench clients = wrk connections")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--pool-size", type=int, default=None, help="Keel's db_pool_size (default: its own)")
+    parser.add_argument("--reseed", action="store_true", help="seed again even when the data is there")
+    parser.add_argument("--skip-10x", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+
+    work = tempfile.mkdtemp(prefix="keel-bench-")
+    plan = f"{args.engagements}e{args.sessions_per_engagement}s{args.organizations}o"
+    db1 = f"keel_bench_{plan}"
+    seeded = {"1x": ensure_postgres_database(args, db1, args.engagements, args.sessions_per_engagement)}
+    db10 = f"keel_bench_{args.engagements * 10}e{args.sessions_per_engagement}s{args.organizations}o"
+    if not args.skip_10x:
+        seeded["10x"] = ensure_postgres_database(args, db10, args.engagements * 10, args.sessions_per_engagement)
+
+    log(f"pgbench -S, {args.connections} clients, {args.duration}s")
+    baseline, baseline_latency = pgbench(args)
+    log(f"pgbench: {baseline:.0f} transactions/s ({baseline_latency:.2f} ms average)")
+
+    pg_url = args.pg.rsplit("/", 1)[0] + "/" + db1
+    pool = args.pool_size or args.connections
+    keel = Keel(pg_url, pool, "pg")
+    rows = []
+    try:
+        keel.start()
+        files, tokens, admin = scenario_files(args, keel, db1, work)
+        for name, requests in files.items():
+            rows.append(measure(args, keel, name, requests, baseline, first_line(requests)))
+        budget = 40_000
+        for name, requests in write_scenario_files(args, keel, db1, work, tokens, budget).items():
+            rows.append(measure(args, keel, name, requests, baseline, None) | {})
+        rss = keel.peak_rss_mib()
+    finally:
+        keel.stop()
+    log(f"Keel peak RSS {rss:.0f} MiB")
+
+    ten = []
+    if not args.skip_10x:
+        keel = Keel(args.pg.rsplit("/", 1)[0] + "/" + db10, pool, "pg10")
+        try:
+            keel.start()
+            admin_email = "bench-admin@keel.example"
+            keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
+            admin = keel.tokens([admin_email])[admin_email]
+            first = write_requests(work, "list-first-10x", [("GET", "/v1/engagements?limit=50", admin, None)])
+            cursor = deep_cursor(keel, admin, 9000)
+            deep = write_requests(work, "list-deep-10x", [("GET", f"/v1/engagements?limit=50&cursor={cursor}", admin, None)])
+            for name, requests in [("list engagements (first page)", first), ("list engagements (after 9,000 rows)", deep)]:
+                ten.append(measure(args, keel, name + ", 10x data", requests, baseline, first_line(requests)))
+            rss = max(rss, keel.peak_rss_mib())
+        finally:
+            keel.stop()
+
+    sqlite = None
+    if not args.skip_sqlite:
+        sqlite_dir = tempfile.mkdtemp(prefix="keel-bench-sqlite-")
+        sqlite_url = f"sqlite://{sqlite_dir}/keel.db"
+        took = seed(sqlite_url, args, args.engagements, args.sessions_per_engagement)
+        log(f"SQLite seeded in {took:.0f}s")
+        keel = Keel(sqlite_url, pool, "sqlite")
+        keel.database_url = None
+        try:
+            keel.start()
+            admin_email = "bench-admin@keel.example"
+            keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
+            out = run(["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                       "print('\\n'.join(f'{i}\\t{e}' for i,e in c.execute(\"SELECT e.id, u.email FROM engagements e "
+                       "JOIN users u ON u.id = e.hr_partner_id ORDER BY random() LIMIT 4000\")))",
+                       f"{sqlite_dir}/keel.db"]).stdout
+            pairs = [line.split("\t") for line in out.splitlines()]
+            tokens = keel.tokens([hr for _, hr in pairs])
+            requests = write_requests(work, "get-sqlite", [("GET", f"/v1/engagements/{e}", tokens[hr], None) for e, hr in pairs])
+            sqlite = measure(args, keel, "get engagement (SQLite)", requests, baseline, first_line(requests))
+        finally:
+            keel.stop()
+            shutil.rmtree(sqlite_dir, ignore_errors=True)
+
+    report(args, baseline, baseline_latency, rows, ten, sqlite, rss, seeded)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def report(args, baseline, baseline_latency, rows, ten, sqlite, rss, seeded):
+    by = {r["request"]: r for r in rows + ten}
+    checks = []
+
+    def check(label, ok, value):
+        checks.append((label, ok, value))
+
+    get = by["get engagement"]
+    first = by["list engagements (first page)"]
+    deep = by["list engagements (after 9,000 rows)"]
+    check("get engagement >= 35% of pgbench -S", get["ratio"] >= 0.35, f"{get['ratio']:.0%}")
+    check("list engagements (50) >= 15% of pgbench -S", first["ratio"] >= 0.15, f"{first['ratio']:.0%}")
+    deep_cost = first["rps"] / deep["rps"]
+    check("deep page costs <= 1.2x the first page", deep_cost <= 1.2, f"{deep_cost:.2f}x")
+    for name in ["list engagements (first page)", "list engagements (after 9,000 rows)"]:
+        if name + ", 10x data" in by:
+            cost = by[name]["rps"] / by[name + ", 10x data"]["rps"]
+            check(f"{name} with 10x data <= 1.3x", cost <= 1.3, f"{cost:.2f}x")
+    worst = max(rows + ten, key=lambda r: r["half_p99_ms"])
+    check("p99 <= 25 ms at half the maximum throughput (every request)", worst["half_p99_ms"] <= 25,
+          f"worst {worst['half_p99_ms']:.1f} ms ({worst['request']})")
+    check("peak RSS <= 150 MiB", rss <= 150, f"{rss:.0f} MiB")
+    if sqlite:
+        check("SQLite get engagement >= 5,000 req/s", sqlite["rps"] >= 5000, f"{sqlite['rps']:.0f} req/s")
+    errors = sum(r["errors"] for r in rows + ten + ([sqlite] if sqlite else []))
+    check("no failed requests", errors == 0, f"{errors} errors")
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    pg_version = psql(args.pg, "postgres", "SHOW server_version")[0][0]
+    lines = [
+        f"## Keel benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        "",
+        f"Machine: {os.cpu_count()} CPUs ({cpu}), PostgreSQL {pg_version}; Keel, PostgreSQL, pgbench and wrk "
+        f"share it. Data: {args.organizations} organizations, {args.engagements:,} engagements, "
+        f"{args.sessions_per_engagement} sessions per engagement on average (10x: {args.engagements * 10:,} engagements). "
+        f"{args.connections} connections, {args.duration}s per measurement.",
+        "",
+        f"Baseline `pgbench -S -c {args.connections} -j 2`: **{baseline:,.0f} transactions/s** "
+        f"({baseline_latency:.2f} ms average).",
+        "",
+        "| request | req/s | p50 ms | p99 ms | of pgbench | p99 ms at half load (req/s) | SQL statements |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows + ten + ([sqlite] if sqlite else []):
+        lines.append(
+            f"| {r['request']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['ratio']:.0%} | "
+            f"{r['half_p99_ms']:.2f} ({r['half_rps']:,.0f}) | {r['statements'] if r['statements'] is not None else '-'} |")
+    lines += ["", f"Keel's peak RSS under the load: {rss:.0f} MiB.", ""]
+    for label, value in seeded.items():
+        if value is not None:
+            lines.append(f"Seeding the {label} data took {value:.0f}s.")
+    lines += ["", "| target | met | measured |", "|---|---|---|"]
+    lines += [f"| {label} | {'yes' if ok else '**no**'} | {value} |" for label, ok, value in checks]
+    text = "\n".join(lines) + "\n"
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for name in [f"{stamp}.md", "latest.md"]:
+        with open(os.path.join(RESULTS, name), "w") as f:
+            f.write(text)
+    print()
+    print(text)
+    missed = [label for label, ok, _ in checks if not ok]
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

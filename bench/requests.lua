@@ -1,0 +1,60 @@
+-- wrk script: replays the requests listed in the file named by BENCH_REQUESTS, one per line:
+--   METHOD <tab> PATH <tab> BEARER-TOKEN <tab> BODY (may be empty)
+-- Each thread starts at a different line and walks the list in order, wrapping around.
+-- BENCH_RATE (requests/s for the whole run, optional) paces connections with random
+-- (exponential) gaps, for latency at a given load rather than at saturation.
+-- At the end it prints one JSON line: requests, seconds, rps, p50/p99 (ms), errors, non-2xx.
+
+local lines = {}
+local f = assert(io.open(os.getenv("BENCH_REQUESTS"), "r"))
+for line in f:lines() do
+  local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
+  if method then
+    local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+    if body ~= nil and body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
+    lines[#lines + 1] = wrk.format(method, path, headers, body)
+  end
+end
+f:close()
+assert(#lines > 0, "no requests in " .. os.getenv("BENCH_REQUESTS"))
+
+local threads = {}
+local counter = 0
+local rate = tonumber(os.getenv("BENCH_RATE") or "")
+local connections = tonumber(os.getenv("BENCH_CONNECTIONS") or "1")
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+local next_index
+function init(args)
+  next_index = ((id - 1) * math.floor(#lines / 8)) % #lines + 1
+  math.randomseed(id * 7919)
+end
+
+function request()
+  local r = lines[next_index]
+  next_index = next_index % #lines + 1
+  return r
+end
+
+if rate then
+  function delay()
+    -- mean gap per connection so that all connections together send `rate` requests a second
+    local mean = 1000 * connections / rate
+    return math.floor(-math.log(1 - math.random()) * mean)
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  local seconds = summary.duration / 1e6
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "rps": %.1f, "p50_ms": %.3f, "p90_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f, "socket_errors": %d, "non_2xx": %d}\n',
+    summary.requests, seconds, summary.requests / seconds,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, errors, summary.errors.status))
+end
