@@ -5,18 +5,24 @@
 -- (exponential) gaps, for latency at a given load rather than at saturation.
 -- At the end it prints one JSON line: requests, seconds, rps, p50/p99 (ms), errors, non-2xx.
 
+
 local lines = {}
-local f = assert(io.open(os.getenv("BENCH_REQUESTS"), "r"))
-for line in f:lines() do
-  local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
-  if method then
-    local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
-    if body ~= nil and body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
-    lines[#lines + 1] = wrk.format(method, path, headers, body)
+
+function load_requests()
+  local formatted = {}
+  local f = assert(io.open(os.getenv("BENCH_REQUESTS"), "r"))
+  for line in f:lines() do
+    local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
+    if method then
+      local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+      if body ~= nil and body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
+      formatted[#formatted + 1] = wrk.format(method, path, headers, body)
+    end
   end
+  f:close()
+  assert(#formatted > 0, "no requests in " .. os.getenv("BENCH_REQUESTS"))
+  return formatted
 end
-f:close()
-assert(#lines > 0, "no requests in " .. os.getenv("BENCH_REQUESTS"))
 
 local threads = {}
 local counter = 0
@@ -31,6 +37,8 @@ end
 
 local next_index
 function init(args)
+  -- Formatted here, not at load time: wrk sets the Host header just before init.
+  lines = load_requests()
   next_index = ((id - 1) * math.floor(#lines / 8)) % #lines + 1
   math.randomseed(id * 7919)
 end
