@@ -135,8 +135,11 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
+    /// Broken: left inside a transaction, or its server went away while it was used (see
+    /// `instrument`); such a connection is closed instead of going back to the pool.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+        let lost = crate::instrument::take_connection_lost();
+        lost || conn.is_broken()
     }
 }
 
@@ -174,6 +177,9 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size.max(1))
             .min_idle(Some(0))
+            // No ping per checkout: it would cost a round trip on every request. A connection
+            // whose server went away fails its request with 503 and is then dropped.
+            .test_on_check_out(false)
             .connection_timeout(options.acquire_timeout)
             .error_handler(Box::new(LogErrors))
             .build_unchecked(ConnectionManager { url: url.clone() });

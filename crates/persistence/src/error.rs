@@ -57,7 +57,7 @@ impl From<DieselError> for StoreError {
                 }
                 StoreError::Database(error)
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
             // SQLite reports lock contention beyond the busy timeout as "database is locked".

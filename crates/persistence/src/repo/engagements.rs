@@ -153,9 +153,22 @@ fn with_sponsors(conn: &mut DbConnection, rows: Vec<EngagementRow>) -> Result<Ve
         .collect()
 }
 
+/// The engagement and its sponsors in one statement (a row per sponsor).
 pub fn find(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Option<Engagement>, StoreError> {
-    let row = super::optional(engagements::table.find(id.to_string()).select(EngagementRow::as_select()).first(conn))?;
-    Ok(with_sponsors(conn, row.into_iter().collect())?.pop())
+    let rows: Vec<(EngagementRow, Option<String>)> = engagements::table
+        .left_join(engagement_sponsors::table.on(engagement_sponsors::engagement_id.eq(engagements::id)))
+        .filter(engagements::id.eq(id.to_string()))
+        .select((EngagementRow::as_select(), engagement_sponsors::user_id.nullable()))
+        .load(conn)?;
+    let mut sponsors = BTreeSet::new();
+    let mut engagement = None;
+    for (row, sponsor) in rows {
+        if let Some(user) = sponsor {
+            sponsors.insert(user.parse().map_err(|_| crate::rows::corrupt("sponsor id", &user))?);
+        }
+        engagement.get_or_insert(row);
+    }
+    engagement.map(|row| row.into_domain(sponsors)).transpose()
 }
 
 pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
