@@ -239,6 +239,14 @@ pub struct EngagementRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The sponsors, comma-separated in id order (also in `engagement_sponsors`, for lookups by
+    /// sponsor): an engagement reads in one row.
+    pub sponsor_ids: String,
+}
+
+/// The comma-separated form of `sponsor_ids`.
+pub fn sponsor_list<'a>(ids: impl IntoIterator<Item = &'a UserId>) -> String {
+    ids.into_iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl From<&keel_domain::engagement::Engagement> for EngagementRow {
@@ -259,20 +267,18 @@ impl From<&keel_domain::engagement::Engagement> for EngagementRow {
             created_at: to_db_time(e.created_at),
             updated_at: to_db_time(e.updated_at),
             version: e.version,
+            sponsor_ids: sponsor_list(&e.sponsor_ids),
         }
     }
 }
 
 impl EngagementRow {
-    /// The engagement, with its sponsors (kept in their own table).
-    pub fn into_domain(
-        self,
-        sponsors: std::collections::BTreeSet<UserId>,
-    ) -> Result<keel_domain::engagement::Engagement, StoreError> {
+    pub fn into_domain(self) -> Result<keel_domain::engagement::Engagement, StoreError> {
         use keel_domain::engagement::Phase;
         let phase = |value: &str| value.parse::<Phase>().map_err(|_| corrupt("phase", value));
         let user = |value: &str| value.parse::<UserId>().map_err(|_| corrupt("user id", value));
         let uuid = |value: &str| value.parse::<uuid::Uuid>().map_err(|_| corrupt("id", value));
+        let sponsors = self.sponsor_ids.split(',').filter(|id| !id.is_empty()).map(user).collect::<Result<_, _>>()?;
         Ok(keel_domain::engagement::Engagement {
             id: uuid(&self.id)?,
             organization_id: self

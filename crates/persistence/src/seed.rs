@@ -753,6 +753,7 @@ impl Generator {
             created_at: created,
             updated_at: updated,
             version: i64::from(steps),
+            sponsor_ids: sponsors.iter().map(String::as_str).collect::<Vec<_>>().join(","),
         });
     }
 }

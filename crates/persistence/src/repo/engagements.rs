@@ -1,7 +1,7 @@
 //! Engagements: creation with its participants checked, lists filtered by who may see them,
 //! updates, and phase transitions (timeline + audit + events in the same transaction).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
@@ -129,46 +129,10 @@ pub(crate) fn link_renewal(
     Ok(linked)
 }
 
-fn sponsors_of(conn: &mut DbConnection, ids: &[String]) -> Result<BTreeMap<String, BTreeSet<UserId>>, StoreError> {
-    let rows: Vec<(String, String)> = engagement_sponsors::table
-        .filter(engagement_sponsors::engagement_id.eq_any(ids))
-        .select((engagement_sponsors::engagement_id, engagement_sponsors::user_id))
-        .load(conn)?;
-    let mut map: BTreeMap<String, BTreeSet<UserId>> = BTreeMap::new();
-    for (engagement, user) in rows {
-        let user = user.parse().map_err(|_| crate::rows::corrupt("sponsor id", &user))?;
-        map.entry(engagement).or_default().insert(user);
-    }
-    Ok(map)
-}
-
-fn with_sponsors(conn: &mut DbConnection, rows: Vec<EngagementRow>) -> Result<Vec<Engagement>, StoreError> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut sponsors = sponsors_of(conn, &ids)?;
-    rows.into_iter()
-        .map(|row| {
-            let sponsor_ids = sponsors.remove(&row.id).unwrap_or_default();
-            row.into_domain(sponsor_ids)
-        })
-        .collect()
-}
-
-/// The engagement and its sponsors in one statement (a row per sponsor).
+/// The engagement (with its sponsors: one row).
 pub fn find(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Option<Engagement>, StoreError> {
-    let rows: Vec<(EngagementRow, Option<String>)> = engagements::table
-        .left_join(engagement_sponsors::table.on(engagement_sponsors::engagement_id.eq(engagements::id)))
-        .filter(engagements::id.eq(id.to_string()))
-        .select((EngagementRow::as_select(), engagement_sponsors::user_id.nullable()))
-        .load(conn)?;
-    let mut sponsors = BTreeSet::new();
-    let mut engagement = None;
-    for (row, sponsor) in rows {
-        if let Some(user) = sponsor {
-            sponsors.insert(user.parse().map_err(|_| crate::rows::corrupt("sponsor id", &user))?);
-        }
-        engagement.get_or_insert(row);
-    }
-    engagement.map(|row| row.into_domain(sponsors)).transpose()
+    let row = super::optional(engagements::table.find(id.to_string()).select(EngagementRow::as_select()).first(conn))?;
+    row.map(EngagementRow::into_domain).transpose()
 }
 
 pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
@@ -179,7 +143,7 @@ pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreE
 pub(crate) fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
     let row: Option<EngagementRow> =
         super::first_for_update!(conn, engagements::table.find(id.to_string()).select(EngagementRow::as_select()))?;
-    with_sponsors(conn, row.into_iter().collect())?.pop().ok_or_else(|| StoreError::not_found(RESOURCE))
+    row.ok_or_else(|| StoreError::not_found(RESOURCE))?.into_domain()
 }
 
 /// Filters of the engagement list; every one given must match.
@@ -196,7 +160,7 @@ pub struct EngagementFilter {
     pub active: Option<bool>,
 }
 
-/// A page of engagements: two queries whatever the page size (rows, then their sponsors).
+/// A page of engagements with their sponsors: one statement whatever the page size.
 pub fn list(
     conn: &mut DbConnection,
     filter: &EngagementFilter,
@@ -246,8 +210,9 @@ pub fn list(
     if let Some(after) = page.after {
         query = query.filter(engagements::id.gt(after.to_string()));
     }
-    let rows = query.load(conn)?;
-    Ok(Page::from_overfetch(with_sponsors(conn, rows)?, page.limit))
+    let rows: Vec<EngagementRow> = query.load(conn)?;
+    let engagements = rows.into_iter().map(EngagementRow::into_domain).collect::<Result<_, _>>()?;
+    Ok(Page::from_overfetch(engagements, page.limit))
 }
 
 /// Writes the engagement row if its version is still `expected_version`; returns rows written.

@@ -1,0 +1,1 @@
+ALTER TABLE engagements DROP COLUMN sponsor_ids;
