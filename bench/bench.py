@@ -72,8 +72,9 @@ class Keel:
             KEEL_BIND=f"127.0.0.1:{self.port}",
             KEEL_LOG_LEVEL="warn",
             KEEL_API_RATE_PER_MINUTE="100000000",
-            KEEL_DB_POOL_SIZE=str(pool_size),
         )
+        if pool_size:
+            self.env["KEEL_DB_POOL_SIZE"] = str(pool_size)
         self.process = None
 
     def cli(self, *args):
@@ -357,7 +358,7 @@ def main():
     parser.add_argument("--sessions-per-engagement", type=int, default=50)
     parser.add_argument("--connections", type=int, default=16, help="pgbench clients = wrk connections")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--pool-size", type=int, default=None, help="Keel's db_pool_size (default: its own)")
+    parser.add_argument("--pool-size", type=int, default=None, help="Keel's db_pool_size (default: Keel's own default)")
     parser.add_argument("--reseed", action="store_true", help="seed again even when the data is there")
     parser.add_argument("--skip-10x", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -377,7 +378,7 @@ def main():
     log(f"pgbench: {baseline:.0f} transactions/s ({baseline_latency:.2f} ms average)")
 
     pg_url = args.pg.rsplit("/", 1)[0] + "/" + db1
-    pool = args.pool_size or args.connections
+    pool = args.pool_size
     keel = Keel(pg_url, pool, "pg")
     rows = []
     try:

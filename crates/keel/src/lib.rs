@@ -39,7 +39,7 @@ pub fn open_database(config: &Config) -> Result<Database, StoreError> {
     Database::open(
         url,
         &PoolOptions {
-            max_size: config.db_pool_size,
+            max_size: config.pool_size(),
             acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs.max(1)),
         },
     )
@@ -195,11 +195,14 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
             },
         },
     );
-    let mut server =
-        HttpServer::new(move || keel_http::build_app(&shared)).shutdown_timeout(config.shutdown_timeout_secs);
-    if config.workers > 0 {
-        server = server.workers(config.workers);
-    }
+    // Database work runs on each worker's blocking threads; more of them than there are pooled
+    // connections would only wait for one, so the excess queues as tasks instead of threads.
+    let workers = config.worker_count();
+    let blocking = (config.pool_size() as usize).div_ceil(workers).max(1);
+    let server = HttpServer::new(move || keel_http::build_app(&shared))
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        .workers(workers)
+        .worker_max_blocking_threads(blocking);
     let server = server.bind(&config.bind).map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
     let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
         addr: config.bind.clone(),
