@@ -131,7 +131,8 @@ fn main() -> ExitCode {
         }
         Command::Seed { organizations, engagements, sessions_per_engagement, random_seed } => {
             telemetry::init(&config);
-            let plan = keel_persistence::seed::SeedPlan { organizations, engagements, sessions_per_engagement, random_seed };
+            let plan =
+                keel_persistence::seed::SeedPlan { organizations, engagements, sessions_per_engagement, random_seed };
             seed(&config, &plan)
         }
         Command::Keys { command: KeysCommand::Rotate } => match keel::rotate_keys(&config) {

@@ -57,9 +57,10 @@ impl From<DieselError> for StoreError {
                 }
                 StoreError::Database(error)
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
-                StoreError::Unavailable(info.message().to_owned())
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(info.message().to_owned()),
             // SQLite reports lock contention beyond the busy timeout as "database is locked".
             DieselError::DatabaseError(_, info) if info.message().contains("database is locked") => {
                 StoreError::Unavailable(info.message().to_owned())

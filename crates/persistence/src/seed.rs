@@ -13,9 +13,11 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, Duration, Timelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use diesel::prelude::*;
-use keel_domain::coaching::{ActionItem, ActionItemStatus, Session, SessionContent, SessionFormat, SessionKind, SessionStatus};
+use keel_domain::coaching::{
+    ActionItem, ActionItemStatus, Session, SessionContent, SessionFormat, SessionKind, SessionStatus,
+};
 use keel_domain::design::{ApproverRole, DesignItem, DesignStatus, ItemKind, Verdict};
 use keel_domain::engagement::Phase;
 use keel_domain::time::Timestamp;
@@ -151,12 +153,22 @@ const FIRST_NAMES: [&str; 24] = [
 ];
 const LAST_NAMES: [&str; 24] = [
     "Adeyemi", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski",
-    "Laurent", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinn", "Rossi", "Silva", "Tanaka", "Ueda", "Varga",
-    "Weber", "Yilmaz",
+    "Laurent", "Moreau", "Nakamura", "Okafor", "Petrov", "Quinn", "Rossi", "Silva", "Tanaka", "Ueda", "Varga", "Weber",
+    "Yilmaz",
 ];
 const COMPANIES: [&str; 12] = [
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Wingtip", "Litware", "Proseware", "Adventure Works",
-    "Alpine Ski House", "Coho Vineyard", "Lucerne Publishing", "Margie's Travel",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Wingtip",
+    "Litware",
+    "Proseware",
+    "Adventure Works",
+    "Alpine Ski House",
+    "Coho Vineyard",
+    "Lucerne Publishing",
+    "Margie's Travel",
 ];
 const FOCUS: [&str; 10] = [
     "Leading through change",
@@ -180,7 +192,11 @@ const OUTCOMES: [(&str, &str, &str, &str); 6] = [
 ];
 
 fn person(rng: &mut StdRng) -> String {
-    format!("{} {}", FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())], LAST_NAMES[rng.random_range(0..LAST_NAMES.len())])
+    format!(
+        "{} {}",
+        FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())],
+        LAST_NAMES[rng.random_range(0..LAST_NAMES.len())]
+    )
 }
 
 /// A UUIDv7 stamped with `at`, so that ids sort in creation order as the API's own do.
@@ -360,11 +376,7 @@ struct Generator {
 }
 
 /// Fills the database; `progress` is told how many engagements have been written so far.
-pub fn seed(
-    conn: &mut DbConnection,
-    plan: &SeedPlan,
-    progress: &mut dyn FnMut(u64),
-) -> Result<SeedReport, StoreError> {
+pub fn seed(conn: &mut DbConnection, plan: &SeedPlan, progress: &mut dyn FnMut(u64)) -> Result<SeedReport, StoreError> {
     if plan.organizations == 0 || plan.engagements < plan.organizations {
         return Err(StoreError::Config(
             "seed needs at least one organization and one engagement per organization".to_owned(),
@@ -410,7 +422,13 @@ pub fn seed(
 }
 
 impl Generator {
-    fn user(&mut self, organization_id: Option<&str>, email: String, role: Option<&str>, created_at: NaiveDateTime) -> UserRow {
+    fn user(
+        &mut self,
+        organization_id: Option<&str>,
+        email: String,
+        role: Option<&str>,
+        created_at: NaiveDateTime,
+    ) -> UserRow {
         let name = person(&mut self.rng);
         UserRow {
             id: id_at(created_at, &mut self.rng).to_string(),
@@ -457,7 +475,11 @@ impl Generator {
     ) -> Result<Staff, StoreError> {
         let created = self.now - Duration::days(760);
         let company = COMPANIES[n as usize % COMPANIES.len()];
-        let name = if n as usize >= COMPANIES.len() { format!("{company} {}", n as usize / COMPANIES.len() + 1) } else { company.to_owned() };
+        let name = if n as usize >= COMPANIES.len() {
+            format!("{company} {}", n as usize / COMPANIES.len() + 1)
+        } else {
+            company.to_owned()
+        };
         let row = OrganizationRow {
             id: id_at(created, &mut self.rng).to_string(),
             name,
@@ -472,7 +494,9 @@ impl Generator {
         let domain = format!("org{n}-{tag}.example.com");
         let org = Some(row.id.as_str());
         let mut users = vec![self.user(org, format!("hr@{domain}"), Some("hr_partner"), created)];
-        users.extend((0..engagements.div_ceil(8)).map(|i| self.user(org, format!("sponsor{i}@{domain}"), None, created)));
+        users.extend(
+            (0..engagements.div_ceil(8)).map(|i| self.user(org, format!("sponsor{i}@{domain}"), None, created)),
+        );
         users.extend((0..engagements).map(|i| self.user(org, format!("leader{i}@{domain}"), None, created)));
         report.users += insert_rows!(conn, crate::schema::users::table, &users);
         let mut ids = users.into_iter().map(|u| u.id);
@@ -611,7 +635,11 @@ impl Generator {
                 organization_id: org.clone(),
                 from_phase: from.map(|p| p.as_str().to_owned()),
                 to_phase: step.as_str().to_owned(),
-                reason: Some(if i == 0 { "created".to_owned() } else { format!("{} done", from.map_or("", |p| p.as_str())) }),
+                reason: Some(if i == 0 {
+                    "created".to_owned()
+                } else {
+                    format!("{} done", from.map_or("", |p| p.as_str()))
+                }),
                 actor_kind: "user".to_owned(),
                 actor_id: Some(staff.hr_partner.clone()),
                 occurred_at: occurred,
@@ -628,7 +656,10 @@ impl Generator {
                 met_on: met.date(),
                 attendees: json_list(&["coach".to_owned(), "leader".to_owned(), "sponsor".to_owned()]),
                 notes: "Sponsor wants the leader to step back from operations and lead through the team.".to_owned(),
-                benchmarks: json_list(&["360 feedback at mid and end review".to_owned(), "team engagement survey".to_owned()]),
+                benchmarks: json_list(&[
+                    "360 feedback at mid and end review".to_owned(),
+                    "team engagement survey".to_owned(),
+                ]),
                 updated_at: met,
                 version: 1,
             });
@@ -698,7 +729,10 @@ impl Generator {
                 organization_id: org.clone(),
                 version: 1,
                 status: status.as_str().to_owned(),
-                summary: format!("{} over {months} months: practice, feedback and two reviews.", FOCUS[n % FOCUS.len()]),
+                summary: format!(
+                    "{} over {months} months: practice, feedback and two reviews.",
+                    FOCUS[n % FOCUS.len()]
+                ),
                 theme_ids: ids_json(&[]),
                 outcome_ids: ids_json(&outcome_ids),
                 items: items_json(&items),

@@ -13,6 +13,7 @@ mod organizations;
 mod persistence;
 mod queries;
 mod reviews;
+mod seed;
 mod sessions;
 mod sign_in;
 mod stakeholders;
