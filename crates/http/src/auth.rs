@@ -249,7 +249,7 @@ struct ExternalClaims {
 }
 
 /// What a valid token says about its bearer. Whether that bearer may still act (not deactivated,
-/// not revoked) is checked against the database on every request.
+/// not revoked) is checked against the database (see `principal`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verified {
     User { id: UserId },

@@ -209,8 +209,16 @@ impl FromRequest for Caller {
         let verified = crate::auth::verify_bearer(req, &state.tokens);
         Box::pin(async move {
             let verified = verified.map_err(ApiError::Unauthorized)?;
-            let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
-            let principal = principal.map_err(ApiError::Unauthorized)?;
+            let principal = match state.principals.get(&verified) {
+                Some(principal) => principal,
+                None => {
+                    let (key, generation) = (verified.clone(), state.principals.generation());
+                    let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
+                    let principal = principal.map_err(ApiError::Unauthorized)?;
+                    state.principals.put(&key, &principal, generation);
+                    principal
+                }
+            };
             let actor = match &principal {
                 Principal::User { id, .. } => Actor::User { id: id.to_string() },
                 Principal::ApiClient { id, .. } => Actor::ApiClient { id: id.clone() },

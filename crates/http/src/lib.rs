@@ -40,6 +40,8 @@ pub struct HttpSettings {
     /// Requests per minute per user or API client.
     pub api_rate_per_minute: u32,
     pub webhooks: WebhookSettings,
+    /// How long a resolved caller is reused by this instance (zero: looked up on every request).
+    pub principal_cache: std::time::Duration,
 }
 
 /// What the webhook endpoints need from the configuration.
@@ -65,6 +67,7 @@ impl Default for HttpSettings {
             limits: limits::LimitSettings::default(),
             api_rate_per_minute: 600,
             webhooks: WebhookSettings::default(),
+            principal_cache: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -185,6 +188,7 @@ impl Shared {
             sign_in_url: settings.sign_in_url.clone(),
             webhooks: settings.webhooks,
             openapi_json: Arc::from(json),
+            principals: principal::PrincipalCache::new(settings.principal_cache),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }
     }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub webhooks: crate::WebhookSettings,
     /// The OpenAPI document, rendered once.
     pub openapi_json: Arc<str>,
+    /// Recently resolved callers (see `principal::PrincipalCache`).
+    pub principals: crate::principal::PrincipalCache,
 }
 
 impl AppState {

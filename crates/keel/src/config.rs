@@ -37,6 +37,7 @@ pub struct Config {
     pub auth_rate_per_identity_per_minute: u32,
     pub trust_forwarded_for: bool,
     pub api_rate_per_minute: u32,
+    pub principal_cache_ms: u64,
     pub webhook_allow_internal: bool,
     pub webhook_timeout_secs: u64,
     pub webhook_disable_after_secs: u64,
@@ -80,6 +81,7 @@ impl Default for Config {
             auth_rate_per_identity_per_minute: 5,
             trust_forwarded_for: false,
             api_rate_per_minute: 600,
+            principal_cache_ms: 1000,
             webhook_allow_internal: false,
             webhook_timeout_secs: 10,
             webhook_disable_after_secs: 3 * 86_400,
@@ -166,6 +168,13 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "KEEL_API_RATE_PER_MINUTE",
         "600",
         "API requests per minute per user or API client (then 429 with Retry-After)",
+    ),
+    (
+        "principal_cache_ms",
+        "KEEL_PRINCIPAL_CACHE_MS",
+        "1000",
+        "how long a token's user or API client, once looked up, is reused; changes through this instance apply at once, \
+         changes through another instance sharing the database within this time; 0 = look up on every request",
     ),
     (
         "webhook_allow_internal",

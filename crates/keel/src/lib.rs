@@ -189,6 +189,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
                 trust_forwarded: config.trust_forwarded_for,
             },
             api_rate_per_minute: config.api_rate_per_minute,
+            principal_cache: Duration::from_millis(config.principal_cache_ms),
             webhooks: keel_http::WebhookSettings {
                 allow_internal: config.webhook_allow_internal,
                 secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),

@@ -20,6 +20,9 @@ async fn cost(app: &TestApp, token: &str, path: &str) -> (u64, usize) {
 
 both_backends! {
     async fn list_pages_cost_the_same_whatever_their_length(app) {
+        // Counted without the principal cache, so that every request resolves its caller.
+        let mut app = app;
+        app.restart_with(|config| config.principal_cache_ms = 0).await;
         let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
         let mut ids = Vec::new();
         for (email, roles, organization) in [
@@ -83,5 +86,16 @@ both_backends! {
         }
         let (single, _) = cost(&app, &hr, &format!("/v1/engagements/{engagement}")).await;
         assert_eq!(single, 2, "get an engagement: the caller, then the engagement with its sponsors");
+    }
+
+    async fn a_callers_second_request_reuses_their_lookup(app) {
+        let user = app.create_user(json!({ "email": "kim@example.com", "name": "Kim" })).await;
+        let token = app.token_for("kim@example.com");
+        let first = app.call_as(Some(&token), Method::GET, "/v1/me", &[], None).await.expect_status(200);
+        let second = app.call_as(Some(&token), Method::GET, "/v1/me", &[], None).await.expect_status(200);
+        assert_eq!(statements(&first), statements(&second) + 1, "the second request skips the caller's lookup");
+        // A change to the user through this instance applies at once.
+        app.delete(&format!("/v1/users/{}", user["id"].as_str().unwrap()), None).await.expect_status(204);
+        app.call_as(Some(&token), Method::GET, "/v1/me", &[], None).await.expect_status(401);
     }
 }

@@ -184,5 +184,6 @@ pub async fn revoke_api_client(
     let (org, client_id) = path.into_inner();
     let org = authorize(&caller, org)?;
     state.run(move |conn| api_clients::revoke(conn, &caller.ctx, org, &client_id)).await?;
+    state.principals.clear();
     Ok(HttpResponse::NoContent().finish())
 }

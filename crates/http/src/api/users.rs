@@ -296,6 +296,7 @@ pub async fn update_user(
             users::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
         })
         .await?;
+    state.principals.clear();
     Ok(resource(StatusCode::OK, user.version, &UserResponse::from(&user)))
 }
 
@@ -323,5 +324,6 @@ pub async fn deactivate_user(
             users::deactivate(conn, &caller.ctx, id, if_match.0.as_ref(), &authorize)
         })
         .await?;
+    state.principals.clear();
     Ok(HttpResponse::NoContent().insert_header(etag(user.version)).finish())
 }
