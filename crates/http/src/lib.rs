@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod dbtiming;
 pub mod extract;
 pub mod idempotency;
+pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;

@@ -61,6 +61,7 @@ pub struct ActionItemResponse {
     pub leader_note: Option<String>,
     /// Open and past its due date.
     pub overdue: bool,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }

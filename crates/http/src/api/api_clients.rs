@@ -27,7 +27,9 @@ pub struct ApiClientResponse {
     pub name: String,
     #[schema(example = json!(["users:read", "engagements:read"]))]
     pub scopes: Vec<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub secret_rotated_at: DateTime<Utc>,
     /// Set when the client was revoked; its secret and tokens no longer work.
     pub revoked_at: Option<DateTime<Utc>>,

@@ -19,6 +19,7 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
     pub id: Uuid,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub occurred_at: DateTime<Utc>,
     pub organization_id: Option<Uuid>,
     /// `user`, `api_client`, `system` or `anonymous`.

@@ -66,6 +66,7 @@ pub struct DecisionResponse {
     /// `approve` or `request_changes`.
     pub decision: String,
     pub comment: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub decided_at: DateTime<Utc>,
 }
 
@@ -95,7 +96,9 @@ pub struct DesignResponse {
     pub items: Vec<DesignItemBody>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub decisions: Vec<DecisionResponse>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change of this version; the ETag is this number, quoted.
     pub revision: i64,

@@ -75,13 +75,17 @@ pub struct EngagementResponse {
     pub phase: PhaseValue,
     /// For an engagement on hold: the phase it resumes to.
     pub held_from: Option<PhaseValue>,
+    #[serde(serialize_with = "crate::json::date")]
     pub start_date: NaiveDate,
+    #[serde(serialize_with = "crate::json::date")]
     pub planned_end_date: NaiveDate,
     #[schema(example = 3.0)]
     pub monthly_hours_budget: f64,
     /// The engagement this one renews.
     pub renewed_from_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; the ETag is this number, quoted.
     pub version: i64,
@@ -124,6 +128,7 @@ pub struct CreateEngagementRequest {
     pub sponsor_ids: Vec<Uuid>,
     /// An active hr_partner of the organization.
     pub hr_partner_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::json::date")]
     pub start_date: NaiveDate,
     /// Default: six months after the start; must be 6–12 months after it unless
     /// `allow_any_duration` is set.
@@ -169,6 +174,7 @@ pub struct TimelineEntry {
     /// `user`, `api_client` or `system`.
     pub actor_kind: String,
     pub actor_id: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub occurred_at: DateTime<Utc>,
 }
 

@@ -33,6 +33,7 @@ pub struct ExtensionResponse {
     pub status: String,
     pub decided_by: Option<Uuid>,
     pub decision_comment: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub requested_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
 }

@@ -36,7 +36,9 @@ pub struct OrganizationResponse {
     #[schema(example = "Acme Corp")]
     pub name: String,
     pub settings: OrganizationSettings,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; the ETag is this number, quoted.
     pub version: i64,

@@ -34,11 +34,13 @@ fn readable(conn: &mut DbConnection, principal: &Principal, id: Uuid, part: Part
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContextMeetingResponse {
+    #[serde(serialize_with = "crate::json::date")]
     pub met_on: NaiveDate,
     pub attendees: Vec<String>,
     pub notes: String,
     /// The benchmarks agreed for the program.
     pub benchmarks: Vec<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
@@ -153,6 +155,7 @@ pub struct MeasurementResponse {
     #[schema(example = "6")]
     pub value: String,
     pub note: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub measured_at: DateTime<Utc>,
     pub source: MeasurementSourceValue,
 }
@@ -408,6 +411,7 @@ pub async fn create_measurement(
 /// communication style, pattern of fulfilling promises.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeaderInterviewResponse {
+    #[serde(serialize_with = "crate::json::date")]
     pub interviewed_on: NaiveDate,
     pub commitments: Option<String>,
     pub immediate_concerns: Option<String>,
@@ -417,6 +421,7 @@ pub struct LeaderInterviewResponse {
     /// The leader's pattern of fulfilling promises.
     pub promise_pattern: Option<String>,
     pub notes: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }

@@ -84,6 +84,7 @@ pub struct ReviewResponse {
     /// For a renewal: the new engagement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renewed_engagement_id: Option<Uuid>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub recorded_at: DateTime<Utc>,
     pub version: i64,
 }

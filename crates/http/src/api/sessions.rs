@@ -48,6 +48,7 @@ api_enum!(SessionStatusValue => SessionStatus { Requested, Scheduled, Completed,
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     pub id: Uuid,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub scheduled_at: DateTime<Utc>,
     /// Planned minutes; once completed, the actual ones.
     pub duration_minutes: u32,
@@ -56,6 +57,7 @@ pub struct SessionResponse {
     pub status: SessionStatusValue,
     /// Why it was cancelled or a no-show.
     pub status_reason: Option<String>,
+    #[serde(serialize_with = "crate::json::optional_timestamp")]
     pub completed_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agenda: Option<String>,
@@ -122,6 +124,7 @@ pub struct SessionList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSessionRequest {
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub scheduled_at: DateTime<Utc>,
     /// 15–480 minutes for a regular session; 5–30 for a micro session.
     pub duration_minutes: u32,

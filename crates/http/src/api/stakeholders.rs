@@ -104,6 +104,7 @@ pub struct FeedbackResponse {
     pub strengths: String,
     pub development_areas: String,
     pub comments: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub submitted_at: DateTime<Utc>,
 }
 

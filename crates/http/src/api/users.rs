@@ -86,7 +86,9 @@ pub struct UserResponse {
     pub status: UserStatusValue,
     /// The HR system's or identity provider's id, unique per organization.
     pub external_id: Option<String>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; the ETag is this number, quoted.
     pub version: i64,

@@ -40,7 +40,9 @@ pub struct WebhookResponse {
     pub failing_since: Option<DateTime<Utc>>,
     /// After a rotation, deliveries are also signed with the previous secret until this time.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
@@ -163,6 +165,7 @@ impl From<DeliveryStatusDto> for DeliveryStatus {
 /// One attempt to deliver.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAttempt {
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub attempted_at: DateTime<Utc>,
     /// The receiver's HTTP status; null when it did not answer (refused, timed out…).
     #[schema(example = 503)]
@@ -199,6 +202,7 @@ pub struct WebhookDelivery {
     /// The JSON body sent.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
+    #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// When the next retry is due (pending deliveries).
