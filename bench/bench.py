@@ -168,7 +168,10 @@ def pgbench(args):
     if not exists:
         psql(args.pg, "postgres", f'CREATE DATABASE "{name}"')
         run(["pgbench", "-i", "-q", "-s", "10", url])
+    steal_before = steal_ticks()
     out = run(["pgbench", "-S", "-n", "-c", str(args.connections), "-j", "2", "-T", str(args.duration), url]).stdout
+    steal_after = steal_ticks()
+    log(f"pgbench: {(steal_after[0] - steal_before[0]) / max(1, steal_after[1] - steal_before[1]):.0%} of the CPU stolen by the host")
     tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
     latency = re.search(r"latency average = ([0-9.]+) ms", out)
     return tps, float(latency.group(1)) if latency else float("nan")
@@ -195,19 +198,27 @@ def cpu_seconds(names):
     return totals
 
 
+def steal_ticks():
+    """CPU time taken by the hypervisor from this virtual machine so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) if len(fields) > 8 else 0, sum(int(x) for x in fields[1:])
+
+
 def wrk(args, keel, requests, rate=None):
     env = dict(os.environ, BENCH_REQUESTS=requests, BENCH_CONNECTIONS=str(args.connections))
     if rate:
         env["BENCH_RATE"] = str(rate)
-    before = cpu_seconds(["keel", "postgres"])
+    before, steal_before = cpu_seconds(["keel", "postgres"]), steal_ticks()
     out = run(["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "--latency",
                "-s", LUA, keel.base], env=env).stdout
-    after = cpu_seconds(["keel", "postgres"])
+    after, steal_after = cpu_seconds(["keel", "postgres"]), steal_ticks()
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     result = json.loads(line)
     # CPU per request (microseconds) of Keel and of the database: where the time goes.
     for name in ["keel", "postgres"]:
         result[f"{name}_cpu_us"] = (after[name] - before[name]) * 1e6 / max(1, result["requests"])
+    result["steal"] = (steal_after[0] - steal_before[0]) / max(1, steal_after[1] - steal_before[1])
     return result
 
 
@@ -221,10 +232,11 @@ def write_requests(directory, name, lines):
 
 def write_once_requests(directory, name, lines):
     """Requests that may succeed only once each: the last one is kept out as the probe, the rest
-    split in two files, one for the saturated run and one for the paced run."""
+    split in three files, one for each saturated run and one for the paced run."""
     *lines, sample = lines
-    half = len(lines) // 2
-    return (write_requests(directory, name, lines[:half]), write_requests(directory, name + "-paced", lines[half:])), sample
+    third = len(lines) // 3
+    parts = [lines[:third], lines[third:2 * third], lines[2 * third:]]
+    return tuple(write_requests(directory, f"{name}-{n}", part) for n, part in enumerate(parts)), sample
 
 
 def deep_cursor(keel, token, rows):
@@ -320,14 +332,16 @@ def write_scenario_files(args, keel, database, work, tokens, budget):
 
 def measure(args, keel, name, requests, baseline, sample):
     if isinstance(requests, tuple):
-        requests, paced = requests
+        first, second, paced = requests
     else:
-        paced = requests
+        first = second = paced = requests
     """Saturated, then paced at half the rate. `sample`: a request like those in the file, sent
     first (reads: the file's first; writes: one kept out of the file)."""
     statements = probe(keel, *sample)
+    # Saturated twice, keeping the better run (as for pgbench): this machine shares its CPUs with
+    # others, and a run that loses a share of them measures the neighbours, not Keel.
     log(f"{name}: saturating")
-    peak = wrk(args, keel, requests)
+    peak = max(wrk(args, keel, first), wrk(args, keel, second), key=lambda r: r["rps"])
     log(f"{name}: {peak['rps']:.0f} req/s, p99 {peak['p99_ms']:.1f} ms, {peak['non_2xx']} failed, CPU per request: "
         f"Keel {peak['keel_cpu_us']:.0f} us, PostgreSQL {peak['postgres_cpu_us']:.0f} us; now at half that rate")
     half = wrk(args, keel, paced, rate=max(1, peak["rps"] / 2))
@@ -341,6 +355,7 @@ def measure(args, keel, name, requests, baseline, sample):
         "half_p99_ms": half["p99_ms"],
         "errors": peak["non_2xx"] + peak["socket_errors"] + half["non_2xx"] + half["socket_errors"],
         "statements": statements,
+        "steal": peak["steal"],
         "keel_cpu_us": peak["keel_cpu_us"],
         "postgres_cpu_us": peak["postgres_cpu_us"],
     }
@@ -502,14 +517,14 @@ def report(args, baseline, baseline_latency, rows, ten, sqlite, rss, seeded):
         f"Baseline `pgbench -S -c {args.connections} -j 2`: **{baseline:,.0f} transactions/s** "
         f"({baseline_latency:.2f} ms average; the better of a run before and a run after Keel's).",
         "",
-        "| request | req/s | p50 ms | p99 ms | of pgbench | p99 ms at half load (req/s) | SQL statements | CPU µs/request: Keel + database |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| request | req/s | p50 ms | p99 ms | of pgbench | p99 ms at half load (req/s) | SQL statements | CPU µs/request: Keel + database | CPU stolen by the host |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows + ten + ([sqlite] if sqlite else []):
         lines.append(
             f"| {r['request']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['ratio']:.0%} | "
             f"{r['half_p99_ms']:.2f} ({r['half_rps']:,.0f}) | {r['statements'] if r['statements'] is not None else '-'} | "
-            f"{r['keel_cpu_us']:.0f} + {r['postgres_cpu_us']:.0f} |")
+            f"{r['keel_cpu_us']:.0f} + {r['postgres_cpu_us']:.0f} | {r['steal']:.0%} |")
     lines += ["", f"Keel's peak RSS under the load: {rss:.0f} MiB.", ""]
     for label, value in seeded.items():
         if value is not None:
