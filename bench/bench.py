@@ -206,7 +206,7 @@ def steal_ticks():
 
 
 def wrk(args, keel, requests, rate=None):
-    env = dict(os.environ, BENCH_REQUESTS=requests, BENCH_CONNECTIONS=str(args.connections))
+    env = dict(os.environ, BENCH_REQUESTS=requests, BENCH_CONNECTIONS=str(args.connections), BENCH_THREADS="2")
     if rate:
         env["BENCH_RATE"] = str(rate)
     before, steal_before = cpu_seconds(["keel", "postgres"]), steal_ticks()
