@@ -517,7 +517,7 @@ impl Generator {
         let org = staff.organization_id.clone();
         let leader = staff.leaders[n].clone();
         let mut sponsors = BTreeSet::from([staff.sponsors[n / 8].clone()]);
-        if n % 5 == 0 && staff.sponsors.len() > 1 {
+        if n.is_multiple_of(5) && staff.sponsors.len() > 1 {
             sponsors.insert(staff.sponsors[(n / 8 + 1) % staff.sponsors.len()].clone());
         }
         let engagement_id = id_at(created, rng);
