@@ -244,9 +244,9 @@ pub struct EngagementRow {
     pub sponsor_ids: String,
 }
 
-/// The comma-separated form of `sponsor_ids`.
-pub fn sponsor_list<'a>(ids: impl IntoIterator<Item = &'a UserId>) -> String {
-    ids.into_iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+/// The comma-separated form of `sponsor_ids` (ids in order, as a `BTreeSet` yields them).
+pub fn sponsor_list<T: std::fmt::Display>(ids: impl IntoIterator<Item = T>) -> String {
+    ids.into_iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",")
 }
 
 impl From<&keel_domain::engagement::Engagement> for EngagementRow {

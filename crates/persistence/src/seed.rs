@@ -20,6 +20,7 @@ use keel_domain::coaching::{
 };
 use keel_domain::design::{ApproverRole, DesignItem, DesignStatus, ItemKind, Verdict};
 use keel_domain::engagement::Phase;
+use keel_domain::program::Outcome;
 use keel_domain::time::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,9 +29,9 @@ use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
 use crate::repo::action_items::Row as ActionItemRow;
 use crate::repo::designs::{ids_json, items_json};
-use crate::repo::program::json_list;
+use crate::repo::program::{NewOutcomeRow, json_list};
 use crate::repo::sessions::SessionRow;
-use crate::rows::{EngagementRow, OrganizationRow, UserRow};
+use crate::rows::{EngagementRow, OrganizationRow, UserRow, sponsor_list};
 use crate::schema::{
     context_meetings, design_decisions, designs, engagement_sponsors, engagement_transitions, leader_interviews,
     outcomes,
@@ -263,23 +264,6 @@ struct ContextRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = outcomes, treat_none_as_null = true)]
-struct OutcomeRow {
-    id: String,
-    engagement_id: String,
-    organization_id: String,
-    title: String,
-    description: Option<String>,
-    measure: Option<String>,
-    baseline: Option<String>,
-    target: Option<String>,
-    unit: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i64,
-}
-
-#[derive(Insertable)]
 #[diesel(table_name = leader_interviews, treat_none_as_null = true)]
 struct InterviewRow {
     engagement_id: String,
@@ -334,7 +318,7 @@ struct Block {
     sponsors: Vec<SponsorRow>,
     transitions: Vec<TransitionRow>,
     contexts: Vec<ContextRow>,
-    outcomes: Vec<OutcomeRow>,
+    outcomes: Vec<NewOutcomeRow>,
     interviews: Vec<InterviewRow>,
     designs: Vec<DesignRow>,
     decisions: Vec<DecisionRow>,
@@ -667,22 +651,21 @@ impl Generator {
             (0..3)
                 .map(|i| {
                     let (title, measure, baseline, target) = OUTCOMES[(first + i) % OUTCOMES.len()];
-                    let id = id_at(met, rng);
-                    block.outcomes.push(OutcomeRow {
-                        id: id.to_string(),
-                        engagement_id: eid.clone(),
-                        organization_id: org.clone(),
+                    let outcome = Outcome {
+                        id: id_at(met, rng),
+                        engagement_id,
                         title: title.to_owned(),
                         description: Some("Agreed with the sponsor at the context meeting.".to_owned()),
                         measure: Some(measure.to_owned()),
                         baseline: Some(baseline.to_owned()),
                         target: Some(target.to_owned()),
                         unit: None,
-                        created_at: met,
-                        updated_at: met,
+                        created_at: stamp(met),
+                        updated_at: stamp(met),
                         version: 1,
-                    });
-                    id
+                    };
+                    block.outcomes.push(NewOutcomeRow::from_domain(&outcome, org.clone()));
+                    outcome.id
                 })
                 .collect()
         } else {
@@ -787,7 +770,7 @@ impl Generator {
             created_at: created,
             updated_at: updated,
             version: i64::from(steps),
-            sponsor_ids: sponsors.iter().map(String::as_str).collect::<Vec<_>>().join(","),
+            sponsor_ids: sponsor_list(&sponsors),
         });
     }
 }

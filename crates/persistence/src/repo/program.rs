@@ -200,6 +200,43 @@ pub fn measurements(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Resul
         .collect()
 }
 
+/// An outcome as inserted (also by `seed`, many at a time).
+#[derive(Insertable)]
+#[diesel(table_name = outcomes, treat_none_as_null = true)]
+pub(crate) struct NewOutcomeRow {
+    id: String,
+    engagement_id: String,
+    organization_id: String,
+    title: String,
+    description: Option<String>,
+    measure: Option<String>,
+    baseline: Option<String>,
+    target: Option<String>,
+    unit: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl NewOutcomeRow {
+    pub(crate) fn from_domain(outcome: &Outcome, organization_id: String) -> NewOutcomeRow {
+        NewOutcomeRow {
+            id: outcome.id.to_string(),
+            engagement_id: outcome.engagement_id.to_string(),
+            organization_id,
+            title: outcome.title.clone(),
+            description: outcome.description.clone(),
+            measure: outcome.measure.clone(),
+            baseline: outcome.baseline.clone(),
+            target: outcome.target.clone(),
+            unit: outcome.unit.clone(),
+            created_at: to_db_time(outcome.created_at),
+            updated_at: to_db_time(outcome.updated_at),
+            version: outcome.version,
+        }
+    }
+}
+
 /// Inserts an outcome (inside the caller's transaction).
 pub(crate) fn insert_outcome(
     conn: &mut DbConnection,
@@ -207,20 +244,7 @@ pub(crate) fn insert_outcome(
     outcome: &Outcome,
 ) -> Result<(), StoreError> {
     diesel::insert_into(outcomes::table)
-        .values((
-            outcomes::id.eq(outcome.id.to_string()),
-            outcomes::engagement_id.eq(engagement.id.to_string()),
-            outcomes::organization_id.eq(engagement.organization_id.to_string()),
-            outcomes::title.eq(&outcome.title),
-            outcomes::description.eq(&outcome.description),
-            outcomes::measure.eq(&outcome.measure),
-            outcomes::baseline.eq(&outcome.baseline),
-            outcomes::target.eq(&outcome.target),
-            outcomes::unit.eq(&outcome.unit),
-            outcomes::created_at.eq(to_db_time(outcome.created_at)),
-            outcomes::updated_at.eq(to_db_time(outcome.updated_at)),
-            outcomes::version.eq(outcome.version),
-        ))
+        .values(NewOutcomeRow::from_domain(outcome, engagement.organization_id.to_string()))
         .execute(conn)?;
     Ok(())
 }
