@@ -14,15 +14,16 @@ One run on one machine:
 
 import argparse
 import concurrent.futures
+import contextlib
 import datetime
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,12 @@ class Keel:
         request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=30) as r:
             return json.load(r), r.headers
+
+    def admin_token(self):
+        """A token of an instance admin, made as an operator would (`keel bootstrap-admin`)."""
+        email = "bench-admin@keel.example"
+        self.cli("bootstrap-admin", "--email", email, "--name", "Bench Admin")
+        return self.tokens([email])[email]
 
     def tokens(self, emails):
         """Access tokens (2 hours) for these users, issued by `keel token` as an operator would."""
@@ -267,24 +274,15 @@ def probe(keel, method, path, token, body):
     return int(match.group(1)) if match else None
 
 
-def read_scenarios(args, keel, database, work):
+def scenario_files(args, keel, database, work):
     """Request lists for the read scenarios, with the token of the user who would make each."""
-    rng = random.Random(7)
-    admin_email = "bench-admin@keel.example"
-    keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
     engagements = psql(args.pg, database, """
         SELECT e.id, hr.email, c.email FROM engagements e
         JOIN users hr ON hr.id = e.hr_partner_id JOIN users c ON c.id = e.coach_id
         WHERE e.phase IN ('coaching', 'mid_review', 'end_review')
-        ORDER BY md5(e.id) LIMIT 4000""") if database else []
-    return admin_email, engagements, rng
-
-
-def scenario_files(args, keel, database, work):
-    admin_email, engagements, rng = read_scenarios(args, keel, database, work)
-    coaches = sorted({c for _, _, c in engagements})
-    tokens = keel.tokens([admin_email] + [hr for _, hr, _ in engagements] + coaches)
-    admin = tokens[admin_email]
+        ORDER BY md5(e.id) LIMIT 4000""")
+    tokens = keel.tokens([hr for _, hr, _ in engagements] + [c for _, _, c in engagements])
+    admin = keel.admin_token()
     files = {}
     files["get engagement"] = write_requests(work, "get", [
         ("GET", f"/v1/engagements/{e}", tokens[hr], None) for e, hr, _ in engagements])
@@ -297,7 +295,7 @@ def scenario_files(args, keel, database, work):
         ("GET", f"/v1/engagements/{e}/hours", tokens[c], None) for e, _, c in engagements])
     files["list sessions"] = write_requests(work, "sessions", [
         ("GET", f"/v1/engagements/{e}/sessions", tokens[c], None) for e, _, c in engagements])
-    return files, tokens, admin
+    return files, tokens
 
 
 def write_scenario_files(args, keel, database, work, tokens, budget):
@@ -401,13 +399,9 @@ def main():
         keel = Keel(sqlite_url, pool, "sqlite")
         try:
             keel.start()
-            admin_email = "bench-admin@keel.example"
-            keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
-            out = run(["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                       "print('\\n'.join(f'{i}\\t{e}' for i,e in c.execute(\"SELECT e.id, u.email FROM engagements e "
-                       "JOIN users u ON u.id = e.hr_partner_id ORDER BY random() LIMIT 4000\")))",
-                       f"{sqlite_dir}/keel.db"]).stdout
-            pairs = [line.split("\t") for line in out.splitlines()]
+            with contextlib.closing(sqlite3.connect(f"{sqlite_dir}/keel.db")) as db:
+                pairs = db.execute("SELECT e.id, u.email FROM engagements e JOIN users u ON u.id = e.hr_partner_id "
+                                   "ORDER BY random() LIMIT 4000").fetchall()
             tokens = keel.tokens([hr for _, hr in pairs])
             requests = write_requests(work, "get-sqlite", [("GET", f"/v1/engagements/{e}", tokens[hr], None) for e, hr in pairs])
             sqlite = measure(args, keel, "get engagement (SQLite)", requests, 1.0, first_line(requests))
@@ -424,7 +418,7 @@ def main():
     rows = []
     try:
         keel.start()
-        files, tokens, admin = scenario_files(args, keel, db1, work)
+        files, tokens = scenario_files(args, keel, db1, work)
         for name, requests in files.items():
             if args.only and args.only not in name:
                 continue
@@ -451,9 +445,7 @@ def main():
         keel = Keel(args.pg.rsplit("/", 1)[0] + "/" + db10, pool, "pg10")
         try:
             keel.start()
-            admin_email = "bench-admin@keel.example"
-            keel.cli("bootstrap-admin", "--email", admin_email, "--name", "Bench Admin")
-            admin = keel.tokens([admin_email])[admin_email]
+            admin = keel.admin_token()
             first = write_requests(work, "list-first-10x", [("GET", "/v1/engagements?limit=50", admin, None)])
             cursor = deep_cursor(keel, admin, 9000)
             deep = write_requests(work, "list-deep-10x", [("GET", f"/v1/engagements?limit=50&cursor={cursor}", admin, None)])
