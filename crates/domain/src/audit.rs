@@ -23,6 +23,11 @@ impl Actor {
         }
     }
 
+    /// Whether this actor is the person `user`.
+    pub fn is_user(&self, user: crate::id::UserId) -> bool {
+        matches!(self, Actor::User { id } if *id == user.to_string())
+    }
+
     pub fn id(&self) -> Option<&str> {
         match self {
             Actor::User { id } | Actor::ApiClient { id } => Some(id),

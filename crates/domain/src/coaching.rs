@@ -497,6 +497,8 @@ impl Extension {
             && date <= engagement.planned_end_date
         {
             errors.add("new_planned_end_date", "not_later", "must be after the current planned end");
+        } else if let Some(date) = new_planned_end_date {
+            crate::engagement::check_program_dates(&mut errors, engagement.start_date, date, "new_planned_end_date");
         }
         if let Some(m) = month
             && (m < Month::of(engagement.start_date) || m > Month::of(end))

@@ -13,6 +13,33 @@ use crate::time::{self, Timestamp};
 use crate::user::{Role, User, UserStatus};
 use crate::validate;
 
+/// The longest a program may be planned to run, even with `allow_any_duration` (a longer one
+/// is renewed: the end review starts a new engagement).
+pub const MAX_DURATION_MONTHS: u32 = 36;
+/// The years a program's dates may fall in.
+pub const YEARS: (i32, i32) = (2000, 2100);
+
+/// Checks that a program's `end` lies within [`MAX_DURATION_MONTHS`] of `start` and that both
+/// lie in [`YEARS`]; records errors on `end_field` (and `start_date`) and says whether they do.
+pub fn check_program_dates(errors: &mut ValidationErrors, start: NaiveDate, end: NaiveDate, end_field: &str) -> bool {
+    use chrono::Datelike;
+    let (first, last) = YEARS;
+    let start_ok = (first..=last).contains(&start.year());
+    if !start_ok {
+        errors.add("start_date", "out_of_range", format!("must lie in the years {first} to {last}"));
+    }
+    let latest = start.checked_add_months(Months::new(MAX_DURATION_MONTHS));
+    let end_ok = (first..=last).contains(&end.year()) && latest.is_some_and(|latest| end <= latest);
+    if !end_ok {
+        errors.add(
+            end_field,
+            "out_of_range",
+            format!("a program runs at most {MAX_DURATION_MONTHS} months, in the years {first} to {last}"),
+        );
+    }
+    start_ok && end_ok
+}
+
 pub const TITLE_MAX: usize = 200;
 pub const REASON_MAX: usize = 2000;
 
@@ -396,6 +423,8 @@ impl Engagement {
         let planned_end_date = input.planned_end_date.or(six).unwrap_or(input.start_date);
         if planned_end_date <= input.start_date {
             errors.add("planned_end_date", "before_start", "the planned end must be after the start");
+        } else if !check_program_dates(&mut errors, input.start_date, planned_end_date, "planned_end_date") {
+            // Out of bounds, whatever allow_any_duration says.
         } else if !input.allow_any_duration
             && (six.is_some_and(|d| planned_end_date < d) || twelve.is_some_and(|d| planned_end_date > d))
         {
@@ -470,6 +499,18 @@ impl EngagementPatch {
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))
         .collect()
+    }
+
+    /// Whether the patch changes the engagement's terms: its budget, dates or people (leader,
+    /// coach, sponsors, hr_partner). Fields sent with their current value change nothing.
+    pub fn changes_terms(&self, current: &Engagement) -> bool {
+        self.planned_end_date.is_some_and(|d| d != current.planned_end_date)
+            || self.monthly_hours_budget.is_some_and(|b| b != current.monthly_hours_budget)
+            || self
+                .sponsor_ids
+                .as_ref()
+                .is_some_and(|ids| ids.iter().copied().collect::<BTreeSet<_>>() != current.sponsor_ids)
+            || self.hr_partner_id.is_some_and(|h| h != current.hr_partner_id)
     }
 
     /// The people a patch names (to be loaded for validation).

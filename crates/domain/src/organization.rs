@@ -8,6 +8,10 @@ use crate::validate;
 pub const NAME_MAX: usize = 200;
 pub const MIN_RATERS_RANGE: (u32, u32) = (1, 50);
 pub const HOURS_BUDGET_RANGE: (f64, f64) = (0.25, 200.0);
+/// Hours an email address changed by someone else waits before it can be used to sign in.
+pub const EMAIL_CHANGE_HOLD_HOURS_RANGE: (u32, u32) = (0, 720);
+/// The hold for people outside any organization (provider-side admins and coaches).
+pub const DEFAULT_EMAIL_CHANGE_HOLD_HOURS: u32 = 72;
 
 /// Program settings of an organization (SPEC §8).
 #[derive(Clone, Debug, PartialEq)]
@@ -18,11 +22,19 @@ pub struct OrganizationSettings {
     pub default_monthly_hours_budget: f64,
     /// Whether a no-show session draws on the month's hours (default false).
     pub no_show_counts: bool,
+    /// How long an address that someone else gave a person waits before a sign-in link can go
+    /// to it (default 72 h; 0 = no hold). SPEC §1.
+    pub email_change_hold_hours: u32,
 }
 
 impl Default for OrganizationSettings {
     fn default() -> Self {
-        Self { min_raters: 3, default_monthly_hours_budget: 3.0, no_show_counts: false }
+        Self {
+            min_raters: 3,
+            default_monthly_hours_budget: 3.0,
+            no_show_counts: false,
+            email_change_hold_hours: DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
+        }
     }
 }
 
@@ -43,6 +55,7 @@ pub struct SettingsInput {
     pub min_raters: Option<i64>,
     pub default_monthly_hours_budget: Option<f64>,
     pub no_show_counts: Option<bool>,
+    pub email_change_hold_hours: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,6 +111,17 @@ fn apply_settings(
     }
     if let Some(b) = input.no_show_counts {
         settings.no_show_counts = b;
+    }
+    if let Some(h) = input.email_change_hold_hours {
+        let (lo, hi) = EMAIL_CHANGE_HOLD_HOURS_RANGE;
+        match u32::try_from(h) {
+            Ok(h) if (lo..=hi).contains(&h) => settings.email_change_hold_hours = h,
+            _ => errors.add(
+                "settings.email_change_hold_hours",
+                "out_of_range",
+                format!("must be between {lo} and {hi} hours"),
+            ),
+        }
     }
     settings
 }
@@ -157,6 +181,7 @@ mod tests {
                 min_raters: Some(0),
                 default_monthly_hours_budget: Some(f64::NAN),
                 no_show_counts: None,
+                email_change_hold_hours: Some(721),
             },
         })
         .unwrap_err();
@@ -167,7 +192,8 @@ mod tests {
             vec![
                 ("name", "required"),
                 ("settings.min_raters", "out_of_range"),
-                ("settings.default_monthly_hours_budget", "out_of_range")
+                ("settings.default_monthly_hours_budget", "out_of_range"),
+                ("settings.email_change_hold_hours", "out_of_range")
             ]
         );
     }

@@ -40,6 +40,9 @@ impl Email {
     }
 }
 
+/// The delivery lane of every mail.
+pub const MAIL_LANE: &str = "mail";
+
 /// A message for the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -65,6 +68,15 @@ impl Message {
         match self {
             Message::Email { .. } => "email",
             Message::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// The share of the delivery worker the message waits in: all mail in one lane, each webhook
+    /// subscription in its own, so a slow receiver holds up neither the mail nor other receivers.
+    pub fn lane(&self) -> String {
+        match self {
+            Message::Email { .. } => MAIL_LANE.to_owned(),
+            Message::Webhook { webhook_id, .. } => format!("webhook:{webhook_id}"),
         }
     }
 

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use crate::engagement::{Engagement, Mover};
 use crate::error::DomainError;
 use crate::id::{OrganizationId, UserId};
-use crate::user::{Role, User};
+use crate::user::{Role, User, UserChanges};
 
 /// OAuth2 scopes of API clients (SPEC §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,12 +131,10 @@ pub enum Action<'a> {
     ReadUser {
         user: &'a User,
     },
-    /// `roles` and `status` are whether the change touches them; `new_roles` the roles after it.
+    /// Changing a person: `changes` says which fields the request would change (SPEC §1).
     UpdateUser {
         user: &'a User,
-        changes_roles_or_status: bool,
-        new_roles: &'a BTreeSet<Role>,
-        changes_email: bool,
+        changes: &'a UserChanges,
     },
     DeactivateUser {
         user: &'a User,
@@ -155,8 +153,11 @@ pub enum Action<'a> {
     ReadEngagement {
         engagement: &'a Engagement,
     },
+    /// Changing an engagement's details; `changes_terms` is whether the change touches its
+    /// budget, dates or people (SPEC §1: the hr_partner's and admins', not the coach's).
     UpdateEngagement {
         engagement: &'a Engagement,
+        changes_terms: bool,
     },
     /// Moving the program (who may move it where is decided by [`mover`] and the state machine).
     TransitionEngagement {
@@ -193,8 +194,14 @@ fn forbidden(message: &str) -> DomainError {
 
 /// Roles an hr_partner may grant: only hr_partner, and only in their own organization. Admin and
 /// coach are provider-side roles granted by admins.
-fn grantable_by_hr(roles: &[Role]) -> bool {
-    roles.iter().all(|r| *r == Role::HrPartner)
+fn grantable_by_hr<'r>(roles: impl IntoIterator<Item = &'r Role>) -> bool {
+    roles.into_iter().all(|r| *r == Role::HrPartner)
+}
+
+/// Whether a person is changed by admins alone: anyone holding a provider-side role (admin or
+/// coach), whatever organization their record names.
+fn changed_by_admins_only(user: &User) -> bool {
+    !grantable_by_hr(&user.roles)
 }
 
 /// How a principal relates to an engagement.
@@ -387,9 +394,14 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 _ => Ok(()),
             };
         }
-        Action::UpdateEngagement { engagement } => {
+        Action::UpdateEngagement { engagement, changes_terms } => {
             return match relation(principal, engagement, Scope::EngagementsWrite) {
-                Relation::Admin | Relation::HrPartner | Relation::Coach => Ok(()),
+                Relation::Admin | Relation::HrPartner => Ok(()),
+                Relation::Coach if !changes_terms => Ok(()),
+                Relation::Coach => Err(forbidden(
+                    "an engagement's budget, dates and people are changed by its hr_partner or an admin; \
+                     the coach asks for more hours through an extension",
+                )),
                 Relation::None => Err(not_found("engagement")),
                 _ => Err(forbidden("only the coach, the hr_partner or an admin can change the engagement")),
             };
@@ -420,7 +432,7 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
         }
         Action::CreateUser { organization_id, roles } => {
             if principal.manages(*organization_id, Scope::UsersWrite) {
-                if grantable_by_hr(roles) {
+                if grantable_by_hr(*roles) {
                     Ok(())
                 } else {
                     Err(forbidden("an hr_partner can grant only the hr_partner role"))
@@ -443,20 +455,17 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 Err(not_found("user"))
             }
         }
-        Action::UpdateUser { user, changes_roles_or_status, new_roles, changes_email } => {
+        Action::UpdateUser { user, changes } => {
             if principal.manages(user.organization_id, Scope::UsersWrite) {
-                let new_roles: Vec<Role> = new_roles.iter().copied().collect();
-                if grantable_by_hr(&new_roles) || !changes_roles_or_status {
-                    Ok(())
-                } else {
+                if changed_by_admins_only(user) {
+                    Err(forbidden("admins and coaches are changed by admins alone"))
+                } else if !grantable_by_hr(&changes.new_roles) {
                     Err(forbidden("an hr_partner can grant only the hr_partner role"))
+                } else {
+                    Ok(())
                 }
             } else if principal.is_user(user.id) {
-                if *changes_roles_or_status || *changes_email {
-                    Err(forbidden("you can change your own name only"))
-                } else {
-                    Ok(())
-                }
+                if changes.beyond_name() { Err(forbidden("you can change your own name only")) } else { Ok(()) }
             } else if principal.lacks_scope(user.organization_id, Scope::UsersWrite) {
                 Err(forbidden("changing users needs the users:write scope"))
             } else {
@@ -465,8 +474,8 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
         }
         Action::DeactivateUser { user } => {
             if principal.manages(user.organization_id, Scope::UsersWrite) {
-                if user.roles.iter().any(|r| *r != Role::HrPartner) {
-                    Err(forbidden("only an admin can deactivate an admin or a coach"))
+                if changed_by_admins_only(user) {
+                    Err(forbidden("admins and coaches are changed by admins alone"))
                 } else {
                     Ok(())
                 }

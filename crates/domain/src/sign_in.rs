@@ -36,3 +36,31 @@ pub fn email(user: &User, token: &str, link_base: Option<&str>) -> Email {
         attachments: Vec::new(),
     }
 }
+
+/// The notice to a person's previous address after someone else changed it (SPEC §1): so that a
+/// re-addressed account cannot be entered quietly.
+pub fn address_changed_email(before: &User, after: &User) -> Email {
+    let hold = match after.sign_in_hold_until {
+        Some(until) => {
+            format!("No sign-in link goes to the new address before {} (UTC).\n", until.format("%Y-%m-%d %H:%M"))
+        }
+        None => String::new(),
+    };
+    let text = format!(
+        "Hello {name},\n\n\
+         the address you sign in to Keel with was changed from {old} to {new} by your organization's \
+         administrator or HR system.\n\
+         {hold}\n\
+         If you did not expect this, tell your HR partner or the coaching provider now.\n",
+        name = before.name,
+        old = before.email.as_str(),
+        new = after.email.as_str(),
+    );
+    Email {
+        to: before.email.as_str().to_owned(),
+        subject: "Your Keel sign-in address was changed".to_owned(),
+        text,
+        secrets: Vec::new(),
+        attachments: Vec::new(),
+    }
+}

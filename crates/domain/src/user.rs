@@ -97,6 +97,14 @@ impl Email {
         }
     }
 
+    /// Parses an address given as `field` of a request, as a validation error naming it.
+    pub fn parse_field(field: &str, value: &str) -> Result<Email, DomainError> {
+        let mut errors = ValidationErrors::new();
+        let email = parse_email_as(&mut errors, field, value);
+        errors.finish(())?;
+        Ok(email.expect("validated"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.address
     }
@@ -124,6 +132,9 @@ pub struct User {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+    /// Until then no sign-in link goes to the address and no identity provider signs in by it:
+    /// someone else changed it (SPEC §1).
+    pub sign_in_hold_until: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,7 +156,47 @@ pub struct UserPatch {
     pub external_id: Option<Option<String>>,
 }
 
+/// What a patch would change on a user, compared with the user as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub name: bool,
+    /// The address, compared case-insensitively (a change of case re-addresses nobody).
+    pub email: bool,
+    pub roles: bool,
+    pub status: bool,
+    pub external_id: bool,
+    /// The roles after the change.
+    pub new_roles: BTreeSet<Role>,
+}
+
+impl UserChanges {
+    /// Whether anything but the name changes.
+    pub fn beyond_name(&self) -> bool {
+        self.email || self.roles || self.status || self.external_id
+    }
+}
+
 impl UserPatch {
+    /// What this patch would change on `user` (fields sent with their current value change
+    /// nothing).
+    pub fn changes(&self, user: &User) -> UserChanges {
+        let new_roles: BTreeSet<Role> = match &self.roles {
+            Some(roles) => roles.iter().copied().collect(),
+            None => user.roles.clone(),
+        };
+        UserChanges {
+            name: self.name.as_deref().is_some_and(|n| n.trim() != user.name),
+            email: self.email.as_deref().is_some_and(|e| normalize_email(e) != user.email.normalized()),
+            roles: new_roles != user.roles,
+            status: self.status.is_some_and(|s| s != user.status),
+            external_id: self
+                .external_id
+                .as_ref()
+                .is_some_and(|e| e.as_deref().map(str::trim).filter(|v| !v.is_empty()) != user.external_id.as_deref()),
+            new_roles,
+        }
+    }
+
     pub fn changed_fields(&self) -> Vec<&'static str> {
         let mut fields = Vec::new();
         for (set, name) in [
@@ -164,6 +215,10 @@ impl UserPatch {
 }
 
 fn parse_email(errors: &mut ValidationErrors, value: &str) -> Option<Email> {
+    parse_email_as(errors, "email", value)
+}
+
+fn parse_email_as(errors: &mut ValidationErrors, field: &str, value: &str) -> Option<Email> {
     match Email::parse(value) {
         Ok(email) => Some(email),
         Err(code) => {
@@ -172,7 +227,7 @@ fn parse_email(errors: &mut ValidationErrors, value: &str) -> Option<Email> {
                 "too_long" => format!("must be at most {EMAIL_MAX} characters"),
                 _ => "is not a valid email address".to_owned(),
             };
-            errors.add("email", code, message);
+            errors.add(field, code, message);
             None
         }
     }
@@ -211,11 +266,14 @@ impl User {
             created_at: now,
             updated_at: now,
             version: 1,
+            sign_in_hold_until: None,
         })
     }
 
-    /// The user after `patch`, validated; the version is bumped.
-    pub fn apply(&self, patch: &UserPatch) -> Result<User, DomainError> {
+    /// The user after `patch`, validated; the version is bumped. `hold` is how long a new
+    /// address must wait before it can sign in, when someone other than the user changes it
+    /// (`None` when the user changes it themselves, or it does not change).
+    pub fn apply(&self, patch: &UserPatch, hold: Option<chrono::Duration>) -> Result<User, DomainError> {
         let mut errors = ValidationErrors::new();
         let mut next = self.clone();
         if let Some(email) = patch.email.as_deref().and_then(|e| parse_email(&mut errors, e)) {
@@ -239,7 +297,22 @@ impl User {
         errors.finish(())?;
         next.updated_at = time::now();
         next.version += 1;
+        if let Some(hold) = hold.filter(|_| next.email.normalized() != self.email.normalized()) {
+            next.sign_in_hold_until = (hold > chrono::Duration::zero()).then(|| next.updated_at + hold);
+        }
         Ok(next)
+    }
+
+    /// Whether a sign-in by address (a link, or an identity provider's verified email) may go to
+    /// this user's address now: not while the hold after someone else changed it lasts.
+    pub fn signs_in_by_address(&self, now: Timestamp) -> bool {
+        self.status == UserStatus::Active && self.sign_in_hold_until.is_none_or(|until| until <= now)
+    }
+
+    /// The hold that applies when `actor` changes this user's address: none when the user
+    /// changes it themselves; otherwise `hours` (the organization's setting).
+    pub fn email_change_hold(&self, actor_is_self: bool, hours: u32) -> Option<chrono::Duration> {
+        (!actor_is_self).then(|| chrono::Duration::hours(i64::from(hours)))
     }
 
     /// Deactivation keeps the user for history; their access ends.
@@ -296,13 +369,53 @@ mod tests {
     #[test]
     fn patch_can_clear_external_id_and_deactivate_bumps_version_once() {
         let user = User::create(NewUser { external_id: Some("E-1".into()), ..input() }).unwrap();
-        let patched = user.apply(&UserPatch { external_id: Some(None), ..Default::default() }).unwrap();
+        let patched = user.apply(&UserPatch { external_id: Some(None), ..Default::default() }, None).unwrap();
         assert_eq!(patched.external_id, None);
         assert_eq!(patched.version, 2);
         let gone = patched.deactivate();
         assert_eq!(gone.status, UserStatus::Deactivated);
         assert_eq!(gone.version, 3);
         assert_eq!(gone.deactivate().version, 3, "deactivating twice changes nothing");
+    }
+
+    #[test]
+    fn an_address_changed_by_someone_else_waits_out_the_hold() {
+        let user = User::create(input()).unwrap();
+        let new_address = UserPatch { email: Some("new@example.com".into()), ..Default::default() };
+        let hold = user.email_change_hold(false, 72);
+        let moved = user.apply(&new_address, hold).unwrap();
+        let until = moved.sign_in_hold_until.expect("held");
+        assert_eq!(until, moved.updated_at + chrono::Duration::hours(72));
+        assert!(!moved.signs_in_by_address(time::now()));
+        assert!(moved.signs_in_by_address(until));
+
+        // The user's own change, a zero hold, or a change of case alone: no hold.
+        assert_eq!(user.email_change_hold(true, 72), None);
+        assert_eq!(user.apply(&new_address, user.email_change_hold(true, 72)).unwrap().sign_in_hold_until, None);
+        assert_eq!(user.apply(&new_address, user.email_change_hold(false, 0)).unwrap().sign_in_hold_until, None);
+        let case = UserPatch { email: Some("ANN.LEE@example.com".into()), ..Default::default() };
+        assert_eq!(user.apply(&case, hold).unwrap().sign_in_hold_until, None);
+        assert!(!case.changes(&user).email);
+        // A later change of the name keeps a running hold.
+        let renamed = moved.apply(&UserPatch { name: Some("Ann".into()), ..Default::default() }, hold).unwrap();
+        assert_eq!(renamed.sign_in_hold_until, Some(until));
+    }
+
+    #[test]
+    fn changes_compare_with_the_current_values() {
+        let user = User::create(NewUser { external_id: Some("E-1".into()), ..input() }).unwrap();
+        let same = UserPatch {
+            name: Some("Ann Lee".into()),
+            email: Some("ann.lee@example.com".into()),
+            roles: Some(vec![]),
+            status: Some(UserStatus::Active),
+            external_id: Some(Some("E-1".into())),
+        };
+        assert_eq!(same.changes(&user), UserChanges::default());
+        let other = UserPatch { external_id: Some(None), roles: Some(vec![Role::HrPartner]), ..Default::default() };
+        let changes = other.changes(&user);
+        assert!(changes.external_id && changes.roles && changes.beyond_name());
+        assert_eq!(changes.new_roles, BTreeSet::from([Role::HrPartner]));
     }
 
     #[test]

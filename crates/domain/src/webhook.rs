@@ -136,12 +136,17 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside some networks)
+        || (first == 0x2002 && is_internal_v4(Ipv4Addr::from((u32::from(segments[1]) << 16) | u32::from(segments[2])))) // 6to4
+        || (first == 0x2001 && segments[1] == 0) // Teredo (embeds IPv4 addresses)
+        || segments[..4] == [0x0100, 0, 0, 0] // discard-only
         || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
         || (first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 (embeds IPv4)
         || ip.segments()[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible (deprecated)
@@ -439,7 +444,12 @@ mod tests {
 
     #[test]
     fn public_http_and_https_targets_are_accepted() {
-        for url in ["https://hr.example.com/keel/hooks", "http://203.0.114.7:8080/x?y=1", "https://[2a00:1450::1]/h"] {
+        for url in [
+            "https://hr.example.com/keel/hooks",
+            "http://203.0.114.7:8080/x?y=1",
+            "https://[2a00:1450::1]/h",
+            "https://[2002:cb00:7207::1]/6to4-of-a-public-address",
+        ] {
             assert!(validate_target(url, false).is_ok(), "{url}");
         }
         assert_eq!(validate_target("  https://hr.example.com  ", false).unwrap().as_str(), "https://hr.example.com/");
@@ -485,6 +495,11 @@ mod tests {
             "http://[fd00::1]/",
             "http://[fe80::1]/",
             "http://[64:ff9b::a00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[fec0::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[100::1]/",
             "http://0x7f000001/",
             "http://2130706433/",
         ];

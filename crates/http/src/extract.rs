@@ -13,6 +13,7 @@ use keel_domain::audit::{Actor, CommandContext};
 use keel_domain::policy::Principal;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Verified;
 use crate::middleware::RequestId;
 use crate::problem::{ApiError, Problem, ProblemFieldError};
 use crate::state::AppState;
@@ -112,7 +113,17 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        // No filter, id or cursor holds a control character; a NUL would not even reach the
+        // database (PostgreSQL text cannot hold one).
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((name, _)) = pairs.clone().find(|(k, v)| k.chars().chain(v.chars()).any(char::is_control)) {
+            return std::future::ready(Err(ApiError::bad_request(
+                "invalid-query",
+                format!("The query parameter {name:?} contains a control character."),
+                vec![ApiError::field(&name, "invalid_characters", "must not contain control characters")],
+            )));
+        }
+        let de = serde_urlencoded::Deserializer::new(pairs);
         std::future::ready(serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|err| {
             let field = err.path().to_string();
             let message = err.into_inner().to_string();
@@ -206,18 +217,12 @@ impl FromRequest for Caller {
             return Box::pin(async { Err(ApiError::Internal("application state missing".to_owned())) });
         };
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let resolved = req.extensions().get::<ResolvedPrincipal>().map(|r| r.0.clone());
         let verified = crate::auth::verify_bearer(req, &state.tokens);
         Box::pin(async move {
-            let verified = verified.map_err(ApiError::Unauthorized)?;
-            let principal = match state.principals.get(&verified) {
+            let principal = match resolved {
                 Some(principal) => principal,
-                None => {
-                    let (key, generation) = (verified.clone(), state.principals.generation());
-                    let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
-                    let principal = principal.map_err(ApiError::Unauthorized)?;
-                    state.principals.put(&key, &principal, generation);
-                    principal
-                }
+                None => resolve_principal(&state, verified.map_err(ApiError::Unauthorized)?).await?,
             };
             let actor = match &principal {
                 Principal::User { id, .. } => Actor::User { id: id.to_string() },
@@ -226,6 +231,24 @@ impl FromRequest for Caller {
             Ok(Caller { principal, ctx: CommandContext { actor, request_id } })
         })
     }
+}
+
+/// A principal already resolved for this request (by the idempotency layer, which must know
+/// the caller may act before it replays anything), kept in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct ResolvedPrincipal(pub Principal);
+
+/// The principal acting with a verified token now: looked up (a deactivated user or a revoked
+/// client is refused with 401), or taken from the short-lived cache.
+pub(crate) async fn resolve_principal(state: &web::Data<AppState>, verified: Verified) -> Result<Principal, ApiError> {
+    if let Some(principal) = state.principals.get(&verified) {
+        return Ok(principal);
+    }
+    let (key, generation) = (verified.clone(), state.principals.generation());
+    let principal = state.run(move |conn| crate::principal::resolve(conn, verified)).await?;
+    let principal = principal.map_err(ApiError::Unauthorized)?;
+    state.principals.put(&key, &principal, generation);
+    Ok(principal)
 }
 
 /// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.

@@ -1,7 +1,14 @@
-//! `Idempotency-Key` on POST requests: the first response is stored per (actor, key) for 24
+//! `Idempotency-Key` on POST requests: the first response is stored per (caller, key) for 24
 //! hours and returned unchanged for repeats (marked `Idempotent-Replayed: true`), without running
 //! the request again; the same key with a different request is 422; a repeat that arrives while
 //! the first is still running is 409. Keys live in the database, so this holds across instances.
+//!
+//! Keys belong to an authenticated caller who may act now: the token is verified and its user or
+//! API client checked (not deactivated, not revoked) before anything is replayed, and a request
+//! without such a caller (the anonymous token, sign-in and feedback endpoints, or a refused token)
+//! runs as if it carried no key. A response that holds a secret (marked `Cache-Control:
+//! no-store`: a client secret, a webhook secret, an access token) is never stored: only its
+//! status and `Location` are, and a repeat gets a 409 saying so instead of the secret.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -28,16 +35,40 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Who is asking: the token's subject when it verifies (so a refreshed token keeps the same
-/// keys), otherwise a hash of the credentials sent (or none).
-fn actor(req: &ServiceRequest, state: &AppState) -> String {
-    match crate::auth::verify_bearer(req, &state.tokens) {
-        Ok(verified) => verified.caller_key(),
-        Err(_) => {
-            let authorization = req.headers().get(header::AUTHORIZATION).map_or(&b""[..], |v| v.as_bytes());
-            format!("anonymous:{}", hex(&Sha256::digest(authorization)))
+/// Who is asking, as the owner of keys: the token's subject (so a refreshed token keeps the
+/// same keys), once the caller is known to be allowed to act now. `Ok(None)`: no such caller, so
+/// the request runs without idempotency (and the handler refuses a bad token itself).
+async fn caller_key(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<Option<String>, ApiError> {
+    let Ok(verified) = crate::auth::verify_bearer(req, &state.tokens) else { return Ok(None) };
+    let key = verified.caller_key();
+    match crate::extract::resolve_principal(state, verified).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(crate::extract::ResolvedPrincipal(principal));
+            Ok(Some(key))
         }
+        Err(ApiError::Unauthorized(_)) => Ok(None),
+        Err(error) => Err(error),
     }
+}
+
+/// Whether a response holds a secret that must not be kept (it says so with `no-store`).
+fn holds_secret(headers: &[(String, String)]) -> bool {
+    headers.iter().any(|(name, value)| name == "cache-control" && value.split(',').any(|d| d.trim() == "no-store"))
+}
+
+/// The answer to a repeat of a request whose response held a secret, which was not kept.
+fn withheld(status: u16, headers: &[(String, String)]) -> HttpResponse {
+    let location = headers.iter().find(|(name, _)| name == "location").map(|(_, value)| value.as_str());
+    let detail = format!(
+        "The request with this Idempotency-Key already succeeded ({status}), but its response held a secret, which \
+         Keel does not keep.{} If the first response was lost, rotate the secret.",
+        location.map(|l| format!(" The resource is at {l}.")).unwrap_or_default()
+    );
+    let mut response = problem(StatusCode::CONFLICT, "idempotency_response_withheld", &detail);
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 fn problem(status: StatusCode, code: &str, detail: &str) -> HttpResponse {
@@ -70,6 +101,11 @@ pub async fn idempotency(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
+    let actor = match caller_key(&req, &state).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        Err(error) => return Ok(into_response(req, actix_web::ResponseError::error_response(&error))),
+    };
     let limit = req.app_data::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
 
     // Buffer the body (to fingerprint the request), then hand it back to the handler.
@@ -98,7 +134,6 @@ pub async fn idempotency(
     hasher.update(b"\n");
     hasher.update(&body);
     let request_hash = hex(&hasher.finalize());
-    let actor = actor(&req, &state);
 
     let claimed = {
         let (actor, key, hash) = (actor.clone(), key.clone(), request_hash.clone());
@@ -120,8 +155,11 @@ pub async fn idempotency(
             Ok(into_response(req, response))
         }
         Claim::Replay { status, headers, body } => {
-            let mut response = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
             let stored: Vec<(String, String)> = serde_json::from_str(&headers).unwrap_or_default();
+            if holds_secret(&stored) {
+                return Ok(into_response(req, withheld(status, &stored)));
+            }
+            let mut response = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
             for (name, value) in stored {
                 response.insert_header((name, value));
             }
@@ -141,7 +179,9 @@ pub async fn idempotency(
             let (response, body) = response.into_parts();
             let bytes: Bytes =
                 actix_web::body::to_bytes(body).await.map_err(|_| ApiError::Internal("response body".to_owned()))?;
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // A secret is never stored: only the status and headers of such a response are.
+            let text =
+                if holds_secret(&headers) { String::new() } else { String::from_utf8_lossy(&bytes).into_owned() };
             // Our own failures are not remembered: a retry should run the request again.
             let outcome = if status.is_server_error() {
                 state.run(move |conn| idempotency::release(conn, &actor, &key)).await

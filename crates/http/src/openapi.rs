@@ -262,11 +262,15 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
                 }
                 continue;
             }
-            let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();
-            op.security = Some(vec![
-                SecurityRequirement::new("bearer", Vec::<String>::new()),
-                SecurityRequirement::new("oauth2", scope),
-            ]);
+            // Unless the handler declares its own credential (a rater's one-time code): a Keel
+            // token, with the API client scope the operation needs.
+            if op.security.is_none() {
+                let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();
+                op.security = Some(vec![
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    SecurityRequirement::new("oauth2", scope),
+                ]);
+            }
             for status in ["401", "403"] {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
             }
@@ -292,7 +296,11 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
             .description(Some(
                 "Makes a retry safe: the first response for this key (per caller) is kept for 24 hours and returned \
                  unchanged (with `Idempotent-Replayed: true`) for repeats; the same key with a different request is \
-                 a 422, a repeat while the first is still running a 409.",
+                 a 422 (`idempotency_key_reused`), a repeat while the first is still running a 409 \
+                 (`idempotency_request_in_progress`). A response that holds a secret (a client or webhook secret) \
+                 is never kept: a repeat of it is a 409 (`idempotency_response_withheld`) with the resource's \
+                 `Location`. The caller is checked before anything is replayed: a deactivated user's or revoked \
+                 client's token gets 401.",
             ))
             .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
             .build(),
@@ -333,7 +341,12 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
             }
             if method == "POST" {
                 statuses.extend(["409", "422"]);
-                op.parameters.get_or_insert_with(Vec::new).push(idempotency_key_parameter());
+                // Keys belong to a caller with a Keel token; operations that are anonymous or take
+                // another credential (a rater's code, declared on the handler) run without them.
+                if !PUBLIC_OPERATIONS.contains(&op.operation_id.as_deref().unwrap_or_default()) && op.security.is_none()
+                {
+                    op.parameters.get_or_insert_with(Vec::new).push(idempotency_key_parameter());
+                }
             }
             for status in statuses {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));

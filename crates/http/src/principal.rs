@@ -29,7 +29,10 @@ pub fn resolve(conn: &mut DbConnection, verified: Verified) -> Result<Result<Pri
             }
             match (matches.pop(), verified_email) {
                 (Some(user), _) => Some(user),
-                (None, Some(email)) => users::find_by_email(conn, &email)?,
+                // Not while an address someone else set is on hold (SPEC §1).
+                (None, Some(email)) => {
+                    users::find_by_email(conn, &email)?.filter(|u| u.signs_in_by_address(keel_domain::time::now()))
+                }
                 (None, None) => None,
             }
         }

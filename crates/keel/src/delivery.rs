@@ -2,18 +2,27 @@
 //! exponential back-off and jitter. Email goes over SMTP (lettre), or, with no SMTP server
 //! configured, to `.eml` files in `<data_dir>/mail` (logged): a message is never silently dropped.
 //! Webhook deliveries are signed HTTP POSTs (see [`crate::webhooks`]), each attempt logged.
+//!
+//! Messages wait in lanes (all mail in one, each webhook subscription in its own) and each lane
+//! has its share of the worker: mail never waits for webhooks, and a receiver that never answers
+//! holds at most a few slots (its organization's subscriptions together a few more), so other
+//! receivers and other tenants' mail go out meanwhile.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use keel_domain::outbox::{Email, Message, RetryPolicy};
 use keel_domain::time;
 use keel_persistence::Database;
-use keel_persistence::repo::outbox::{self, Claimed};
+use keel_persistence::repo::outbox::{self, Claimed, Lanes};
 use keel_persistence::repo::webhooks::{self, Next};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
 
 use crate::StartError;
 use crate::config::Config;
@@ -106,38 +115,145 @@ pub struct Worker {
 
 /// The default lease: far longer than a delivery takes.
 pub const LEASE: Duration = Duration::from_secs(120);
+/// Most messages claimed at once.
 const BATCH: i64 = 20;
+/// Mails in flight at once (the mail lane's share of the worker).
+const MAIL_IN_FLIGHT: usize = 8;
+/// Webhook deliveries in flight at once, in all.
+const WEBHOOKS_IN_FLIGHT: usize = 256;
+/// Webhook deliveries in flight at once to one subscription: a receiver that never answers
+/// holds no more than this many of the worker's slots.
+const PER_SUBSCRIPTION_IN_FLIGHT: usize = 4;
+/// Webhook deliveries in flight at once for one organization's subscriptions together.
+const PER_ORGANIZATION_IN_FLIGHT: usize = 32;
 
-impl Worker {
-    /// Runs until the process ends.
-    pub async fn run(self) {
-        loop {
-            let delivered = match self.tick().await {
-                Ok(n) => n,
-                Err(error) => {
-                    tracing::warn!(%error, "outbox: cannot claim messages");
-                    0
-                }
-            };
-            if delivered == 0 {
-                actix_web::rt::time::sleep(self.poll).await;
+/// What this worker is delivering now, by lane and organization: a claim takes only messages of
+/// lanes with room, so mail and each receiver go out without waiting on one another.
+#[derive(Default)]
+struct InFlight {
+    mail: usize,
+    webhooks: usize,
+    lanes: HashMap<String, usize>,
+    organizations: HashMap<String, usize>,
+}
+
+/// Where a message in flight counts.
+enum Slot {
+    Mail,
+    Webhook { lane: String, organization: String },
+}
+
+impl Slot {
+    fn of(claimed: &Claimed) -> Slot {
+        match &claimed.message {
+            Message::Email { .. } => Slot::Mail,
+            Message::Webhook { organization_id, .. } => {
+                Slot::Webhook { lane: claimed.lane.clone(), organization: organization_id.to_string() }
+            }
+        }
+    }
+}
+
+/// What the next claim may take.
+struct ClaimPlan {
+    mail: i64,
+    webhooks: i64,
+    skip_lanes: Vec<String>,
+    skip_organizations: Vec<String>,
+}
+
+impl InFlight {
+    fn start(&mut self, slot: &Slot) {
+        match slot {
+            Slot::Mail => self.mail += 1,
+            Slot::Webhook { lane, organization } => {
+                self.webhooks += 1;
+                *self.lanes.entry(lane.clone()).or_default() += 1;
+                *self.organizations.entry(organization.clone()).or_default() += 1;
             }
         }
     }
 
-    /// One round: claims due messages and delivers them side by side (a batch holds at most one
-    /// message per ordering key, so order is kept). Returns how many were claimed.
-    pub async fn tick(&self) -> Result<usize, String> {
-        let db = self.db.clone();
-        let lease = self.lease;
-        let claimed = blocking(move || {
+    fn finish(&mut self, slot: &Slot) {
+        fn release(counts: &mut HashMap<String, usize>, key: &str) {
+            if let Some(n) = counts.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(key);
+                }
+            }
+        }
+        match slot {
+            Slot::Mail => self.mail -= 1,
+            Slot::Webhook { lane, organization } => {
+                self.webhooks -= 1;
+                release(&mut self.lanes, lane);
+                release(&mut self.organizations, organization);
+            }
+        }
+    }
+
+    fn plan(&self) -> ClaimPlan {
+        let full = |counts: &HashMap<String, usize>, limit: usize| -> Vec<String> {
+            counts.iter().filter(|(_, n)| **n >= limit).map(|(key, _)| key.clone()).collect()
+        };
+        ClaimPlan {
+            mail: (MAIL_IN_FLIGHT.saturating_sub(self.mail) as i64).min(BATCH),
+            webhooks: (WEBHOOKS_IN_FLIGHT.saturating_sub(self.webhooks) as i64).min(BATCH),
+            skip_lanes: full(&self.lanes, PER_SUBSCRIPTION_IN_FLIGHT),
+            skip_organizations: full(&self.organizations, PER_ORGANIZATION_IN_FLIGHT),
+        }
+    }
+}
+
+impl Worker {
+    /// Runs until the process ends: claims what has room to go out, delivers each message as a
+    /// task of its own, and claims again as soon as one finishes (or after `poll`).
+    pub async fn run(self) {
+        let worker = Rc::new(self);
+        let in_flight = Rc::new(RefCell::new(InFlight::default()));
+        let finished = Rc::new(Notify::new());
+        loop {
+            let plan = in_flight.borrow().plan();
+            let claimed = match worker.claim(plan).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox: cannot claim messages");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    () = actix_web::rt::time::sleep(worker.poll) => {}
+                    () = finished.notified() => {}
+                }
+                continue;
+            }
+            for message in claimed {
+                let slot = Slot::of(&message);
+                in_flight.borrow_mut().start(&slot);
+                let (worker, in_flight, finished) = (worker.clone(), in_flight.clone(), finished.clone());
+                actix_web::rt::spawn(async move {
+                    worker.deliver(message).await;
+                    in_flight.borrow_mut().finish(&slot);
+                    finished.notify_one();
+                });
+            }
+        }
+    }
+
+    /// Claims due messages of the lanes with room: mail up to its share, webhooks up to theirs,
+    /// leaving out subscriptions and organizations that have their share in flight.
+    async fn claim(&self, plan: ClaimPlan) -> Result<Vec<Claimed>, String> {
+        let (db, lease) = (self.db.clone(), self.lease);
+        blocking(move || {
             let mut conn = db.conn()?;
-            outbox::claim(&mut conn, lease, BATCH)
+            let mut claimed = outbox::claim(&mut conn, lease, plan.mail, Lanes::Mail)?;
+            let lanes = Lanes::Webhooks { skip_lanes: &plan.skip_lanes, skip_organizations: &plan.skip_organizations };
+            claimed.extend(outbox::claim(&mut conn, lease, plan.webhooks, lanes)?);
+            Ok(claimed)
         })
-        .await?;
-        let count = claimed.len();
-        futures_util::future::join_all(claimed.into_iter().map(|message| self.deliver(message))).await;
-        Ok(count)
+        .await
     }
 
     /// When a failed message is tried again (`None`: give up), with jitter so that many

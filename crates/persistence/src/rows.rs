@@ -42,6 +42,7 @@ pub struct OrganizationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub email_change_hold_hours: i32,
 }
 
 impl From<&Organization> for OrganizationRow {
@@ -55,6 +56,7 @@ impl From<&Organization> for OrganizationRow {
             created_at: to_db_time(org.created_at),
             updated_at: to_db_time(org.updated_at),
             version: org.version,
+            email_change_hold_hours: org.settings.email_change_hold_hours as i32,
         }
     }
 }
@@ -70,6 +72,8 @@ impl TryFrom<OrganizationRow> for Organization {
                     .map_err(|_| corrupt("min_raters", &row.min_raters.to_string()))?,
                 default_monthly_hours_budget: row.default_monthly_hours_budget,
                 no_show_counts: row.no_show_counts != 0,
+                email_change_hold_hours: u32::try_from(row.email_change_hold_hours)
+                    .map_err(|_| corrupt("email_change_hold_hours", &row.email_change_hold_hours.to_string()))?,
             },
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
@@ -94,6 +98,7 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub sign_in_hold_until: Option<NaiveDateTime>,
 }
 
 impl From<&User> for UserRow {
@@ -112,6 +117,7 @@ impl From<&User> for UserRow {
             created_at: to_db_time(user.created_at),
             updated_at: to_db_time(user.updated_at),
             version: user.version,
+            sign_in_hold_until: user.sign_in_hold_until.map(to_db_time),
         }
     }
 }
@@ -140,6 +146,7 @@ impl TryFrom<UserRow> for User {
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
             version: row.version,
+            sign_in_hold_until: row.sign_in_hold_until.map(from_db_time),
         })
     }
 }

@@ -11,6 +11,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        email_change_hold_hours -> Integer,
     }
 }
 
@@ -29,6 +30,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        sign_in_hold_until -> Nullable<Timestamp>,
     }
 }
 
@@ -85,6 +87,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
         ordering_key -> Nullable<Text>,
+        lane -> Text,
     }
 }
 

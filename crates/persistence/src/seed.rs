@@ -428,6 +428,7 @@ impl Generator {
             created_at,
             updated_at: created_at,
             version: 1,
+            sign_in_hold_until: None,
         }
     }
 
@@ -473,6 +474,7 @@ impl Generator {
             created_at: created,
             updated_at: created,
             version: 1,
+            email_change_hold_hours: 72,
         };
         report.organizations += insert_rows!(conn, crate::schema::organizations::table, std::slice::from_ref(&row));
         let domain = format!("org{n}-{tag}.example.com");

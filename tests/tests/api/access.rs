@@ -143,12 +143,9 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Anonymous => 401,
             _ => 404,
         },
-        "update_engagement" => match who {
-            Admin | HrSame | ClientScoped | Coach => 200,
-            Leader | Sponsor | ClientUnscoped => 403,
-            HrOther | Unrelated => 404,
-            Anonymous => 401,
-        },
+        // The matrix request changes the title; who may change budget, dates and people is in
+        // `engagement_change` below.
+        "update_engagement" => engagement_change(EngagementField::Title, who),
         // 360 raters and what they said: the coach's alone; everyone else gets 404.
         "list_raters"
         | "get_rater"
@@ -304,6 +301,93 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         },
         _ => return None,
     })
+}
+
+/// A person whose record is changed, as seen from the organization "Acme".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Person {
+    /// A member of the organization with no global role.
+    Member,
+    /// An hr_partner of the organization.
+    HrPartner,
+    /// A coach whose record names the organization.
+    CoachInOrg,
+    /// An admin whose record names the organization.
+    AdminInOrg,
+}
+
+/// A change to a person (PATCH of one field, or DELETE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PersonChange {
+    Name,
+    Email,
+    ExternalId,
+    Deactivate,
+    GrantHrPartner,
+    RemoveRoles,
+    Delete,
+}
+
+const PERSON_CHANGES: [PersonChange; 7] = [
+    PersonChange::Name,
+    PersonChange::Email,
+    PersonChange::ExternalId,
+    PersonChange::Deactivate,
+    PersonChange::GrantHrPartner,
+    PersonChange::RemoveRoles,
+    PersonChange::Delete,
+];
+
+/// SPEC §1: who may change what on someone else. Admins change anyone; the organization's
+/// hr_partner (and its API client with users:write) changes its people who hold no global role
+/// or only hr_partner, never an admin or a coach, whatever organization their record names.
+fn person_change(person: Person, who: Who) -> u16 {
+    use Who::*;
+    match who {
+        Admin => 200,
+        HrSame | ClientScoped => match person {
+            Person::Member | Person::HrPartner => 200,
+            Person::CoachInOrg | Person::AdminInOrg => 403,
+        },
+        ClientUnscoped => 403,
+        HrOther | Coach | Leader | Sponsor | Unrelated => 404,
+        Anonymous => 401,
+    }
+}
+
+/// SPEC §1: what a person may change on themselves: their name only (an hr_partner, who manages
+/// the organization's people, also the rest of their own record).
+fn own_change(hr_partner: bool, change: PersonChange) -> u16 {
+    match change {
+        PersonChange::Name => 200,
+        // A member holds no role to remove: the same value is no change.
+        PersonChange::RemoveRoles if !hr_partner => 200,
+        _ if hr_partner => 200,
+        _ => 403,
+    }
+}
+
+/// A field of an engagement a PATCH changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EngagementField {
+    Title,
+    Budget,
+    PlannedEnd,
+    Sponsors,
+    HrPartner,
+}
+
+/// SPEC §1 and §4: budget, dates and people are the hr_partner's and admins'; the coach changes
+/// the title only (more hours come through an extension).
+fn engagement_change(field: EngagementField, who: Who) -> u16 {
+    use Who::*;
+    match who {
+        Admin | HrSame | ClientScoped => 200,
+        Coach if field == EngagementField::Title => 200,
+        Coach | Leader | Sponsor | ClientUnscoped => 403,
+        HrOther | Unrelated => 404,
+        Anonymous => 401,
+    }
 }
 
 struct World {
@@ -605,6 +689,40 @@ impl World {
 
     fn unique(&self) -> usize {
         self.counter.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// A fresh person of the organization of the given kind, as (id, email).
+    async fn fresh_person(&self, person: Person) -> (String, String) {
+        let n = self.unique();
+        let email = format!("person{n}@acme.test");
+        let roles = match person {
+            Person::Member => json!([]),
+            Person::HrPartner => json!(["hr_partner"]),
+            Person::CoachInOrg => json!(["coach"]),
+            Person::AdminInOrg => json!(["admin"]),
+        };
+        let body = json!({ "email": email, "name": "Person", "organization_id": self.org, "roles": roles });
+        (self.app.create_user(body).await["id"].as_str().unwrap().to_owned(), email)
+    }
+
+    /// Makes `change` to the user `id` with `token`; returns the status, a DELETE's 204 given as
+    /// 200 so that one table of expectations serves every change.
+    async fn change_person(&self, token: Option<&str>, id: &str, change: PersonChange) -> u16 {
+        let n = self.unique();
+        let path = format!("/v1/users/{id}");
+        let body = match change {
+            PersonChange::Name => json!({ "name": "Renamed" }),
+            PersonChange::Email => json!({ "email": format!("moved{n}@elsewhere.test") }),
+            PersonChange::ExternalId => json!({ "external_id": format!("EXT-{n}") }),
+            PersonChange::Deactivate => json!({ "status": "deactivated" }),
+            PersonChange::GrantHrPartner => json!({ "roles": ["hr_partner"] }),
+            PersonChange::RemoveRoles => json!({ "roles": [] }),
+            PersonChange::Delete => {
+                let status = self.app.call_as(token, Method::DELETE, &path, &[], None).await.status.as_u16();
+                return if status == 204 { 200 } else { status };
+            }
+        };
+        self.app.call_as(token, Method::PATCH, &path, &[], Some(&body)).await.status.as_u16()
     }
 
     /// A fresh user of the organization, for operations that change their target.
@@ -952,6 +1070,58 @@ both_backends! {
         assert_eq!(orgs(list(Who::Leader, "/v1/organizations").await), vec!["Acme"]);
         assert!(orgs(list(Who::Coach, "/v1/organizations").await).is_empty());
         assert_eq!(orgs(list(Who::Admin, "/v1/organizations").await), vec!["Acme", "Globex"]);
+    }
+
+    async fn who_may_change_what_on_people_and_engagements(app) {
+        let world = World::build(app).await;
+        let mut mismatches = Vec::new();
+        for person in [Person::Member, Person::HrPartner, Person::CoachInOrg, Person::AdminInOrg] {
+            for change in PERSON_CHANGES {
+                for who in EVERYONE {
+                    let (id, _) = world.fresh_person(person).await;
+                    let want = person_change(person, who);
+                    let got = world.change_person(world.tokens[&who].as_deref(), &id, change).await;
+                    if got != want {
+                        mismatches.push(format!("{change:?} of a {person:?} as {who:?}: expected {want}, got {got}"));
+                    }
+                }
+            }
+        }
+        for (person, hr_partner) in [(Person::Member, false), (Person::HrPartner, true)] {
+            for change in PERSON_CHANGES {
+                let (id, email) = world.fresh_person(person).await;
+                let token = world.app.token_for(&email);
+                let want = own_change(hr_partner, change);
+                let got = world.change_person(Some(&token), &id, change).await;
+                if got != want {
+                    mismatches.push(format!("{change:?} of oneself as a {person:?}: expected {want}, got {got}"));
+                }
+            }
+        }
+        let fields = [
+            (EngagementField::Title, json!({ "title": "Leading through change, year two" })),
+            (EngagementField::Budget, json!({ "monthly_hours_budget": 40.0 })),
+            (EngagementField::PlannedEnd, json!({ "planned_end_date": "2026-10-05" })),
+            (EngagementField::Sponsors, json!({ "sponsor_ids": [world.ids[&Who::Unrelated]] })),
+            (EngagementField::HrPartner, json!({ "hr_partner_id": null })),
+        ];
+        for (field, body) in &fields {
+            for who in EVERYONE {
+                let engagement = world.fresh_engagement().await;
+                let path = format!("/v1/engagements/{engagement}");
+                let token = world.tokens[&who].as_deref();
+                let want = engagement_change(*field, who);
+                let got = world.app.call_as(token, Method::PATCH, &path, &[], Some(body)).await.status.as_u16();
+                if got != want {
+                    mismatches.push(format!("{field:?} of an engagement as {who:?}: expected {want}, got {got}"));
+                }
+                if got != 200 {
+                    let after = world.app.get(&path).await.json();
+                    assert_eq!(after["version"], 1, "a refused change changed nothing ({field:?} as {who:?})");
+                }
+            }
+        }
+        assert!(mismatches.is_empty(), "who may change what:\n{}", mismatches.join("\n"));
     }
 
     async fn hr_partners_cannot_grant_provider_roles_and_people_edit_only_their_name(app) {

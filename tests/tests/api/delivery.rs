@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use keel::delivery::{LEASE, Mailer, Worker};
 use keel_domain::outbox::{Email, Message, RetryPolicy};
-use keel_persistence::repo::outbox;
+use keel_persistence::repo::outbox::{self, Lanes};
 use keel_tests::{Backend, SmtpSink, TestDatabase};
 
 const MESSAGES: usize = 500;
@@ -176,21 +176,21 @@ async fn one_engagement_in_order(backend: Backend) {
         outbox::enqueue(&mut conn, &mail(n, engagement)).unwrap();
     }
     let lease = Duration::from_secs(60);
-    let first = outbox::claim(&mut conn, lease, 10).unwrap();
+    let first = outbox::claim(&mut conn, lease, 10, Lanes::Mail).unwrap();
     assert_eq!(subjects(&first), ["Message 0001", "Message 0003", "Message 0004"]);
     assert_eq!(first[0].message, mail(1, Some(e)), "the engagement survives the round trip");
-    assert!(outbox::claim(&mut conn, lease, 10).unwrap().is_empty(), "the rest wait");
+    assert!(outbox::claim(&mut conn, lease, 10, Lanes::Mail).unwrap().is_empty(), "the rest wait");
 
     // The first fails and is retried later: the engagement's next message still waits.
     outbox::mark_failed(&mut conn, &first[0].id, "4xx", Some(keel_domain::time::now())).unwrap();
-    let retried = outbox::claim(&mut conn, lease, 10).unwrap();
+    let retried = outbox::claim(&mut conn, lease, 10, Lanes::Mail).unwrap();
     assert_eq!(subjects(&retried), ["Message 0001"]);
     outbox::mark_delivered(&mut conn, &retried[0]).unwrap();
-    let next = outbox::claim(&mut conn, lease, 10).unwrap();
+    let next = outbox::claim(&mut conn, lease, 10, Lanes::Mail).unwrap();
     assert_eq!(subjects(&next), ["Message 0002"]);
     // A message given up does not block the ones after it.
     outbox::mark_failed(&mut conn, &next[0].id, "550 no such user", None).unwrap();
-    assert_eq!(subjects(&outbox::claim(&mut conn, lease, 10).unwrap()), ["Message 0005"]);
+    assert_eq!(subjects(&outbox::claim(&mut conn, lease, 10, Lanes::Mail).unwrap()), ["Message 0005"]);
 }
 
 /// Two workers on one engagement's 60 messages: they arrive in the order they were queued.

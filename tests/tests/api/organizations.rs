@@ -12,7 +12,10 @@ both_backends! {
         assert_eq!(response.header("location").unwrap(), format!("/v1/organizations/{id}"));
         assert_eq!(response.header("etag").as_deref(), Some("\"1\""));
         assert_eq!(org["name"], "Acme Corp");
-        assert_eq!(org["settings"], json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false }));
+        assert_eq!(
+            org["settings"],
+            json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false, "email_change_hold_hours": 72 })
+        );
 
         let fetched = app.get(&format!("/v1/organizations/{id}")).await.expect_status(200);
         assert_eq!(fetched.header("etag").as_deref(), Some("\"1\""));

@@ -319,7 +319,9 @@ pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 
-/// Change an engagement's details (the coach, the organization's hr_partner, or an admin).
+/// Change an engagement's details. Its budget, dates and people are changed by the organization's
+/// hr_partner (or its API client with `engagements:write`) or an admin; the coach may change the
+/// title only (more hours come through an extension).
 #[utoipa::path(
     tag = "engagements",
     params(
@@ -352,8 +354,10 @@ pub async fn update_engagement(
     };
     let engagement = state
         .run(move |conn| {
-            let authorize =
-                |e: &Engagement| policy::check(&caller.principal, &Action::UpdateEngagement { engagement: e });
+            let authorize = |e: &Engagement| {
+                let changes_terms = patch.changes_terms(e);
+                policy::check(&caller.principal, &Action::UpdateEngagement { engagement: e, changes_terms })
+            };
             engagements::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
         })
         .await?;

@@ -27,6 +27,10 @@ pub struct OrganizationSettings {
     pub default_monthly_hours_budget: f64,
     /// Whether no-show sessions draw on the month's hours.
     pub no_show_counts: bool,
+    /// Hours an email address that someone else gave a person waits before a sign-in link can
+    /// go to it (0 = no hold).
+    #[schema(example = 72)]
+    pub email_change_hold_hours: u32,
 }
 
 /// A client company (tenant).
@@ -53,6 +57,7 @@ impl From<&Organization> for OrganizationResponse {
                 min_raters: org.settings.min_raters,
                 default_monthly_hours_budget: org.settings.default_monthly_hours_budget,
                 no_show_counts: org.settings.no_show_counts,
+                email_change_hold_hours: org.settings.email_change_hold_hours,
             },
             created_at: org.created_at,
             updated_at: org.updated_at,
@@ -73,6 +78,11 @@ pub struct OrganizationSettingsInput {
     pub default_monthly_hours_budget: Option<f64>,
     /// Default false.
     pub no_show_counts: Option<bool>,
+    /// 0 to 720 hours (default 72): how long an email address changed by someone else (an
+    /// hr_partner, an API client or an admin) waits before a sign-in link can go to it. The old
+    /// address is told of the change at once.
+    #[schema(minimum = 0, maximum = 720)]
+    pub email_change_hold_hours: Option<i64>,
 }
 
 impl From<OrganizationSettingsInput> for SettingsInput {
@@ -81,6 +91,7 @@ impl From<OrganizationSettingsInput> for SettingsInput {
             min_raters: s.min_raters,
             default_monthly_hours_budget: s.default_monthly_hours_budget,
             no_show_counts: s.no_show_counts,
+            email_change_hold_hours: s.email_change_hold_hours,
         }
     }
 }

@@ -24,7 +24,8 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInLinkRequest {
-    #[schema(example = "ann.lee@example.com")]
+    /// A valid address of at most 254 characters; anything else is a 422.
+    #[schema(example = "ann.lee@example.com", max_length = 254)]
     pub email: String,
 }
 
@@ -61,9 +62,9 @@ pub async fn create_sign_in_link(
     request_id: Option<actix_web::web::ReqData<RequestId>>,
     body: JsonBody<SignInLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let email = body.0.email;
     state.limits.check_ip(&req, "sign-in")?;
-    state.limits.check_identity("sign-in", &email)?;
+    let email = keel_domain::user::Email::parse_field("email", &body.0.email)?;
+    state.limits.check_identity("sign-in", email.as_str())?;
     let link_base = state.sign_in_url.clone();
     let ctx = CommandContext {
         actor: Actor::Anonymous,
@@ -71,7 +72,10 @@ pub async fn create_sign_in_link(
     };
     state
         .run(move |conn| {
-            let Some(user) = users::find_by_email(conn, &email)?.filter(|u| u.status == UserStatus::Active) else {
+            // An inactive user, or an address someone else set that is still on hold, gets
+            // nothing: the answer is the same as for an unknown address.
+            let now = keel_domain::time::now();
+            let Some(user) = users::find_by_email(conn, email.as_str())?.filter(|u| u.signs_in_by_address(now)) else {
                 return Ok(());
             };
             let token = random_token("", 32);

@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
 
 use keel_domain::policy::{self, Action, Visibility};
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
@@ -92,6 +91,9 @@ pub struct UserResponse {
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; the ETag is this number, quoted.
     pub version: i64,
+    /// Set when someone else changed the address: until then no sign-in link goes to it.
+    #[serde(serialize_with = "crate::json::optional_timestamp")]
+    pub sign_in_hold_until: Option<DateTime<Utc>>,
 }
 
 impl From<&User> for UserResponse {
@@ -107,6 +109,7 @@ impl From<&User> for UserResponse {
             created_at: user.created_at,
             updated_at: user.updated_at,
             version: user.version,
+            sign_in_hold_until: user.sign_in_hold_until,
         }
     }
 }
@@ -282,18 +285,9 @@ pub async fn update_user(
     };
     let user = state
         .run(move |conn| {
-            let principal = &caller.principal;
             let authorize = |current: &User| {
-                let new_roles: BTreeSet<Role> = match &patch.roles {
-                    Some(roles) => roles.iter().copied().collect(),
-                    None => current.roles.clone(),
-                };
-                let changes_roles_or_status =
-                    patch.status.is_some_and(|s| s != current.status) || new_roles != current.roles;
-                let changes_email = patch.email.is_some();
-                let action =
-                    Action::UpdateUser { user: current, changes_roles_or_status, new_roles: &new_roles, changes_email };
-                policy::check(principal, &action)
+                let changes = patch.changes(current);
+                policy::check(&caller.principal, &Action::UpdateUser { user: current, changes: &changes })
             };
             users::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
         })

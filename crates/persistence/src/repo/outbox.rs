@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::outbox::{Email, Message};
+use keel_domain::outbox::{Email, MAIL_LANE, Message};
 use keel_domain::time::{self, Timestamp};
 
 use crate::connection::{DbConnection, write_transaction};
@@ -36,6 +36,7 @@ pub fn enqueue(conn: &mut DbConnection, message: &Message) -> Result<(), StoreEr
             outbox::available_at.eq(now),
             outbox::attempts.eq(0),
             outbox::ordering_key.eq(message.ordering_key()),
+            outbox::lane.eq(message.lane()),
         ))
         .execute(conn)?;
     Ok(())
@@ -48,14 +49,33 @@ pub struct Claimed {
     /// Attempts including this one.
     pub attempts: u32,
     pub message: Message,
+    /// The delivery lane it was queued in (see [`Message::lane`]).
+    pub lane: String,
 }
 
-type PendingRow = (String, String, Option<String>, String, i32, Option<String>);
+/// Which messages a claim takes: the mail lane, or webhook lanes other than the ones named
+/// (those whose share of the worker is in use) and not of the organizations named.
+#[derive(Clone, Debug)]
+pub enum Lanes<'a> {
+    Mail,
+    Webhooks { skip_lanes: &'a [String], skip_organizations: &'a [String] },
+}
 
-/// Claims up to `limit` due messages, oldest first, for `lease` (a worker that dies mid-delivery
-/// lets the lease expire and another picks the message up). A message waits while an earlier one
-/// with the same ordering key is still to be delivered, so each key's messages go out in order.
-pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+type PendingRow = (String, String, Option<String>, String, i32, Option<String>, String);
+
+/// Claims up to `limit` due messages of `lanes`, oldest first, for `lease` (a worker that dies
+/// mid-delivery lets the lease expire and another picks the message up). A message waits while an
+/// earlier one with the same ordering key is still to be delivered, so each key's messages go out
+/// in order.
+pub fn claim(
+    conn: &mut DbConnection,
+    lease: Duration,
+    limit: i64,
+    lanes: Lanes<'_>,
+) -> Result<Vec<Claimed>, StoreError> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
     let now = to_db_time(time::now());
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let earlier = diesel::alias!(outbox as earlier);
@@ -84,12 +104,25 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
                             outbox::payload,
                             outbox::attempts,
                             outbox::ordering_key,
+                            outbox::lane,
                         ))
                 };
             }
-            match conn {
-                DbConnection::Postgresql(c) => due!().for_update().skip_locked().load(c)?,
-                DbConnection::Sqlite(c) => due!().load(c)?,
+            macro_rules! load {
+                ($query:expr) => {
+                    match conn {
+                        DbConnection::Postgresql(c) => $query.for_update().skip_locked().load(c)?,
+                        DbConnection::Sqlite(c) => $query.load(c)?,
+                    }
+                };
+            }
+            match lanes {
+                Lanes::Mail => load!(due!().filter(outbox::lane.eq(MAIL_LANE))),
+                Lanes::Webhooks { skip_lanes, skip_organizations } => {
+                    load!(due!().filter(outbox::lane.ne(MAIL_LANE)).filter(outbox::lane.ne_all(skip_lanes)).filter(
+                        outbox::organization_id.is_null().or(outbox::organization_id.ne_all(skip_organizations))
+                    ))
+                }
             }
         };
         let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
@@ -97,7 +130,7 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
             .set((outbox::locked_until.eq(until), outbox::attempts.eq(outbox::attempts + 1)))
             .execute(conn)?;
         rows.into_iter()
-            .map(|(id, kind, organization_id, payload, attempts, ordering_key)| {
+            .map(|(id, kind, organization_id, payload, attempts, ordering_key, lane)| {
                 let message = match kind.as_str() {
                     "email" => Message::Email {
                         organization_id: organization_id.as_deref().and_then(|o| o.parse().ok()),
@@ -126,7 +159,7 @@ pub fn claim(conn: &mut DbConnection, lease: Duration, limit: i64) -> Result<Vec
                     }
                     other => return Err(crate::rows::corrupt("outbox kind", other)),
                 };
-                Ok(Claimed { id, attempts: attempts as u32 + 1, message })
+                Ok(Claimed { id, attempts: attempts as u32 + 1, message, lane })
             })
             .collect()
     })

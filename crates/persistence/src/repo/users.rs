@@ -2,13 +2,16 @@
 
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::organization::DEFAULT_EMAIL_CHANGE_HOLD_HOURS;
+use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
+use keel_domain::sign_in;
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus, normalize_email};
 use keel_domain::{DomainError, OrganizationId, Precondition, UserId, ValidationErrors};
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::{audit, organizations, versioned};
+use crate::repo::{audit, organizations, outbox, versioned};
 use crate::rows::UserRow;
 use crate::schema::users;
 
@@ -141,8 +144,25 @@ pub fn update(
         conn,
         precondition,
         |conn| load_authorized(conn, id, authorize),
-        |_conn, current| {
-            let next = current.apply(patch)?;
+        |conn, current| {
+            let by_self = ctx.actor.is_user(current.id);
+            let hold = if patch.changes(current).email {
+                let hours = match current.organization_id {
+                    Some(org) => organizations::get(conn, org)?.settings.email_change_hold_hours,
+                    None => DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
+                };
+                current.email_change_hold(by_self, hours)
+            } else {
+                None
+            };
+            let next = current.apply(patch, hold)?;
+            if hold.is_some() {
+                let notice = sign_in::address_changed_email(current, &next);
+                outbox::enqueue(
+                    conn,
+                    &Message::Email { organization_id: next.organization_id, engagement_id: None, email: notice },
+                )?;
+            }
             let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
             Ok(Some(versioned::Change::new(next, record.with_fields(patch.changed_fields()))))
         },
