@@ -37,24 +37,34 @@ pub fn email(user: &User, token: &str, link_base: Option<&str>) -> Email {
     }
 }
 
-/// The notice to a person's previous address after someone else changed it (SPEC §1): so that a
-/// re-addressed account cannot be entered quietly.
-pub fn address_changed_email(before: &User, after: &User) -> Email {
+/// The notice to a person's address as it was, after someone else gave the account a new address
+/// or identity-provider subject (SPEC §1): so that a re-addressed account cannot be entered
+/// quietly.
+pub fn reidentified_email(before: &User, after: &User) -> Email {
+    let mut what = Vec::new();
+    if after.email.normalized() != before.email.normalized() {
+        what.push(format!(
+            "the address you sign in to Keel with was changed from {} to {}",
+            before.email.as_str(),
+            after.email.as_str()
+        ));
+    }
+    if after.external_id.is_some() && after.external_id != before.external_id {
+        what.push("your Keel account was linked to another identity-provider account".to_owned());
+    }
     let hold = match after.sign_in_hold_until {
         Some(until) => {
-            format!("No sign-in link goes to the new address before {} (UTC).\n", until.format("%Y-%m-%d %H:%M"))
+            format!("Nobody can sign in to the account this way before {} (UTC).\n", until.format("%Y-%m-%d %H:%M"))
         }
         None => String::new(),
     };
     let text = format!(
         "Hello {name},\n\n\
-         the address you sign in to Keel with was changed from {old} to {new} by your organization's \
-         administrator or HR system.\n\
+         {what} by your organization's administrator or HR system.\n\
          {hold}\n\
          If you did not expect this, tell your HR partner or the coaching provider now.\n",
         name = before.name,
-        old = before.email.as_str(),
-        new = after.email.as_str(),
+        what = what.join(", and "),
     );
     Email {
         to: before.email.as_str().to_owned(),

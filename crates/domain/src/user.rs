@@ -167,6 +167,9 @@ pub struct UserChanges {
     pub external_id: bool,
     /// The roles after the change.
     pub new_roles: BTreeSet<Role>,
+    /// Whether the change opens another way into the account: a new address, or a new identity
+    /// provider subject (clearing it opens none).
+    pub reidentifies: bool,
 }
 
 impl UserChanges {
@@ -184,16 +187,17 @@ impl UserPatch {
             Some(roles) => roles.iter().copied().collect(),
             None => user.roles.clone(),
         };
+        let email = self.email.as_deref().is_some_and(|e| normalize_email(e) != user.email.normalized());
+        let new_external_id = self.external_id.as_ref().map(|e| e.as_deref().map(str::trim).filter(|v| !v.is_empty()));
+        let external_id = new_external_id.is_some_and(|e| e != user.external_id.as_deref());
         UserChanges {
             name: self.name.as_deref().is_some_and(|n| n.trim() != user.name),
-            email: self.email.as_deref().is_some_and(|e| normalize_email(e) != user.email.normalized()),
+            email,
             roles: new_roles != user.roles,
             status: self.status.is_some_and(|s| s != user.status),
-            external_id: self
-                .external_id
-                .as_ref()
-                .is_some_and(|e| e.as_deref().map(str::trim).filter(|v| !v.is_empty()) != user.external_id.as_deref()),
+            external_id,
             new_roles,
+            reidentifies: email || (external_id && new_external_id.flatten().is_some()),
         }
     }
 
@@ -270,9 +274,9 @@ impl User {
         })
     }
 
-    /// The user after `patch`, validated; the version is bumped. `hold` is how long a new
-    /// address must wait before it can sign in, when someone other than the user changes it
-    /// (`None` when the user changes it themselves, or it does not change).
+    /// The user after `patch`, validated; the version is bumped. `hold` (from
+    /// [`User::reidentification_hold`]) is how long a new address or identity-provider subject
+    /// must wait before it signs anyone in.
     pub fn apply(&self, patch: &UserPatch, hold: Option<chrono::Duration>) -> Result<User, DomainError> {
         let mut errors = ValidationErrors::new();
         let mut next = self.clone();
@@ -297,22 +301,29 @@ impl User {
         errors.finish(())?;
         next.updated_at = time::now();
         next.version += 1;
-        if let Some(hold) = hold.filter(|_| next.email.normalized() != self.email.normalized()) {
+        if let Some(hold) = hold.filter(|_| patch.changes(self).reidentifies) {
             next.sign_in_hold_until = (hold > chrono::Duration::zero()).then(|| next.updated_at + hold);
         }
         Ok(next)
     }
 
-    /// Whether a sign-in by address (a link, or an identity provider's verified email) may go to
-    /// this user's address now: not while the hold after someone else changed it lasts.
-    pub fn signs_in_by_address(&self, now: Timestamp) -> bool {
-        self.status == UserStatus::Active && self.sign_in_hold_until.is_none_or(|until| until <= now)
+    /// Whether a sign-in that finds this user by address (a sign-in link, an identity provider's
+    /// verified email) or by identity-provider subject may go ahead now: not for a deactivated
+    /// user, nor while the hold after someone else re-addressed the account lasts.
+    pub fn may_sign_in(&self, now: Timestamp) -> bool {
+        self.status == UserStatus::Active && !self.held(now)
     }
 
-    /// The hold that applies when `actor` changes this user's address: none when the user
-    /// changes it themselves; otherwise `hours` (the organization's setting).
-    pub fn email_change_hold(&self, actor_is_self: bool, hours: u32) -> Option<chrono::Duration> {
-        (!actor_is_self).then(|| chrono::Duration::hours(i64::from(hours)))
+    /// Whether the hold after someone else re-addressed the account lasts at `now`.
+    pub fn held(&self, now: Timestamp) -> bool {
+        self.sign_in_hold_until.is_some_and(|until| until > now)
+    }
+
+    /// The hold a change gets (SPEC §1): when someone other than the user gives the account a new
+    /// address or identity-provider subject, `hours` (the organization's setting); none when the
+    /// user changes it themselves or the change opens no new way in.
+    pub fn reidentification_hold(changes: &UserChanges, by_self: bool, hours: u32) -> Option<chrono::Duration> {
+        (changes.reidentifies && !by_self).then(|| chrono::Duration::hours(i64::from(hours)))
     }
 
     /// Deactivation keeps the user for history; their access ends.
@@ -382,23 +393,29 @@ mod tests {
     fn an_address_changed_by_someone_else_waits_out_the_hold() {
         let user = User::create(input()).unwrap();
         let new_address = UserPatch { email: Some("new@example.com".into()), ..Default::default() };
-        let hold = user.email_change_hold(false, 72);
+        let hold = User::reidentification_hold(&new_address.changes(&user), false, 72);
         let moved = user.apply(&new_address, hold).unwrap();
         let until = moved.sign_in_hold_until.expect("held");
         assert_eq!(until, moved.updated_at + chrono::Duration::hours(72));
-        assert!(!moved.signs_in_by_address(time::now()));
-        assert!(moved.signs_in_by_address(until));
+        assert!(!moved.may_sign_in(time::now()));
+        assert!(moved.may_sign_in(until));
 
         // The user's own change, a zero hold, or a change of case alone: no hold.
-        assert_eq!(user.email_change_hold(true, 72), None);
-        assert_eq!(user.apply(&new_address, user.email_change_hold(true, 72)).unwrap().sign_in_hold_until, None);
-        assert_eq!(user.apply(&new_address, user.email_change_hold(false, 0)).unwrap().sign_in_hold_until, None);
+        assert_eq!(User::reidentification_hold(&new_address.changes(&user), true, 72), None);
+        assert_eq!(user.apply(&new_address, None).unwrap().sign_in_hold_until, None);
+        let zero = User::reidentification_hold(&new_address.changes(&user), false, 0);
+        assert_eq!(user.apply(&new_address, zero).unwrap().sign_in_hold_until, None);
         let case = UserPatch { email: Some("ANN.LEE@example.com".into()), ..Default::default() };
+        assert!(!case.changes(&user).reidentifies);
         assert_eq!(user.apply(&case, hold).unwrap().sign_in_hold_until, None);
-        assert!(!case.changes(&user).email);
         // A later change of the name keeps a running hold.
-        let renamed = moved.apply(&UserPatch { name: Some("Ann".into()), ..Default::default() }, hold).unwrap();
+        let renamed = moved.apply(&UserPatch { name: Some("Ann".into()), ..Default::default() }, None).unwrap();
         assert_eq!(renamed.sign_in_hold_until, Some(until));
+        // A new identity-provider subject is a new way in too; clearing it is not.
+        let subject = UserPatch { external_id: Some(Some("idp-123".into())), ..Default::default() };
+        assert!(subject.changes(&user).reidentifies);
+        let linked = user.apply(&subject, None).unwrap();
+        assert!(!UserPatch { external_id: Some(None), ..Default::default() }.changes(&linked).reidentifies);
     }
 
     #[test]
@@ -411,7 +428,7 @@ mod tests {
             status: Some(UserStatus::Active),
             external_id: Some(Some("E-1".into())),
         };
-        assert_eq!(same.changes(&user), UserChanges::default());
+        assert_eq!(same.changes(&user), UserChanges { new_roles: BTreeSet::new(), ..UserChanges::default() });
         let other = UserPatch { external_id: Some(None), roles: Some(vec![Role::HrPartner]), ..Default::default() };
         let changes = other.changes(&user);
         assert!(changes.external_id && changes.roles && changes.beyond_name());

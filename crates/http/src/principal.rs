@@ -27,14 +27,17 @@ pub fn resolve(conn: &mut DbConnection, verified: Verified) -> Result<Result<Pri
             if matches.len() > 1 {
                 return Ok(Err(refused("the identity provider's subject matches several users")));
             }
-            match (matches.pop(), verified_email) {
+            let found = match (matches.pop(), verified_email) {
                 (Some(user), _) => Some(user),
-                // Not while an address someone else set is on hold (SPEC §1).
-                (None, Some(email)) => {
-                    users::find_by_email(conn, &email)?.filter(|u| u.signs_in_by_address(keel_domain::time::now()))
-                }
+                (None, Some(email)) => users::find_by_email(conn, &email)?,
                 (None, None) => None,
+            };
+            // Not while the hold after someone else gave the account a new address or subject
+            // lasts (SPEC §1).
+            if found.as_ref().is_some_and(|u| u.held(keel_domain::time::now())) {
+                return Ok(Err(refused("sign-in to this account is on hold after someone else changed its address")));
             }
+            found
         }
         Verified::ApiClient { client_id, scopes } => {
             return Ok(match api_clients::find_by_client_id(conn, &client_id)? {

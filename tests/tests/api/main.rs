@@ -13,6 +13,7 @@ mod organizations;
 mod persistence;
 mod queries;
 mod reviews;
+mod security;
 mod seed;
 mod sessions;
 mod sign_in;

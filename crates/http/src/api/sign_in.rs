@@ -75,7 +75,7 @@ pub async fn create_sign_in_link(
             // An inactive user, or an address someone else set that is still on hold, gets
             // nothing: the answer is the same as for an unknown address.
             let now = keel_domain::time::now();
-            let Some(user) = users::find_by_email(conn, email.as_str())?.filter(|u| u.signs_in_by_address(now)) else {
+            let Some(user) = users::find_by_email(conn, email.as_str())?.filter(|u| u.may_sign_in(now)) else {
                 return Ok(());
             };
             let token = random_token("", 32);

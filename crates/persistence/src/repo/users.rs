@@ -145,19 +145,20 @@ pub fn update(
         precondition,
         |conn| load_authorized(conn, id, authorize),
         |conn, current| {
+            let changes = patch.changes(current);
             let by_self = ctx.actor.is_user(current.id);
-            let hold = if patch.changes(current).email {
+            let hold = if changes.reidentifies && !by_self {
                 let hours = match current.organization_id {
                     Some(org) => organizations::get(conn, org)?.settings.email_change_hold_hours,
                     None => DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
                 };
-                current.email_change_hold(by_self, hours)
+                User::reidentification_hold(&changes, by_self, hours)
             } else {
                 None
             };
             let next = current.apply(patch, hold)?;
             if hold.is_some() {
-                let notice = sign_in::address_changed_email(current, &next);
+                let notice = sign_in::reidentified_email(current, &next);
                 outbox::enqueue(
                     conn,
                     &Message::Email { organization_id: next.organization_id, engagement_id: None, email: notice },
