@@ -10,8 +10,7 @@ pub const MIN_RATERS_RANGE: (u32, u32) = (1, 50);
 pub const HOURS_BUDGET_RANGE: (f64, f64) = (0.25, 200.0);
 /// Hours an email address changed by someone else waits before it can be used to sign in.
 pub const EMAIL_CHANGE_HOLD_HOURS_RANGE: (u32, u32) = (0, 720);
-/// The hold for people outside any organization (provider-side admins and coaches).
-pub const DEFAULT_EMAIL_CHANGE_HOLD_HOURS: u32 = 72;
+const DEFAULT_EMAIL_CHANGE_HOLD_HOURS: u32 = 72;
 
 /// Program settings of an organization (SPEC §8).
 #[derive(Clone, Debug, PartialEq)]
@@ -23,7 +22,8 @@ pub struct OrganizationSettings {
     /// Whether a no-show session draws on the month's hours (default false).
     pub no_show_counts: bool,
     /// How long an address that someone else gave a person waits before a sign-in link can go
-    /// to it (default 72 h; 0 = no hold). SPEC §1.
+    /// to it (default 72 h, which also applies to people outside any organization; 0 = no
+    /// hold). SPEC §1.
     pub email_change_hold_hours: u32,
 }
 
@@ -35,6 +35,14 @@ impl Default for OrganizationSettings {
             no_show_counts: false,
             email_change_hold_hours: DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
         }
+    }
+}
+
+impl OrganizationSettings {
+    /// How long a new address or identity-provider subject that someone else gave a person
+    /// waits before it signs anyone in.
+    pub fn sign_in_hold(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.email_change_hold_hours))
     }
 }
 

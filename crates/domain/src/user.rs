@@ -177,6 +177,12 @@ impl UserChanges {
     pub fn beyond_name(&self) -> bool {
         self.email || self.roles || self.status || self.external_id
     }
+
+    /// Whether the change puts sign-in on hold (SPEC §1): it gives the account a new address or
+    /// identity-provider subject, and someone other than the user (`by_self` false) makes it.
+    pub fn holds_sign_in(&self, by_self: bool) -> bool {
+        self.reidentifies && !by_self
+    }
 }
 
 impl UserPatch {
@@ -274,9 +280,9 @@ impl User {
         })
     }
 
-    /// The user after `patch`, validated; the version is bumped. `hold` (from
-    /// [`User::reidentification_hold`]) is how long a new address or identity-provider subject
-    /// must wait before it signs anyone in.
+    /// The user after `patch`, validated; the version is bumped. `hold` (when
+    /// [`UserChanges::holds_sign_in`]) is how long a new address or identity-provider subject must
+    /// wait before it signs anyone in.
     pub fn apply(&self, patch: &UserPatch, hold: Option<chrono::Duration>) -> Result<User, DomainError> {
         let mut errors = ValidationErrors::new();
         let mut next = self.clone();
@@ -317,13 +323,6 @@ impl User {
     /// Whether the hold after someone else re-addressed the account lasts at `now`.
     pub fn held(&self, now: Timestamp) -> bool {
         self.sign_in_hold_until.is_some_and(|until| until > now)
-    }
-
-    /// The hold a change gets (SPEC §1): when someone other than the user gives the account a new
-    /// address or identity-provider subject, `hours` (the organization's setting); none when the
-    /// user changes it themselves or the change opens no new way in.
-    pub fn reidentification_hold(changes: &UserChanges, by_self: bool, hours: u32) -> Option<chrono::Duration> {
-        (changes.reidentifies && !by_self).then(|| chrono::Duration::hours(i64::from(hours)))
     }
 
     /// Deactivation keeps the user for history; their access ends.
@@ -393,7 +392,8 @@ mod tests {
     fn an_address_changed_by_someone_else_waits_out_the_hold() {
         let user = User::create(input()).unwrap();
         let new_address = UserPatch { email: Some("new@example.com".into()), ..Default::default() };
-        let hold = User::reidentification_hold(&new_address.changes(&user), false, 72);
+        assert!(new_address.changes(&user).holds_sign_in(false));
+        let hold = Some(chrono::Duration::hours(72));
         let moved = user.apply(&new_address, hold).unwrap();
         let until = moved.sign_in_hold_until.expect("held");
         assert_eq!(until, moved.updated_at + chrono::Duration::hours(72));
@@ -401,9 +401,9 @@ mod tests {
         assert!(moved.may_sign_in(until));
 
         // The user's own change, a zero hold, or a change of case alone: no hold.
-        assert_eq!(User::reidentification_hold(&new_address.changes(&user), true, 72), None);
+        assert!(!new_address.changes(&user).holds_sign_in(true));
         assert_eq!(user.apply(&new_address, None).unwrap().sign_in_hold_until, None);
-        let zero = User::reidentification_hold(&new_address.changes(&user), false, 0);
+        let zero = Some(chrono::Duration::zero());
         assert_eq!(user.apply(&new_address, zero).unwrap().sign_in_hold_until, None);
         let case = UserPatch { email: Some("ANN.LEE@example.com".into()), ..Default::default() };
         assert!(!case.changes(&user).reidentifies);

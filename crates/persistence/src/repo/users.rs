@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::organization::DEFAULT_EMAIL_CHANGE_HOLD_HOURS;
+use keel_domain::organization::OrganizationSettings;
 use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::sign_in;
@@ -147,12 +147,12 @@ pub fn update(
         |conn, current| {
             let changes = patch.changes(current);
             let by_self = ctx.actor.is_user(current.id);
-            let hold = if changes.reidentifies && !by_self {
-                let hours = match current.organization_id {
-                    Some(org) => organizations::get(conn, org)?.settings.email_change_hold_hours,
-                    None => DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
+            let hold = if changes.holds_sign_in(by_self) {
+                let settings = match current.organization_id {
+                    Some(org) => organizations::get(conn, org)?.settings,
+                    None => OrganizationSettings::default(),
                 };
-                User::reidentification_hold(&changes, by_self, hours)
+                Some(settings.sign_in_hold())
             } else {
                 None
             };
