@@ -224,6 +224,17 @@ fn assert_store_keeps_no(app: &TestApp, key: &str, secret: &str) {
     }
 }
 
+/// Rotates a secret at `path` twice with one key: the repeat is withheld and the store keeps
+/// no secret (`field` is where the answer carries it). Returns the new secret.
+async fn rotate_twice_with_one_key(app: &TestApp, path: &str, key: &str, field: &str) -> String {
+    let headers = [("idempotency-key", key)];
+    let rotated = app.call(Method::POST, path, &headers, None).await.expect_status(200).json();
+    let secret = rotated[field].as_str().unwrap().to_owned();
+    assert_withheld(app.call(Method::POST, path, &headers, None).await, &secret);
+    assert_store_keeps_no(app, key, &secret);
+    secret
+}
+
 /// Asserts that a repeat of a secret-bearing POST is a 409 `idempotency_response_withheld` that
 /// shows no secret; returns its `Location`.
 #[track_caller]
@@ -487,11 +498,7 @@ async fn the_idempotency_store_keeps_no_secret(app: TestApp) {
 
     // A rotated client secret.
     let rotate = format!("{path}/{}/rotate-secret", created["client_id"].as_str().unwrap());
-    let headers = [("idempotency-key", "client-rotate-1")];
-    let rotated = app.call(Method::POST, &rotate, &headers, None).await.expect_status(200).json();
-    let rotated_secret = rotated["client_secret"].as_str().unwrap().to_owned();
-    assert_withheld(app.call(Method::POST, &rotate, &headers, None).await, &rotated_secret);
-    assert_store_keeps_no(&app, "client-rotate-1", &rotated_secret);
+    let rotated_secret = rotate_twice_with_one_key(&app, &rotate, "client-rotate-1", "client_secret").await;
 
     // A webhook's signing secret, at creation and at rotation.
     let body = json!({ "organization_id": acme.id, "url": "https://hr.acme.example/keel", "event_types": ["session.completed"] });
@@ -505,11 +512,7 @@ async fn the_idempotency_store_keeps_no_secret(app: TestApp) {
     assert_store_keeps_no(&app, "hook-1", &hook_secret);
 
     let rotate = format!("/v1/webhooks/{}/rotate-secret", hook["id"].as_str().unwrap());
-    let headers = [("idempotency-key", "hook-rotate-1")];
-    let rotated = app.call(Method::POST, &rotate, &headers, None).await.expect_status(200).json();
-    let new_hook_secret = rotated["secret"].as_str().unwrap().to_owned();
-    assert_withheld(app.call(Method::POST, &rotate, &headers, None).await, &new_hook_secret);
-    assert_store_keeps_no(&app, "hook-rotate-1", &new_hook_secret);
+    rotate_twice_with_one_key(&app, &rotate, "hook-rotate-1", "secret").await;
 
     // An access token from the token endpoint.
     let form = format!(
