@@ -203,9 +203,13 @@ mod tests {
 /// in. A request without a valid bearer token, or whose user is deactivated (or whose API client
 /// is revoked), is refused with 401 before the handler runs.
 #[derive(Clone, Debug)]
-pub struct Caller {
-    pub principal: Principal,
-    pub ctx: CommandContext,
+pub struct Caller(pub keel_commands::Caller);
+
+impl std::ops::Deref for Caller {
+    type Target = keel_commands::Caller;
+    fn deref(&self) -> &keel_commands::Caller {
+        &self.0
+    }
 }
 
 impl FromRequest for Caller {
@@ -228,7 +232,7 @@ impl FromRequest for Caller {
                 Principal::User { id, .. } => Actor::User { id: id.to_string() },
                 Principal::ApiClient { id, .. } => Actor::ApiClient { id: id.clone() },
             };
-            Ok(Caller { principal, ctx: CommandContext { actor, request_id } })
+            Ok(Caller(keel_commands::Caller { principal, ctx: CommandContext { actor, request_id } }))
         })
     }
 }

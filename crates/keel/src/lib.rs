@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
+use keel_domain::DomainError;
 use keel_domain::audit::{Actor, CommandContext};
-use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
+use keel_domain::user::{User, UserStatus};
 use keel_http::auth::{ExternalIdp, KeyError, KeyFile, TokenService, TokenSettings};
 use keel_http::{HttpSettings, Shared};
 use keel_persistence::repo::{secrets, users};
@@ -92,32 +93,12 @@ fn operator(command: &str) -> CommandContext {
 /// nothing. Returns the admin and whether anything changed.
 pub fn bootstrap_admin(db: &Database, email: &str, name: &str) -> Result<(User, bool), StartError> {
     let mut conn = db.conn()?;
-    let ctx = operator("bootstrap-admin");
-    match users::find_by_email(&mut conn, email)? {
-        Some(user) if user.status != UserStatus::Active => Err(StartError::Invalid(format!(
-            "{} exists but is deactivated; reactivate it first (PATCH /v1/users/{} with status active)",
-            user.email.as_str(),
-            user.id
-        ))),
-        Some(user) if user.has_role(Role::Admin) => Ok((user, false)),
-        Some(user) => {
-            let mut roles: Vec<Role> = user.roles.iter().copied().collect();
-            roles.push(Role::Admin);
-            let patch = UserPatch { roles: Some(roles), ..Default::default() };
-            let user = users::update(&mut conn, &ctx, user.id, None, &patch, &|_| Ok(()))?;
-            Ok((user, true))
-        }
-        None => {
-            let input = NewUser {
-                email: email.to_owned(),
-                name: name.to_owned(),
-                roles: vec![Role::Admin],
-                ..Default::default()
-            };
-            let user = users::create(&mut conn, &ctx, input)?;
-            Ok((user, true))
-        }
-    }
+    let (user, done) = keel_commands::users::bootstrap_admin(&mut conn, &operator("bootstrap-admin"), email, name)
+        .map_err(|error| match error {
+            StoreError::Domain(DomainError::Conflict { message, .. }) => StartError::Invalid(message),
+            other => other.into(),
+        })?;
+    Ok((user, done != keel_commands::users::Bootstrap::AlreadyAdmin))
 }
 
 /// An access token for an existing, active user (for operators and scripts).

@@ -244,12 +244,12 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     let receiver = keel_tests::WebhookReceiver::start(0);
     let mut conn = database.conn().unwrap();
     let ctx = keel_domain::audit::CommandContext { actor: keel_domain::audit::Actor::System, request_id: "t".into() };
-    let org = organizations::create(
-        &mut conn,
-        &ctx,
-        keel_domain::organization::NewOrganization { name: "Acme".into(), ..Default::default() },
-    )
+    let org = keel_domain::organization::Organization::create(keel_domain::organization::NewOrganization {
+        name: "Acme".into(),
+        ..Default::default()
+    })
     .unwrap();
+    organizations::insert(&mut conn, &org).unwrap();
     let input = NewWebhook { url: receiver.url(), event_types: vec!["session.completed".into()], ..Default::default() };
     let secret = keel_http::webhook_signature::Secret::generate().encoded();
     let hook =

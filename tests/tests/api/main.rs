@@ -7,6 +7,7 @@ mod delivery;
 mod designs;
 mod engagements;
 mod idempotency;
+mod layers;
 mod limits;
 mod ops;
 mod organizations;

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 use keel_domain::audit::{Actor, AuditRecord, CommandContext};
-use keel_domain::organization::NewOrganization;
-use keel_domain::user::{NewUser, Role};
+use keel_domain::organization::{NewOrganization, Organization};
+use keel_domain::user::{NewUser, Role, User};
 use keel_persistence::repo::{audit, organizations, secrets, users};
 use keel_persistence::{Database, DbConnection, migrations};
 use keel_tests::{Backend, TestDatabase, both_backends};
@@ -22,22 +22,19 @@ fn migrated(backend: Backend) -> Option<(TestDatabase, Database)> {
 }
 
 fn round_trip_every_table(conn: &mut DbConnection) {
-    let org =
-        organizations::create(conn, &ctx(), NewOrganization { name: "Acme".into(), ..Default::default() }).unwrap();
+    let org = Organization::create(NewOrganization { name: "Acme".into(), ..Default::default() }).unwrap();
+    organizations::insert(conn, &org).unwrap();
     assert_eq!(organizations::get(conn, org.id).unwrap(), org);
 
-    let user = users::create(
-        conn,
-        &ctx(),
-        NewUser {
-            email: "Ann@Example.com".into(),
-            name: "Ann".into(),
-            organization_id: Some(org.id),
-            roles: vec![Role::HrPartner, Role::Coach, Role::Admin],
-            external_id: Some("HR-7".into()),
-        },
-    )
+    let user = User::create(NewUser {
+        email: "Ann@Example.com".into(),
+        name: "Ann".into(),
+        organization_id: Some(org.id),
+        roles: vec![Role::HrPartner, Role::Coach, Role::Admin],
+        external_id: Some("HR-7".into()),
+    })
     .unwrap();
+    users::insert(conn, &user).unwrap();
     assert_eq!(users::get(conn, user.id).unwrap(), user);
     assert_eq!(users::find_by_email(conn, "ann@example.COM").unwrap(), Some(user.clone()));
 

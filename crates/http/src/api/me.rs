@@ -37,7 +37,7 @@ pub struct MeResponse {
 #[utoipa::path(tag = "auth", responses((status = 200, description = "The caller", body = MeResponse)))]
 #[get("/me")]
 pub async fn get_me(caller: Caller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let body = match caller.principal {
+    let body = match caller.0.principal {
         Principal::User { id, .. } => {
             let user = state.run(move |conn| users::get(conn, id)).await?;
             MeResponse {

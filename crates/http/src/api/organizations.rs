@@ -4,9 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
+use keel_commands::organizations;
 use keel_domain::organization::{NewOrganization, Organization, OrganizationPatch, SettingsInput};
-use keel_domain::policy::{self, Action, Visibility};
-use keel_persistence::repo::organizations;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -139,9 +138,8 @@ pub async fn create_organization(
     state: Data<AppState>,
     body: JsonBody<CreateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::check(&caller.principal, &Action::CreateOrganization)?;
     let input = NewOrganization { name: body.0.name, settings: body.0.settings.map(Into::into).unwrap_or_default() };
-    let org = state.run(move |conn| organizations::create(conn, &caller.ctx, input)).await?;
+    let org = state.run(move |conn| organizations::create(conn, &caller, input)).await?;
     Ok(created(format!("/v1/organizations/{}", org.id), org.version, &OrganizationResponse::from(&org)))
 }
 
@@ -158,14 +156,7 @@ pub async fn list_organizations(
     query: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(&state, LIST_SCOPE, query.0.limit, query.0.cursor.as_deref())?;
-    let only = match policy::organization_visibility(&caller.principal) {
-        Some(Visibility::All) => None,
-        Some(Visibility::Organization(id)) => Some(id),
-        Some(Visibility::OnlySelf(_)) | None => {
-            return Ok(HttpResponse::Ok().json(OrganizationPage { items: Vec::new(), next_cursor: None }));
-        }
-    };
-    let result = state.run(move |conn| organizations::list(conn, only, page)).await?;
+    let result = state.run(move |conn| organizations::list(conn, &caller, page)).await?;
     Ok(HttpResponse::Ok().json(OrganizationPage {
         next_cursor: next_cursor(&state, LIST_SCOPE, &result, |o| o.id.as_uuid()),
         items: result.items.iter().map(OrganizationResponse::from).collect(),
@@ -182,8 +173,7 @@ pub async fn list_organizations(
 #[get("/organizations/{org_id}")]
 pub async fn get_organization(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
-    policy::check(&caller.principal, &Action::ReadOrganization { id })?;
-    let org = state.run(move |conn| organizations::get(conn, id)).await?;
+    let org = state.run(move |conn| organizations::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, org.version, &OrganizationResponse::from(&org)))
 }
 
@@ -207,8 +197,7 @@ pub async fn update_organization(
     body: JsonBody<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
-    policy::check(&caller.principal, &Action::UpdateOrganization { id })?;
     let patch = OrganizationPatch { name: body.0.name, settings: body.0.settings.map(Into::into) };
-    let org = state.run(move |conn| organizations::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch)).await?;
+    let org = state.run(move |conn| organizations::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
     Ok(resource(StatusCode::OK, org.version, &OrganizationResponse::from(&org)))
 }

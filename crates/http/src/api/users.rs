@@ -5,9 +5,9 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 
-use keel_domain::policy::{self, Action, Visibility};
+use keel_commands::users;
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
-use keel_persistence::repo::users::{self, UserFilter};
+use keel_persistence::repo::users::UserFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -189,9 +189,8 @@ pub async fn create_user(
     let body = body.0;
     let roles: Vec<Role> = body.roles.iter().copied().map(Into::into).collect();
     let organization_id = body.organization_id.map(Into::into);
-    policy::check(&caller.principal, &Action::CreateUser { organization_id, roles: &roles })?;
     let input = NewUser { email: body.email, name: body.name, organization_id, roles, external_id: body.external_id };
-    let user = state.run(move |conn| users::create(conn, &caller.ctx, input)).await?;
+    let user = state.run(move |conn| users::create(conn, &caller, input)).await?;
     Ok(created(format!("/v1/users/{}", user.id), user.version, &UserResponse::from(&user)))
 }
 
@@ -208,7 +207,7 @@ pub async fn list_users(
     query: ApiQuery<UserListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let mut filter = UserFilter {
+    let filter = UserFilter {
         id: None,
         organization_id: q.organization_id.map(Into::into),
         role: q.role.map(Into::into),
@@ -224,15 +223,7 @@ pub async fn list_users(
         filter.email.as_deref().map(keel_domain::user::normalize_email)
     );
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
-    match policy::user_visibility(&caller.principal)? {
-        Visibility::All => {}
-        Visibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
-            Some(org) => filter.organization_id = Some(org),
-            None => return Ok(HttpResponse::Ok().json(UserPage { items: Vec::new(), next_cursor: None })),
-        },
-        Visibility::OnlySelf(me) => filter.id = Some(me),
-    }
-    let result = state.run(move |conn| users::list(conn, &filter, page)).await?;
+    let result = state.run(move |conn| users::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(UserPage {
         next_cursor: next_cursor(&state, &scope, &result, |u| u.id.as_uuid()),
         items: result.items.iter().map(UserResponse::from).collect(),
@@ -248,8 +239,7 @@ pub async fn list_users(
 #[get("/users/{user_id}")]
 pub async fn get_user(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
-    let user = state.run(move |conn| users::get(conn, id)).await?;
-    policy::check(&caller.principal, &Action::ReadUser { user: &user })?;
+    let user = state.run(move |conn| users::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, user.version, &UserResponse::from(&user)))
 }
 
@@ -283,15 +273,7 @@ pub async fn update_user(
         status: body.status.map(Into::into),
         external_id: body.external_id,
     };
-    let user = state
-        .run(move |conn| {
-            let authorize = |current: &User| {
-                let changes = patch.changes(current);
-                policy::check(&caller.principal, &Action::UpdateUser { user: current, changes: &changes })
-            };
-            users::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
-        })
-        .await?;
+    let user = state.run(move |conn| users::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
     state.principals.clear();
     Ok(resource(StatusCode::OK, user.version, &UserResponse::from(&user)))
 }
@@ -313,13 +295,7 @@ pub async fn deactivate_user(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
-    let user = state
-        .run(move |conn| {
-            let authorize =
-                |current: &User| policy::check(&caller.principal, &Action::DeactivateUser { user: current });
-            users::deactivate(conn, &caller.ctx, id, if_match.0.as_ref(), &authorize)
-        })
-        .await?;
+    let user = state.run(move |conn| users::deactivate(conn, &caller, id, if_match.0.as_ref())).await?;
     state.principals.clear();
     Ok(HttpResponse::NoContent().insert_header(etag(user.version)).finish())
 }

@@ -35,6 +35,12 @@ macro_rules! first_for_update {
 }
 pub(crate) use first_for_update;
 
+/// An update guarded by the version read must have written exactly one row; none means another
+/// writer changed the row since (a stale version).
+pub(crate) fn written_once(rows: usize) -> Result<(), crate::StoreError> {
+    if rows == 1 { Ok(()) } else { Err(keel_domain::DomainError::StaleVersion { current: None }.into()) }
+}
+
 /// `Some(row)` or `None`, turning diesel's NotFound into an absence.
 pub(crate) fn optional<T>(result: QueryResult<T>) -> QueryResult<Option<T>> {
     result.optional()

@@ -1,30 +1,20 @@
 //! Organizations.
 
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::organization::{NewOrganization, Organization, OrganizationPatch};
+use keel_domain::OrganizationId;
+use keel_domain::organization::Organization;
 use keel_domain::page::{Page, PageRequest};
-use keel_domain::{OrganizationId, Precondition};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, versioned};
 use crate::rows::OrganizationRow;
 use crate::schema::organizations;
 
 const RESOURCE: &str = "organization";
 
-pub fn create(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    input: NewOrganization,
-) -> Result<Organization, StoreError> {
-    let org = Organization::create(input)?;
-    write_transaction(conn, |conn| {
-        diesel::insert_into(organizations::table).values(OrganizationRow::from(&org)).execute(conn)?;
-        audit::append(conn, &AuditRecord::new(ctx, "organization.created", RESOURCE, org.id, Some(org.id)))?;
-        Ok(org)
-    })
+pub fn insert(conn: &mut DbConnection, org: &Organization) -> Result<(), StoreError> {
+    diesel::insert_into(organizations::table).values(OrganizationRow::from(org)).execute(conn)?;
+    Ok(())
 }
 
 pub fn find(conn: &mut DbConnection, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
@@ -63,39 +53,21 @@ pub fn list(
     Ok(Page::from_overfetch(items, page.limit))
 }
 
-/// The current state, with the row locked until the transaction ends.
-fn get_for_update(conn: &mut DbConnection, id: OrganizationId) -> Result<Organization, StoreError> {
+/// The organization, with the row locked until the transaction ends.
+pub fn lock(conn: &mut DbConnection, id: OrganizationId) -> Result<Organization, StoreError> {
     let row: Option<OrganizationRow> =
         super::first_for_update!(conn, organizations::table.find(id.to_string()).select(OrganizationRow::as_select()))?;
     row.map(Organization::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: OrganizationId,
-    precondition: Option<&Precondition>,
-    patch: &OrganizationPatch,
-) -> Result<Organization, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| get_for_update(conn, id),
-        |_conn, current| {
-            let record = AuditRecord::new(ctx, "organization.updated", RESOURCE, id, Some(id));
-            Ok(Some(versioned::Change::new(current.apply(patch)?, record.with_fields(patch.changed_fields()))))
-        },
-        write,
-    )
-}
-
-/// Writes `org` if the stored version is still `expected_version`; returns the rows written.
-fn write(conn: &mut DbConnection, org: &Organization, expected_version: i64) -> QueryResult<usize> {
-    diesel::update(
+/// Writes `org` over the stored row, which must still be at `read_version`.
+pub fn save(conn: &mut DbConnection, org: &Organization, read_version: i64) -> Result<(), StoreError> {
+    let written = diesel::update(
         organizations::table
             .filter(organizations::id.eq(org.id.to_string()))
-            .filter(organizations::version.eq(expected_version)),
+            .filter(organizations::version.eq(read_version)),
     )
     .set(OrganizationRow::from(org))
-    .execute(conn)
+    .execute(conn)?;
+    super::written_once(written)
 }

@@ -1,17 +1,12 @@
 //! Users.
 
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::organization::OrganizationSettings;
-use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
-use keel_domain::sign_in;
-use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus, normalize_email};
-use keel_domain::{DomainError, OrganizationId, Precondition, UserId, ValidationErrors};
+use keel_domain::user::{Role, User, UserStatus, normalize_email};
+use keel_domain::{OrganizationId, UserId};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, organizations, outbox, versioned};
 use crate::rows::UserRow;
 use crate::schema::users;
 
@@ -29,23 +24,10 @@ pub struct UserFilter {
     pub email: Option<String>,
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewUser) -> Result<User, StoreError> {
-    let user = User::create(input)?;
-    write_transaction(conn, |conn| {
-        if let Some(org) = user.organization_id
-            && !organizations::exists(conn, org)?
-        {
-            return Err(DomainError::Validation(ValidationErrors::single(
-                "organization_id",
-                "not_found",
-                "no organization has this id",
-            ))
-            .into());
-        }
-        diesel::insert_into(users::table).values(UserRow::from(&user)).execute(conn)?;
-        audit::append(conn, &AuditRecord::new(ctx, "user.created", RESOURCE, user.id, user.organization_id))?;
-        Ok(user)
-    })
+/// Inserts a new user (its email and external id must be free: the unique indexes say so).
+pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    diesel::insert_into(users::table).values(UserRow::from(user)).execute(conn)?;
+    Ok(())
 }
 
 pub fn find(conn: &mut DbConnection, id: UserId) -> Result<Option<User>, StoreError> {
@@ -113,91 +95,19 @@ pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageRequest) -> 
     Ok(Page::from_overfetch(items, page.limit))
 }
 
-/// The current state, with the row locked until the transaction ends.
-fn get_for_update(conn: &mut DbConnection, id: UserId) -> Result<User, StoreError> {
+/// The user, with the row locked until the transaction ends.
+pub fn lock(conn: &mut DbConnection, id: UserId) -> Result<User, StoreError> {
     let row: Option<UserRow> =
         super::first_for_update!(conn, users::table.find(id.to_string()).select(UserRow::as_select()))?;
     row.map(User::try_from).transpose()?.ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
-/// The locked current state, if `authorize` allows the caller to change it. Authorization comes
-/// before the `If-Match` check, so a caller who may not see the user learns nothing from a 412.
-fn load_authorized(
-    conn: &mut DbConnection,
-    id: UserId,
-    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
-) -> Result<User, StoreError> {
-    let user = get_for_update(conn, id)?;
-    authorize(&user)?;
-    Ok(user)
-}
-
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: UserId,
-    precondition: Option<&Precondition>,
-    patch: &UserPatch,
-    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
-) -> Result<User, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| load_authorized(conn, id, authorize),
-        |conn, current| {
-            let changes = patch.changes(current);
-            let by_self = ctx.actor.is_user(current.id);
-            let hold = if changes.holds_sign_in(by_self) {
-                let settings = match current.organization_id {
-                    Some(org) => organizations::get(conn, org)?.settings,
-                    None => OrganizationSettings::default(),
-                };
-                Some(settings.sign_in_hold())
-            } else {
-                None
-            };
-            let next = current.apply(patch, hold)?;
-            if hold.is_some() {
-                let notice = sign_in::reidentified_email(current, &next);
-                outbox::enqueue(
-                    conn,
-                    &Message::Email { organization_id: next.organization_id, engagement_id: None, email: notice },
-                )?;
-            }
-            let record = AuditRecord::new(ctx, "user.updated", RESOURCE, id, next.organization_id);
-            Ok(Some(versioned::Change::new(next, record.with_fields(patch.changed_fields()))))
-        },
-        write,
-    )
-}
-
-/// Deactivates a user (kept for history). Deactivating a deactivated user changes nothing.
-pub fn deactivate(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: UserId,
-    precondition: Option<&Precondition>,
-    authorize: &dyn Fn(&User) -> Result<(), DomainError>,
-) -> Result<User, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| load_authorized(conn, id, authorize),
-        |_conn, current| {
-            let next = current.deactivate();
-            if next.version == current.version {
-                return Ok(None);
-            }
-            let record = AuditRecord::new(ctx, "user.deactivated", RESOURCE, id, next.organization_id);
-            Ok(Some(versioned::Change::new(next, record.with_fields(vec!["status"]))))
-        },
-        write,
-    )
-}
-
-/// Writes `user` if the stored version is still `expected_version`; returns the rows written.
-fn write(conn: &mut DbConnection, user: &User, expected_version: i64) -> QueryResult<usize> {
-    diesel::update(users::table.filter(users::id.eq(user.id.to_string())).filter(users::version.eq(expected_version)))
-        .set(UserRow::from(user))
-        .execute(conn)
+/// Writes `user` over the stored row, which must still be at `read_version` (else the change
+/// lost a race: a stale version).
+pub fn save(conn: &mut DbConnection, user: &User, read_version: i64) -> Result<(), StoreError> {
+    let written =
+        diesel::update(users::table.filter(users::id.eq(user.id.to_string())).filter(users::version.eq(read_version)))
+            .set(UserRow::from(user))
+            .execute(conn)?;
+    super::written_once(written)
 }

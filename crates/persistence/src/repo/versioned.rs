@@ -19,12 +19,6 @@ pub trait Versioned {
     fn version(&self) -> i64;
 }
 
-impl Versioned for keel_domain::organization::Organization {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
 impl Versioned for keel_domain::api_client::ApiClient {
     fn version(&self) -> i64 {
         self.version
@@ -32,12 +26,6 @@ impl Versioned for keel_domain::api_client::ApiClient {
 }
 
 impl Versioned for keel_domain::engagement::Engagement {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
-impl Versioned for keel_domain::user::User {
     fn version(&self) -> i64 {
         self.version
     }
