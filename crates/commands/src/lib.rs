@@ -9,6 +9,7 @@
 
 pub mod frame;
 pub mod organizations;
+pub mod program;
 pub mod users;
 
 pub use frame::{Caller, Effects};

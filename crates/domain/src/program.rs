@@ -217,6 +217,16 @@ pub struct Measurement {
     pub created_at: Timestamp,
 }
 
+/// A measurement as a client sends it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasurementInput {
+    pub value: String,
+    pub note: Option<String>,
+    /// Default: now.
+    pub measured_at: Option<Timestamp>,
+    pub source: MeasurementSource,
+}
+
 impl Measurement {
     pub fn record(
         outcome_id: uuid::Uuid,

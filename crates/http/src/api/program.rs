@@ -6,14 +6,11 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
-use keel_domain::engagement::Engagement;
-use keel_domain::policy::{self, Part, Principal};
+use keel_commands::program;
 use keel_domain::program::{
-    ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementSource,
-    Outcome, OutcomeChanges,
+    ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementInput,
+    MeasurementSource, Outcome, OutcomeChanges,
 };
-use keel_persistence::repo::{engagements, program};
-use keel_persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,13 +19,6 @@ use super::{created, double_option, resource};
 use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// Loads the engagement and checks that the caller may read `part` of it.
-fn readable(conn: &mut DbConnection, principal: &Principal, id: Uuid, part: Part) -> Result<Engagement, StoreError> {
-    let engagement = engagements::get(conn, id)?;
-    policy::check_part(principal, &engagement, part, false)?;
-    Ok(engagement)
-}
 
 // ---- context meeting ----
 
@@ -89,12 +79,7 @@ pub async fn put_context(
     let b = body.0;
     let input =
         ContextMeetingInput { met_on: b.met_on, attendees: b.attendees, notes: b.notes, benchmarks: b.benchmarks };
-    let meeting = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::ContextMeeting, true);
-            program::put_context(conn, &caller.ctx, id, if_match.0.as_ref(), input, &authorize)
-        })
-        .await?;
+    let meeting = state.run(move |conn| program::put_context(conn, &caller, id, if_match.0.as_ref(), input)).await?;
     Ok(resource(StatusCode::OK, meeting.version, &ContextMeetingResponse::from(&meeting)))
 }
 
@@ -107,12 +92,7 @@ pub async fn put_context(
 #[get("/engagements/{id}/context")]
 pub async fn get_context(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let meeting = state
-        .run(move |conn| {
-            readable(conn, &caller.principal, id, Part::ContextMeeting)?;
-            program::get_context(conn, id)?.ok_or_else(|| StoreError::not_found("context meeting"))
-        })
-        .await?;
+    let meeting = state.run(move |conn| program::get_context(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, meeting.version, &ContextMeetingResponse::from(&meeting)))
 }
 
@@ -261,12 +241,7 @@ pub struct MeasurementRequest {
 #[get("/engagements/{id}/outcomes")]
 pub async fn list_outcomes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (outcomes, measurements) = state
-        .run(move |conn| {
-            readable(conn, &caller.principal, id, Part::Outcomes)?;
-            Ok((program::outcomes(conn, id)?, program::measurements(conn, id)?))
-        })
-        .await?;
+    let (outcomes, measurements) = state.run(move |conn| program::list_outcomes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok()
         .json(OutcomeList { items: outcomes.iter().map(|o| outcome_response(o, &measurements)).collect() }))
 }
@@ -296,12 +271,7 @@ pub async fn create_outcome(
         target: Some(b.target),
         unit: Some(b.unit),
     };
-    let outcome = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
-            program::create_outcome(conn, &caller.ctx, id, &changes, &authorize)
-        })
-        .await?;
+    let outcome = state.run(move |conn| program::create_outcome(conn, &caller, id, &changes)).await?;
     Ok(created(
         format!("/v1/engagements/{id}/outcomes/{}", outcome.id),
         outcome.version,
@@ -336,12 +306,7 @@ pub async fn update_outcome(
         unit: b.unit,
     };
     let (outcome, measurements) = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
-            let outcome =
-                program::update_outcome(conn, &caller.ctx, id, outcome_id, if_match.0.as_ref(), &changes, &authorize)?;
-            Ok((outcome, program::measurements(conn, id)?))
-        })
+        .run(move |conn| program::update_outcome(conn, &caller, (id, outcome_id), if_match.0.as_ref(), &changes))
         .await?;
     Ok(resource(StatusCode::OK, outcome.version, &outcome_response(&outcome, &measurements)))
 }
@@ -361,12 +326,7 @@ pub async fn delete_outcome(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let (id, outcome_id) = path.into_inner();
-    state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
-            program::delete_outcome(conn, &caller.ctx, id, outcome_id, if_match.0.as_ref(), &authorize)
-        })
-        .await?;
+    state.run(move |conn| program::delete_outcome(conn, &caller, (id, outcome_id), if_match.0.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -386,22 +346,8 @@ pub async fn create_measurement(
 ) -> Result<HttpResponse, ApiError> {
     let (id, outcome_id) = path.into_inner();
     let b = body.0;
-    let measurement = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
-            program::add_measurement(
-                conn,
-                &caller.ctx,
-                id,
-                outcome_id,
-                &b.value,
-                b.note.as_deref(),
-                b.measured_at,
-                b.source.into(),
-                &authorize,
-            )
-        })
-        .await?;
+    let input = MeasurementInput { value: b.value, note: b.note, measured_at: b.measured_at, source: b.source.into() };
+    let measurement = state.run(move |conn| program::add_measurement(conn, &caller, (id, outcome_id), &input)).await?;
     Ok(HttpResponse::Created().json(MeasurementResponse::from(&measurement)))
 }
 
@@ -484,12 +430,8 @@ pub async fn put_leader_interview(
         promise_pattern: b.promise_pattern,
         notes: b.notes,
     };
-    let interview = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::LeaderInterview, true);
-            program::put_leader_interview(conn, &caller.ctx, id, if_match.0.as_ref(), input, &authorize)
-        })
-        .await?;
+    let interview =
+        state.run(move |conn| program::put_leader_interview(conn, &caller, id, if_match.0.as_ref(), input)).await?;
     Ok(resource(StatusCode::OK, interview.version, &LeaderInterviewResponse::from(&interview)))
 }
 
@@ -506,11 +448,6 @@ pub async fn get_leader_interview(
     id: Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let interview = state
-        .run(move |conn| {
-            readable(conn, &caller.principal, id, Part::LeaderInterview)?;
-            program::get_leader_interview(conn, id)?.ok_or_else(|| StoreError::not_found("leader interview"))
-        })
-        .await?;
+    let interview = state.run(move |conn| program::get_leader_interview(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, interview.version, &LeaderInterviewResponse::from(&interview)))
 }

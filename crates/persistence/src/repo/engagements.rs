@@ -140,7 +140,7 @@ pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreE
 }
 
 /// The engagement with its row locked until the transaction ends.
-pub(crate) fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+pub fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
     let row: Option<EngagementRow> =
         super::first_for_update!(conn, engagements::table.find(id.to_string()).select(EngagementRow::as_select()))?;
     row.ok_or_else(|| StoreError::not_found(RESOURCE))?.into_domain()

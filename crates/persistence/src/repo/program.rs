@@ -1,24 +1,20 @@
 //! The content of the program's steps: context meeting, outcomes with measurements, leader
-//! interview. Every change locks the engagement row first (so changes of one engagement queue),
-//! asks `authorize` with the engagement, and writes its audit record in the same transaction.
+//! interview (rows only; the commands are in keel-commands).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::DomainError;
 use keel_domain::engagement::Engagement;
-use keel_domain::program::{
-    ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementSource,
-    Outcome, OutcomeChanges,
-};
+use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, MeasurementSource, Outcome};
 use keel_domain::time;
-use keel_domain::{DomainError, Precondition};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, engagements};
+use crate::repo::engagements;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{context_meetings, leader_interviews, outcome_measurements, outcomes};
 
+/// A policy check handed down by the repositories not yet moved to keel-commands (issue 13).
 pub type Authorize<'a> = &'a dyn Fn(&Engagement) -> Result<(), DomainError>;
 
 pub(crate) fn json_list(values: &[String]) -> String {
@@ -29,7 +25,8 @@ fn parse_list(value: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(value).map_err(|_| corrupt("list", value))
 }
 
-/// The engagement, locked, if `authorize` allows; refused when it has ended.
+/// The engagement, locked, if `authorize` allows; refused when it has ended (for the
+/// repositories not yet moved to keel-commands).
 pub(crate) fn open_for_change(
     conn: &mut DbConnection,
     engagement_id: uuid::Uuid,
@@ -74,50 +71,33 @@ pub fn get_context(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result
     .transpose()
 }
 
-pub fn put_context(
+/// Writes the engagement's context meeting: inserted when `new`, else replaced.
+pub fn save_context(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    input: ContextMeetingInput,
-    authorize: Authorize<'_>,
-) -> Result<ContextMeeting, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let previous = get_context(conn, engagement_id)?;
-        if let Some(previous) = &previous {
-            Precondition::check(precondition, previous.version)?;
-        }
-        let meeting = ContextMeeting::record(input, previous.as_ref())?;
-        let values = (
-            context_meetings::met_on.eq(meeting.met_on),
-            context_meetings::attendees.eq(json_list(&meeting.attendees)),
-            context_meetings::notes.eq(&meeting.notes),
-            context_meetings::benchmarks.eq(json_list(&meeting.benchmarks)),
-            context_meetings::updated_at.eq(to_db_time(meeting.updated_at)),
-            context_meetings::version.eq(meeting.version),
-        );
-        if previous.is_some() {
-            diesel::update(context_meetings::table.find(engagement_id.to_string())).set(values).execute(conn)?;
-        } else {
-            diesel::insert_into(context_meetings::table)
-                .values((
-                    context_meetings::engagement_id.eq(engagement_id.to_string()),
-                    context_meetings::organization_id.eq(engagement.organization_id.to_string()),
-                    values,
-                ))
-                .execute(conn)?;
-        }
-        let record = AuditRecord::new(
-            ctx,
-            "context_meeting.recorded",
-            "engagement",
-            engagement_id,
-            Some(engagement.organization_id),
-        );
-        audit::append(conn, &record.with_fields(vec!["context"]))?;
-        Ok(meeting)
-    })
+    engagement: &Engagement,
+    meeting: &ContextMeeting,
+    new: bool,
+) -> Result<(), StoreError> {
+    let values = (
+        context_meetings::met_on.eq(meeting.met_on),
+        context_meetings::attendees.eq(json_list(&meeting.attendees)),
+        context_meetings::notes.eq(&meeting.notes),
+        context_meetings::benchmarks.eq(json_list(&meeting.benchmarks)),
+        context_meetings::updated_at.eq(to_db_time(meeting.updated_at)),
+        context_meetings::version.eq(meeting.version),
+    );
+    if new {
+        diesel::insert_into(context_meetings::table)
+            .values((
+                context_meetings::engagement_id.eq(engagement.id.to_string()),
+                context_meetings::organization_id.eq(engagement.organization_id.to_string()),
+                values,
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(context_meetings::table.find(engagement.id.to_string())).set(values).execute(conn)?;
+    }
+    Ok(())
 }
 
 // ---- outcomes and measurements ----
@@ -238,11 +218,7 @@ impl NewOutcomeRow {
 }
 
 /// Inserts an outcome (inside the caller's transaction).
-pub(crate) fn insert_outcome(
-    conn: &mut DbConnection,
-    engagement: &Engagement,
-    outcome: &Outcome,
-) -> Result<(), StoreError> {
+pub fn insert_outcome(conn: &mut DbConnection, engagement: &Engagement, outcome: &Outcome) -> Result<(), StoreError> {
     diesel::insert_into(outcomes::table)
         .values(NewOutcomeRow::from_domain(outcome, engagement.organization_id.to_string()))
         .execute(conn)?;
@@ -250,7 +226,7 @@ pub(crate) fn insert_outcome(
 }
 
 /// Inserts a measurement (inside the caller's transaction).
-pub(crate) fn insert_measurement(
+pub fn insert_measurement(
     conn: &mut DbConnection,
     engagement: &Engagement,
     measurement: &Measurement,
@@ -271,24 +247,8 @@ pub(crate) fn insert_measurement(
     Ok(())
 }
 
-pub fn create_outcome(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    changes: &OutcomeChanges,
-    authorize: Authorize<'_>,
-) -> Result<Outcome, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let outcome = Outcome::create(engagement_id, changes)?;
-        insert_outcome(conn, &engagement, &outcome)?;
-        let record = AuditRecord::new(ctx, "outcome.created", "outcome", outcome.id, Some(engagement.organization_id));
-        audit::append(conn, &record.with_fields(changes.changed_fields()))?;
-        Ok(outcome)
-    })
-}
-
-fn find_outcome(
+/// An outcome of the engagement that has not been removed.
+pub fn find_outcome(
     conn: &mut DbConnection,
     engagement_id: uuid::Uuid,
     outcome_id: uuid::Uuid,
@@ -306,82 +266,29 @@ fn find_outcome(
     .ok_or_else(|| StoreError::not_found("outcome"))
 }
 
-pub fn update_outcome(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    outcome_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    changes: &OutcomeChanges,
-    authorize: Authorize<'_>,
-) -> Result<Outcome, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = find_outcome(conn, engagement_id, outcome_id)?;
-        Precondition::check(precondition, current.version)?;
-        let next = current.apply(changes)?;
-        diesel::update(outcomes::table.find(outcome_id.to_string()))
-            .set((
-                outcomes::title.eq(&next.title),
-                outcomes::description.eq(&next.description),
-                outcomes::measure.eq(&next.measure),
-                outcomes::baseline.eq(&next.baseline),
-                outcomes::target.eq(&next.target),
-                outcomes::unit.eq(&next.unit),
-                outcomes::updated_at.eq(to_db_time(next.updated_at)),
-                outcomes::version.eq(next.version),
-            ))
-            .execute(conn)?;
-        let record = AuditRecord::new(ctx, "outcome.updated", "outcome", outcome_id, Some(engagement.organization_id));
-        audit::append(conn, &record.with_fields(changes.changed_fields()))?;
-        Ok(next)
-    })
+/// Writes an outcome's fields and version.
+pub fn save_outcome(conn: &mut DbConnection, outcome: &Outcome) -> Result<(), StoreError> {
+    diesel::update(outcomes::table.find(outcome.id.to_string()))
+        .set((
+            outcomes::title.eq(&outcome.title),
+            outcomes::description.eq(&outcome.description),
+            outcomes::measure.eq(&outcome.measure),
+            outcomes::baseline.eq(&outcome.baseline),
+            outcomes::target.eq(&outcome.target),
+            outcomes::unit.eq(&outcome.unit),
+            outcomes::updated_at.eq(to_db_time(outcome.updated_at)),
+            outcomes::version.eq(outcome.version),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// Removes an outcome from the program (kept, with its measurements, for history).
-pub fn delete_outcome(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    outcome_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    authorize: Authorize<'_>,
-) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = find_outcome(conn, engagement_id, outcome_id)?;
-        Precondition::check(precondition, current.version)?;
-        diesel::update(outcomes::table.find(outcome_id.to_string()))
-            .set((outcomes::deleted_at.eq(to_db_time(time::now())), outcomes::version.eq(current.version + 1)))
-            .execute(conn)?;
-        let record = AuditRecord::new(ctx, "outcome.deleted", "outcome", outcome_id, Some(engagement.organization_id));
-        audit::append(conn, &record)?;
-        Ok(())
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn add_measurement(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    outcome_id: uuid::Uuid,
-    value: &str,
-    note: Option<&str>,
-    measured_at: Option<keel_domain::time::Timestamp>,
-    source: MeasurementSource,
-    authorize: Authorize<'_>,
-) -> Result<Measurement, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        find_outcome(conn, engagement_id, outcome_id)?;
-        let measurement = Measurement::record(outcome_id, value, note, measured_at, source)?;
-        insert_measurement(conn, &engagement, &measurement)?;
-        let record =
-            AuditRecord::new(ctx, "measurement.recorded", "outcome", outcome_id, Some(engagement.organization_id));
-        audit::append(conn, &record)?;
-        Ok(measurement)
-    })
+/// Marks an outcome removed (kept, with its measurements, for history).
+pub fn remove_outcome(conn: &mut DbConnection, outcome: &Outcome) -> Result<(), StoreError> {
+    diesel::update(outcomes::table.find(outcome.id.to_string()))
+        .set((outcomes::deleted_at.eq(to_db_time(time::now())), outcomes::version.eq(outcome.version + 1)))
+        .execute(conn)?;
+    Ok(())
 }
 
 // ---- leader interview ----
@@ -422,53 +329,35 @@ pub fn get_leader_interview(
     }))
 }
 
-pub fn put_leader_interview(
+/// Writes the engagement's leader interview: inserted when `new`, else replaced.
+pub fn save_leader_interview(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    input: LeaderInterviewInput,
-    authorize: Authorize<'_>,
-) -> Result<LeaderInterview, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let previous = get_leader_interview(conn, engagement_id)?;
-        if let Some(previous) = &previous {
-            Precondition::check(precondition, previous.version)?;
-        }
-        let interview = LeaderInterview::record(input, previous.as_ref())?;
-        let values = (
-            leader_interviews::interviewed_on.eq(interview.interviewed_on),
-            leader_interviews::commitments.eq(interview.commitments.clone()),
-            leader_interviews::immediate_concerns.eq(interview.immediate_concerns.clone()),
-            leader_interviews::common_breakdowns.eq(interview.common_breakdowns.clone()),
-            leader_interviews::behaviours.eq(interview.behaviours.clone()),
-            leader_interviews::communication_style.eq(interview.communication_style.clone()),
-            leader_interviews::promise_pattern.eq(interview.promise_pattern.clone()),
-            leader_interviews::notes.eq(interview.notes.clone()),
-            leader_interviews::updated_at.eq(to_db_time(interview.updated_at)),
-            leader_interviews::version.eq(interview.version),
-        );
-        if previous.is_some() {
-            diesel::update(leader_interviews::table.find(engagement_id.to_string())).set(values).execute(conn)?;
-        } else {
-            diesel::insert_into(leader_interviews::table)
-                .values((
-                    leader_interviews::engagement_id.eq(engagement_id.to_string()),
-                    leader_interviews::organization_id.eq(engagement.organization_id.to_string()),
-                    values,
-                ))
-                .execute(conn)?;
-        }
-        // The audit record names the step, never its content.
-        let record = AuditRecord::new(
-            ctx,
-            "leader_interview.recorded",
-            "engagement",
-            engagement_id,
-            Some(engagement.organization_id),
-        );
-        audit::append(conn, &record)?;
-        Ok(interview)
-    })
+    engagement: &Engagement,
+    interview: &LeaderInterview,
+    new: bool,
+) -> Result<(), StoreError> {
+    let values = (
+        leader_interviews::interviewed_on.eq(interview.interviewed_on),
+        leader_interviews::commitments.eq(interview.commitments.clone()),
+        leader_interviews::immediate_concerns.eq(interview.immediate_concerns.clone()),
+        leader_interviews::common_breakdowns.eq(interview.common_breakdowns.clone()),
+        leader_interviews::behaviours.eq(interview.behaviours.clone()),
+        leader_interviews::communication_style.eq(interview.communication_style.clone()),
+        leader_interviews::promise_pattern.eq(interview.promise_pattern.clone()),
+        leader_interviews::notes.eq(interview.notes.clone()),
+        leader_interviews::updated_at.eq(to_db_time(interview.updated_at)),
+        leader_interviews::version.eq(interview.version),
+    );
+    if new {
+        diesel::insert_into(leader_interviews::table)
+            .values((
+                leader_interviews::engagement_id.eq(engagement.id.to_string()),
+                leader_interviews::organization_id.eq(engagement.organization_id.to_string()),
+                values,
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(leader_interviews::table.find(engagement.id.to_string())).set(values).execute(conn)?;
+    }
+    Ok(())
 }
