@@ -7,6 +7,7 @@
 //! which the frame writes in the same transaction. A query loads, asks the policy what the
 //! caller may see, and returns it. Nothing here speaks HTTP, and persistence knows nothing of it.
 
+pub mod engagements;
 pub mod frame;
 pub mod organizations;
 pub mod program;

@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
+use keel_commands::engagements;
 use keel_domain::engagement::{Engagement, EngagementPatch, NewEngagement, Phase, TransitionRecord, validate_reason};
-use keel_domain::policy::{self, Action, EngagementVisibility};
-use keel_persistence::repo::engagements::{self, EngagementFilter};
+use keel_persistence::repo::engagements::EngagementFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -248,10 +248,8 @@ pub async fn create_engagement(
     body: JsonBody<CreateEngagementRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let organization_id = b.organization_id.into();
-    policy::check(&caller.principal, &Action::CreateEngagement { organization_id })?;
     let input = NewEngagement {
-        organization_id,
+        organization_id: b.organization_id.into(),
         title: b.title,
         leader_id: b.leader_id.into(),
         coach_id: b.coach_id.into(),
@@ -262,7 +260,7 @@ pub async fn create_engagement(
         allow_any_duration: b.allow_any_duration,
         monthly_hours_budget: b.monthly_hours_budget,
     };
-    let engagement = state.run(move |conn| engagements::create(conn, &caller.ctx, input)).await?;
+    let engagement = state.run(move |conn| engagements::create(conn, &caller, input)).await?;
     Ok(created(location(&engagement), engagement.version, &EngagementResponse::from(&engagement)))
 }
 
@@ -279,7 +277,7 @@ pub async fn list_engagements(
     query: ApiQuery<EngagementListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let mut filter = EngagementFilter {
+    let filter = EngagementFilter {
         organization_id: q.organization_id.map(Into::into),
         phase: q.phase.map(Into::into),
         coach_id: q.coach_id.map(Into::into),
@@ -290,15 +288,7 @@ pub async fn list_engagements(
     };
     let scope = format!("engagements|{:?}", filter);
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
-    match policy::engagement_visibility(&caller.principal)? {
-        EngagementVisibility::All => {}
-        EngagementVisibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
-            Some(org) => filter.organization_id = Some(org),
-            None => return Ok(HttpResponse::Ok().json(EngagementPage { items: Vec::new(), next_cursor: None })),
-        },
-        EngagementVisibility::Participant(me) => filter.participant = Some(me),
-    }
-    let result = state.run(move |conn| engagements::list(conn, &filter, page)).await?;
+    let result = state.run(move |conn| engagements::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(EngagementPage {
         next_cursor: next_cursor(&state, &scope, &result, |e| e.id),
         items: result.items.iter().map(EngagementResponse::from).collect(),
@@ -314,8 +304,7 @@ pub async fn list_engagements(
 #[get("/engagements/{id}")]
 pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let engagement = state.run(move |conn| engagements::get(conn, id)).await?;
-    policy::check(&caller.principal, &Action::ReadEngagement { engagement: &engagement })?;
+    let engagement = state.run(move |conn| engagements::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 
@@ -352,15 +341,7 @@ pub async fn update_engagement(
         sponsor_ids: b.sponsor_ids.map(|ids| ids.into_iter().map(Into::into).collect()),
         hr_partner_id: b.hr_partner_id.map(|id| id.map(Into::into)),
     };
-    let engagement = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| {
-                let changes_terms = patch.changes_terms(e);
-                policy::check(&caller.principal, &Action::UpdateEngagement { engagement: e, changes_terms })
-            };
-            engagements::update(conn, &caller.ctx, id, if_match.0.as_ref(), &patch, &authorize)
-        })
-        .await?;
+    let engagement = state.run(move |conn| engagements::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 
@@ -395,12 +376,8 @@ pub async fn transition_engagement(
     let id = id.into_inner();
     let to = Phase::from(body.0.to);
     let reason = validate_reason(body.0.reason.as_deref())?;
-    let engagement = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::mover(&caller.principal, e);
-            engagements::transition(conn, &caller.ctx, id, if_match.0.as_ref(), to, reason, &authorize)
-        })
-        .await?;
+    let engagement =
+        state.run(move |conn| engagements::transition(conn, &caller, id, if_match.0.as_ref(), to, reason)).await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 
@@ -420,14 +397,7 @@ pub async fn get_timeline(
     let id = id.into_inner();
     let scope = format!("timeline|{id}");
     let page = page_request(&state, &scope, query.0.limit, query.0.cursor.as_deref())?;
-    let principal = caller.principal.clone();
-    let result = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            policy::check(&principal, &Action::ReadEngagement { engagement: &engagement })?;
-            engagements::timeline(conn, id, page)
-        })
-        .await?;
+    let result = state.run(move |conn| engagements::timeline(conn, &caller, id, page)).await?;
     Ok(HttpResponse::Ok().json(TimelinePage {
         next_cursor: next_cursor(&state, &scope, &result, |t| t.id),
         items: result.items.iter().map(TimelineEntry::from).collect(),

@@ -1,22 +1,20 @@
-//! Engagements: creation with its participants checked, lists filtered by who may see them,
-//! updates, and phase transitions (timeline + audit + events in the same transaction).
+//! Engagements: their rows, sponsors and timeline, and the lists filtered by who may see them
+//! (the commands are in keel-commands; `create_in_transaction` and `move_to` serve the
+//! repositories not yet moved there).
 
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::engagement::{
-    Engagement, EngagementPatch, Mover, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord,
-    check_transition, mover_may,
-};
+use keel_domain::engagement::{Engagement, NewEngagement, People, Phase, TransitionRecord};
 use keel_domain::event::DomainEvent;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::user::User;
-use keel_domain::{DomainError, OrganizationId, Precondition, UserId, ValidationErrors};
+use keel_domain::{DomainError, OrganizationId, UserId};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, events, organizations, users, versioned};
+use crate::repo::{audit, events, users};
 use crate::rows::{EngagementRow, from_db_time, to_db_time};
 use crate::schema::{engagement_sponsors, engagement_transitions, engagements};
 
@@ -54,7 +52,8 @@ fn insert_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Result<(
     Ok(())
 }
 
-pub(crate) fn record_transition(
+/// Appends a timeline entry: `engagement` has just moved from `from` (None: it was created).
+pub fn record_transition(
     conn: &mut DbConnection,
     ctx: &CommandContext,
     engagement: &Engagement,
@@ -77,21 +76,26 @@ pub(crate) fn record_transition(
     Ok(())
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &CommandContext, input: NewEngagement) -> Result<Engagement, StoreError> {
-    write_transaction(conn, |conn| {
-        let Some(organization) = organizations::find(conn, input.organization_id)? else {
-            return Err(DomainError::Validation(ValidationErrors::single(
-                "organization_id",
-                "not_found",
-                "no organization has this id",
-            ))
-            .into());
-        };
-        create_in_transaction(conn, ctx, input, &organization)
-    })
+/// Inserts an engagement and its sponsors.
+pub fn insert(conn: &mut DbConnection, engagement: &Engagement) -> Result<(), StoreError> {
+    diesel::insert_into(engagements::table).values(EngagementRow::from(engagement)).execute(conn)?;
+    insert_sponsors(conn, engagement)
 }
 
-/// Creates an engagement inside the caller's transaction.
+/// Writes `engagement` over the stored row, which must still be at `read_version`.
+pub fn save(conn: &mut DbConnection, engagement: &Engagement, read_version: i64) -> Result<(), StoreError> {
+    super::written_once(write(conn, engagement, read_version)?)
+}
+
+/// Replaces the sponsor index rows of `engagement` with its current sponsors.
+pub fn replace_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Result<(), StoreError> {
+    diesel::delete(engagement_sponsors::table.filter(engagement_sponsors::engagement_id.eq(engagement.id.to_string())))
+        .execute(conn)?;
+    insert_sponsors(conn, engagement)
+}
+
+/// Creates an engagement inside the caller's transaction (for the renewal, until the reviews
+/// move to keel-commands).
 pub(crate) fn create_in_transaction(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -224,121 +228,6 @@ pub(crate) fn write(conn: &mut DbConnection, engagement: &Engagement, expected_v
     )
     .set(EngagementRow::from(engagement))
     .execute(conn)
-}
-
-/// Changes an engagement's details (validated like creation; participants re-checked).
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    patch: &EngagementPatch,
-    authorize: &dyn Fn(&Engagement) -> Result<(), DomainError>,
-) -> Result<Engagement, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| {
-            let engagement = get_for_update(conn, id)?;
-            authorize(&engagement)?;
-            Ok(engagement)
-        },
-        |conn, current| {
-            let organization = organizations::get(conn, current.organization_id)?;
-            let named = [current.leader_id, current.coach_id]
-                .into_iter()
-                .chain(current.sponsor_ids.iter().copied())
-                .chain(current.hr_partner_id)
-                .chain(patch.named());
-            let people = load_people(conn, named)?;
-            let next = current.apply(patch, &organization, &people)?;
-            let record = AuditRecord::new(ctx, "engagement.updated", RESOURCE, id, Some(current.organization_id));
-            let mut change = versioned::Change::new(next.clone(), record.with_fields(patch.changed_fields()));
-            if next.sponsor_ids != current.sponsor_ids {
-                change = change.also(move |conn| {
-                    diesel::delete(
-                        engagement_sponsors::table.filter(engagement_sponsors::engagement_id.eq(next.id.to_string())),
-                    )
-                    .execute(conn)?;
-                    insert_sponsors(conn, &next)
-                });
-            }
-            Ok(Some(change))
-        },
-        write,
-    )
-}
-
-/// What the guards look at, read in the transition's transaction.
-fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
-    let organization = organizations::get(conn, engagement.organization_id)?;
-    let (design_submitted, design_approved_by_leader, sponsors_not_approved) = super::designs::facts(conn, engagement)?;
-    let (mid_review_recorded, mid_review_completed, end_review_recorded) = super::reviews::facts(conn, engagement)?;
-    let outcomes = super::program::outcomes(conn, engagement.id)?
-        .into_iter()
-        .map(|o| {
-            let (has_baseline, has_target, has_measure) = o.is_complete();
-            OutcomeFacts { title: o.title, has_baseline, has_target, has_measure }
-        })
-        .collect();
-    Ok(ProgramFacts {
-        sponsor_count: engagement.sponsor_ids.len(),
-        outcomes,
-        context_recorded: super::program::get_context(conn, engagement.id)?.is_some(),
-        leader_interview_recorded: super::program::get_leader_interview(conn, engagement.id)?.is_some(),
-        stakeholder_contributions: super::stakeholders::contributions(conn, engagement.id)?,
-        mid_review_recorded,
-        mid_review_completed,
-        end_review_recorded,
-        design_submitted,
-        design_approved_by_leader,
-        sponsors_not_approved,
-        min_raters: organization.settings.min_raters,
-    })
-}
-
-/// Moves the program to `to`, if the caller (`authorize` says as whom) may and every guard holds;
-/// the row, the timeline entry, the audit record and the event are one transaction.
-pub fn transition(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    to: Phase,
-    reason: Option<String>,
-    authorize: &dyn Fn(&Engagement) -> Result<Mover, DomainError>,
-) -> Result<Engagement, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| {
-            let engagement = get_for_update(conn, id)?;
-            let mover = authorize(&engagement)?;
-            if !mover_may(mover, engagement.phase, to) {
-                return Err(DomainError::Forbidden {
-                    message:
-                        "the hr_partner may put the program on hold, resume it or cancel it; the coach moves it forward"
-                            .to_owned(),
-                }
-                .into());
-            }
-            Ok(engagement)
-        },
-        |conn, current| {
-            let facts = facts(conn, current)?;
-            check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts)
-                .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
-            let next = current.moved_to(to);
-            let record = AuditRecord::new(ctx, "engagement.phase_changed", RESOURCE, id, Some(current.organization_id));
-            let (ctx, from, reason, entry) = (ctx.clone(), current.phase, reason.clone(), next.clone());
-            Ok(Some(
-                versioned::Change::new(next.clone(), record.with_fields(vec!["phase"]))
-                    .event(DomainEvent::phase_changed(&next, from))
-                    .also(move |conn| record_transition(conn, &ctx, &entry, Some(from), reason.as_deref())),
-            ))
-        },
-        write,
-    )
 }
 
 /// The engagement's timeline: every phase change, oldest first.

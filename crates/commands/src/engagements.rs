@@ -1,0 +1,204 @@
+//! Engagements: create, read, list, change their terms, move the program, read the timeline.
+
+use std::collections::BTreeSet;
+
+use keel_domain::audit::AuditRecord;
+use keel_domain::engagement::{
+    Engagement, EngagementPatch, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord,
+    check_transition, mover_may,
+};
+use keel_domain::event::DomainEvent;
+use keel_domain::organization::Organization;
+use keel_domain::page::{Page, PageRequest};
+use keel_domain::policy::{self, Action, EngagementVisibility};
+use keel_domain::user::User;
+use keel_domain::{DomainError, Precondition, UserId, ValidationErrors};
+use keel_persistence::repo::engagements::{self, EngagementFilter};
+use keel_persistence::repo::{designs, organizations, program, reviews, stakeholders, users};
+use keel_persistence::{DbConnection, StoreError};
+
+use crate::frame::{self, Caller};
+
+const RESOURCE: &str = "engagement";
+
+/// The people an engagement names, as found.
+struct Directory(Vec<User>);
+
+impl People for Directory {
+    fn get(&self, id: UserId) -> Option<&User> {
+        self.0.iter().find(|u| u.id == id)
+    }
+}
+
+fn people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
+    let mut found = Vec::new();
+    for id in ids.into_iter().collect::<BTreeSet<_>>() {
+        found.extend(users::find(conn, id)?);
+    }
+    Ok(Directory(found))
+}
+
+pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewEngagement) -> Result<Engagement, StoreError> {
+    policy::check(&caller.principal, &Action::CreateEngagement { organization_id: input.organization_id })?;
+    frame::run(conn, |tx, effects| {
+        let Some(organization) = organizations::find(tx, input.organization_id)? else {
+            let error = ValidationErrors::single("organization_id", "not_found", "no organization has this id");
+            return Err(DomainError::Validation(error).into());
+        };
+        let engagement = new_engagement(tx, input, &organization)?;
+        engagements::insert(tx, &engagement)?;
+        engagements::record_transition(tx, &caller.ctx, &engagement, None, Some("created"))?;
+        effects.audit(AuditRecord::new(
+            &caller.ctx,
+            "engagement.created",
+            RESOURCE,
+            engagement.id,
+            Some(engagement.organization_id),
+        ));
+        effects.event(DomainEvent::engagement_created(&engagement));
+        Ok(engagement)
+    })
+}
+
+/// A new engagement, validated against the organization and the people it names.
+fn new_engagement(
+    conn: &mut DbConnection,
+    input: NewEngagement,
+    organization: &Organization,
+) -> Result<Engagement, StoreError> {
+    let named = [input.leader_id, input.coach_id]
+        .into_iter()
+        .chain(input.sponsor_ids.iter().copied())
+        .chain(input.hr_partner_id);
+    let people = people(conn, named)?;
+    Ok(Engagement::create(input, organization, &people)?)
+}
+
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+    let engagement = engagements::get(conn, id)?;
+    policy::check(&caller.principal, &Action::ReadEngagement { engagement: &engagement })?;
+    Ok(engagement)
+}
+
+/// The engagements matching `filter` that the caller may see: all for admins, the
+/// organization's for its managers, those they take part in for everyone else.
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    mut filter: EngagementFilter,
+    page: PageRequest,
+) -> Result<Page<Engagement>, StoreError> {
+    match policy::engagement_visibility(&caller.principal)? {
+        EngagementVisibility::All => {}
+        EngagementVisibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
+            Some(org) => filter.organization_id = Some(org),
+            None => return Ok(Page { items: Vec::new(), has_more: false }),
+        },
+        EngagementVisibility::Participant(me) => filter.participant = Some(me),
+    }
+    engagements::list(conn, &filter, page)
+}
+
+/// Changes an engagement's details, validated like creation (participants re-checked); its
+/// terms (budget, dates, people) only by those the policy names.
+pub fn update(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    patch: &EngagementPatch,
+) -> Result<Engagement, StoreError> {
+    frame::run_versioned(conn, precondition, |tx, effects| {
+        let current = engagements::get_for_update(tx, id)?;
+        let changes_terms = patch.changes_terms(&current);
+        policy::check(&caller.principal, &Action::UpdateEngagement { engagement: &current, changes_terms })?;
+        Precondition::check(precondition, current.version)?;
+        let organization = organizations::get(tx, current.organization_id)?;
+        let named = [current.leader_id, current.coach_id]
+            .into_iter()
+            .chain(current.sponsor_ids.iter().copied())
+            .chain(current.hr_partner_id)
+            .chain(patch.named());
+        let people = people(tx, named)?;
+        let next = current.apply(patch, &organization, &people)?;
+        engagements::save(tx, &next, current.version)?;
+        if next.sponsor_ids != current.sponsor_ids {
+            engagements::replace_sponsors(tx, &next)?;
+        }
+        let record = AuditRecord::new(&caller.ctx, "engagement.updated", RESOURCE, id, Some(current.organization_id));
+        effects.audit(record.with_fields(patch.changed_fields()));
+        Ok(next)
+    })
+}
+
+/// What the transition guards look at, read in the transition's transaction.
+fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
+    let organization = organizations::get(conn, engagement.organization_id)?;
+    let (design_submitted, design_approved_by_leader, sponsors_not_approved) = designs::facts(conn, engagement)?;
+    let (mid_review_recorded, mid_review_completed, end_review_recorded) = reviews::facts(conn, engagement)?;
+    let outcomes = program::outcomes(conn, engagement.id)?
+        .into_iter()
+        .map(|o| {
+            let (has_baseline, has_target, has_measure) = o.is_complete();
+            OutcomeFacts { title: o.title, has_baseline, has_target, has_measure }
+        })
+        .collect();
+    Ok(ProgramFacts {
+        sponsor_count: engagement.sponsor_ids.len(),
+        outcomes,
+        context_recorded: program::get_context(conn, engagement.id)?.is_some(),
+        leader_interview_recorded: program::get_leader_interview(conn, engagement.id)?.is_some(),
+        stakeholder_contributions: stakeholders::contributions(conn, engagement.id)?,
+        mid_review_recorded,
+        mid_review_completed,
+        end_review_recorded,
+        design_submitted,
+        design_approved_by_leader,
+        sponsors_not_approved,
+        min_raters: organization.settings.min_raters,
+    })
+}
+
+/// Moves the program to `to`, if the caller may and every guard holds; the row, the timeline
+/// entry, the audit record and the event are one transaction.
+pub fn transition(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: uuid::Uuid,
+    precondition: Option<&Precondition>,
+    to: Phase,
+    reason: Option<String>,
+) -> Result<Engagement, StoreError> {
+    frame::run_versioned(conn, precondition, |tx, effects| {
+        let current = engagements::get_for_update(tx, id)?;
+        let mover = policy::mover(&caller.principal, &current)?;
+        if !mover_may(mover, current.phase, to) {
+            let message =
+                "the hr_partner may put the program on hold, resume it or cancel it; the coach moves it forward";
+            return Err(DomainError::Forbidden { message: message.to_owned() }.into());
+        }
+        Precondition::check(precondition, current.version)?;
+        let facts = facts(tx, &current)?;
+        check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts)
+            .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
+        let next = current.moved_to(to);
+        engagements::save(tx, &next, current.version)?;
+        engagements::record_transition(tx, &caller.ctx, &next, Some(current.phase), reason.as_deref())?;
+        let record =
+            AuditRecord::new(&caller.ctx, "engagement.phase_changed", RESOURCE, id, Some(current.organization_id));
+        effects.audit(record.with_fields(vec!["phase"]));
+        effects.event(DomainEvent::phase_changed(&next, current.phase));
+        Ok(next)
+    })
+}
+
+/// The engagement's timeline: every phase change, oldest first.
+pub fn timeline(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: uuid::Uuid,
+    page: PageRequest,
+) -> Result<Page<TransitionRecord>, StoreError> {
+    get(conn, caller, id)?;
+    engagements::timeline(conn, id, page)
+}
