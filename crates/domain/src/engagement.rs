@@ -313,6 +313,31 @@ pub fn check_transition(
     if unmet.is_empty() { Ok(()) } else { Err(unmet) }
 }
 
+/// The moves the program makes by itself when a step's work is recorded (SPEC §2): these edges of
+/// the table are taken by no caller's transition request, only as the consequence of the work.
+pub const SYSTEM_EDGES: [(Phase, Phase, &str); 4] = [
+    (Phase::AssessmentDesign, Phase::SponsorReview, "a design version is submitted for review"),
+    (Phase::SponsorReview, Phase::AssessmentDesign, "a decision asks for changes to the design"),
+    (Phase::EndReview, Phase::Completed, "the end review is recorded with next_step completed"),
+    (Phase::EndReview, Phase::Renewed, "the end review is recorded with next_step renewed"),
+];
+
+/// Checks a move the program makes by itself (one of [`SYSTEM_EDGES`]); anything else is
+/// `transition_not_allowed`, and an ended engagement does not move.
+pub fn check_system_transition(from: Phase, to: Phase) -> Result<(), Vec<Unmet>> {
+    if from.is_terminal() {
+        return Err(vec![Unmet::new("engagement_ended", format!("the engagement is {from}; it cannot change phase"))]);
+    }
+    if SYSTEM_EDGES.iter().any(|(f, t, _)| (*f, *t) == (from, to)) {
+        Ok(())
+    } else {
+        Err(vec![Unmet::new(
+            "transition_not_allowed",
+            format!("the program does not go from {from} to {to} by itself"),
+        )])
+    }
+}
+
 /// Who may request `from` → `to`: the coach does the program's work; the hr_partner may put it on
 /// hold, resume it and cancel it.
 pub fn mover_may(mover: Mover, from: Phase, to: Phase) -> bool {
@@ -648,6 +673,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_program_moves_itself_only_along_its_system_edges() {
+        let mut taken = 0;
+        for from in Phase::ALL {
+            for to in Phase::ALL {
+                let result = check_system_transition(from, to);
+                let edge = SYSTEM_EDGES.iter().any(|(f, t, _)| (*f, *t) == (from, to));
+                assert_eq!(result.is_ok(), edge && !from.is_terminal(), "{from} -> {to}: {result:?}");
+                if from.is_terminal() {
+                    assert_eq!(codes(result), ["engagement_ended"], "{from} -> {to}");
+                } else if !edge {
+                    assert_eq!(codes(result), ["transition_not_allowed"], "{from} -> {to}");
+                } else {
+                    taken += 1;
+                }
+            }
+        }
+        assert_eq!(taken, SYSTEM_EDGES.len());
+        // The edges a caller may not request are the program's own: asking for changes goes back
+        // to assessment_design, and renewal happens through the end review.
+        let facts = ready();
+        assert_eq!(
+            codes(check_transition(SponsorReview, None, AssessmentDesign, None, &facts)),
+            ["transition_not_allowed"]
+        );
+        assert_eq!(codes(check_transition(EndReview, None, Renewed, None, &facts)), ["renewal_via_end_review"]);
     }
 
     #[test]

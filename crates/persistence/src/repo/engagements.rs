@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::engagement::{Engagement, NewEngagement, People, Phase, TransitionRecord};
+use keel_domain::engagement::{Engagement, NewEngagement, People, Phase, TransitionRecord, check_system_transition};
 use keel_domain::event::DomainEvent;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::user::User;
@@ -275,7 +275,8 @@ pub fn timeline(
     Ok(Page::from_overfetch(items, page.limit))
 }
 
-/// Moves the engagement to `to` inside the current transaction (timeline, audit, event).
+/// Moves the engagement to `to` inside the current transaction (timeline, audit, event): one of
+/// the program's own moves, checked against the domain's system edges.
 pub(crate) fn move_to(
     conn: &mut DbConnection,
     ctx: &CommandContext,
@@ -283,6 +284,7 @@ pub(crate) fn move_to(
     to: Phase,
     reason: &str,
 ) -> Result<Engagement, StoreError> {
+    check_system_transition(engagement.phase, to).map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
     let next = engagement.moved_to(to);
     if write(conn, &next, engagement.version)? != 1 {
         return Err(DomainError::StaleVersion { current: None }.into());
