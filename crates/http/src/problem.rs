@@ -156,7 +156,7 @@ impl From<DomainError> for ApiError {
             }
             DomainError::NotFound { resource } => {
                 Problem::new(StatusCode::NOT_FOUND, format!("No {resource} with this id exists."))
-                    .with_code(format!("{resource}_not_found"))
+                    .with_code(format!("{}_not_found", resource.replace(' ', "_")))
             }
             DomainError::Conflict { code, message } => {
                 Problem::new(StatusCode::CONFLICT, message.clone()).typed("conflict", "Conflict").with_code(*code)
@@ -254,4 +254,19 @@ pub fn internal_problem() -> Problem {
         StatusCode::INTERNAL_SERVER_ERROR,
         "An unexpected error occurred. It has been logged with this request's X-Request-Id.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_codes_are_snake_case_identifiers() {
+        for resource in ["engagement", "action item", "design version", "leader interview"] {
+            let ApiError::Problem(problem) = ApiError::from(DomainError::not_found(resource)) else { panic!() };
+            let code = problem.code.expect("a code");
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code:?}");
+            assert!(code.ends_with("_not_found"), "{code:?}");
+        }
+    }
 }
