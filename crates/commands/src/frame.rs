@@ -16,12 +16,13 @@ pub struct Caller {
 }
 
 /// What a command causes besides its own rows: its audit records, domain events (and through
-/// them webhook deliveries) and mail, written in the command's transaction.
+/// them webhook deliveries) and outbox messages (mail, re-sent deliveries), written in the
+/// command's transaction.
 #[derive(Debug, Default)]
 pub struct Effects {
     audit: Vec<AuditRecord>,
     events: Vec<DomainEvent>,
-    mail: Vec<Message>,
+    outbox: Vec<Message>,
 }
 
 impl Effects {
@@ -33,8 +34,9 @@ impl Effects {
         self.events.push(event);
     }
 
-    pub fn mail(&mut self, message: Message) {
-        self.mail.push(message);
+    /// Queues a message (a mail, or a webhook delivery) for the delivery worker.
+    pub fn queue(&mut self, message: Message) {
+        self.outbox.push(message);
     }
 
     fn write(self, conn: &mut DbConnection) -> Result<(), StoreError> {
@@ -44,7 +46,7 @@ impl Effects {
         for event in &self.events {
             events::append(conn, event)?;
         }
-        for message in &self.mail {
+        for message in &self.outbox {
             outbox::enqueue(conn, message)?;
         }
         Ok(())

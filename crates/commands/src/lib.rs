@@ -7,11 +7,15 @@
 //! which the frame writes in the same transaction. A query loads, asks the policy what the
 //! caller may see, and returns it. Nothing here speaks HTTP, and persistence knows nothing of it.
 
+pub mod api_clients;
 pub mod engagements;
+pub mod extensions;
 pub mod frame;
+pub mod notifications;
 pub mod organizations;
 pub mod program;
 pub mod users;
+pub mod webhooks;
 
 pub use frame::{Caller, Effects};
 pub use keel_persistence::StoreError as Error;

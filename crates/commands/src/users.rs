@@ -112,7 +112,7 @@ fn change(
     users::save(conn, &next, current.version)?;
     if hold.is_some() {
         let email = sign_in::reidentified_email(current, &next);
-        effects.mail(Message::Email { organization_id: next.organization_id, engagement_id: None, email });
+        effects.queue(Message::Email { organization_id: next.organization_id, engagement_id: None, email });
     }
     let record = AuditRecord::new(ctx, "user.updated", RESOURCE, next.id, next.organization_id);
     effects.audit(record.with_fields(patch.changed_fields()));

@@ -526,6 +526,17 @@ impl Extension {
     }
 
     /// A sponsor's decision; an extension is decided once.
+    /// The engagement after this decided extension: an approval that names a new planned end
+    /// moves the engagement's end (`None`: the engagement does not change).
+    pub fn moved_end(&self, engagement: &Engagement) -> Option<Engagement> {
+        let end = self.new_planned_end_date.filter(|_| self.status == ExtensionStatus::Approved)?;
+        let mut moved = engagement.clone();
+        moved.planned_end_date = end;
+        moved.updated_at = time::now();
+        moved.version += 1;
+        Some(moved)
+    }
+
     pub fn decide(
         &self,
         sponsor: crate::UserId,

@@ -243,7 +243,6 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     keel::migrate(&database).unwrap();
     let receiver = keel_tests::WebhookReceiver::start(0);
     let mut conn = database.conn().unwrap();
-    let ctx = keel_domain::audit::CommandContext { actor: keel_domain::audit::Actor::System, request_id: "t".into() };
     let org = keel_domain::organization::Organization::create(keel_domain::organization::NewOrganization {
         name: "Acme".into(),
         ..Default::default()
@@ -252,8 +251,8 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     organizations::insert(&mut conn, &org).unwrap();
     let input = NewWebhook { url: receiver.url(), event_types: vec!["session.completed".into()], ..Default::default() };
     let secret = keel_http::webhook_signature::Secret::generate().encoded();
-    let hook =
-        webhooks::create(&mut conn, &ctx, Webhook::create(org.id, input, secret.clone(), true).unwrap()).unwrap();
+    let hook = Webhook::create(org.id, input, secret.clone(), true).unwrap();
+    webhooks::insert(&mut conn, &hook).unwrap();
     let engagements: Vec<uuid::Uuid> = (0..25).map(|_| uuid::Uuid::now_v7()).collect();
     for n in 0..MESSAGES {
         let engagement = engagements[n % engagements.len()];

@@ -3,10 +3,9 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, post};
 use chrono::{DateTime, Utc};
+use keel_commands::api_clients;
 use keel_domain::OrganizationId;
 use keel_domain::api_client::{ApiClient, NewApiClient};
-use keel_domain::policy::{self, Action};
-use keel_persistence::repo::api_clients;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -75,18 +74,6 @@ pub struct ApiClientPage {
     pub next_cursor: Option<String>,
 }
 
-fn new_secret() -> (String, String) {
-    let secret = random_token("kcs_", 32);
-    let hash = hash_secret(&secret);
-    (secret, hash)
-}
-
-fn authorize(caller: &Caller, org: Uuid) -> Result<OrganizationId, ApiError> {
-    let organization_id = OrganizationId::from(org);
-    policy::check(&caller.principal, &Action::ManageApiClients { organization_id })?;
-    Ok(organization_id)
-}
-
 /// Create an API client for an HR system. The response holds the secret, shown only this once.
 #[utoipa::path(
     tag = "auth",
@@ -101,17 +88,15 @@ pub async fn create_api_client(
     org: Path<Uuid>,
     body: JsonBody<CreateApiClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = authorize(&caller, org.into_inner())?;
+    let org = OrganizationId::from(org.into_inner());
     let input = NewApiClient { organization_id: Some(org), name: body.0.name, scopes: body.0.scopes };
-    let (client, secret) = state
-        .run(move |conn| {
-            // Checked here too so that a missing organization is a 404 rather than a failed insert.
-            keel_persistence::repo::organizations::get(conn, org)?;
-            let (secret, hash) = new_secret();
-            let client = ApiClient::create(org, input, random_token("kc_", 16), hash)?;
-            Ok((api_clients::create(conn, &caller.ctx, client)?, secret))
-        })
-        .await?;
+    let secret = random_token("kcs_", 32);
+    let hash = {
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    };
+    let client =
+        state.run(move |conn| api_clients::create(conn, &caller, org, input, random_token("kc_", 16), hash)).await?;
     let location = format!("/v1/organizations/{org}/api-clients/{}", client.client_id);
     Ok(HttpResponse::Created()
         .insert_header(("location", location))
@@ -132,10 +117,11 @@ pub async fn list_api_clients(
     org: Path<Uuid>,
     query: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = authorize(&caller, org.into_inner())?;
+    // The caller is refused before their cursor is read.
+    let org = api_clients::visible(&caller, org.into_inner().into())?;
     let scope = format!("api-clients|{org}");
     let page = page_request(&state, &scope, query.0.limit, query.0.cursor.as_deref())?;
-    let result = state.run(move |conn| api_clients::list(conn, org, page)).await?;
+    let result = state.run(move |conn| api_clients::list(conn, &caller, org, page)).await?;
     Ok(HttpResponse::Ok().json(ApiClientPage {
         next_cursor: next_cursor(&state, &scope, &result, |c| c.id),
         items: result.items.iter().map(ApiClientResponse::from).collect(),
@@ -159,13 +145,13 @@ pub async fn rotate_api_client_secret(
     path: Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, client_id) = path.into_inner();
-    let org = authorize(&caller, org)?;
-    let (client, secret) = state
-        .run(move |conn| {
-            let (secret, hash) = new_secret();
-            Ok((api_clients::rotate_secret(conn, &caller.ctx, org, &client_id, hash)?, secret))
-        })
-        .await?;
+    let org = OrganizationId::from(org);
+    let secret = random_token("kcs_", 32);
+    let hash = {
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    };
+    let client = state.run(move |conn| api_clients::rotate_secret(conn, &caller, org, &client_id, hash)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(ApiClientWithSecret { client: ApiClientResponse::from(&client), client_secret: secret }))
@@ -184,8 +170,8 @@ pub async fn revoke_api_client(
     path: Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, client_id) = path.into_inner();
-    let org = authorize(&caller, org)?;
-    state.run(move |conn| api_clients::revoke(conn, &caller.ctx, org, &client_id)).await?;
+    let org = OrganizationId::from(org);
+    state.run(move |conn| api_clients::revoke(conn, &caller, org, &client_id)).await?;
     state.principals.clear();
     Ok(HttpResponse::NoContent().finish())
 }

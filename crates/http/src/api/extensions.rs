@@ -4,12 +4,8 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
+use keel_commands::extensions::{self, ExtensionInput};
 use keel_domain::coaching::Extension;
-use keel_domain::engagement::Engagement;
-use keel_domain::outbox::{Email, Message};
-use keel_domain::policy::{self, Part};
-use keel_persistence::repo::{engagements, extensions, users};
-use keel_persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -86,47 +82,13 @@ pub struct ExtensionDecisionRequest {
     pub comment: Option<String>,
 }
 
-fn sponsor_mails(conn: &mut DbConnection, x: &Extension, e: &Engagement) -> Result<Vec<Message>, StoreError> {
-    let mut mails = Vec::new();
-    for sponsor in &e.sponsor_ids {
-        if let Some(user) = users::find(conn, *sponsor)? {
-            mails.push(Message::Email {
-                organization_id: Some(e.organization_id),
-                engagement_id: Some(e.id),
-                email: Email {
-                    to: user.email.as_str().to_owned(),
-                    subject: format!("Extension request for \"{}\": {} hours in {}", e.title, x.minutes as f64 / 60.0, x.month),
-                    text: format!(
-                        "Hello {},\n\nthe coach asks for {} more hours in {}{}.\nReason: {}\n\nDecide with POST /v1/engagements/{}/extensions/{}/decision {{\"decision\": \"approve\"}} or {{\"decision\": \"decline\"}}.\n",
-                        user.name,
-                        x.minutes as f64 / 60.0,
-                        x.month,
-                        x.new_planned_end_date.map(|d| format!(", with the program ending on {d}")).unwrap_or_default(),
-                        x.reason,
-                        e.id,
-                        x.id
-                    ),
-                    secrets: Vec::new(),
-                    attachments: Vec::new(),
-                },
-            });
-        }
-    }
-    Ok(mails)
-}
-
 /// The engagement's extensions (coach, leader, sponsors, hr_partner, admin).
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The extensions", body = ExtensionList)))]
 #[get("/engagements/{id}/extensions")]
 pub async fn list_extensions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let all = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Sessions, false)?;
-            extensions::list(conn, id)
-        })
-        .await?;
+    let all = state.run(move |conn| extensions::list(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ExtensionList { items: all.iter().map(ExtensionResponse::from).collect() }))
 }
 
@@ -143,14 +105,13 @@ pub async fn request_extension(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let extension = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Sessions, true);
-            let make =
-                |e: &Engagement| Extension::request(e, b.hours, Some(&b.month), b.new_planned_end_date, &b.reason);
-            extensions::request(conn, &caller.ctx, id, make, &authorize, &sponsor_mails)
-        })
-        .await?;
+    let input = ExtensionInput {
+        hours: b.hours,
+        month: b.month,
+        new_planned_end_date: b.new_planned_end_date,
+        reason: b.reason,
+    };
+    let extension = state.run(move |conn| extensions::request(conn, &caller, id, &input)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/v1/engagements/{id}/extensions/{}", extension.id)))
         .json(ExtensionResponse::from(&extension)))
@@ -172,13 +133,7 @@ pub async fn decide_extension(
     let (id, ext_id) = path.into_inner();
     let approve = matches!(body.0.decision, ExtensionVerdict::Approve);
     let comment = body.0.comment;
-    let extension = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            let sponsor = policy::check_sponsor(&caller.principal, &engagement)?;
-            let authorize = |e: &Engagement| policy::check_sponsor(&caller.principal, e).map(|_| ());
-            extensions::decide(conn, &caller.ctx, id, ext_id, sponsor, approve, comment.as_deref(), &authorize)
-        })
-        .await?;
+    let extension =
+        state.run(move |conn| extensions::decide(conn, &caller, (id, ext_id), approve, comment.as_deref())).await?;
     Ok(HttpResponse::Ok().json(ExtensionResponse::from(&extension)))
 }

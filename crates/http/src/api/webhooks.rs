@@ -6,10 +6,10 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use keel_domain::policy::{self, Action, Visibility};
+use keel_commands::webhooks;
+use keel_domain::OrganizationId;
 use keel_domain::webhook::{DeliveryStatus, NewWebhook, Webhook, WebhookPatch};
-use keel_domain::{DomainError, OrganizationId, ValidationErrors};
-use keel_persistence::repo::webhooks::{self, Attempt, Delivery, DeliveryFilter, WebhookFilter};
+use keel_persistence::repo::webhooks::{Attempt, Delivery, DeliveryFilter, WebhookFilter};
 use keel_persistence::rows::from_db_time;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -252,10 +252,6 @@ pub struct DeliveryListParams {
     pub event_type: Option<String>,
 }
 
-fn manage(caller: &Caller, organization_id: OrganizationId) -> Result<(), DomainError> {
-    policy::check(&caller.principal, &Action::ManageWebhooks { organization_id })
-}
-
 fn new_secret() -> String {
     Secret::generate().encoded()
 }
@@ -288,19 +284,7 @@ pub async fn create_webhook(
     body: JsonBody<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let org: OrganizationId =
-        match body.organization_id.map(OrganizationId::from).or(caller.principal.organization_id()) {
-            Some(org) => org,
-            None => {
-                return Err(DomainError::Validation(ValidationErrors::single(
-                    "organization_id",
-                    "required",
-                    "name the organization whose events are sent",
-                ))
-                .into());
-            }
-        };
-    manage(&caller, org)?;
+    let org = body.organization_id.map(OrganizationId::from);
     let input = NewWebhook {
         url: body.url,
         event_types: body.event_types,
@@ -308,12 +292,7 @@ pub async fn create_webhook(
         description: body.description,
     };
     let allow_internal = state.webhooks.allow_internal;
-    let hook = state
-        .run(move |conn| {
-            let hook = Webhook::create(org, input, new_secret(), allow_internal)?;
-            webhooks::create(conn, &caller.ctx, hook)
-        })
-        .await?;
+    let hook = state.run(move |conn| webhooks::create(conn, &caller, org, input, new_secret(), allow_internal)).await?;
     Ok(no_store(created(format!("/v1/webhooks/{}", hook.id), hook.version, &with_secret(&hook))))
 }
 
@@ -327,20 +306,14 @@ pub async fn list_webhooks(
     query: ApiQuery<WebhookListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let mut filter = WebhookFilter { organization_id: q.organization_id.map(OrganizationId::from), enabled: q.enabled };
-    match policy::webhook_visibility(&caller.principal)? {
-        Visibility::All => {}
-        Visibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
-            Some(org) => filter.organization_id = Some(org),
-            None => return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None })),
-        },
-        Visibility::OnlySelf(_) => {
-            return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None }));
-        }
-    }
+    let filter = WebhookFilter { organization_id: q.organization_id.map(OrganizationId::from), enabled: q.enabled };
+    // The cursor is bound to what the caller may see, so that is asked first.
+    let Some(filter) = webhooks::visible(&caller, filter)? else {
+        return Ok(HttpResponse::Ok().json(WebhookPage { items: Vec::new(), next_cursor: None }));
+    };
     let scope = format!("webhooks|{filter:?}");
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
-    let result = state.run(move |conn| webhooks::list(conn, &filter, page)).await?;
+    let result = state.run(move |conn| webhooks::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(WebhookPage {
         next_cursor: next_cursor(&state, &scope, &result, |w| w.id),
         items: result.items.iter().map(WebhookResponse::from).collect(),
@@ -358,8 +331,7 @@ pub async fn list_webhooks(
 #[get("/webhooks/{webhook_id}")]
 pub async fn get_webhook(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let hook = state.run(move |conn| webhooks::get(conn, id)).await?;
-    manage(&caller, hook.organization_id)?;
+    let hook = state.run(move |conn| webhooks::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, hook.version, &WebhookResponse::from(&hook)))
 }
 
@@ -391,32 +363,9 @@ pub async fn update_webhook(
         enabled: body.enabled,
         description: body.description,
     };
-    let mut fields = Vec::new();
-    for (set, name) in [
-        (patch.url.is_some(), "url"),
-        (patch.event_types.is_some(), "event_types"),
-        (patch.enabled.is_some(), "enabled"),
-        (patch.description.is_some(), "description"),
-    ] {
-        if set {
-            fields.push(name);
-        }
-    }
     let allow_internal = state.webhooks.allow_internal;
-    let hook = state
-        .run(move |conn| {
-            webhooks::modify(
-                conn,
-                &caller.ctx,
-                id,
-                if_match.0.as_ref(),
-                &|current| manage(&caller, current.organization_id),
-                "webhook.updated",
-                fields,
-                &|current| current.update(&patch, allow_internal),
-            )
-        })
-        .await?;
+    let hook =
+        state.run(move |conn| webhooks::update(conn, &caller, id, if_match.0.as_ref(), &patch, allow_internal)).await?;
     Ok(resource(StatusCode::OK, hook.version, &WebhookResponse::from(&hook)))
 }
 
@@ -437,13 +386,7 @@ pub async fn delete_webhook(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state
-        .run(move |conn| {
-            webhooks::delete(conn, &caller.ctx, id, if_match.0.as_ref(), &|current| {
-                manage(&caller, current.organization_id)
-            })
-        })
-        .await?;
+    state.run(move |conn| webhooks::delete(conn, &caller, id, if_match.0.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -466,21 +409,7 @@ pub async fn rotate_webhook_secret(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let overlap = state.webhooks.secret_overlap;
-    let hook = state
-        .run(move |conn| {
-            let secret = new_secret();
-            webhooks::modify(
-                conn,
-                &caller.ctx,
-                id,
-                None,
-                &|current| manage(&caller, current.organization_id),
-                "webhook.secret_rotated",
-                vec!["secret"],
-                &|current| Ok(current.rotate_secret(secret.clone(), overlap)),
-            )
-        })
-        .await?;
+    let hook = state.run(move |conn| webhooks::rotate_secret(conn, &caller, id, new_secret(), overlap)).await?;
     Ok(no_store(resource(StatusCode::OK, hook.version, &with_secret(&hook))))
 }
 
@@ -505,14 +434,7 @@ pub async fn list_webhook_deliveries(
     let filter = DeliveryFilter { status: q.status.map(Into::into), event_type: q.event_type };
     let scope = format!("webhook-deliveries|{id}|{filter:?}");
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
-    let principal = caller.principal.clone();
-    let result = state
-        .run(move |conn| {
-            let hook = webhooks::get(conn, id)?;
-            policy::check(&principal, &Action::ManageWebhooks { organization_id: hook.organization_id })?;
-            webhooks::deliveries(conn, id, &filter, page)
-        })
-        .await?;
+    let result = state.run(move |conn| webhooks::deliveries(conn, &caller, id, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(WebhookDeliveryPage {
         next_cursor: next_cursor(&state, &scope, &result, |(d, _)| d.id.parse().unwrap_or_default()),
         items: result.items.iter().map(|(d, attempts)| WebhookDelivery::new(d, attempts)).collect(),
@@ -539,10 +461,6 @@ pub async fn resend_webhook_delivery(
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, delivery_id) = path.into_inner();
-    let (delivery, attempts) = state
-        .run(move |conn| {
-            webhooks::resend(conn, &caller.ctx, id, delivery_id, &|hook| manage(&caller, hook.organization_id))
-        })
-        .await?;
+    let (delivery, attempts) = state.run(move |conn| webhooks::resend(conn, &caller, id, delivery_id)).await?;
     Ok(HttpResponse::Accepted().json(WebhookDelivery::new(&delivery, &attempts)))
 }

@@ -19,12 +19,6 @@ pub trait Versioned {
     fn version(&self) -> i64;
 }
 
-impl Versioned for keel_domain::api_client::ApiClient {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
 impl Versioned for keel_domain::engagement::Engagement {
     fn version(&self) -> i64 {
         self.version

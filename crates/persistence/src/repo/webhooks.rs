@@ -12,12 +12,12 @@ use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::time::{self, Timestamp};
 use keel_domain::webhook::{self, DeliveryStatus, EVENT_TYPES, Webhook};
-use keel_domain::{DomainError, OrganizationId, Precondition};
+use keel_domain::{DomainError, OrganizationId};
 use uuid::Uuid;
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::{audit, outbox, versioned};
+use crate::repo::{audit, outbox};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{users, webhook_attempts, webhook_deliveries, webhooks};
 
@@ -94,12 +94,6 @@ impl TryFrom<WebhookRow> for Webhook {
     }
 }
 
-impl versioned::Versioned for Webhook {
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
-
 /// One delivery of one event to one subscription.
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = webhook_deliveries)]
@@ -156,15 +150,21 @@ fn write(conn: &mut DbConnection, hook: &Webhook, expected_version: i64) -> Quer
     .execute(conn)
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &CommandContext, hook: Webhook) -> Result<Webhook, StoreError> {
-    write_transaction(conn, |conn| {
-        // A missing organization is a 404, not a failed foreign key.
-        super::organizations::get(conn, hook.organization_id)?;
-        diesel::insert_into(webhooks::table).values(WebhookRow::from(&hook)).execute(conn)?;
-        let record = AuditRecord::new(ctx, "webhook.created", RESOURCE, hook.id, Some(hook.organization_id));
-        audit::append(conn, &record.with_fields(vec!["url", "event_types", "enabled", "description"]))?;
-        Ok(hook)
-    })
+/// The subscription, with the row locked until the transaction ends.
+pub fn lock(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+    load(conn, id)
+}
+
+/// Writes `hook` over the stored row, which must still be at `read_version` (else the change
+/// lost a race: a stale version).
+pub fn save(conn: &mut DbConnection, hook: &Webhook, read_version: i64) -> Result<(), StoreError> {
+    super::written_once(write(conn, hook, read_version)?)
+}
+
+/// Inserts a new subscription (its organization must exist: the foreign key says so).
+pub fn insert(conn: &mut DbConnection, hook: &Webhook) -> Result<(), StoreError> {
+    diesel::insert_into(webhooks::table).values(WebhookRow::from(hook)).execute(conn)?;
+    Ok(())
 }
 
 /// The subscription `id`, whoever owns it (the caller checks the policy on the result).
@@ -200,53 +200,11 @@ pub fn list(conn: &mut DbConnection, filter: &WebhookFilter, page: PageRequest) 
     Ok(Page::from_overfetch(items, page.limit))
 }
 
-/// A change of the subscription (an update or a secret rotation), checked by `authorize` on the
-/// locked row, with its audit record.
-#[allow(clippy::too_many_arguments)]
-pub fn modify(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: Uuid,
-    precondition: Option<&Precondition>,
-    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
-    action: &'static str,
-    fields: Vec<&'static str>,
-    next: &dyn Fn(&Webhook) -> Result<Webhook, DomainError>,
-) -> Result<Webhook, StoreError> {
-    versioned::modify(
-        conn,
-        precondition,
-        |conn| {
-            let current = load(conn, id)?;
-            authorize(&current)?;
-            Ok(current)
-        },
-        |_conn, current| {
-            let next = next(current)?;
-            let record = AuditRecord::new(ctx, action, RESOURCE, id, Some(current.organization_id));
-            Ok(Some(versioned::Change::new(next, record.with_fields(fields.clone()))))
-        },
-        write,
-    )
-}
-
 /// Deletes the subscription; its deliveries and their attempts go with it (`ON DELETE CASCADE`).
 /// Messages still queued for it are dropped by the worker when it finds their delivery gone.
-pub fn delete(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    id: Uuid,
-    precondition: Option<&Precondition>,
-    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
-) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let current = load(conn, id)?;
-        authorize(&current)?;
-        Precondition::check(precondition, current.version)?;
-        diesel::delete(webhooks::table.filter(webhooks::id.eq(id.to_string()))).execute(conn)?;
-        let record = AuditRecord::new(ctx, "webhook.deleted", RESOURCE, id, Some(current.organization_id));
-        audit::append(conn, &record)
-    })
+pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), StoreError> {
+    diesel::delete(webhooks::table.filter(webhooks::id.eq(id.to_string()))).execute(conn)?;
+    Ok(())
 }
 
 /// Queues a delivery of `event` to every enabled subscription of its organization that wants
@@ -338,7 +296,9 @@ pub fn deliveries(
     }))
 }
 
-fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) -> Result<Delivery, StoreError> {
+/// The delivery `delivery_id` of the subscription `webhook_id` (another subscription's is not
+/// found).
+pub fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) -> Result<Delivery, StoreError> {
     super::optional(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(delivery_id.to_string()))
@@ -349,52 +309,25 @@ fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) -> Res
     .ok_or_else(|| StoreError::not_found("delivery"))
 }
 
-/// Queues a failed delivery again (same `webhook-id`, so receivers can tell it is the same
-/// message); its attempts so far stay in the log.
-pub fn resend(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    webhook_id: Uuid,
-    delivery_id: Uuid,
-    authorize: &dyn Fn(&Webhook) -> Result<(), DomainError>,
-) -> Result<(Delivery, Vec<Attempt>), StoreError> {
-    write_transaction(conn, |conn| {
-        let hook = load(conn, webhook_id)?;
-        authorize(&hook)?;
-        let current = delivery(conn, webhook_id, delivery_id)?;
-        webhook::check_resend(current.status(), &hook)?;
-        let now = to_db_time(time::now());
-        diesel::update(webhook_deliveries::table.find(&current.id))
-            .set((
-                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                webhook_deliveries::failed_at.eq(None::<NaiveDateTime>),
-                webhook_deliveries::next_attempt_at.eq(Some(now)),
-            ))
-            .execute(conn)?;
-        outbox::enqueue(
-            conn,
-            &Message::Webhook {
-                organization_id: hook.organization_id,
-                engagement_id: current.engagement_id.as_deref().and_then(|e| e.parse().ok()),
-                webhook_id,
-                delivery_id,
-            },
-        )?;
-        let record = AuditRecord::new(
-            ctx,
-            "webhook.delivery_resent",
-            "webhook_delivery",
-            delivery_id,
-            Some(hook.organization_id),
-        );
-        audit::append(conn, &record)?;
-        let attempts = webhook_attempts::table
-            .filter(webhook_attempts::delivery_id.eq(delivery_id.to_string()))
-            .order(webhook_attempts::id.asc())
-            .select(Attempt::as_select())
-            .load(conn)?;
-        Ok((delivery(conn, webhook_id, delivery_id)?, attempts))
-    })
+/// The attempts of a delivery, oldest first.
+pub fn attempts(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+    Ok(webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq(delivery_id.to_string()))
+        .order(webhook_attempts::id.asc())
+        .select(Attempt::as_select())
+        .load(conn)?)
+}
+
+/// Puts a delivery back in the queue, due at `now` (pending again; its attempts so far stay).
+pub fn requeue(conn: &mut DbConnection, delivery_id: Uuid, now: Timestamp) -> Result<(), StoreError> {
+    diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
+        .set((
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::failed_at.eq(None::<NaiveDateTime>),
+            webhook_deliveries::next_attempt_at.eq(Some(to_db_time(now))),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// What the worker needs to make an attempt: the delivery and its subscription (`None` when the

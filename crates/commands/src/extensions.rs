@@ -1,0 +1,85 @@
+//! Extensions (change orders): the coach asks for more hours (and optionally a later end), every
+//! sponsor is emailed, and a sponsor approves or declines once. An approval raises the named
+//! month's budget and, when asked, moves the planned end.
+
+use chrono::NaiveDate;
+use keel_domain::audit::AuditRecord;
+use keel_domain::coaching::Extension;
+use keel_domain::engagement::Engagement;
+use keel_domain::event::DomainEvent;
+use keel_domain::policy::{self, Part};
+use keel_persistence::repo::{engagements, extensions, users};
+use keel_persistence::{DbConnection, StoreError};
+
+use crate::frame::{self, Caller, Effects};
+use crate::notifications;
+use crate::program::readable;
+
+/// An extension as the coach asks for it.
+#[derive(Clone, Debug)]
+pub struct ExtensionInput {
+    pub hours: f64,
+    pub month: String,
+    pub new_planned_end_date: Option<NaiveDate>,
+    pub reason: String,
+}
+
+fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, id: uuid::Uuid) {
+    effects.audit(AuditRecord::new(&caller.ctx, action, "extension", id, Some(engagement.organization_id)));
+}
+
+pub fn list(conn: &mut DbConnection, caller: &Caller, engagement_id: uuid::Uuid) -> Result<Vec<Extension>, StoreError> {
+    readable(conn, caller, engagement_id, Part::Sessions)?;
+    extensions::list(conn, engagement_id)
+}
+
+/// The coach asks for more hours; every sponsor is mailed.
+pub fn request(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: uuid::Uuid,
+    input: &ExtensionInput,
+) -> Result<Extension, StoreError> {
+    frame::run(conn, |tx, effects| {
+        let engagement = engagements::get_for_update(tx, engagement_id)?;
+        policy::check_part(&caller.principal, &engagement, Part::Sessions, true)?;
+        let extension = Extension::request(
+            &engagement,
+            input.hours,
+            Some(&input.month),
+            input.new_planned_end_date,
+            &input.reason,
+        )?;
+        extensions::insert(tx, &engagement, &extension)?;
+        audit(effects, caller, "extension.requested", &engagement, extension.id);
+        effects.event(DomainEvent::extension_requested(&engagement, extension.id, extension.minutes));
+        for sponsor in &engagement.sponsor_ids {
+            if let Some(user) = users::find(tx, *sponsor)? {
+                effects.queue(notifications::extension_requested(&user, &extension, &engagement));
+            }
+        }
+        Ok(extension)
+    })
+}
+
+/// A sponsor approves or declines, once. An approval with a new planned end moves the end.
+pub fn decide(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, extension_id): (uuid::Uuid, uuid::Uuid),
+    approve: bool,
+    comment: Option<&str>,
+) -> Result<Extension, StoreError> {
+    frame::run(conn, |tx, effects| {
+        let engagement = engagements::get_for_update(tx, engagement_id)?;
+        let sponsor = policy::check_sponsor(&caller.principal, &engagement)?;
+        let next = extensions::find(tx, engagement_id, extension_id)?.decide(sponsor, approve, comment)?;
+        extensions::save_decision(tx, &next)?;
+        if let Some(moved) = next.moved_end(&engagement) {
+            engagements::save(tx, &moved, engagement.version)?;
+        }
+        audit(effects, caller, "extension.decided", &engagement, extension_id);
+        effects.event(DomainEvent::extension_decided(&engagement, extension_id, next.status.as_str()));
+        Ok(next)
+    })
+}
