@@ -1,5 +1,6 @@
-//! Every mail Keel sends, rendered in one place (issue 13 moves them here one by one; the rest
-//! still live where their command used to be).
+//! Every mail Keel sends, rendered in one place: this module and one file per part of the program
+//! beside it (issue 13 moves them here one by one; the rest still live where their command used
+//! to be). Commands queue what these functions render; nothing else writes a mail's text.
 
 use keel_domain::coaching::Extension;
 use keel_domain::engagement::Engagement;
@@ -7,7 +8,7 @@ use keel_domain::outbox::{Email, Message};
 use keel_domain::user::User;
 
 /// A mail about `engagement`, ordered with the engagement's other messages.
-fn about(engagement: &Engagement, email: Email) -> Message {
+pub(crate) fn about(engagement: &Engagement, email: Email) -> Message {
     Message::Email { organization_id: Some(engagement.organization_id), engagement_id: Some(engagement.id), email }
 }
 
