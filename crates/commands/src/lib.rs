@@ -7,6 +7,7 @@
 //! which the frame writes in the same transaction. A query loads, asks the policy what the
 //! caller may see, and returns it. Nothing here speaks HTTP, and persistence knows nothing of it.
 
+pub mod action_items;
 pub mod api_clients;
 pub mod engagements;
 pub mod extensions;
@@ -14,6 +15,8 @@ pub mod frame;
 pub mod notifications;
 pub mod organizations;
 pub mod program;
+pub mod sessions;
+pub mod sign_in;
 pub mod users;
 pub mod webhooks;
 

@@ -15,9 +15,8 @@ use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller};
 
-/// The engagement, locked for a change of `part`, once the policy allows the caller to write it;
-/// refused when the engagement has ended.
-pub(crate) fn open_for_change(
+/// The engagement, locked for a change of `part`, once the policy allows the caller to write it.
+pub(crate) fn open_for_write(
     conn: &mut DbConnection,
     caller: &Caller,
     engagement_id: uuid::Uuid,
@@ -25,6 +24,17 @@ pub(crate) fn open_for_change(
 ) -> Result<Engagement, StoreError> {
     let engagement = engagements::get_for_update(conn, engagement_id)?;
     policy::check_part(&caller.principal, &engagement, part, true)?;
+    Ok(engagement)
+}
+
+/// Like [`open_for_write`], and refused when the engagement has ended.
+pub(crate) fn open_for_change(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: uuid::Uuid,
+    part: Part,
+) -> Result<Engagement, StoreError> {
+    let engagement = open_for_write(conn, caller, engagement_id, part)?;
     if engagement.phase.is_terminal() {
         return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", engagement.phase)).into());
     }

@@ -5,7 +5,6 @@ use keel_domain::organization::OrganizationSettings;
 use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, Visibility};
-use keel_domain::sign_in;
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
 use keel_domain::{DomainError, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::organizations;
@@ -13,6 +12,7 @@ use keel_persistence::repo::users::{self, UserFilter};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
+use crate::notifications;
 
 const RESOURCE: &str = "user";
 
@@ -111,7 +111,7 @@ fn change(
     let next = current.apply(patch, hold)?;
     users::save(conn, &next, current.version)?;
     if hold.is_some() {
-        let email = sign_in::reidentified_email(current, &next);
+        let email = notifications::sign_in::reidentified_email(current, &next);
         effects.queue(Message::Email { organization_id: next.organization_id, engagement_id: None, email });
     }
     let record = AuditRecord::new(ctx, "user.updated", RESOURCE, next.id, next.organization_id);

@@ -193,7 +193,10 @@ impl Session {
             ),
         }
         errors.finish(())?;
-        if next.scheduled_at != self.scheduled_at || next.duration_minutes != self.duration_minutes {
+        // Every revision of the calendar event (a move, or a cancellation of a scheduled session)
+        // gets a higher SEQUENCE, so calendars apply it over the earlier invitation.
+        let cancelled = self.status == SessionStatus::Scheduled && next.status == SessionStatus::Cancelled;
+        if next.scheduled_at != self.scheduled_at || next.duration_minutes != self.duration_minutes || cancelled {
             next.sequence += 1;
         }
         next.updated_at = time::now();

@@ -9,12 +9,16 @@ use serde_json::{Value, json};
 
 use crate::designs::to_coaching;
 
-/// The text/calendar part of a raw mail, parsed.
-fn calendar_in(raw: &str) -> icalendar::Calendar {
+/// The text/calendar part of a raw mail, decoded.
+fn calendar_text(raw: &str) -> String {
     let mail = mailparse::parse_mail(raw.as_bytes()).expect("a MIME message");
     let part = mail.subparts.iter().find(|p| p.ctype.mimetype == "text/calendar").expect("a text/calendar part");
-    let body = part.get_body().expect("decodable");
-    body.parse::<icalendar::Calendar>().expect("a valid iCalendar document")
+    part.get_body().expect("decodable")
+}
+
+/// The text/calendar part of a raw mail, parsed.
+fn calendar_in(raw: &str) -> icalendar::Calendar {
+    calendar_text(raw).parse::<icalendar::Calendar>().expect("a valid iCalendar document")
 }
 
 fn property(calendar: &icalendar::Calendar, name: &str) -> String {
@@ -73,6 +77,25 @@ async fn invitations_and_views(backend: Backend) {
     let calendar = calendar_in(&update);
     assert_eq!((property(&calendar, "UID"), property(&calendar, "SEQUENCE")), (format!("{id}@keel"), "1".to_owned()));
     assert_eq!(property(&calendar, "DTSTART"), "20260311T090000Z");
+
+    // Cancelling a scheduled session mails a cancellation of the same event, so it leaves the
+    // attendees' calendars.
+    let body = json!({ "scheduled_at": "2026-03-17T14:00:00Z", "duration_minutes": 60, "format": "video" });
+    let other = p.call(&app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201).json();
+    let other = other["id"].as_str().unwrap().to_owned();
+    let cancel = json!({ "status": "cancelled", "reason": "leader travelling" });
+    p.call(&app, "coach", Method::PATCH, &format!("/sessions/{other}"), Some(cancel)).await.expect_status(200);
+    for to in ["To: leader@acme.test", "To: coach@provider.test"] {
+        let raw = smtp.raw_wait_for(&[to, "Cancelled:"], Duration::from_secs(10)).await.expect("the cancellation");
+        let text = calendar_text(&raw);
+        assert!(text.contains("METHOD:CANCEL\r\n") && text.contains("STATUS:CANCELLED\r\n"), "{text}");
+        let calendar = calendar_in(&raw);
+        assert_eq!(
+            (property(&calendar, "UID"), property(&calendar, "SEQUENCE")),
+            (format!("{other}@keel"), "1".to_owned())
+        );
+        assert!(raw.contains("method=CANCEL"), "the part says it is a cancellation");
+    }
 
     // Completion with content; each reader sees what SPEC §4 allows.
     let content = json!({

@@ -2,6 +2,9 @@
 //! beside it (issue 13 moves them here one by one; the rest still live where their command used
 //! to be). Commands queue what these functions render; nothing else writes a mail's text.
 
+pub mod sessions;
+pub mod sign_in;
+
 use keel_domain::coaching::Extension;
 use keel_domain::engagement::Engagement;
 use keel_domain::outbox::{Email, Message};

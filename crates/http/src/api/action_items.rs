@@ -5,11 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
+use keel_commands::action_items;
 use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus};
-use keel_domain::engagement::Engagement;
-use keel_domain::policy::{self, Part};
-use keel_persistence::repo::action_items::{self, ActionItemFilter};
-use keel_persistence::repo::engagements;
+use keel_persistence::repo::action_items::ActionItemFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -134,12 +132,7 @@ pub async fn list_action_items(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let filter = ActionItemFilter { status: query.0.status.map(Into::into), due_before: query.0.due_before };
-    let items = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::ActionItems, false)?;
-            action_items::list(conn, id, &filter)
-        })
-        .await?;
+    let items = state.run(move |conn| action_items::list(conn, &caller, id, &filter)).await?;
     Ok(HttpResponse::Ok().json(ActionItemList { items: items.iter().map(response).collect() }))
 }
 
@@ -163,12 +156,7 @@ pub async fn create_action_item(
         due_date: Some(b.due_date),
         ..Default::default()
     };
-    let item = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::ActionItems, true);
-            action_items::create(conn, &caller.ctx, id, session, &input, &authorize)
-        })
-        .await?;
+    let item = state.run(move |conn| action_items::create(conn, &caller, id, session, &input)).await?;
     Ok(created(format!("/v1/engagements/{id}/action-items/{}", item.id), item.version, &response(&item)))
 }
 
@@ -196,10 +184,7 @@ pub async fn update_action_item(
         leader_note: b.leader_note,
     };
     let item = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_action_item_update(&caller.principal, e);
-            action_items::update(conn, &caller.ctx, id, item_id, if_match.0.as_ref(), &changes, &authorize)
-        })
+        .run(move |conn| action_items::update(conn, &caller, (id, item_id), if_match.0.as_ref(), &changes))
         .await?;
     Ok(resource(StatusCode::OK, item.version, &response(&item)))
 }

@@ -6,15 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
-use icalendar::{Calendar, Component, Event, EventLike};
+use keel_commands::sessions::{self, SeenSession};
 use keel_domain::coaching::{
     LedgerMonth, NewSession, Session, SessionChanges, SessionContent, SessionFormat, SessionKind, SessionStatus,
 };
 use keel_domain::engagement::Engagement;
-use keel_domain::outbox::{Attachment, Email, Message};
-use keel_domain::policy::{self, Part, Principal, SessionView};
-use keel_persistence::repo::{engagements, sessions, users};
-use keel_persistence::{DbConnection, StoreError};
+use keel_domain::policy::SessionView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -112,8 +109,8 @@ fn view(s: &Session, v: SessionView) -> SessionResponse {
     }
 }
 
-fn viewed(principal: &Principal, engagement: &Engagement, s: &Session) -> SessionResponse {
-    view(s, policy::session_view(principal, engagement, s.notes_author))
+fn viewed(seen: &SeenSession) -> SessionResponse {
+    view(&seen.session, seen.view)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -216,82 +213,14 @@ fn ledger_response(engagement: &Engagement, months: &[LedgerMonth]) -> HoursLedg
     }
 }
 
-/// The calendar invitation (RFC 5545) mailed to the leader and the coach when a session is
-/// scheduled or moved: one UID per session, SEQUENCE bumped on every move.
-fn invitations(
-    conn: &mut DbConnection,
-    session: &Session,
-    engagement: &Engagement,
-) -> Result<Vec<Message>, StoreError> {
-    let leader = users::get(conn, engagement.leader_id)?;
-    let coach = users::get(conn, engagement.coach_id)?;
-    let end = session.scheduled_at + chrono::Duration::minutes(i64::from(session.duration_minutes));
-    let summary = format!("Coaching session: {}", engagement.title);
-    let mut event = Event::new();
-    event
-        .uid(&format!("{}@keel", session.id))
-        .summary(&summary)
-        .starts(session.scheduled_at)
-        .ends(end)
-        .add_property("SEQUENCE", session.sequence.to_string())
-        .add_property("ORGANIZER", format!("mailto:{}", coach.email.as_str()))
-        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", leader.email.as_str())))
-        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", coach.email.as_str())));
-    if let Some(agenda) = &session.agenda {
-        event.description(agenda);
-    }
-    let mut calendar = Calendar::new();
-    calendar.append_property(icalendar::Property::new("METHOD", "REQUEST"));
-    calendar.push(event.done());
-    let ics = calendar.done().to_string();
-    let when = session.scheduled_at.format("%A %e %B %Y, %H:%M UTC");
-    let verb = if session.sequence == 0 { "is scheduled" } else { "has moved" };
-    Ok([&leader, &coach]
-        .into_iter()
-        .map(|person| Message::Email {
-            organization_id: Some(engagement.organization_id),
-            engagement_id: Some(engagement.id),
-            email: Email {
-                to: person.email.as_str().to_owned(),
-                subject: format!("{summary} — {when}"),
-                text: format!(
-                    "Hello {},\n\nyour coaching session {verb}: {when}, {} minutes ({}).\nThe calendar invitation is attached.\n",
-                    person.name,
-                    session.duration_minutes,
-                    session.format.as_str().replace('_', " ")
-                ),
-                secrets: Vec::new(),
-                attachments: vec![Attachment {
-                    filename: "session.ics".to_owned(),
-                    content_type: "text/calendar; method=REQUEST; charset=utf-8".to_owned(),
-                    content: ics.clone(),
-                }],
-            },
-        })
-        .collect())
-}
-
-fn readable(conn: &mut DbConnection, principal: &Principal, id: Uuid) -> Result<Engagement, StoreError> {
-    let engagement = engagements::get(conn, id)?;
-    policy::check_part(principal, &engagement, Part::Sessions, false)?;
-    Ok(engagement)
-}
-
 /// The engagement's sessions in time order (content as the caller may see it).
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The sessions", body = SessionList)))]
 #[get("/engagements/{id}/sessions")]
 pub async fn list_sessions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let principal = caller.principal.clone();
-    let (engagement, all) = state
-        .run(move |conn| {
-            let engagement = readable(conn, &principal, id)?;
-            Ok((engagement, sessions::list(conn, id)?))
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .json(SessionList { items: all.iter().map(|s| viewed(&caller.principal, &engagement, s)).collect() }))
+    let all = state.run(move |conn| sessions::list(conn, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(SessionList { items: all.iter().map(viewed).collect() }))
 }
 
 /// Schedule a session (the coach), or request a time (the leader; the coach confirms it). Only
@@ -310,30 +239,17 @@ pub async fn schedule_session(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let principal = caller.principal.clone();
-    let (engagement, session) = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            let requested = policy::check_schedule(&caller.principal, &engagement)?;
-            // Checked again on the locked row.
-            let authorize = |e: &Engagement| policy::check_schedule(&caller.principal, e).map(|_| ());
-            let input = NewSession {
-                scheduled_at: b.scheduled_at,
-                duration_minutes: b.duration_minutes,
-                format: b.format.into(),
-                kind: b.kind.map_or(SessionKind::Regular, Into::into),
-                agenda: b.agenda,
-                requested_by_leader: requested,
-            };
-            let session = sessions::schedule(conn, &caller.ctx, id, input, &authorize, &invitations)?;
-            Ok((engagement, session))
-        })
-        .await?;
-    Ok(created(
-        format!("/v1/engagements/{id}/sessions/{}", session.id),
-        session.version,
-        &viewed(&principal, &engagement, &session),
-    ))
+    let input = NewSession {
+        scheduled_at: b.scheduled_at,
+        duration_minutes: b.duration_minutes,
+        format: b.format.into(),
+        kind: b.kind.map_or(SessionKind::Regular, Into::into),
+        agenda: b.agenda,
+        // Set by the command from who asks.
+        requested_by_leader: false,
+    };
+    let seen = state.run(move |conn| sessions::schedule(conn, &caller, id, input)).await?;
+    Ok(created(format!("/v1/engagements/{id}/sessions/{}", seen.session.id), seen.session.version, &viewed(&seen)))
 }
 
 /// One session (content as the caller may see it).
@@ -346,26 +262,8 @@ pub async fn get_session(
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, session_id) = path.into_inner();
-    let principal = caller.principal.clone();
-    let (engagement, session) = state
-        .run(move |conn| {
-            let engagement = readable(conn, &principal, id)?;
-            Ok((engagement, sessions::get(conn, id, session_id)?))
-        })
-        .await?;
-    Ok(resource(StatusCode::OK, session.version, &viewed(&caller.principal, &engagement, &session)))
-}
-
-fn coach_writes(caller: &Caller) -> impl Fn(&Engagement) -> Result<(), keel_domain::DomainError> + '_ {
-    move |e: &Engagement| {
-        policy::check_part(&caller.principal, e, Part::Sessions, true).map_err(|error| match error {
-            // The policy's generic write rule is "coach only"; say it in session terms.
-            keel_domain::DomainError::Forbidden { .. } => keel_domain::DomainError::Forbidden {
-                message: "only the engagement's coach changes sessions".to_owned(),
-            },
-            other => other,
-        })
-    }
+    let seen = state.run(move |conn| sessions::get(conn, &caller, (id, session_id))).await?;
+    Ok(resource(StatusCode::OK, seen.session.version, &viewed(&seen)))
 }
 
 /// Move, confirm, cancel or mark a no-show (the coach). A move or a confirmation mails an updated
@@ -394,23 +292,9 @@ pub async fn update_session(
         status: b.status.map(Into::into),
         reason: b.reason,
     };
-    let principal = caller.principal.clone();
-    let (engagement, session) = state
-        .run(move |conn| {
-            let session = sessions::change(
-                conn,
-                &caller.ctx,
-                id,
-                session_id,
-                if_match.0.as_ref(),
-                &changes,
-                &coach_writes(&caller),
-                &invitations,
-            )?;
-            Ok((engagements::get(conn, id)?, session))
-        })
-        .await?;
-    Ok(resource(StatusCode::OK, session.version, &viewed(&principal, &engagement, &session)))
+    let seen =
+        state.run(move |conn| sessions::change(conn, &caller, (id, session_id), if_match.0.as_ref(), &changes)).await?;
+    Ok(resource(StatusCode::OK, seen.session.version, &viewed(&seen)))
 }
 
 /// Complete a session (the coach): its actual length and content. Refused with 409
@@ -442,32 +326,9 @@ pub async fn complete_session(
         shared_summary: b.shared_summary,
         private_notes: b.private_notes,
     };
-    let principal = caller.principal.clone();
-    let coach = match &caller.principal {
-        Principal::User { id, .. } => *id,
-        Principal::ApiClient { .. } => {
-            return Err(keel_domain::DomainError::Forbidden {
-                message: "only the engagement's coach completes sessions".to_owned(),
-            }
-            .into());
-        }
-    };
-    let (engagement, session) = state
-        .run(move |conn| {
-            let session = sessions::complete(
-                conn,
-                &caller.ctx,
-                id,
-                session_id,
-                b.actual_duration_minutes,
-                &content,
-                coach,
-                &coach_writes(&caller),
-            )?;
-            Ok((engagements::get(conn, id)?, session))
-        })
-        .await?;
-    Ok(resource(StatusCode::OK, session.version, &viewed(&principal, &engagement, &session)))
+    let minutes = b.actual_duration_minutes;
+    let seen = state.run(move |conn| sessions::complete(conn, &caller, (id, session_id), minutes, &content)).await?;
+    Ok(resource(StatusCode::OK, seen.session.version, &viewed(&seen)))
 }
 
 /// The hours ledger: per calendar month from start to planned end, the budget (prorated for
@@ -478,12 +339,6 @@ pub async fn complete_session(
 #[get("/engagements/{id}/hours")]
 pub async fn get_hours(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (engagement, months) = state
-        .run(move |conn| {
-            let engagement = readable(conn, &caller.principal, id)?;
-            let months = sessions::ledger_of(conn, &engagement)?;
-            Ok((engagement, months))
-        })
-        .await?;
+    let (engagement, months) = state.run(move |conn| sessions::hours(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ledger_response(&engagement, &months)))
 }

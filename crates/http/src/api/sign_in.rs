@@ -5,11 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, post};
+use keel_commands::sign_in;
 use keel_domain::audit::{Actor, CommandContext};
-use keel_domain::outbox::Message;
-use keel_domain::sign_in;
-use keel_domain::user::UserStatus;
-use keel_persistence::repo::{sign_in as tokens, users};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -70,25 +67,9 @@ pub async fn create_sign_in_link(
         actor: Actor::Anonymous,
         request_id: request_id.map(|r| r.into_inner().0).unwrap_or_default(),
     };
-    state
-        .run(move |conn| {
-            // An inactive user, or an address someone else set that is still on hold, gets
-            // nothing: the answer is the same as for an unknown address.
-            let now = keel_domain::time::now();
-            let Some(user) = users::find_by_email(conn, email.as_str())?.filter(|u| u.may_sign_in(now)) else {
-                return Ok(());
-            };
-            let token = random_token("", 32);
-            let expires_at = keel_domain::time::now()
-                + chrono::Duration::from_std(sign_in::TOKEN_TTL).unwrap_or(chrono::Duration::minutes(15));
-            let mail = Message::Email {
-                organization_id: user.organization_id,
-                engagement_id: None,
-                email: sign_in::email(&user, &token, link_base.as_deref()),
-            };
-            tokens::issue(conn, &ctx, &user, &hash(&token), expires_at, &mail)
-        })
-        .await?;
+    let token = random_token("", 32);
+    let token_hash = hash(&token);
+    state.run(move |conn| sign_in::request_link(conn, &ctx, &email, &token, &token_hash, link_base.as_deref())).await?;
     Ok(HttpResponse::Accepted().json(SignInLinkAccepted {
         message: "If the address belongs to an active user, a sign-in link is on its way.".to_owned(),
     }))
@@ -112,20 +93,13 @@ pub async fn redeem_sign_in_link(
 ) -> Result<HttpResponse, ApiError> {
     state.limits.check_ip(&req, "redeem")?;
     let token_hash = hash(&body.0.token);
-    let user = state
-        .run(move |conn| match tokens::redeem(conn, &token_hash)? {
-            Some(id) => users::find(conn, id),
-            None => Ok(None),
-        })
-        .await?
-        .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| {
-            ApiError::problem(
-                Problem::new(StatusCode::BAD_REQUEST, "The sign-in code is invalid, expired or already used.")
-                    .typed("invalid-sign-in-code", "Bad request")
-                    .with_code("invalid_sign_in_code"),
-            )
-        })?;
+    let user = state.run(move |conn| sign_in::redeem(conn, &token_hash)).await?.ok_or_else(|| {
+        ApiError::problem(
+            Problem::new(StatusCode::BAD_REQUEST, "The sign-in code is invalid, expired or already used.")
+                .typed("invalid-sign-in-code", "Bad request")
+                .with_code("invalid_sign_in_code"),
+        )
+    })?;
     let token = state.tokens.issue_for_user(&user, None);
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
         access_token: token.access_token,

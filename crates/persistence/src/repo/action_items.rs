@@ -1,15 +1,12 @@
-//! Action items (homework).
+//! Action items (homework): rows only; the commands are in keel-commands.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus};
+use keel_domain::coaching::{ActionItem, ActionItemStatus};
 use keel_domain::engagement::Engagement;
-use keel_domain::{DomainError, Precondition};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, engagements, sessions};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::action_items;
 
@@ -96,70 +93,30 @@ pub fn list(
     query.load(conn)?.into_iter().map(Row::into_domain).collect()
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    session_id: Option<uuid::Uuid>,
-    input: &ActionItemChanges,
-    authorize: &dyn Fn(&Engagement) -> Result<(), DomainError>,
-) -> Result<ActionItem, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        if let Some(session) = session_id {
-            sessions::get(conn, engagement_id, session).map_err(|_| {
-                DomainError::Validation(keel_domain::ValidationErrors::single(
-                    "session_id",
-                    "not_found",
-                    "not a session of this engagement",
-                ))
-            })?;
-        }
-        let item = ActionItem::create(&engagement, session_id, input)?;
-        diesel::insert_into(action_items::table)
-            .values(Row::from_domain(&item, engagement.organization_id.to_string()))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "action_item.created", "action_item", item.id, Some(engagement.organization_id)),
-        )?;
-        Ok(item)
-    })
+pub fn insert(conn: &mut DbConnection, engagement: &Engagement, item: &ActionItem) -> Result<(), StoreError> {
+    diesel::insert_into(action_items::table)
+        .values(Row::from_domain(item, engagement.organization_id.to_string()))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// Changes an item; `authorize` says whether the caller is the leader (limited changes).
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    item_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    changes: &ActionItemChanges,
-    authorize: &dyn Fn(&Engagement) -> Result<bool, DomainError>,
-) -> Result<ActionItem, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        let by_leader = authorize(&engagement)?;
-        let current = super::optional(
-            action_items::table
-                .filter(action_items::id.eq(item_id.to_string()))
-                .filter(action_items::engagement_id.eq(engagement_id.to_string()))
-                .select(Row::as_select())
-                .first(conn),
-        )?
-        .map(Row::into_domain)
-        .transpose()?
-        .ok_or_else(|| StoreError::not_found("action item"))?;
-        Precondition::check(precondition, current.version)?;
-        let next = current.apply(changes, by_leader)?;
-        diesel::update(action_items::table.find(item_id.to_string()))
-            .set(Row::from_domain(&next, engagement.organization_id.to_string()))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "action_item.updated", "action_item", item_id, Some(engagement.organization_id)),
-        )?;
-        Ok(next)
-    })
+/// One action item of the engagement.
+pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, item_id: uuid::Uuid) -> Result<ActionItem, StoreError> {
+    super::optional(
+        action_items::table
+            .filter(action_items::id.eq(item_id.to_string()))
+            .filter(action_items::engagement_id.eq(engagement_id.to_string()))
+            .select(Row::as_select())
+            .first(conn),
+    )?
+    .map(Row::into_domain)
+    .transpose()?
+    .ok_or_else(|| StoreError::not_found("action item"))
+}
+
+pub fn save(conn: &mut DbConnection, engagement: &Engagement, item: &ActionItem) -> Result<(), StoreError> {
+    diesel::update(action_items::table.find(item.id.to_string()))
+        .set(Row::from_domain(item, engagement.organization_id.to_string()))
+        .execute(conn)?;
+    Ok(())
 }

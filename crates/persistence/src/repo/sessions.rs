@@ -1,22 +1,15 @@
-//! Coaching sessions and the hours ledger. Every change locks the engagement row: two sessions
-//! completed at once are checked against the month's budget one after the other.
+//! Coaching sessions (rows only; the commands, which lock the engagement row so that two sessions
+//! completed at once are checked against the month's budget one after the other, are in
+//! keel-commands).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::coaching::{
-    LedgerMonth, Month, NewSession, Session, SessionChanges, SessionContent, SessionFormat, SessionKind, SessionStatus,
-    check_budget, ledger,
-};
+use keel_domain::UserId;
+use keel_domain::coaching::{Session, SessionContent, SessionFormat, SessionKind, SessionStatus};
 use keel_domain::engagement::Engagement;
-use keel_domain::event::DomainEvent;
-use keel_domain::outbox::Message;
-use keel_domain::{Precondition, UserId};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::program::Authorize;
-use crate::repo::{audit, engagements, events, organizations, outbox};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::sessions;
 
@@ -147,131 +140,16 @@ pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, session_id: uuid:
     .ok_or_else(|| StoreError::not_found("session"))
 }
 
-/// The ledger: budget per month from the engagement, approved extensions, and usage from
-/// completed sessions (and no-shows, when the organization counts them).
-pub fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
-    let organization = organizations::get(conn, engagement.organization_id)?;
-    let used: Vec<(Month, i64)> = list(conn, engagement.id)?
-        .into_iter()
-        .filter(|s| {
-            s.status == SessionStatus::Completed
-                || (s.status == SessionStatus::NoShow && organization.settings.no_show_counts)
-        })
-        .map(|s| (s.month(), i64::from(s.duration_minutes)))
-        .collect();
-    let extended: Vec<(Month, i64)> = super::extensions::list(conn, engagement.id)?
-        .into_iter()
-        .filter(|x| x.status == keel_domain::coaching::ExtensionStatus::Approved)
-        .map(|x| (x.month, x.minutes))
-        .collect();
-    Ok(ledger(engagement, &used, &extended))
-}
-
-fn save(conn: &mut DbConnection, engagement: &Engagement, session: &Session) -> Result<(), StoreError> {
-    diesel::update(sessions::table.find(session.id.to_string()))
-        .set(SessionRow::from_domain(session, &engagement.organization_id.to_string()))
+pub fn insert(conn: &mut DbConnection, engagement: &Engagement, session: &Session) -> Result<(), StoreError> {
+    diesel::insert_into(sessions::table)
+        .values(SessionRow::from_domain(session, &engagement.organization_id.to_string()))
         .execute(conn)?;
     Ok(())
 }
 
-fn record(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    action: &'static str,
-    engagement: &Engagement,
-    session: &Session,
-) -> Result<(), StoreError> {
-    audit::append(conn, &AuditRecord::new(ctx, action, "session", session.id, Some(engagement.organization_id)))
-}
-
-/// The mails a scheduled or moved session sends (to the leader and the coach, with a calendar
-/// invitation), rendered by the caller.
-pub type Mails<'a> = &'a dyn Fn(&mut DbConnection, &Session, &Engagement) -> Result<Vec<Message>, StoreError>;
-
-pub fn schedule(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    input: NewSession,
-    authorize: Authorize<'_>,
-    mails: Mails<'_>,
-) -> Result<Session, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        let session = Session::schedule(&engagement, input)?;
-        diesel::insert_into(sessions::table)
-            .values(SessionRow::from_domain(&session, &engagement.organization_id.to_string()))
-            .execute(conn)?;
-        record(conn, ctx, "session.scheduled", &engagement, &session)?;
-        events::append(conn, &DomainEvent::session_scheduled(&engagement, session.id, session.scheduled_at))?;
-        if session.status == SessionStatus::Scheduled {
-            for mail in mails(conn, &session, &engagement)? {
-                outbox::enqueue(conn, &mail)?;
-            }
-        }
-        Ok(session)
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn change(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    session_id: uuid::Uuid,
-    precondition: Option<&Precondition>,
-    changes: &SessionChanges,
-    authorize: Authorize<'_>,
-    mails: Mails<'_>,
-) -> Result<Session, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        let current = get(conn, engagement_id, session_id)?;
-        Precondition::check(precondition, current.version)?;
-        let next = current.change(changes)?;
-        save(conn, &engagement, &next)?;
-        record(conn, ctx, "session.updated", &engagement, &next)?;
-        let confirmed = current.status == SessionStatus::Requested && next.status == SessionStatus::Scheduled;
-        let moved = next.status == SessionStatus::Scheduled && next.sequence != current.sequence;
-        if confirmed || moved {
-            for mail in mails(conn, &next, &engagement)? {
-                outbox::enqueue(conn, &mail)?;
-            }
-        }
-        Ok(next)
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-/// Completes a session, if its month's budget (with approved extensions) covers it.
-pub fn complete(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    session_id: uuid::Uuid,
-    actual_minutes: u32,
-    content: &SessionContent,
-    coach: UserId,
-    authorize: Authorize<'_>,
-) -> Result<Session, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        let current = get(conn, engagement_id, session_id)?;
-        let next = current.complete(actual_minutes, content, coach)?;
-        let months = ledger_of(conn, &engagement)?;
-        let month = months.iter().find(|m| m.month == next.month()).cloned().unwrap_or(LedgerMonth {
-            month: next.month(),
-            budget_minutes: 0,
-            extension_minutes: 0,
-            used_minutes: 0,
-        });
-        check_budget(&month, i64::from(actual_minutes))?;
-        save(conn, &engagement, &next)?;
-        record(conn, ctx, "session.completed", &engagement, &next)?;
-        events::append(conn, &DomainEvent::session_completed(&engagement, next.id, next.duration_minutes))?;
-        Ok(next)
-    })
+pub fn save(conn: &mut DbConnection, engagement: &Engagement, session: &Session) -> Result<(), StoreError> {
+    diesel::update(sessions::table.find(session.id.to_string()))
+        .set(SessionRow::from_domain(session, &engagement.organization_id.to_string()))
+        .execute(conn)?;
+    Ok(())
 }

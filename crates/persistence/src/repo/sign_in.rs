@@ -1,39 +1,30 @@
-//! One-time sign-in tokens (stored as hashes) and the mail that carries them.
+//! One-time sign-in tokens, stored as hashes.
 
 use diesel::prelude::*;
 use keel_domain::UserId;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::outbox::Message;
 use keel_domain::time::{self, Timestamp};
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::{audit, outbox};
 use crate::rows::to_db_time;
 use crate::schema::sign_in_tokens;
 
-/// Stores a token hash for `user` and enqueues the mail, in one transaction.
-pub fn issue(
+/// Stores a token hash for `user`.
+pub fn insert(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    user: &keel_domain::user::User,
+    user: UserId,
     token_hash: &str,
     expires_at: Timestamp,
-    mail: &Message,
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        diesel::insert_into(sign_in_tokens::table)
-            .values((
-                sign_in_tokens::token_hash.eq(token_hash),
-                sign_in_tokens::user_id.eq(user.id.to_string()),
-                sign_in_tokens::created_at.eq(to_db_time(time::now())),
-                sign_in_tokens::expires_at.eq(to_db_time(expires_at)),
-            ))
-            .execute(conn)?;
-        outbox::enqueue(conn, mail)?;
-        audit::append(conn, &AuditRecord::new(ctx, "sign_in_link.sent", "user", user.id, user.organization_id))?;
-        Ok(())
-    })
+    diesel::insert_into(sign_in_tokens::table)
+        .values((
+            sign_in_tokens::token_hash.eq(token_hash),
+            sign_in_tokens::user_id.eq(user.to_string()),
+            sign_in_tokens::created_at.eq(to_db_time(time::now())),
+            sign_in_tokens::expires_at.eq(to_db_time(expires_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Uses the token: the user it was issued to, if it exists, is unused and has not expired. A

@@ -1,0 +1,110 @@
+//! Calendar mail of coaching sessions: an invitation (RFC 5545 `METHOD:REQUEST`) to the leader and
+//! the coach when a session is scheduled, confirmed or moved, and a cancellation
+//! (`METHOD:CANCEL`, `STATUS:CANCELLED`) when a scheduled one is cancelled — one UID per session,
+//! SEQUENCE raised by every revision, so the attendees' calendars follow.
+
+use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
+use keel_domain::coaching::Session;
+use keel_domain::engagement::Engagement;
+use keel_domain::outbox::{Attachment, Email, Message};
+use keel_domain::user::User;
+
+use super::about;
+
+/// What the calendar mail tells the attendees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalendarUpdate {
+    /// Scheduled, confirmed or moved: the event as it is now.
+    Invitation,
+    /// Cancelled: the event leaves the calendars.
+    Cancellation,
+}
+
+impl CalendarUpdate {
+    fn method(self) -> &'static str {
+        match self {
+            CalendarUpdate::Invitation => "REQUEST",
+            CalendarUpdate::Cancellation => "CANCEL",
+        }
+    }
+}
+
+/// The `.ics` of `session` for `update`.
+fn calendar(session: &Session, engagement: &Engagement, leader: &User, coach: &User, update: CalendarUpdate) -> String {
+    let end = session.scheduled_at + chrono::Duration::minutes(i64::from(session.duration_minutes));
+    let mut event = Event::new();
+    event
+        .uid(&format!("{}@keel", session.id))
+        .summary(&summary(engagement))
+        .starts(session.scheduled_at)
+        .ends(end)
+        .add_property("SEQUENCE", session.sequence.to_string())
+        .add_property("ORGANIZER", format!("mailto:{}", coach.email.as_str()))
+        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", leader.email.as_str())))
+        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", coach.email.as_str())));
+    if let Some(agenda) = &session.agenda {
+        event.description(agenda);
+    }
+    if update == CalendarUpdate::Cancellation {
+        event.status(EventStatus::Cancelled);
+    }
+    let mut calendar = Calendar::new();
+    calendar.append_property(icalendar::Property::new("METHOD", update.method()));
+    calendar.push(event.done());
+    calendar.done().to_string()
+}
+
+fn summary(engagement: &Engagement) -> String {
+    format!("Coaching session: {}", engagement.title)
+}
+
+/// The calendar mail of `session` to the leader and the coach.
+pub fn calendar_update(
+    session: &Session,
+    engagement: &Engagement,
+    leader: &User,
+    coach: &User,
+    update: CalendarUpdate,
+) -> Vec<Message> {
+    let ics = calendar(session, engagement, leader, coach, update);
+    let when = session.scheduled_at.format("%A %e %B %Y, %H:%M UTC");
+    let (subject, line) = match update {
+        CalendarUpdate::Invitation => {
+            let verb = if session.sequence == 0 { "is scheduled" } else { "has moved" };
+            (
+                format!("{} — {when}", summary(engagement)),
+                format!(
+                    "your coaching session {verb}: {when}, {} minutes ({}).\nThe calendar invitation is attached.",
+                    session.duration_minutes,
+                    session.format.as_str().replace('_', " ")
+                ),
+            )
+        }
+        CalendarUpdate::Cancellation => (
+            format!("Cancelled: {} — {when}", summary(engagement)),
+            format!(
+                "your coaching session of {when} is cancelled{}.\nThe attached update removes it from your calendar.",
+                session.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        ),
+    };
+    [leader, coach]
+        .into_iter()
+        .map(|person| {
+            about(
+                engagement,
+                Email {
+                    to: person.email.as_str().to_owned(),
+                    subject: subject.clone(),
+                    text: format!("Hello {},\n\n{line}\n", person.name),
+                    secrets: Vec::new(),
+                    attachments: vec![Attachment {
+                        filename: "session.ics".to_owned(),
+                        content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
+                        content: ics.clone(),
+                    }],
+                },
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,194 @@
+//! Step 6: coaching sessions and the hours ledger. The coach schedules (the leader may request a
+//! time), moves, cancels and completes sessions; a completion draws on its month's hours and is
+//! refused over budget. What a reader sees of a session is the policy's session view.
+
+use keel_domain::audit::AuditRecord;
+use keel_domain::coaching::{
+    ExtensionStatus, LedgerMonth, Month, NewSession, Session, SessionChanges, SessionContent, SessionStatus,
+    check_budget, ledger,
+};
+use keel_domain::engagement::Engagement;
+use keel_domain::event::DomainEvent;
+use keel_domain::policy::{self, Part, Principal, SessionView};
+use keel_domain::{DomainError, Precondition};
+use keel_persistence::repo::{engagements, extensions, organizations, sessions, users};
+use keel_persistence::{DbConnection, StoreError};
+
+use crate::frame::{self, Caller, Effects};
+use crate::notifications::sessions::{CalendarUpdate, calendar_update};
+use crate::program::readable;
+
+/// A session with what the caller may see of it.
+#[derive(Clone, Debug)]
+pub struct SeenSession {
+    pub session: Session,
+    pub view: SessionView,
+}
+
+fn seen(caller: &Caller, engagement: &Engagement, session: Session) -> SeenSession {
+    let view = policy::session_view(&caller.principal, engagement, session.notes_author);
+    SeenSession { session, view }
+}
+
+/// The coach alone changes sessions (the policy's generic write rule, said in session terms).
+fn coach_writes(caller: &Caller, engagement: &Engagement) -> Result<(), DomainError> {
+    policy::check_part(&caller.principal, engagement, Part::Sessions, true).map_err(|error| match error {
+        DomainError::Forbidden { .. } => {
+            DomainError::Forbidden { message: "only the engagement's coach changes sessions".to_owned() }
+        }
+        other => other,
+    })
+}
+
+fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, session: &Session) {
+    effects.audit(AuditRecord::new(&caller.ctx, action, "session", session.id, Some(engagement.organization_id)));
+}
+
+/// Queues the calendar mail of `session` to the leader and the coach.
+fn mail_calendar(
+    conn: &mut DbConnection,
+    effects: &mut Effects,
+    session: &Session,
+    engagement: &Engagement,
+    update: CalendarUpdate,
+) -> Result<(), StoreError> {
+    let leader = users::get(conn, engagement.leader_id)?;
+    let coach = users::get(conn, engagement.coach_id)?;
+    for message in calendar_update(session, engagement, &leader, &coach, update) {
+        effects.queue(message);
+    }
+    Ok(())
+}
+
+/// The engagement's sessions in time order.
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: uuid::Uuid,
+) -> Result<Vec<SeenSession>, StoreError> {
+    let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
+    Ok(sessions::list(conn, engagement_id)?.into_iter().map(|s| seen(caller, &engagement, s)).collect())
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+) -> Result<SeenSession, StoreError> {
+    let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
+    Ok(seen(caller, &engagement, sessions::get(conn, engagement_id, session_id)?))
+}
+
+/// The coach schedules a session, or the leader requests a time (`requested_by_leader` is set
+/// from who asks). A scheduled session mails its calendar invitation.
+pub fn schedule(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: uuid::Uuid,
+    input: NewSession,
+) -> Result<SeenSession, StoreError> {
+    frame::run(conn, |tx, effects| {
+        let engagement = engagements::get_for_update(tx, engagement_id)?;
+        let requested_by_leader = policy::check_schedule(&caller.principal, &engagement)?;
+        let session = Session::schedule(&engagement, NewSession { requested_by_leader, ..input })?;
+        sessions::insert(tx, &engagement, &session)?;
+        audit(effects, caller, "session.scheduled", &engagement, &session);
+        effects.event(DomainEvent::session_scheduled(&engagement, session.id, session.scheduled_at));
+        if session.status == SessionStatus::Scheduled {
+            mail_calendar(tx, effects, &session, &engagement, CalendarUpdate::Invitation)?;
+        }
+        Ok(seen(caller, &engagement, session))
+    })
+}
+
+/// Moves, confirms, cancels or marks a no-show. A move or a confirmation mails an updated
+/// invitation; cancelling a scheduled session mails the cancellation.
+pub fn change(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+    precondition: Option<&Precondition>,
+    changes: &SessionChanges,
+) -> Result<SeenSession, StoreError> {
+    frame::run(conn, |tx, effects| {
+        let engagement = engagements::get_for_update(tx, engagement_id)?;
+        coach_writes(caller, &engagement)?;
+        let current = sessions::get(tx, engagement_id, session_id)?;
+        Precondition::check(precondition, current.version)?;
+        let next = current.change(changes)?;
+        sessions::save(tx, &engagement, &next)?;
+        audit(effects, caller, "session.updated", &engagement, &next);
+        let confirmed = current.status == SessionStatus::Requested && next.status == SessionStatus::Scheduled;
+        let moved = next.status == SessionStatus::Scheduled && next.sequence != current.sequence;
+        let cancelled = current.status == SessionStatus::Scheduled && next.status == SessionStatus::Cancelled;
+        if confirmed || moved {
+            mail_calendar(tx, effects, &next, &engagement, CalendarUpdate::Invitation)?;
+        } else if cancelled {
+            mail_calendar(tx, effects, &next, &engagement, CalendarUpdate::Cancellation)?;
+        }
+        Ok(seen(caller, &engagement, next))
+    })
+}
+
+/// Completes a session (the coach), if its month's budget (with approved extensions) covers it.
+pub fn complete(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+    actual_minutes: u32,
+    content: &SessionContent,
+) -> Result<SeenSession, StoreError> {
+    let Principal::User { id: coach, .. } = caller.principal else {
+        return Err(
+            DomainError::Forbidden { message: "only the engagement's coach completes sessions".to_owned() }.into()
+        );
+    };
+    frame::run(conn, |tx, effects| {
+        let engagement = engagements::get_for_update(tx, engagement_id)?;
+        coach_writes(caller, &engagement)?;
+        let current = sessions::get(tx, engagement_id, session_id)?;
+        let next = current.complete(actual_minutes, content, coach)?;
+        let month = ledger_of(tx, &engagement)?.into_iter().find(|m| m.month == next.month()).unwrap_or(LedgerMonth {
+            month: next.month(),
+            budget_minutes: 0,
+            extension_minutes: 0,
+            used_minutes: 0,
+        });
+        check_budget(&month, i64::from(actual_minutes))?;
+        sessions::save(tx, &engagement, &next)?;
+        audit(effects, caller, "session.completed", &engagement, &next);
+        effects.event(DomainEvent::session_completed(&engagement, next.id, next.duration_minutes));
+        Ok(seen(caller, &engagement, next))
+    })
+}
+
+/// The hours ledger of an engagement the caller may read.
+pub fn hours(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: uuid::Uuid,
+) -> Result<(Engagement, Vec<LedgerMonth>), StoreError> {
+    let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
+    let months = ledger_of(conn, &engagement)?;
+    Ok((engagement, months))
+}
+
+/// The ledger: budget per month from the engagement, approved extensions, and usage from
+/// completed sessions (and no-shows, when the organization counts them).
+fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
+    let organization = organizations::get(conn, engagement.organization_id)?;
+    let used: Vec<(Month, i64)> = sessions::list(conn, engagement.id)?
+        .into_iter()
+        .filter(|s| {
+            s.status == SessionStatus::Completed
+                || (s.status == SessionStatus::NoShow && organization.settings.no_show_counts)
+        })
+        .map(|s| (s.month(), i64::from(s.duration_minutes)))
+        .collect();
+    let extended: Vec<(Month, i64)> = extensions::list(conn, engagement.id)?
+        .into_iter()
+        .filter(|x| x.status == ExtensionStatus::Approved)
+        .map(|x| (x.month, x.minutes))
+        .collect();
+    Ok(ledger(engagement, &used, &extended))
+}
