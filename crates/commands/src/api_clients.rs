@@ -101,3 +101,17 @@ pub fn revoke(
         Ok(next)
     })
 }
+
+/// The active client `client_id` whose secret `verify` accepts, for the client-credentials grant.
+/// The secret is checked against a dummy hash when the client is unknown, so a wrong id costs
+/// the same time as a wrong secret (`verify(hash)` says whether the secret matches `hash`).
+pub fn authenticate(
+    conn: &mut DbConnection,
+    client_id: &str,
+    dummy_hash: &str,
+    verify: impl FnOnce(&str) -> bool,
+) -> Result<Option<ApiClient>, StoreError> {
+    let client = api_clients::find_by_client_id(conn, client_id)?;
+    let matches = verify(client.as_ref().map_or(dummy_hash, |c| c.secret_hash.as_str()));
+    Ok(client.filter(|c| matches && c.is_active()))
+}

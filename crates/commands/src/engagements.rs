@@ -61,7 +61,7 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewEngagement) ->
 }
 
 /// A new engagement, validated against the organization and the people it names.
-fn new_engagement(
+pub(crate) fn new_engagement(
     conn: &mut DbConnection,
     input: NewEngagement,
     organization: &Organization,
@@ -190,6 +190,29 @@ pub fn transition(
         effects.event(DomainEvent::phase_changed(&next, current.phase));
         Ok(next)
     })
+}
+
+/// Moves the program by itself (one of the domain's system edges: a design submitted, changes
+/// requested, the end review recorded) inside the caller's frame: the row, the timeline entry,
+/// and as effects the audit record and the event, like a requested transition.
+pub(crate) fn move_by_itself(
+    tx: &mut DbConnection,
+    ctx: &keel_domain::audit::CommandContext,
+    effects: &mut crate::frame::Effects,
+    engagement: &Engagement,
+    to: Phase,
+    reason: &str,
+) -> Result<Engagement, StoreError> {
+    keel_domain::engagement::check_system_transition(engagement.phase, to)
+        .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
+    let next = engagement.moved_to(to);
+    engagements::save(tx, &next, engagement.version)?;
+    engagements::record_transition(tx, ctx, &next, Some(engagement.phase), Some(reason))?;
+    let record =
+        AuditRecord::new(ctx, "engagement.phase_changed", RESOURCE, engagement.id, Some(engagement.organization_id));
+    effects.audit(record.with_fields(vec!["phase"]));
+    effects.event(DomainEvent::phase_changed(&next, engagement.phase));
+    Ok(next)
 }
 
 /// The engagement's timeline: every phase change, oldest first.

@@ -9,16 +9,33 @@
 
 pub mod action_items;
 pub mod api_clients;
+pub mod audit;
+pub mod designs;
 pub mod engagements;
 pub mod extensions;
 pub mod frame;
 pub mod notifications;
+pub mod ops;
 pub mod organizations;
+pub mod principals;
 pub mod program;
+pub mod reviews;
 pub mod sessions;
 pub mod sign_in;
+pub mod stakeholders;
 pub mod users;
 pub mod webhooks;
 
 pub use frame::{Caller, Effects};
-pub use keel_persistence::StoreError as Error;
+/// The store every command runs against, as the fronts open and hand it over.
+pub use keel_persistence::instrument::statements_on_this_thread;
+pub use keel_persistence::{Database, DbConnection, StoreError};
+
+/// The filters of the list queries.
+pub mod filters {
+    pub use keel_persistence::repo::action_items::ActionItemFilter;
+    pub use keel_persistence::repo::audit::AuditFilter;
+    pub use keel_persistence::repo::engagements::EngagementFilter;
+    pub use keel_persistence::repo::users::UserFilter;
+    pub use keel_persistence::repo::webhooks::{DeliveryFilter, WebhookFilter};
+}

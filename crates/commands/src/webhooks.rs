@@ -14,7 +14,8 @@ use keel_domain::policy::{self, Action, Visibility};
 use keel_domain::webhook::{self, NewWebhook, Webhook, WebhookPatch};
 use keel_domain::{DomainError, OrganizationId, Precondition, ValidationErrors, time};
 use keel_persistence::repo::organizations;
-use keel_persistence::repo::webhooks::{self, Attempt, Delivery, DeliveryFilter, WebhookFilter};
+use keel_persistence::repo::webhooks::{self, DeliveryFilter, WebhookFilter};
+pub use keel_persistence::repo::webhooks::{Attempt, Delivery};
 use keel_persistence::{DbConnection, StoreError};
 use uuid::Uuid;
 

@@ -367,29 +367,6 @@ pub fn decide(
     Ok(DecisionResult { decision, design })
 }
 
-/// The mail to the leader or a sponsor when a design version awaits their decision.
-pub fn decision_request_email(
-    to_name: &str,
-    to_email: &str,
-    engagement: &Engagement,
-    version: i32,
-) -> crate::outbox::Email {
-    crate::outbox::Email {
-        to: to_email.to_owned(),
-        subject: format!("Program design v{version} awaits your decision"),
-        text: format!(
-            "Hello {to_name},\n\nversion {version} of the program design of \"{title}\" is ready for your review.\n\
-             Read it with GET /v1/engagements/{id}/designs/{version} and decide with\n\
-             POST /v1/engagements/{id}/designs/{version}/decisions {{\"decision\": \"approve\"}} \
-             or {{\"decision\": \"request_changes\", \"comment\": \"…\"}}.\n",
-            title = engagement.title,
-            id = engagement.id,
-        ),
-        secrets: Vec::new(),
-        attachments: Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

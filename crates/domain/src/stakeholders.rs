@@ -340,31 +340,6 @@ pub fn check_release(contributions: u32, min_raters: u32, theme_count: usize) ->
     Ok(())
 }
 
-/// The invitation mail to a rater: who asks, about whom, and the one-time code.
-pub fn invitation_email(rater: &Rater, leader_name: &str, token: &str) -> Option<crate::outbox::Email> {
-    let to = rater.email.as_ref()?.as_str().to_owned();
-    let days = INVITATION_TTL.as_secs() / 86_400;
-    let text = format!(
-        "Hello {name},\n\n\
-         {leader} is taking part in an executive coaching program, and your perspective as a colleague \
-         would help. Please share what you see as {leader}'s strengths and development areas.\n\n\
-         Your one-time feedback code is:\n\n    {token}\n\n\
-         Submit your feedback with POST /v1/feedback, sending the code as Authorization: Bearer <code> \
-         and a JSON body {{\"strengths\": \"…\", \"development_areas\": \"…\", \"comments\": \"…\"}}.\n\
-         Your answers go to the coach only; the leader sees an anonymised synthesis. \
-         The code works once and expires in {days} days.\n",
-        name = rater.name,
-        leader = leader_name,
-    );
-    Some(crate::outbox::Email {
-        to,
-        subject: format!("Feedback for {leader_name}'s coaching program"),
-        text,
-        secrets: vec![token.to_owned()],
-        attachments: Vec::new(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

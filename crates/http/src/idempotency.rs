@@ -18,7 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, HttpMessage, HttpResponse};
 use futures_util::StreamExt;
-use keel_persistence::repo::idempotency::{self, Claim};
+use keel_commands::ops::{Claim, idempotency};
 use sha2::{Digest, Sha256};
 
 use crate::extract::BodyLimit;

@@ -1,6 +1,6 @@
 //! Prometheus metrics, held per application (no global registry).
 
-use keel_persistence::repo::outbox::QueueStats;
+use keel_commands::ops::QueueStats;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };

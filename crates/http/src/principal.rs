@@ -7,55 +7,20 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use keel_commands::principals::{self, Subject};
+use keel_commands::{DbConnection, StoreError};
 use keel_domain::policy::{Principal, Scope};
-use keel_domain::user::UserStatus;
-use keel_persistence::repo::{api_clients, users};
-use keel_persistence::{DbConnection, StoreError};
 
 use crate::auth::{AuthError, Verified};
 
-fn refused(reason: &str) -> AuthError {
-    AuthError::Invalid(reason.to_owned())
-}
-
+/// The principal acting with `verified` now, or why it may not (a 401).
 pub fn resolve(conn: &mut DbConnection, verified: Verified) -> Result<Result<Principal, AuthError>, StoreError> {
-    let user = match verified {
-        Verified::User { id } => users::find(conn, id)?,
-        Verified::External { subject, verified_email } => {
-            // By external_id; if no user has it, by a verified email address.
-            let mut matches = users::find_by_external_id(conn, &subject)?;
-            if matches.len() > 1 {
-                return Ok(Err(refused("the identity provider's subject matches several users")));
-            }
-            let found = match (matches.pop(), verified_email) {
-                (Some(user), _) => Some(user),
-                (None, Some(email)) => users::find_by_email(conn, &email)?,
-                (None, None) => None,
-            };
-            // Not while the hold after someone else gave the account a new address or subject
-            // lasts (SPEC §1).
-            if found.as_ref().is_some_and(|u| u.held(keel_domain::time::now())) {
-                return Ok(Err(refused("sign-in to this account is on hold after someone else changed its address")));
-            }
-            found
-        }
-        Verified::ApiClient { client_id, scopes } => {
-            return Ok(match api_clients::find_by_client_id(conn, &client_id)? {
-                Some(client) if client.is_active() => Ok(Principal::ApiClient {
-                    // Scopes removed from the client since the token was issued no longer apply.
-                    scopes: scopes.intersection(&client.scopes).copied().collect(),
-                    organization_id: client.organization_id,
-                    id: client.client_id,
-                }),
-                _ => Err(refused("the API client is unknown or revoked")),
-            });
-        }
+    let subject = match verified {
+        Verified::User { id } => Subject::User(id),
+        Verified::ApiClient { client_id, scopes } => Subject::ApiClient { client_id, scopes },
+        Verified::External { subject, verified_email } => Subject::External { subject, verified_email },
     };
-    Ok(match user {
-        None => Err(refused("no user matches the token")),
-        Some(user) if user.status != UserStatus::Active => Err(refused("the user is deactivated")),
-        Some(user) => Ok(Principal::for_user(&user)),
-    })
+    Ok(principals::resolve(conn, subject)?.map_err(AuthError::Invalid))
 }
 
 /// Principals resolved in the last `ttl`, so that a burst of requests with one token costs one

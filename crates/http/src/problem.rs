@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use keel_commands::StoreError;
 use keel_domain::{DomainError, FieldError};
-use keel_persistence::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use keel_persistence::instrument::statements_on_this_thread;
-use keel_persistence::{Database, DbConnection, StoreError};
+use keel_commands::{Database, DbConnection, StoreError, statements_on_this_thread};
 
 use crate::auth::TokenService;
 use crate::cursor::CursorCodec;

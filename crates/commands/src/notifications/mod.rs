@@ -2,8 +2,10 @@
 //! beside it (issue 13 moves them here one by one; the rest still live where their command used
 //! to be). Commands queue what these functions render; nothing else writes a mail's text.
 
+pub mod designs;
 pub mod sessions;
 pub mod sign_in;
+pub mod stakeholders;
 
 use keel_domain::coaching::Extension;
 use keel_domain::engagement::Engagement;

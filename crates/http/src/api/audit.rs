@@ -4,9 +4,8 @@
 use actix_web::web::Data;
 use actix_web::{HttpResponse, get};
 use chrono::{DateTime, Utc};
-use keel_domain::policy::{self, Visibility};
-use keel_persistence::repo::audit::{self, AuditFilter};
-use keel_persistence::rows::AuditEventRow;
+use keel_commands::audit::{self, AuditEventRow};
+use keel_commands::filters::AuditFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -40,7 +39,7 @@ impl From<&AuditEventRow> for AuditEvent {
     fn from(r: &AuditEventRow) -> Self {
         AuditEvent {
             id: r.id.parse().unwrap_or_default(),
-            occurred_at: keel_persistence::rows::from_db_time(r.occurred_at),
+            occurred_at: r.occurred_at.and_utc(),
             organization_id: r.organization_id.as_deref().and_then(|o| o.parse().ok()),
             actor_kind: r.actor_kind.clone(),
             actor_id: r.actor_id.clone(),
@@ -88,7 +87,7 @@ pub async fn list_audit_events(
     query: ApiQuery<AuditListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let mut filter = AuditFilter {
+    let filter = AuditFilter {
         organization_id: q.organization_id.map(|o| o.to_string()),
         resource_type: q.resource_type,
         resource_id: q.resource_id,
@@ -96,19 +95,13 @@ pub async fn list_audit_events(
         from: q.from.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
     };
-    match policy::audit_visibility(&caller.principal)? {
-        Visibility::All => {}
-        Visibility::Organization(own) => match policy::narrow_to_organization(own, q.organization_id.map(Into::into)) {
-            Some(org) => filter.organization_id = Some(org.to_string()),
-            None => return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None })),
-        },
-        Visibility::OnlySelf(_) => {
-            return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None }));
-        }
-    }
+    // The caller is judged before their cursor, which is bound to the narrowed filter.
+    let Some(filter) = audit::visible(&caller, filter)? else {
+        return Ok(HttpResponse::Ok().json(AuditEventPage { items: Vec::new(), next_cursor: None }));
+    };
     let scope = format!("audit|{filter:?}");
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
-    let result = state.run(move |conn| audit::list(conn, &filter, page)).await?;
+    let result = state.run(move |conn| audit::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(AuditEventPage {
         next_cursor: next_cursor(&state, &scope, &result, |r| r.id.parse().unwrap_or_default()),
         items: result.items.iter().map(AuditEvent::from).collect(),

@@ -4,10 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
+use keel_commands::designs;
 use keel_domain::design::{Decision, Design, DesignInput, DesignItem, ItemKind, Verdict};
-use keel_domain::engagement::Engagement;
-use keel_domain::policy::{self, Part};
-use keel_persistence::repo::{designs, engagements};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -194,22 +192,13 @@ fn input(
     }
 }
 
-fn coach_only(caller: &Caller) -> impl Fn(&Engagement) -> Result<(), keel_domain::DomainError> + '_ {
-    move |e: &Engagement| policy::check_part(&caller.principal, e, Part::Designs, true)
-}
-
 /// Every design version with its decisions (coach, leader, sponsors, hr_partner, admin).
 #[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The versions, oldest first", body = DesignList)))]
 #[get("/engagements/{id}/designs")]
 pub async fn list_designs(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (all, decisions) = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Designs, false)?;
-            Ok((designs::list(conn, id)?, designs::decisions(conn, id, None)?))
-        })
-        .await?;
+    let (all, decisions) = state.run(move |conn| designs::list(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(DesignList { items: all.iter().map(|d| design_response(d, &decisions)).collect() }))
 }
 
@@ -229,9 +218,7 @@ pub async fn create_design(
     let b = body.0;
     let copy_from = b.copy_from;
     let draft = input(b.summary, b.theme_ids, b.outcome_ids, b.items);
-    let design = state
-        .run(move |conn| designs::create_draft(conn, &caller.ctx, id, copy_from, &draft, &coach_only(&caller)))
-        .await?;
+    let design = state.run(move |conn| designs::create(conn, &caller, id, copy_from, &draft)).await?;
     Ok(created(
         format!("/v1/engagements/{id}/designs/{}", design.version),
         design.revision,
@@ -249,12 +236,7 @@ pub async fn get_design(
     path: Path<(Uuid, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
-    let (design, decisions) = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Designs, false)?;
-            Ok((designs::get(conn, id, version)?, designs::decisions(conn, id, Some(version))?))
-        })
-        .await?;
+    let (design, decisions) = state.run(move |conn| designs::get(conn, &caller, (id, version))).await?;
     Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &decisions)))
 }
 
@@ -276,11 +258,8 @@ pub async fn update_design(
     let (id, version) = path.into_inner();
     let b = body.0;
     let changes = input(b.summary, b.theme_ids, b.outcome_ids, b.items);
-    let design = state
-        .run(move |conn| {
-            designs::update_draft(conn, &caller.ctx, id, version, if_match.0.as_ref(), &changes, &coach_only(&caller))
-        })
-        .await?;
+    let design =
+        state.run(move |conn| designs::update(conn, &caller, (id, version), if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
 }
 
@@ -299,9 +278,7 @@ pub async fn submit_design(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
-    let design = state
-        .run(move |conn| designs::submit(conn, &caller.ctx, id, version, if_match.0.as_ref(), &coach_only(&caller)))
-        .await?;
+    let design = state.run(move |conn| designs::submit(conn, &caller, (id, version), if_match.0.as_ref())).await?;
     Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
 }
 
@@ -327,17 +304,7 @@ pub async fn decide_design(
         DecisionValue::RequestChanges => Verdict::RequestChanges,
     };
     let comment = body.0.comment;
-    let (design, decisions) = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            policy::check_part(&caller.principal, &engagement, Part::Designs, false)?;
-            let approver = policy::check_decide(&caller.principal, &engagement)?;
-            // Checked again on the locked row.
-            let authorize = |e: &Engagement| policy::check_decide(&caller.principal, e).map(|_| ());
-            let (design, _) =
-                designs::decide_on(conn, &caller.ctx, id, version, approver, verdict, comment.as_deref(), &authorize)?;
-            Ok((design, designs::decisions(conn, id, Some(version))?))
-        })
-        .await?;
+    let (design, decisions) =
+        state.run(move |conn| designs::decide(conn, &caller, (id, version), verdict, comment.as_deref())).await?;
     Ok(HttpResponse::Created().json(design_response(&design, &decisions)))
 }

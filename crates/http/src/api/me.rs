@@ -2,8 +2,8 @@
 
 use actix_web::web::Data;
 use actix_web::{HttpResponse, get};
+use keel_commands::users;
 use keel_domain::policy::Principal;
-use keel_persistence::repo::users;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -37,9 +37,9 @@ pub struct MeResponse {
 #[utoipa::path(tag = "auth", responses((status = 200, description = "The caller", body = MeResponse)))]
 #[get("/me")]
 pub async fn get_me(caller: Caller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let body = match caller.0.principal {
+    let body = match caller.0.principal.clone() {
         Principal::User { id, .. } => {
-            let user = state.run(move |conn| users::get(conn, id)).await?;
+            let user = state.run(move |conn| users::get(conn, &caller, id)).await?;
             MeResponse {
                 kind: ActorKind::User,
                 organization_id: user.organization_id.map(|o| o.as_uuid()),

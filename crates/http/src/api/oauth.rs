@@ -11,7 +11,7 @@ use actix_web::web::{Bytes, Data};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use keel_persistence::repo::api_clients;
+use keel_commands::api_clients;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -154,12 +154,7 @@ pub async fn issue_token(req: HttpRequest, state: Data<AppState>, body: Bytes) -
     };
     state.limits.check_identity("token", &client_id)?;
     let client = state
-        .run(move |conn| {
-            let client = api_clients::find_by_client_id(conn, &client_id)?;
-            let hash = client.as_ref().map_or(DUMMY_HASH.as_str(), |c| c.secret_hash.as_str());
-            let matches = verify_secret(&secret, hash);
-            Ok(client.filter(|c| matches && c.is_active()))
-        })
+        .run(move |conn| api_clients::authenticate(conn, &client_id, &DUMMY_HASH, |hash| verify_secret(&secret, hash)))
         .await?;
     let Some(client) = client else {
         return Ok(oauth_error(

@@ -72,7 +72,7 @@ pub async fn metrics(state: Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
     let stats = actix_web::web::block(move || {
         let mut conn = db.conn()?;
-        keel_persistence::repo::outbox::stats(&mut conn)
+        keel_commands::ops::queue_stats(&mut conn)
     })
     .await;
     match stats {

@@ -4,12 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, put};
 use chrono::{DateTime, Utc};
-use keel_domain::engagement::Engagement;
-use keel_domain::policy::{self, Part};
+use keel_commands::{program, reviews};
 use keel_domain::program::OutcomeChanges;
 use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewInput, ReviewKind, share_achieved};
-use keel_persistence::StoreError;
-use keel_persistence::repo::{engagements, program, reviews};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -171,12 +168,8 @@ async fn put_review(
     body: ReviewRequest,
 ) -> Result<HttpResponse, ApiError> {
     let review_input = input(body);
-    let (review, renewal) = state
-        .run(move |conn| {
-            let authorize = |e: &Engagement| policy::check_part(&caller.principal, e, Part::Outcomes, true);
-            reviews::put(conn, &caller.ctx, id, kind, if_match.0.as_ref(), review_input, &authorize)
-        })
-        .await?;
+    let (review, renewal) =
+        state.run(move |conn| reviews::put(conn, &caller, (id, kind), if_match.0.as_ref(), review_input)).await?;
     Ok(resource(StatusCode::OK, review.version, &response(&review, renewal.map(|r| r.id))))
 }
 
@@ -186,12 +179,7 @@ async fn get_review(
     id: Uuid,
     kind: ReviewKind,
 ) -> Result<HttpResponse, ApiError> {
-    let review = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Outcomes, false)?;
-            reviews::get(conn, id, kind)?.ok_or_else(|| StoreError::not_found("review"))
-        })
-        .await?;
+    let review = state.run(move |conn| reviews::get(conn, &caller, (id, kind))).await?;
     Ok(resource(StatusCode::OK, review.version, &response(&review, None)))
 }
 
@@ -279,12 +267,7 @@ pub struct Progress {
 #[get("/engagements/{id}/progress")]
 pub async fn get_progress(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (outcomes, measurements) = state
-        .run(move |conn| {
-            policy::check_part(&caller.principal, &engagements::get(conn, id)?, Part::Outcomes, false)?;
-            Ok((program::outcomes(conn, id)?, program::measurements(conn, id)?))
-        })
-        .await?;
+    let (outcomes, measurements) = state.run(move |conn| program::list_outcomes(conn, &caller, id)).await?;
     let items = outcomes
         .iter()
         .map(|o| {

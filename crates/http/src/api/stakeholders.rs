@@ -7,13 +7,9 @@ use actix_web::http::header;
 use actix_web::web::{Data, Path, ReqData};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
-use keel_domain::engagement::Engagement;
-use keel_domain::outbox::Message;
-use keel_domain::policy::{self, Part};
-use keel_domain::stakeholders::{
-    Feedback, Rater, RaterChanges, RaterInterview, Relationship, Theme, ThemeChanges, ThemeKind, invitation_email,
-};
-use keel_persistence::repo::{engagements, stakeholders, users};
+use keel_commands::stakeholders::{self, FeedbackCode, FeedbackInput};
+use keel_domain::audit::{Actor, CommandContext};
+use keel_domain::stakeholders::{Rater, RaterChanges, Relationship, Theme, ThemeChanges, ThemeKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -146,14 +142,6 @@ pub struct FeedbackReceived {
     pub message: String,
 }
 
-fn guard(
-    caller: &Caller,
-    part: Part,
-    write: bool,
-) -> impl Fn(&Engagement) -> Result<(), keel_domain::DomainError> + '_ {
-    move |e: &Engagement| policy::check_part(&caller.principal, e, part, write)
-}
-
 fn hash(token: &str) -> String {
     Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -164,12 +152,7 @@ fn hash(token: &str) -> String {
 #[get("/engagements/{id}/raters")]
 pub async fn list_raters(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let raters = state
-        .run(move |conn| {
-            guard(&caller, Part::Raters, false)(&engagements::get(conn, id)?)?;
-            stakeholders::raters(conn, id)
-        })
-        .await?;
+    let raters = state.run(move |conn| stakeholders::list_raters(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(RaterList { items: raters.iter().map(RaterResponse::from).collect() }))
 }
 
@@ -187,9 +170,7 @@ pub async fn create_rater(
     let id = id.into_inner();
     let b = body.0;
     let input = RaterChanges { name: Some(b.name), email: Some(b.email), relationship: Some(b.relationship.into()) };
-    let rater = state
-        .run(move |conn| stakeholders::create_rater(conn, &caller.ctx, id, &input, &guard(&caller, Part::Raters, true)))
-        .await?;
+    let rater = state.run(move |conn| stakeholders::create_rater(conn, &caller, id, &input)).await?;
     Ok(created(format!("/v1/engagements/{id}/raters/{}", rater.id), rater.version, &RaterResponse::from(&rater)))
 }
 
@@ -202,14 +183,8 @@ pub async fn get_rater(
     state: Data<AppState>,
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, rater_id) = path.into_inner();
-    let (rater, (interview, feedback)) = state
-        .run(move |conn| {
-            guard(&caller, Part::Raters, false)(&engagements::get(conn, id)?)?;
-            let rater = stakeholders::rater(conn, id, rater_id)?;
-            Ok((rater, stakeholders::rater_contribution(conn, rater_id)?))
-        })
-        .await?;
+    let path = path.into_inner();
+    let (rater, (interview, feedback)) = state.run(move |conn| stakeholders::get_rater(conn, &caller, path)).await?;
     let detail = RaterDetail {
         rater: RaterResponse::from(&rater),
         interview: interview.map(|i| RaterInterviewBody { interviewed_on: Some(i.interviewed_on), notes: i.notes }),
@@ -237,22 +212,11 @@ pub async fn update_rater(
     if_match: IfMatchVersion,
     body: JsonBody<UpdateRaterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, rater_id) = path.into_inner();
+    let path = path.into_inner();
     let b = body.0;
     let changes = RaterChanges { name: b.name, email: b.email, relationship: b.relationship.map(Into::into) };
-    let rater = state
-        .run(move |conn| {
-            stakeholders::update_rater(
-                conn,
-                &caller.ctx,
-                id,
-                rater_id,
-                if_match.0.as_ref(),
-                &changes,
-                &guard(&caller, Part::Raters, true),
-            )
-        })
-        .await?;
+    let rater =
+        state.run(move |conn| stakeholders::update_rater(conn, &caller, path, if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, rater.version, &RaterResponse::from(&rater)))
 }
 
@@ -265,12 +229,8 @@ pub async fn delete_rater(
     state: Data<AppState>,
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, rater_id) = path.into_inner();
-    state
-        .run(move |conn| {
-            stakeholders::delete_rater(conn, &caller.ctx, id, rater_id, &guard(&caller, Part::Raters, true))
-        })
-        .await?;
+    let path = path.into_inner();
+    state.run(move |conn| stakeholders::delete_rater(conn, &caller, path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -286,20 +246,10 @@ pub async fn put_rater_interview(
     path: Path<(Uuid, Uuid)>,
     body: JsonBody<RaterInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, rater_id) = path.into_inner();
-    let interview = RaterInterview::record(body.0.interviewed_on, &body.0.notes)?;
-    let rater = state
-        .run(move |conn| {
-            stakeholders::record_interview(
-                conn,
-                &caller.ctx,
-                id,
-                rater_id,
-                &interview,
-                &guard(&caller, Part::Raters, true),
-            )
-        })
-        .await?;
+    let path = path.into_inner();
+    let RaterInterviewBody { interviewed_on, notes } = body.0;
+    let rater =
+        state.run(move |conn| stakeholders::record_interview(conn, &caller, path, interviewed_on, &notes)).await?;
     Ok(HttpResponse::Ok().json(RaterResponse::from(&rater)))
 }
 
@@ -312,29 +262,12 @@ pub async fn invite_rater(
     state: Data<AppState>,
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, rater_id) = path.into_inner();
-    let rater = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            guard(&caller, Part::Raters, true)(&engagement)?;
-            let leader = users::get(conn, engagement.leader_id)?;
-            let token = random_token("kr_", 32);
-            let mail = |rater: &Rater, engagement: &Engagement| Message::Email {
-                organization_id: Some(engagement.organization_id),
-                engagement_id: Some(engagement.id),
-                email: invitation_email(rater, &leader.name, &token).expect("an invited rater has an email"),
-            };
-            stakeholders::invite(
-                conn,
-                &caller.ctx,
-                id,
-                rater_id,
-                &hash(&token),
-                mail,
-                &guard(&caller, Part::Raters, true),
-            )
-        })
-        .await?;
+    let path = path.into_inner();
+    let new_code = || {
+        let code = random_token("kr_", 32);
+        FeedbackCode { hash: hash(&code), code }
+    };
+    let rater = state.run(move |conn| stakeholders::invite(conn, &caller, path, new_code)).await?;
     Ok(HttpResponse::Accepted().json(RaterResponse::from(&rater)))
 }
 
@@ -372,9 +305,13 @@ pub async fn submit_feedback(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned())
         .ok_or_else(refused)?;
-    let feedback = Feedback::submit(&body.0.strengths, &body.0.development_areas, body.0.comments.as_deref())?;
-    let request_id = request_id.map(|r| r.into_inner().0).unwrap_or_default();
-    state.run(move |conn| stakeholders::submit_feedback(conn, &request_id, &hash(&token), &feedback)).await.map_err(
+    let FeedbackRequest { strengths, development_areas, comments } = body.0;
+    let input = FeedbackInput { strengths, development_areas, comments };
+    let ctx = CommandContext {
+        actor: Actor::Anonymous,
+        request_id: request_id.map(|r| r.into_inner().0).unwrap_or_default(),
+    };
+    state.run(move |conn| stakeholders::submit_feedback(conn, &ctx, &hash(&token), &input)).await.map_err(
         |e| match e {
             ApiError::Problem(p) if p.status == 404 => refused(),
             other => other,
@@ -465,14 +402,7 @@ pub struct UpdateThemeRequest {
 #[get("/engagements/{id}/themes")]
 pub async fn list_themes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let themes = state
-        .run(move |conn| {
-            let engagement = engagements::get(conn, id)?;
-            guard(&caller, Part::Themes, false)(&engagement)?;
-            let released_only = !policy::sees_unreleased_themes(&caller.principal, &engagement);
-            stakeholders::themes(conn, id, released_only)
-        })
-        .await?;
+    let themes = state.run(move |conn| stakeholders::list_themes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ThemeList { items: themes.iter().map(ThemeResponse::from).collect() }))
 }
 
@@ -490,9 +420,7 @@ pub async fn create_theme(
     let id = id.into_inner();
     let b = body.0;
     let input = ThemeChanges { kind: Some(b.kind.into()), title: Some(b.title), description: Some(b.description) };
-    let theme = state
-        .run(move |conn| stakeholders::create_theme(conn, &caller.ctx, id, &input, &guard(&caller, Part::Themes, true)))
-        .await?;
+    let theme = state.run(move |conn| stakeholders::create_theme(conn, &caller, id, &input)).await?;
     Ok(created(format!("/v1/engagements/{id}/themes/{}", theme.id), theme.version, &ThemeResponse::from(&theme)))
 }
 
@@ -510,22 +438,11 @@ pub async fn update_theme(
     if_match: IfMatchVersion,
     body: JsonBody<UpdateThemeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, theme_id) = path.into_inner();
+    let path = path.into_inner();
     let b = body.0;
     let changes = ThemeChanges { kind: b.kind.map(Into::into), title: b.title, description: b.description };
-    let theme = state
-        .run(move |conn| {
-            stakeholders::update_theme(
-                conn,
-                &caller.ctx,
-                id,
-                theme_id,
-                if_match.0.as_ref(),
-                &changes,
-                &guard(&caller, Part::Themes, true),
-            )
-        })
-        .await?;
+    let theme =
+        state.run(move |conn| stakeholders::update_theme(conn, &caller, path, if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, theme.version, &ThemeResponse::from(&theme)))
 }
 
@@ -538,12 +455,8 @@ pub async fn delete_theme(
     state: Data<AppState>,
     path: Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, theme_id) = path.into_inner();
-    state
-        .run(move |conn| {
-            stakeholders::delete_theme(conn, &caller.ctx, id, theme_id, &guard(&caller, Part::Themes, true))
-        })
-        .await?;
+    let path = path.into_inner();
+    state.run(move |conn| stakeholders::delete_theme(conn, &caller, path)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -555,8 +468,6 @@ pub async fn delete_theme(
 #[post("/engagements/{id}/themes/release")]
 pub async fn release_themes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let themes = state
-        .run(move |conn| stakeholders::release_themes(conn, &caller.ctx, id, &guard(&caller, Part::Themes, true)))
-        .await?;
+    let themes = state.run(move |conn| stakeholders::release_themes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ThemeList { items: themes.iter().map(ThemeResponse::from).collect() }))
 }

@@ -5,9 +5,9 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 
+use keel_commands::filters::UserFilter;
 use keel_commands::users;
 use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
-use keel_persistence::repo::users::UserFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;

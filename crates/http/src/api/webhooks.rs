@@ -6,11 +6,11 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
+use keel_commands::filters::{DeliveryFilter, WebhookFilter};
 use keel_commands::webhooks;
+use keel_commands::webhooks::{Attempt, Delivery};
 use keel_domain::OrganizationId;
 use keel_domain::webhook::{DeliveryStatus, NewWebhook, Webhook, WebhookPatch};
-use keel_persistence::repo::webhooks::{Attempt, Delivery, DeliveryFilter, WebhookFilter};
-use keel_persistence::rows::from_db_time;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -179,7 +179,7 @@ pub struct WebhookAttempt {
 impl From<&Attempt> for WebhookAttempt {
     fn from(a: &Attempt) -> Self {
         WebhookAttempt {
-            attempted_at: from_db_time(a.attempted_at),
+            attempted_at: a.attempted_at.and_utc(),
             response_status: a.response_status,
             error: a.error.clone(),
             duration_ms: a.duration_ms,
@@ -224,11 +224,11 @@ impl WebhookDelivery {
             engagement_id: d.engagement_id.as_deref().and_then(|e| e.parse().ok()),
             status: d.status().into(),
             payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
-            created_at: from_db_time(d.created_at),
-            last_attempt_at: d.last_attempt_at.map(from_db_time),
-            next_attempt_at: d.next_attempt_at.map(from_db_time),
-            delivered_at: d.delivered_at.map(from_db_time),
-            failed_at: d.failed_at.map(from_db_time),
+            created_at: d.created_at.and_utc(),
+            last_attempt_at: d.last_attempt_at.map(|t| t.and_utc()),
+            next_attempt_at: d.next_attempt_at.map(|t| t.and_utc()),
+            delivered_at: d.delivered_at.map(|t| t.and_utc()),
+            failed_at: d.failed_at.map(|t| t.and_utc()),
             last_error: d.last_error.clone(),
             attempts: attempts.iter().map(WebhookAttempt::from).collect(),
         }

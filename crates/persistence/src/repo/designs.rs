@@ -1,23 +1,17 @@
-//! Steps 4 and 5: design versions and decisions. Every change locks the engagement row, so
-//! concurrent decisions queue: the last approval approves the design exactly once.
+//! Steps 4 and 5: the rows of design versions and their decisions (the commands are in
+//! keel-commands, which lock the engagement row first, so concurrent decisions queue).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
+use keel_domain::UserId;
 use keel_domain::design::{
-    ApproverRole, Decision, Design, DesignInput, DesignItem, DesignStatus, ItemKind, Known, Verdict, decide,
-    decision_request_email, may_draft, missing_approvals,
+    ApproverRole, Decision, Design, DesignItem, DesignStatus, ItemKind, Verdict, missing_approvals,
 };
-use keel_domain::engagement::{Engagement, Phase};
-use keel_domain::event::DomainEvent;
-use keel_domain::outbox::Message;
-use keel_domain::{DomainError, Precondition, UserId};
+use keel_domain::engagement::Engagement;
 use serde_json::{Value, json};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::program::Authorize;
-use crate::repo::{audit, engagements, events, outbox, program, stakeholders, users};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{design_decisions, designs};
 
@@ -151,35 +145,8 @@ pub fn decisions(
         .collect()
 }
 
-fn known(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Known, StoreError> {
-    Ok(Known {
-        themes: stakeholders::themes(conn, engagement_id, false)?.into_iter().map(|t| t.id).collect(),
-        outcomes: program::outcomes(conn, engagement_id)?.into_iter().map(|o| o.id).collect(),
-    })
-}
-
-fn open_for_change(
-    conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<Engagement, StoreError> {
-    let engagement = engagements::get_for_update(conn, engagement_id)?;
-    authorize(&engagement)?;
-    if !matches!(engagement.phase, Phase::AssessmentDesign | Phase::SponsorReview | Phase::Coaching | Phase::MidReview)
-    {
-        return Err(DomainError::conflict(
-            "design_not_in_this_phase",
-            format!(
-                "the program design is worked on from assessment_design on; the engagement is {}",
-                engagement.phase
-            ),
-        )
-        .into());
-    }
-    Ok(engagement)
-}
-
-fn insert(conn: &mut DbConnection, engagement: &Engagement, design: &Design) -> Result<(), StoreError> {
+/// Inserts a new version.
+pub fn insert(conn: &mut DbConnection, engagement: &Engagement, design: &Design) -> Result<(), StoreError> {
     diesel::insert_into(designs::table)
         .values((
             designs::engagement_id.eq(engagement.id.to_string()),
@@ -199,7 +166,8 @@ fn insert(conn: &mut DbConnection, engagement: &Engagement, design: &Design) -> 
     Ok(())
 }
 
-fn save(conn: &mut DbConnection, design: &Design) -> Result<(), StoreError> {
+/// Writes `design` over its stored version.
+pub fn save(conn: &mut DbConnection, design: &Design) -> Result<(), StoreError> {
     diesel::update(designs::table.find((design.engagement_id.to_string(), design.version)))
         .set((
             designs::status.eq(design.status.as_str()),
@@ -215,177 +183,26 @@ fn save(conn: &mut DbConnection, design: &Design) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn audit_design(
+/// Appends a decision on one of the engagement's design versions.
+pub fn insert_decision(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    action: &'static str,
     engagement: &Engagement,
-    version: i32,
+    decision: &Decision,
 ) -> Result<(), StoreError> {
-    let record = AuditRecord::new(
-        ctx,
-        action,
-        "design",
-        format!("{}/v{version}", engagement.id),
-        Some(engagement.organization_id),
-    );
-    audit::append(conn, &record)
-}
-
-/// Drafts the next version, from `copy_from` (a version number) if given.
-pub fn create_draft(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    copy_from: Option<i32>,
-    input: &DesignInput,
-    authorize: Authorize<'_>,
-) -> Result<Design, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let all = list(conn, engagement_id)?;
-        may_draft(all.last())?;
-        let base = match copy_from {
-            Some(v) => Some(all.iter().find(|d| d.version == v).ok_or_else(|| {
-                DomainError::Validation(keel_domain::ValidationErrors::single(
-                    "copy_from",
-                    "not_found",
-                    "no such version",
-                ))
-            })?),
-            None => None,
-        };
-        let number = all.last().map_or(1, |d| d.version + 1);
-        let design = Design::draft(&engagement, number, base, input, &known(conn, engagement_id)?)?;
-        insert(conn, &engagement, &design)?;
-        audit_design(conn, ctx, "design.drafted", &engagement, number)?;
-        Ok(design)
-    })
-}
-
-pub fn update_draft(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    version: i32,
-    precondition: Option<&Precondition>,
-    input: &DesignInput,
-    authorize: Authorize<'_>,
-) -> Result<Design, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = get(conn, engagement_id, version)?;
-        Precondition::check(precondition, current.revision)?;
-        let next = current.edit(input, &known(conn, engagement_id)?)?;
-        save(conn, &next)?;
-        audit_design(conn, ctx, "design.updated", &engagement, version)?;
-        Ok(next)
-    })
-}
-
-/// Freezes a draft for review: the engagement moves to `sponsor_review` (from
-/// `assessment_design`), and the leader and every sponsor are emailed.
-pub fn submit(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    version: i32,
-    precondition: Option<&Precondition>,
-    authorize: Authorize<'_>,
-) -> Result<Design, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = get(conn, engagement_id, version)?;
-        Precondition::check(precondition, current.revision)?;
-        let submitted = current.submit()?;
-        save(conn, &submitted)?;
-        audit_design(conn, ctx, "design.submitted", &engagement, version)?;
-        events::append(conn, &DomainEvent::design_submitted(&engagement, version))?;
-        if engagement.phase == Phase::AssessmentDesign {
-            engagements::move_to(
-                conn,
-                ctx,
-                &engagement,
-                Phase::SponsorReview,
-                &format!("design v{version} submitted"),
-            )?;
-        }
-        for approver in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
-            if let Some(user) = users::find(conn, approver)? {
-                let email = decision_request_email(&user.name, user.email.as_str(), &engagement, version);
-                outbox::enqueue(
-                    conn,
-                    &Message::Email {
-                        organization_id: Some(engagement.organization_id),
-                        engagement_id: Some(engagement.id),
-                        email,
-                    },
-                )?;
-            }
-        }
-        Ok(submitted)
-    })
-}
-
-/// Records `approver`'s decision on `version`. The last approval approves the design; a request
-/// for changes sends the engagement back to `assessment_design`.
-#[allow(clippy::too_many_arguments)]
-pub fn decide_on(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    version: i32,
-    approver: UserId,
-    verdict: Verdict,
-    comment: Option<&str>,
-    authorize: Authorize<'_>,
-) -> Result<(Design, Decision), StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        let design = get(conn, engagement_id, version)?;
-        let so_far = decisions(conn, engagement_id, Some(version))?;
-        let result = decide(&engagement, &design, &so_far, approver, verdict, comment)?;
-        let d = &result.decision;
-        diesel::insert_into(design_decisions::table)
-            .values((
-                design_decisions::id.eq(d.id.to_string()),
-                design_decisions::engagement_id.eq(engagement_id.to_string()),
-                design_decisions::organization_id.eq(engagement.organization_id.to_string()),
-                design_decisions::design_version.eq(version),
-                design_decisions::approver_id.eq(approver.to_string()),
-                design_decisions::role.eq(d.role.as_str()),
-                design_decisions::verdict.eq(d.verdict.as_str()),
-                design_decisions::comment.eq(&d.comment),
-                design_decisions::decided_at.eq(to_db_time(d.decided_at)),
-            ))
-            .execute(conn)?;
-        audit_design(conn, ctx, "design.decided", &engagement, version)?;
-        events::append(conn, &DomainEvent::design_decided(&engagement, version, d.role.as_str(), d.verdict.as_str()))?;
-        let design = match result.design {
-            Some(next) => {
-                save(conn, &next)?;
-                match next.status {
-                    DesignStatus::Approved => {
-                        events::append(conn, &DomainEvent::design_approved(&engagement, version))?
-                    }
-                    DesignStatus::ChangesRequested if engagement.phase == Phase::SponsorReview => {
-                        engagements::move_to(
-                            conn,
-                            ctx,
-                            &engagement,
-                            Phase::AssessmentDesign,
-                            &format!("changes requested on design v{version}"),
-                        )?;
-                    }
-                    _ => {}
-                }
-                next
-            }
-            None => design,
-        };
-        Ok((design, result.decision))
-    })
+    diesel::insert_into(design_decisions::table)
+        .values((
+            design_decisions::id.eq(decision.id.to_string()),
+            design_decisions::engagement_id.eq(engagement.id.to_string()),
+            design_decisions::organization_id.eq(engagement.organization_id.to_string()),
+            design_decisions::design_version.eq(decision.design_version),
+            design_decisions::approver_id.eq(decision.approver_id.to_string()),
+            design_decisions::role.eq(decision.role.as_str()),
+            design_decisions::verdict.eq(decision.verdict.as_str()),
+            design_decisions::comment.eq(&decision.comment),
+            design_decisions::decided_at.eq(to_db_time(decision.decided_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The design facts of the guards: the latest version under review or approved, and who still

@@ -1,42 +1,18 @@
 //! Engagements: their rows, sponsors and timeline, and the lists filtered by who may see them
-//! (the commands are in keel-commands; `create_in_transaction` and `move_to` serve the
-//! repositories not yet moved there).
-
-use std::collections::BTreeSet;
+//! (the commands are in keel-commands).
 
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::engagement::{Engagement, NewEngagement, People, Phase, TransitionRecord, check_system_transition};
-use keel_domain::event::DomainEvent;
+use keel_domain::audit::CommandContext;
+use keel_domain::engagement::{Engagement, Phase, TransitionRecord};
 use keel_domain::page::{Page, PageRequest};
-use keel_domain::user::User;
-use keel_domain::{DomainError, OrganizationId, UserId};
+use keel_domain::{OrganizationId, UserId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::{audit, events, users};
 use crate::rows::{EngagementRow, from_db_time, to_db_time};
 use crate::schema::{engagement_sponsors, engagement_transitions, engagements};
 
 const RESOURCE: &str = "engagement";
-
-struct Directory(Vec<User>);
-
-impl People for Directory {
-    fn get(&self, id: UserId) -> Option<&User> {
-        self.0.iter().find(|u| u.id == id)
-    }
-}
-
-fn load_people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
-    let mut people = Vec::new();
-    for id in ids.into_iter().collect::<BTreeSet<_>>() {
-        if let Some(user) = users::find(conn, id)? {
-            people.push(user);
-        }
-    }
-    Ok(Directory(people))
-}
 
 fn insert_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Result<(), StoreError> {
     // One statement per sponsor: MultiConnection has no batch insert (and there are few).
@@ -94,33 +70,8 @@ pub fn replace_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Res
     insert_sponsors(conn, engagement)
 }
 
-/// Creates an engagement inside the caller's transaction (for the renewal, until the reviews
-/// move to keel-commands).
-pub(crate) fn create_in_transaction(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    input: NewEngagement,
-    organization: &keel_domain::organization::Organization,
-) -> Result<Engagement, StoreError> {
-    let named = [input.leader_id, input.coach_id]
-        .into_iter()
-        .chain(input.sponsor_ids.iter().copied())
-        .chain(input.hr_partner_id);
-    let people = load_people(conn, named)?;
-    let engagement = Engagement::create(input, organization, &people)?;
-    diesel::insert_into(engagements::table).values(EngagementRow::from(&engagement)).execute(conn)?;
-    insert_sponsors(conn, &engagement)?;
-    record_transition(conn, ctx, &engagement, None, Some("created"))?;
-    audit::append(
-        conn,
-        &AuditRecord::new(ctx, "engagement.created", RESOURCE, engagement.id, Some(engagement.organization_id)),
-    )?;
-    events::append(conn, &DomainEvent::engagement_created(&engagement))?;
-    Ok(engagement)
-}
-
 /// Marks `engagement` as the renewal of `previous`.
-pub(crate) fn link_renewal(
+pub fn link_renewal(
     conn: &mut DbConnection,
     engagement: &Engagement,
     previous: uuid::Uuid,
@@ -273,31 +224,4 @@ pub fn timeline(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Page::from_overfetch(items, page.limit))
-}
-
-/// Moves the engagement to `to` inside the current transaction (timeline, audit, event): one of
-/// the program's own moves, checked against the domain's system edges.
-pub(crate) fn move_to(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement: &Engagement,
-    to: Phase,
-    reason: &str,
-) -> Result<Engagement, StoreError> {
-    check_system_transition(engagement.phase, to).map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
-    let next = engagement.moved_to(to);
-    if write(conn, &next, engagement.version)? != 1 {
-        return Err(DomainError::StaleVersion { current: None }.into());
-    }
-    record_transition(conn, ctx, &next, Some(engagement.phase), Some(reason))?;
-    let record = AuditRecord::new(
-        ctx,
-        "engagement.phase_changed",
-        "engagement",
-        engagement.id,
-        Some(engagement.organization_id),
-    );
-    audit::append(conn, &record.with_fields(vec!["phase"]))?;
-    events::append(conn, &DomainEvent::phase_changed(&next, engagement.phase))?;
-    Ok(next)
 }

@@ -17,7 +17,6 @@ pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
 pub mod users;
-pub mod versioned;
 pub mod webhooks;
 
 use diesel::prelude::*;

@@ -3,19 +3,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::DomainError;
 use keel_domain::engagement::Engagement;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, MeasurementSource, Outcome};
 use keel_domain::time;
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::engagements;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{context_meetings, leader_interviews, outcome_measurements, outcomes};
-
-/// A policy check handed down by the repositories not yet moved to keel-commands (issue 13).
-pub type Authorize<'a> = &'a dyn Fn(&Engagement) -> Result<(), DomainError>;
 
 pub(crate) fn json_list(values: &[String]) -> String {
     serde_json::to_string(values).expect("strings serialize")
@@ -23,21 +18,6 @@ pub(crate) fn json_list(values: &[String]) -> String {
 
 fn parse_list(value: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(value).map_err(|_| corrupt("list", value))
-}
-
-/// The engagement, locked, if `authorize` allows; refused when it has ended (for the
-/// repositories not yet moved to keel-commands).
-pub(crate) fn open_for_change(
-    conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<Engagement, StoreError> {
-    let engagement = engagements::get_for_update(conn, engagement_id)?;
-    authorize(&engagement)?;
-    if engagement.phase.is_terminal() {
-        return Err(DomainError::conflict("engagement_ended", format!("the engagement is {}", engagement.phase)).into());
-    }
-    Ok(engagement)
 }
 
 // ---- context meeting ----

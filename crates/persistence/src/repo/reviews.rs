@@ -1,22 +1,15 @@
-//! The mid- and end-of-program reviews. Recording one writes each outcome's actual state as a
-//! measurement (source mid_review / end_review); the end review closes the engagement
-//! (`completed`) or renews it: a new engagement with the same people and the new outcomes,
-//! linked to this one — all in one transaction.
+//! The rows of the mid- and end-of-program reviews (the commands, with the measurements they
+//! record and the end review's move or renewal, are in keel-commands).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::audit::{AuditRecord, CommandContext};
-use keel_domain::engagement::{Engagement, NewEngagement, Phase};
-use keel_domain::event::DomainEvent;
-use keel_domain::program::{Measurement, MeasurementSource, Outcome, OutcomeChanges};
-use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewInput, ReviewKind};
-use keel_domain::{DomainError, Precondition};
+use keel_domain::engagement::{Engagement, Phase};
+use keel_domain::program::OutcomeChanges;
+use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewKind};
 use serde_json::{Value, json};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::program::{self, Authorize};
-use crate::repo::{audit, engagements, events, organizations};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{engagement_transitions, reviews};
 
@@ -122,117 +115,31 @@ pub fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<(bool, 
     Ok((since, mid.is_some(), get(conn, engagement.id, ReviewKind::End)?.is_some()))
 }
 
-/// Records (or replaces) a review. Returns it, and for a renewal the new engagement.
-#[allow(clippy::too_many_arguments)]
-pub fn put(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    kind: ReviewKind,
-    precondition: Option<&Precondition>,
-    input: ReviewInput,
-    authorize: Authorize<'_>,
-) -> Result<(Review, Option<Engagement>), StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        authorize(&engagement)?;
-        let outcomes = program::outcomes(conn, engagement_id)?;
-        let previous = get(conn, engagement_id, kind)?;
-        if let Some(previous) = &previous {
-            Precondition::check(precondition, previous.version)?;
-        }
-        let review = Review::record(kind, &engagement, &outcomes, input, previous.as_ref())?;
-        let values = (
-            reviews::narrative.eq(&review.narrative),
-            reviews::outcomes.eq(outcomes_json(&review.outcomes)),
-            reviews::program_changes.eq(&review.program_changes),
-            reviews::achievements.eq(&review.achievements),
-            reviews::next_step.eq(review.next_step.map(|n| n.as_str())),
-            reviews::renewal.eq(renewal_json(&review.renewal_outcomes)),
-            reviews::recorded_at.eq(to_db_time(review.recorded_at)),
-            reviews::version.eq(review.version),
-        );
-        if previous.is_some() {
-            diesel::update(reviews::table.find((engagement_id.to_string(), kind.as_str())))
-                .set(values)
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(reviews::table)
-                .values((
-                    reviews::engagement_id.eq(engagement_id.to_string()),
-                    reviews::kind.eq(kind.as_str()),
-                    reviews::organization_id.eq(engagement.organization_id.to_string()),
-                    values,
-                ))
-                .execute(conn)?;
-        }
-        let source = if kind == ReviewKind::Mid { MeasurementSource::MidReview } else { MeasurementSource::EndReview };
-        for entry in &review.outcomes {
-            let measurement =
-                Measurement::record(entry.outcome_id, &entry.actual, entry.note.as_deref(), None, source)?;
-            program::insert_measurement(conn, &engagement, &measurement)?;
-        }
-        let record =
-            AuditRecord::new(ctx, "review.completed", "engagement", engagement_id, Some(engagement.organization_id));
-        audit::append(
-            conn,
-            &record.with_fields(vec![if kind == ReviewKind::Mid { "mid_review" } else { "end_review" }]),
-        )?;
-        events::append(
-            conn,
-            &DomainEvent::review_completed(&engagement, kind.as_str(), review.next_step.map(|n| n.as_str())),
-        )?;
-        let renewal = match review.next_step {
-            Some(NextStep::Completed) => {
-                engagements::move_to(conn, ctx, &engagement, Phase::Completed, "end review recorded")?;
-                None
-            }
-            Some(NextStep::Renewed) => {
-                let renewal = renew(conn, ctx, &engagement, &review.renewal_outcomes)?;
-                engagements::move_to(conn, ctx, &engagement, Phase::Renewed, &format!("renewed as {}", renewal.id))?;
-                Some(renewal)
-            }
-            None => None,
-        };
-        Ok((review, renewal))
-    })
-}
-
-/// The renewal: same leader, coach, sponsors and hr_partner, starting today at `context`, with
-/// the new outcomes, linked to `previous`.
-fn renew(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    previous: &Engagement,
-    outcomes: &[OutcomeChanges],
-) -> Result<Engagement, StoreError> {
-    let organization = organizations::get(conn, previous.organization_id)?;
-    let input = NewEngagement {
-        organization_id: previous.organization_id,
-        title: previous.title.clone(),
-        leader_id: previous.leader_id,
-        coach_id: previous.coach_id,
-        sponsor_ids: previous.sponsor_ids.iter().copied().collect(),
-        hr_partner_id: previous.hr_partner_id,
-        start_date: keel_domain::time::now().date_naive(),
-        planned_end_date: None,
-        allow_any_duration: false,
-        monthly_hours_budget: Some(previous.monthly_hours_budget),
-    };
-    let mut renewal = engagements::create_in_transaction(conn, ctx, input, &organization).map_err(|e| match e {
-        StoreError::Domain(DomainError::Validation(errors)) => StoreError::Domain(DomainError::conflict(
-            "renewal_invalid",
-            format!(
-                "the renewal cannot be created: {}",
-                errors.0.iter().map(|e| format!("{} {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-            ),
-        )),
-        other => other,
-    })?;
-    renewal = engagements::link_renewal(conn, &renewal, previous.id)?;
-    for changes in outcomes {
-        let outcome = Outcome::create(renewal.id, changes)?;
-        program::insert_outcome(conn, &renewal, &outcome)?;
+/// Writes the engagement's review of `review.kind`: inserted when `new`, else replaced.
+pub fn save(conn: &mut DbConnection, engagement: &Engagement, review: &Review, new: bool) -> Result<(), StoreError> {
+    let values = (
+        reviews::narrative.eq(&review.narrative),
+        reviews::outcomes.eq(outcomes_json(&review.outcomes)),
+        reviews::program_changes.eq(&review.program_changes),
+        reviews::achievements.eq(&review.achievements),
+        reviews::next_step.eq(review.next_step.map(|n| n.as_str())),
+        reviews::renewal.eq(renewal_json(&review.renewal_outcomes)),
+        reviews::recorded_at.eq(to_db_time(review.recorded_at)),
+        reviews::version.eq(review.version),
+    );
+    if new {
+        diesel::insert_into(reviews::table)
+            .values((
+                reviews::engagement_id.eq(engagement.id.to_string()),
+                reviews::kind.eq(review.kind.as_str()),
+                reviews::organization_id.eq(engagement.organization_id.to_string()),
+                values,
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(reviews::table.find((engagement.id.to_string(), review.kind.as_str())))
+            .set(values)
+            .execute(conn)?;
     }
-    Ok(renewal)
+    Ok(())
 }

@@ -1,25 +1,15 @@
-//! Step 3: raters, their interviews and feedback, invitation links, and themes. Every change
-//! locks the engagement first and asks `authorize`; rater data never leaves through audit
-//! records or events (they name the engagement only).
+//! Step 3: raters, their interviews and feedback, invitation links, and themes (rows only; the
+//! commands are in keel-commands).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::DomainError;
-use keel_domain::audit::{Actor, AuditRecord, CommandContext};
 use keel_domain::engagement::Engagement;
-use keel_domain::event::DomainEvent;
-use keel_domain::outbox::Message;
-use keel_domain::stakeholders::{
-    Feedback, INVITATION_TTL, Rater, RaterChanges, RaterInterview, RaterStatus, Relationship, Theme, ThemeChanges,
-    ThemeKind, check_release,
-};
-use keel_domain::time;
+use keel_domain::stakeholders::{Feedback, Rater, RaterInterview, RaterStatus, Relationship, Theme, ThemeKind};
+use keel_domain::time::{self, Timestamp};
 use keel_domain::user::Email;
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::repo::program::{Authorize, open_for_change};
-use crate::repo::{audit, engagements, events, organizations, outbox};
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{rater_feedback, rater_interviews, rater_invitations, raters, themes};
 
@@ -95,7 +85,8 @@ pub fn contributions(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Resu
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
-fn save_rater(conn: &mut DbConnection, rater: &Rater) -> Result<(), StoreError> {
+/// Writes a rater's fields, status and version.
+pub fn save_rater(conn: &mut DbConnection, rater: &Rater) -> Result<(), StoreError> {
     diesel::update(raters::table.find(rater.id.to_string()))
         .set((
             raters::name.eq(&rater.name),
@@ -109,84 +100,34 @@ fn save_rater(conn: &mut DbConnection, rater: &Rater) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn audit_rater(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    action: &'static str,
-    engagement: &Engagement,
-    rater: uuid::Uuid,
-) -> Result<(), StoreError> {
-    audit::append(conn, &AuditRecord::new(ctx, action, "rater", rater, Some(engagement.organization_id)))
+/// Inserts a rater of the engagement (inside the caller's transaction).
+pub fn insert_rater(conn: &mut DbConnection, engagement: &Engagement, rater: &Rater) -> Result<(), StoreError> {
+    diesel::insert_into(raters::table)
+        .values((
+            raters::id.eq(rater.id.to_string()),
+            raters::engagement_id.eq(engagement.id.to_string()),
+            raters::organization_id.eq(engagement.organization_id.to_string()),
+            raters::name.eq(&rater.name),
+            raters::email.eq(rater.email.as_ref().map(|e| e.as_str().to_owned())),
+            raters::relationship.eq(rater.relationship.as_str()),
+            raters::status.eq(rater.status.as_str()),
+            raters::created_at.eq(to_db_time(rater.created_at)),
+            raters::updated_at.eq(to_db_time(rater.updated_at)),
+            raters::version.eq(rater.version),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-pub fn create_rater(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    input: &RaterChanges,
-    authorize: Authorize<'_>,
-) -> Result<Rater, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let rater = Rater::create(engagement_id, input)?;
-        diesel::insert_into(raters::table)
-            .values((
-                raters::id.eq(rater.id.to_string()),
-                raters::engagement_id.eq(engagement_id.to_string()),
-                raters::organization_id.eq(engagement.organization_id.to_string()),
-                raters::name.eq(&rater.name),
-                raters::email.eq(rater.email.as_ref().map(|e| e.as_str().to_owned())),
-                raters::relationship.eq(rater.relationship.as_str()),
-                raters::status.eq(rater.status.as_str()),
-                raters::created_at.eq(to_db_time(rater.created_at)),
-                raters::updated_at.eq(to_db_time(rater.updated_at)),
-                raters::version.eq(rater.version),
-            ))
-            .execute(conn)?;
-        audit_rater(conn, ctx, "rater.created", &engagement, rater.id)?;
-        Ok(rater)
-    })
+/// Marks a rater removed (kept for history).
+pub fn remove_rater(conn: &mut DbConnection, rater_id: uuid::Uuid) -> Result<(), StoreError> {
+    diesel::update(raters::table.find(rater_id.to_string()))
+        .set(raters::deleted_at.eq(to_db_time(time::now())))
+        .execute(conn)?;
+    Ok(())
 }
 
-pub fn update_rater(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    rater_id: uuid::Uuid,
-    precondition: Option<&keel_domain::Precondition>,
-    changes: &RaterChanges,
-    authorize: Authorize<'_>,
-) -> Result<Rater, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = rater(conn, engagement_id, rater_id)?;
-        keel_domain::Precondition::check(precondition, current.version)?;
-        let next = current.apply(changes)?;
-        save_rater(conn, &next)?;
-        audit_rater(conn, ctx, "rater.updated", &engagement, rater_id)?;
-        Ok(next)
-    })
-}
-
-/// Removes a rater (kept for history; no longer counted, their link stops working).
-pub fn delete_rater(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    rater_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        rater(conn, engagement_id, rater_id)?;
-        diesel::update(raters::table.find(rater_id.to_string()))
-            .set(raters::deleted_at.eq(to_db_time(time::now())))
-            .execute(conn)?;
-        audit_rater(conn, ctx, "rater.deleted", &engagement, rater_id)
-    })
-}
-
-/// The interview and the feedback of a rater, if any (coach only).
+/// The interview and the feedback of a rater, if any.
 pub fn rater_contribution(
     conn: &mut DbConnection,
     rater_id: uuid::Uuid,
@@ -219,139 +160,114 @@ pub fn rater_contribution(
     ))
 }
 
-/// Records (or replaces) the coach's interview with a rater; the rater then counts.
-pub fn record_interview(
+/// Writes the coach's interview with a rater: inserted when `new`, else replaced.
+pub fn save_interview(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
+    engagement: &Engagement,
     rater_id: uuid::Uuid,
     interview: &RaterInterview,
-    authorize: Authorize<'_>,
-) -> Result<Rater, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = rater(conn, engagement_id, rater_id)?;
-        let exists = rater_contribution(conn, rater_id)?.0.is_some();
-        if exists {
-            diesel::update(rater_interviews::table.find(rater_id.to_string()))
-                .set((
-                    rater_interviews::interviewed_on.eq(interview.interviewed_on),
-                    rater_interviews::notes.eq(&interview.notes),
-                    rater_interviews::recorded_at.eq(to_db_time(time::now())),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(rater_interviews::table)
-                .values((
-                    rater_interviews::rater_id.eq(rater_id.to_string()),
-                    rater_interviews::engagement_id.eq(engagement_id.to_string()),
-                    rater_interviews::organization_id.eq(engagement.organization_id.to_string()),
-                    rater_interviews::interviewed_on.eq(interview.interviewed_on),
-                    rater_interviews::notes.eq(&interview.notes),
-                    rater_interviews::recorded_at.eq(to_db_time(time::now())),
-                ))
-                .execute(conn)?;
-        }
-        let next = if current.status == RaterStatus::FeedbackSubmitted {
-            current
-        } else {
-            current.with_status(RaterStatus::Interviewed)
-        };
-        save_rater(conn, &next)?;
-        audit_rater(conn, ctx, "rater.interviewed", &engagement, rater_id)?;
-        Ok(next)
-    })
+    new: bool,
+) -> Result<(), StoreError> {
+    let recorded_at = to_db_time(time::now());
+    if new {
+        diesel::insert_into(rater_interviews::table)
+            .values((
+                rater_interviews::rater_id.eq(rater_id.to_string()),
+                rater_interviews::engagement_id.eq(engagement.id.to_string()),
+                rater_interviews::organization_id.eq(engagement.organization_id.to_string()),
+                rater_interviews::interviewed_on.eq(interview.interviewed_on),
+                rater_interviews::notes.eq(&interview.notes),
+                rater_interviews::recorded_at.eq(recorded_at),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(rater_interviews::table.find(rater_id.to_string()))
+            .set((
+                rater_interviews::interviewed_on.eq(interview.interviewed_on),
+                rater_interviews::notes.eq(&interview.notes),
+                rater_interviews::recorded_at.eq(recorded_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
-/// Emails the rater a one-time link to submit written feedback; `token_hash` is stored, the
-/// token itself only travels in `mail`.
-pub fn invite(
+// ---- invitations and feedback ----
+
+/// Stores a feedback link's hash (the code itself is never stored), valid until `expires_at`.
+pub fn insert_invitation(
     conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
+    engagement: &Engagement,
     rater_id: uuid::Uuid,
     token_hash: &str,
-    mail: impl FnOnce(&Rater, &Engagement) -> Message,
-    authorize: Authorize<'_>,
-) -> Result<Rater, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = rater(conn, engagement_id, rater_id)?;
-        let next = current.invite()?;
-        let now = time::now();
-        let expires = now + chrono::Duration::from_std(INVITATION_TTL).unwrap_or(chrono::Duration::days(14));
-        diesel::insert_into(rater_invitations::table)
-            .values((
-                rater_invitations::token_hash.eq(token_hash),
-                rater_invitations::rater_id.eq(rater_id.to_string()),
-                rater_invitations::engagement_id.eq(engagement_id.to_string()),
-                rater_invitations::organization_id.eq(engagement.organization_id.to_string()),
-                rater_invitations::created_at.eq(to_db_time(now)),
-                rater_invitations::expires_at.eq(to_db_time(expires)),
-            ))
-            .execute(conn)?;
-        save_rater(conn, &next)?;
-        outbox::enqueue(conn, &mail(&next, &engagement))?;
-        audit_rater(conn, ctx, "rater.invited", &engagement, rater_id)?;
-        events::append(conn, &DomainEvent::rater_invited(&engagement))?;
-        Ok(next)
-    })
+    created_at: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    diesel::insert_into(rater_invitations::table)
+        .values((
+            rater_invitations::token_hash.eq(token_hash),
+            rater_invitations::rater_id.eq(rater_id.to_string()),
+            rater_invitations::engagement_id.eq(engagement.id.to_string()),
+            rater_invitations::organization_id.eq(engagement.organization_id.to_string()),
+            rater_invitations::created_at.eq(to_db_time(created_at)),
+            rater_invitations::expires_at.eq(to_db_time(expires_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// Why a feedback link was refused (all answered alike, so a guesser learns nothing).
-pub fn invalid_link() -> StoreError {
-    DomainError::NotFound { resource: "feedback link" }.into()
-}
-
-/// Stores a rater's feedback through their link: once, before it expires, while the rater and
-/// the engagement are still there.
-pub fn submit_feedback(
+/// The rater and the engagement of the feedback link with this hash, if it is unused and has not
+/// expired at `now`: `(rater_id, engagement_id)`.
+pub fn find_open_invitation(
     conn: &mut DbConnection,
-    request_id: &str,
     token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<(uuid::Uuid, uuid::Uuid)>, StoreError> {
+    let invitation: Option<(String, String)> = super::optional(
+        rater_invitations::table
+            .filter(rater_invitations::token_hash.eq(token_hash))
+            .filter(rater_invitations::used_at.is_null())
+            .filter(rater_invitations::expires_at.gt(to_db_time(now)))
+            .select((rater_invitations::rater_id, rater_invitations::engagement_id))
+            .first(conn),
+    )?;
+    invitation
+        .map(|(rater_id, engagement_id)| {
+            Ok((
+                rater_id.parse().map_err(|_| corrupt("rater id", &rater_id))?,
+                engagement_id.parse().map_err(|_| corrupt("engagement id", &engagement_id))?,
+            ))
+        })
+        .transpose()
+}
+
+/// Marks the feedback link with this hash used (at `now`): it works once.
+pub fn use_invitation(conn: &mut DbConnection, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+    diesel::update(rater_invitations::table.find(token_hash))
+        .set(rater_invitations::used_at.eq(to_db_time(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a rater's written feedback.
+pub fn insert_feedback(
+    conn: &mut DbConnection,
+    engagement: &Engagement,
+    rater_id: uuid::Uuid,
     feedback: &Feedback,
 ) -> Result<(), StoreError> {
-    let now = to_db_time(time::now());
-    write_transaction(conn, |conn| {
-        let invitation: Option<(String, String)> = super::optional(
-            rater_invitations::table
-                .filter(rater_invitations::token_hash.eq(token_hash))
-                .filter(rater_invitations::used_at.is_null())
-                .filter(rater_invitations::expires_at.gt(now))
-                .select((rater_invitations::rater_id, rater_invitations::engagement_id))
-                .first(conn),
-        )?;
-        let Some((rater_id, engagement_id)) = invitation else { return Err(invalid_link()) };
-        let engagement_id: uuid::Uuid = engagement_id.parse().map_err(|_| corrupt("engagement id", &engagement_id))?;
-        let rater_id: uuid::Uuid = rater_id.parse().map_err(|_| corrupt("rater id", &rater_id))?;
-        let engagement = engagements::get_for_update(conn, engagement_id)?;
-        if engagement.phase.is_terminal() {
-            return Err(invalid_link());
-        }
-        let current = rater(conn, engagement_id, rater_id).map_err(|_| invalid_link())?;
-        if current.status == RaterStatus::FeedbackSubmitted {
-            return Err(invalid_link());
-        }
-        diesel::update(rater_invitations::table.find(token_hash))
-            .set(rater_invitations::used_at.eq(now))
-            .execute(conn)?;
-        diesel::insert_into(rater_feedback::table)
-            .values((
-                rater_feedback::rater_id.eq(rater_id.to_string()),
-                rater_feedback::engagement_id.eq(engagement_id.to_string()),
-                rater_feedback::organization_id.eq(engagement.organization_id.to_string()),
-                rater_feedback::strengths.eq(&feedback.strengths),
-                rater_feedback::development_areas.eq(&feedback.development_areas),
-                rater_feedback::comments.eq(&feedback.comments),
-                rater_feedback::submitted_at.eq(to_db_time(feedback.submitted_at)),
-            ))
-            .execute(conn)?;
-        save_rater(conn, &current.with_status(RaterStatus::FeedbackSubmitted))?;
-        let ctx = CommandContext { actor: Actor::Anonymous, request_id: request_id.to_owned() };
-        audit_rater(conn, &ctx, "feedback.submitted", &engagement, rater_id)?;
-        events::append(conn, &DomainEvent::feedback_submitted(&engagement))?;
-        Ok(())
-    })
+    diesel::insert_into(rater_feedback::table)
+        .values((
+            rater_feedback::rater_id.eq(rater_id.to_string()),
+            rater_feedback::engagement_id.eq(engagement.id.to_string()),
+            rater_feedback::organization_id.eq(engagement.organization_id.to_string()),
+            rater_feedback::strengths.eq(&feedback.strengths),
+            rater_feedback::development_areas.eq(&feedback.development_areas),
+            rater_feedback::comments.eq(&feedback.comments),
+            rater_feedback::submitted_at.eq(to_db_time(feedback.submitted_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 // ---- themes ----
@@ -404,7 +320,8 @@ pub fn themes(
     query.load(conn)?.into_iter().map(ThemeRow::into_domain).collect()
 }
 
-fn theme(conn: &mut DbConnection, engagement_id: uuid::Uuid, theme_id: uuid::Uuid) -> Result<Theme, StoreError> {
+/// A theme of the engagement that has not been deleted.
+pub fn theme(conn: &mut DbConnection, engagement_id: uuid::Uuid, theme_id: uuid::Uuid) -> Result<Theme, StoreError> {
     super::optional(
         themes::table
             .filter(themes::id.eq(theme_id.to_string()))
@@ -418,112 +335,55 @@ fn theme(conn: &mut DbConnection, engagement_id: uuid::Uuid, theme_id: uuid::Uui
     .ok_or_else(|| StoreError::not_found("theme"))
 }
 
-pub fn create_theme(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    input: &ThemeChanges,
-    authorize: Authorize<'_>,
-) -> Result<Theme, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let theme = Theme::create(engagement_id, input)?;
-        diesel::insert_into(themes::table)
-            .values((
-                themes::id.eq(theme.id.to_string()),
-                themes::engagement_id.eq(engagement_id.to_string()),
-                themes::organization_id.eq(engagement.organization_id.to_string()),
-                themes::kind.eq(theme.kind.as_str()),
-                themes::title.eq(&theme.title),
-                themes::description.eq(&theme.description),
-                themes::created_at.eq(to_db_time(theme.created_at)),
-                themes::updated_at.eq(to_db_time(theme.updated_at)),
-                themes::version.eq(theme.version),
-            ))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "theme.created", "theme", theme.id, Some(engagement.organization_id)),
-        )?;
-        Ok(theme)
-    })
-}
-
-pub fn update_theme(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    theme_id: uuid::Uuid,
-    precondition: Option<&keel_domain::Precondition>,
-    changes: &ThemeChanges,
-    authorize: Authorize<'_>,
-) -> Result<Theme, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let current = theme(conn, engagement_id, theme_id)?;
-        keel_domain::Precondition::check(precondition, current.version)?;
-        let next = current.apply(changes)?;
-        diesel::update(themes::table.find(theme_id.to_string()))
-            .set((
-                themes::kind.eq(next.kind.as_str()),
-                themes::title.eq(&next.title),
-                themes::description.eq(&next.description),
-                themes::updated_at.eq(to_db_time(next.updated_at)),
-                themes::version.eq(next.version),
-            ))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "theme.updated", "theme", theme_id, Some(engagement.organization_id)),
-        )?;
-        Ok(next)
-    })
-}
-
-pub fn delete_theme(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    theme_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        theme(conn, engagement_id, theme_id)?;
-        diesel::update(themes::table.find(theme_id.to_string()))
-            .set(themes::deleted_at.eq(to_db_time(time::now())))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "theme.deleted", "theme", theme_id, Some(engagement.organization_id)),
-        )
-    })
-}
-
-/// Releases every theme to the leader and sponsors, once enough stakeholders contributed.
-pub fn release_themes(
-    conn: &mut DbConnection,
-    ctx: &CommandContext,
-    engagement_id: uuid::Uuid,
-    authorize: Authorize<'_>,
-) -> Result<Vec<Theme>, StoreError> {
-    write_transaction(conn, |conn| {
-        let engagement = open_for_change(conn, engagement_id, authorize)?;
-        let organization = organizations::get(conn, engagement.organization_id)?;
-        let all = themes(conn, engagement_id, false)?;
-        check_release(contributions(conn, engagement_id)?, organization.settings.min_raters, all.len())?;
-        diesel::update(
-            themes::table
-                .filter(themes::engagement_id.eq(engagement_id.to_string()))
-                .filter(themes::deleted_at.is_null())
-                .filter(themes::released_at.is_null()),
-        )
-        .set(themes::released_at.eq(to_db_time(time::now())))
+/// Inserts a theme of the engagement (inside the caller's transaction).
+pub fn insert_theme(conn: &mut DbConnection, engagement: &Engagement, theme: &Theme) -> Result<(), StoreError> {
+    diesel::insert_into(themes::table)
+        .values((
+            themes::id.eq(theme.id.to_string()),
+            themes::engagement_id.eq(engagement.id.to_string()),
+            themes::organization_id.eq(engagement.organization_id.to_string()),
+            themes::kind.eq(theme.kind.as_str()),
+            themes::title.eq(&theme.title),
+            themes::description.eq(&theme.description),
+            themes::created_at.eq(to_db_time(theme.created_at)),
+            themes::updated_at.eq(to_db_time(theme.updated_at)),
+            themes::version.eq(theme.version),
+        ))
         .execute(conn)?;
-        audit::append(
-            conn,
-            &AuditRecord::new(ctx, "themes.released", "engagement", engagement_id, Some(engagement.organization_id)),
-        )?;
-        themes(conn, engagement_id, false)
-    })
+    Ok(())
+}
+
+/// Writes a theme's fields and version.
+pub fn save_theme(conn: &mut DbConnection, theme: &Theme) -> Result<(), StoreError> {
+    diesel::update(themes::table.find(theme.id.to_string()))
+        .set((
+            themes::kind.eq(theme.kind.as_str()),
+            themes::title.eq(&theme.title),
+            themes::description.eq(&theme.description),
+            themes::updated_at.eq(to_db_time(theme.updated_at)),
+            themes::version.eq(theme.version),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a theme deleted.
+pub fn remove_theme(conn: &mut DbConnection, theme_id: uuid::Uuid) -> Result<(), StoreError> {
+    diesel::update(themes::table.find(theme_id.to_string()))
+        .set(themes::deleted_at.eq(to_db_time(time::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks every theme of the engagement not yet released released now.
+pub fn release_themes(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<(), StoreError> {
+    diesel::update(
+        themes::table
+            .filter(themes::engagement_id.eq(engagement_id.to_string()))
+            .filter(themes::deleted_at.is_null())
+            .filter(themes::released_at.is_null()),
+    )
+    .set(themes::released_at.eq(to_db_time(time::now())))
+    .execute(conn)?;
+    Ok(())
 }
