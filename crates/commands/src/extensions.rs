@@ -55,7 +55,7 @@ pub fn request(
         effects.event(DomainEvent::extension_requested(&engagement, extension.id, extension.minutes));
         for sponsor in &engagement.sponsor_ids {
             if let Some(user) = users::find(tx, *sponsor)? {
-                effects.queue(notifications::extension_requested(&user, &extension, &engagement));
+                effects.queue(notifications::extensions::requested(&user, &extension, &engagement));
             }
         }
         Ok(extension)

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use crate::error::{DomainError, ValidationErrors};
 use crate::event::DomainEvent;
 use crate::id::OrganizationId;
-use crate::outbox::Email;
 use crate::time::{self, Timestamp};
 use crate::validate;
 
@@ -415,26 +414,6 @@ pub fn check_resend(status: DeliveryStatus, webhook: &Webhook) -> Result<(), Dom
             "delivery_not_failed",
             format!("only failed deliveries can be re-sent; this one is {}", other.as_str()),
         )),
-    }
-}
-
-/// The mail to an organization's hr_partner when Keel disables a failing subscription.
-pub fn disabled_email(to_name: &str, to_email: &str, webhook: &Webhook) -> Email {
-    Email {
-        to: to_email.to_owned(),
-        subject: "A Keel webhook subscription was disabled".to_owned(),
-        text: format!(
-            "Hello {to_name},\n\nKeel disabled the webhook subscription {id} ({url}): {reason}.\n\n\
-             Events are no longer sent to it. The deliveries and each attempt's response are listed by\n\
-             GET /v1/webhooks/{id}/deliveries. Once the receiver works again, enable the subscription with\n\
-             PATCH /v1/webhooks/{id} {{\"enabled\": true}} and re-send the failed deliveries with\n\
-             POST /v1/webhooks/{id}/deliveries/{{delivery_id}}/resend.\n",
-            id = webhook.id,
-            url = webhook.url,
-            reason = webhook.disabled_reason.as_deref().unwrap_or("deliveries kept failing"),
-        ),
-        secrets: Vec::new(),
-        attachments: Vec::new(),
     }
 }
 

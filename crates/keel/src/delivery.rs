@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+use keel_commands::delivery::{self, WebhookAttempt};
 use keel_domain::outbox::{Email, Message, RetryPolicy};
 use keel_domain::time;
 use keel_persistence::Database;
@@ -348,15 +349,15 @@ impl Worker {
                 }
                 let disable_after = self.webhooks.disable_after;
                 blocking(move || {
-                    let disabled = webhooks::record_attempt(
-                        &mut *db.conn()?,
-                        &claimed,
+                    let attempt = WebhookAttempt {
+                        claimed: &claimed,
                         webhook_id,
                         delivery_id,
-                        &sent.result,
+                        result: &sent.result,
                         next,
                         disable_after,
-                    )?;
+                    };
+                    let disabled = delivery::record_webhook_attempt(&mut *db.conn()?, &attempt)?;
                     if let Some(hook) = disabled {
                         tracing::warn!(webhook = %hook.id, organization = %hook.organization_id, "webhook: subscription disabled after failing for too long; hr_partners emailed");
                     }

@@ -95,6 +95,20 @@ pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageRequest) -> 
     Ok(Page::from_overfetch(items, page.limit))
 }
 
+/// The organization's active hr_partners, oldest first.
+pub fn active_hr_partners(conn: &mut DbConnection, organization: OrganizationId) -> Result<Vec<User>, StoreError> {
+    users::table
+        .filter(users::organization_id.eq(organization.to_string()))
+        .filter(users::role_hr_partner.eq(1))
+        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .order(users::id.asc())
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
 /// The user, with the row locked until the transaction ends.
 pub fn lock(conn: &mut DbConnection, id: UserId) -> Result<User, StoreError> {
     let row: Option<UserRow> =

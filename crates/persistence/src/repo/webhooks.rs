@@ -2,24 +2,21 @@
 //! transaction of the change that emits the event ([`fan_out`], called by `events::append`) and
 //! sent by the outbox worker, which records every attempt with [`record_attempt`].
 
-use std::time::Duration;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::audit::{Actor, AuditRecord, CommandContext};
+use keel_domain::OrganizationId;
 use keel_domain::event::DomainEvent;
 use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::time::{self, Timestamp};
 use keel_domain::webhook::{self, DeliveryStatus, EVENT_TYPES, Webhook};
-use keel_domain::{DomainError, OrganizationId};
 use uuid::Uuid;
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::repo::{audit, outbox};
+use crate::repo::outbox;
 use crate::rows::{corrupt, from_db_time, to_db_time};
-use crate::schema::{users, webhook_attempts, webhook_deliveries, webhooks};
+use crate::schema::{webhook_attempts, webhook_deliveries, webhooks};
 
 const RESOURCE: &str = "webhook";
 
@@ -367,85 +364,46 @@ pub enum Next {
     GiveUp,
 }
 
-/// Records an attempt of the delivery in `claimed` and its consequences in one transaction: the
-/// attempt's log entry, the delivery's status, the subscription's run of failures (disabling it,
-/// with an email to the organization's hr_partners, once deliveries have failed for
-/// `disable_after`) and the outbox message's outcome. Returns the subscription when this attempt
-/// disabled it.
-#[allow(clippy::too_many_arguments)]
-pub fn record_attempt(
+/// Logs one attempt of a delivery.
+pub fn insert_attempt(conn: &mut DbConnection, delivery_id: Uuid, result: &AttemptResult) -> Result<(), StoreError> {
+    diesel::insert_into(webhook_attempts::table)
+        .values(Attempt {
+            id: Uuid::now_v7().to_string(),
+            delivery_id: delivery_id.to_string(),
+            attempted_at: to_db_time(result.attempted_at),
+            response_status: result.response_status.map(i32::from),
+            error: result.error.as_ref().map(|e| e.chars().take(1000).collect()),
+            duration_ms: result.duration_ms,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes a delivery's state after an attempt that `next` follows.
+pub fn set_attempted(
     conn: &mut DbConnection,
-    claimed: &outbox::Claimed,
-    webhook_id: Uuid,
     delivery_id: Uuid,
     result: &AttemptResult,
     next: Next,
-    disable_after: Duration,
-) -> Result<Option<Webhook>, StoreError> {
-    write_transaction(conn, |conn| {
-        // Deleting the subscription deleted the delivery with it.
-        let hook = match load(conn, webhook_id) {
-            Err(StoreError::Domain(DomainError::NotFound { .. })) => {
-                return outbox::mark_failed(conn, &claimed.id, "the subscription was deleted", None).map(|_| None);
-            }
-            other => other?,
-        };
-        diesel::insert_into(webhook_attempts::table)
-            .values(Attempt {
-                id: Uuid::now_v7().to_string(),
-                delivery_id: delivery_id.to_string(),
-                attempted_at: to_db_time(result.attempted_at),
-                response_status: result.response_status.map(i32::from),
-                error: result.error.as_ref().map(|e| e.chars().take(1000).collect()),
-                duration_ms: result.duration_ms,
-            })
-            .execute(conn)?;
-        let mut disabled = None;
-        let next = match next {
-            Next::Delivered => {
-                if let Some(healthy) = hook.after_success() {
-                    // System bookkeeping, not an edit: the version (and ETag) stays.
-                    write(conn, &healthy, hook.version)?;
-                }
-                Next::Delivered
-            }
-            failed => {
-                let (after, now_disabled) = hook.after_failure(result.attempted_at, disable_after);
-                write(conn, &after, hook.version)?;
-                if now_disabled {
-                    disable_side_effects(conn, &after)?;
-                    disabled = Some(after);
-                    Next::GiveUp
-                } else {
-                    failed
-                }
-            }
-        };
-        let at = to_db_time(result.attempted_at);
-        let (status, next_attempt_at, delivered_at, failed_at) = match next {
-            Next::Delivered => (DeliveryStatus::Delivered, None, Some(at), None),
-            Next::RetryAt(when) => (DeliveryStatus::Pending, Some(to_db_time(when)), None, None),
-            Next::GiveUp => (DeliveryStatus::Failed, None, None, Some(at)),
-        };
-        diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
-            .set((
-                webhook_deliveries::status.eq(status.as_str()),
-                webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
-                webhook_deliveries::last_attempt_at.eq(Some(at)),
-                webhook_deliveries::next_attempt_at.eq(next_attempt_at),
-                webhook_deliveries::delivered_at.eq(delivered_at),
-                webhook_deliveries::failed_at.eq(failed_at),
-                webhook_deliveries::last_error.eq(result.error.clone()),
-            ))
-            .execute(conn)?;
-        let error = result.error.as_deref().unwrap_or("failed");
-        match next {
-            Next::Delivered => outbox::mark_delivered(conn, claimed)?,
-            Next::RetryAt(when) => outbox::mark_failed(conn, &claimed.id, error, Some(when))?,
-            Next::GiveUp => outbox::mark_failed(conn, &claimed.id, error, None)?,
-        }
-        Ok(disabled)
-    })
+) -> Result<(), StoreError> {
+    let at = to_db_time(result.attempted_at);
+    let (status, next_attempt_at, delivered_at, failed_at) = match next {
+        Next::Delivered => (DeliveryStatus::Delivered, None, Some(at), None),
+        Next::RetryAt(when) => (DeliveryStatus::Pending, Some(to_db_time(when)), None, None),
+        Next::GiveUp => (DeliveryStatus::Failed, None, None, Some(at)),
+    };
+    diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
+        .set((
+            webhook_deliveries::status.eq(status.as_str()),
+            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+            webhook_deliveries::last_attempt_at.eq(Some(at)),
+            webhook_deliveries::next_attempt_at.eq(next_attempt_at),
+            webhook_deliveries::delivered_at.eq(delivered_at),
+            webhook_deliveries::failed_at.eq(failed_at),
+            webhook_deliveries::last_error.eq(result.error.clone()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile):
@@ -468,31 +426,4 @@ pub fn abandon(
             .execute(conn)?;
         outbox::mark_failed(conn, &claimed.id, reason, None)
     })
-}
-
-/// When Keel disables a failing subscription: the audit record and a mail to each active
-/// hr_partner of the organization.
-fn disable_side_effects(conn: &mut DbConnection, hook: &Webhook) -> Result<(), StoreError> {
-    let ctx = CommandContext { actor: Actor::System, request_id: format!("webhook-delivery-{}", hook.id) };
-    let record = AuditRecord::new(&ctx, "webhook.disabled", RESOURCE, hook.id, Some(hook.organization_id));
-    audit::append(conn, &record.with_fields(vec!["enabled", "disabled_reason"]))?;
-    let partners: Vec<(String, String)> = users::table
-        .filter(users::organization_id.eq(hook.organization_id.to_string()))
-        .filter(users::role_hr_partner.eq(1))
-        .filter(users::status.eq("active"))
-        .order(users::id.asc())
-        .select((users::name, users::email))
-        .load(conn)?;
-    if partners.is_empty() {
-        tracing::warn!(webhook = %hook.id, "webhook disabled; the organization has no active hr_partner to tell");
-    }
-    for (name, email) in partners {
-        let message = Message::Email {
-            organization_id: Some(hook.organization_id),
-            engagement_id: None,
-            email: webhook::disabled_email(&name, &email, hook),
-        };
-        outbox::enqueue(conn, &message)?;
-    }
-    Ok(())
 }
