@@ -8,34 +8,13 @@ use crate::engagement::{Engagement, Phase};
 use crate::error::{DomainError, ValidationErrors};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 const TEXT_MAX: usize = 20_000;
 
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = ();
-            fn from_str(s: &str) -> Result<Self, ()> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or(())
-            }
-        }
-    };
-}
-
-string_enum!(SessionFormat { InPerson => "in_person", Video => "video", Phone => "phone", Text => "text" });
-string_enum!(SessionKind { Regular => "regular", Micro => "micro" });
-string_enum!(SessionStatus {
+wire_enum!(SessionFormat as FormatValue { InPerson => "in_person", Video => "video", Phone => "phone", Text => "text" });
+wire_enum!(SessionKind as KindValue { Regular => "regular", Micro => "micro" });
+wire_enum!(SessionStatus as SessionStatusValue {
     Requested => "requested",
     Scheduled => "scheduled",
     Completed => "completed",
@@ -451,7 +430,7 @@ mod tests {
     }
 }
 
-string_enum!(ExtensionStatus { Requested => "requested", Approved => "approved", Declined => "declined" });
+wire_enum!(ExtensionStatus as ExtensionStatusValue { Requested => "requested", Approved => "approved", Declined => "declined" });
 
 /// A change order: more hours for a month, optionally a later planned end.
 #[derive(Clone, Debug, PartialEq)]
@@ -618,7 +597,7 @@ mod extension_tests {
     }
 }
 
-string_enum!(ActionItemStatus { Open => "open", Done => "done", Dropped => "dropped" });
+wire_enum!(ActionItemStatus as ActionItemStatusValue { Open => "open", Done => "done", Dropped => "dropped" });
 
 /// Homework: set by the coach (usually from a session), owned by the leader.
 #[derive(Clone, Debug, PartialEq)]

@@ -23,6 +23,7 @@ pub mod time;
 pub mod user;
 mod validate;
 pub mod webhook;
+mod wire;
 
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{OrganizationId, UserId};

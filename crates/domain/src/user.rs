@@ -1,76 +1,24 @@
 //! Users: people with global roles, belonging to an organization or to the provider side.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{DomainError, ValidationErrors};
 use crate::id::{OrganizationId, UserId};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 pub const NAME_MAX: usize = 200;
 pub const EMAIL_MAX: usize = 254;
 pub const EXTERNAL_ID_MAX: usize = 200;
 
-/// Global roles (SPEC §1). Engagement roles (leader, sponsor) are relationships, not roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    Admin,
-    HrPartner,
-    Coach,
-}
+wire_enum!(
+    /// A global role.
+    Role as UserRole { Admin => "admin", HrPartner => "hr_partner", Coach => "coach" }
+);
 
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::HrPartner, Role::Coach];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::HrPartner => "hr_partner",
-            Role::Coach => "coach",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UserStatus {
-    Active,
-    Deactivated,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Active => "active",
-            UserStatus::Deactivated => "deactivated",
-        }
-    }
-}
-
-impl FromStr for UserStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "active" => Ok(UserStatus::Active),
-            "deactivated" => Ok(UserStatus::Deactivated),
-            _ => Err(()),
-        }
-    }
-}
+wire_enum!(UserStatus as UserStatusValue { Active => "active", Deactivated => "deactivated" });
 
 /// An email address as given (trimmed), with its normalized form used for uniqueness and lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]

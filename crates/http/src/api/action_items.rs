@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::action_items;
 use keel_commands::filters::ActionItemFilter;
-use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus};
+use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus as ActionItemStatusValue};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -16,34 +16,6 @@ use super::{created, double_option, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionItemStatusValue {
-    Open,
-    Done,
-    Dropped,
-}
-
-impl From<ActionItemStatusValue> for ActionItemStatus {
-    fn from(v: ActionItemStatusValue) -> Self {
-        match v {
-            ActionItemStatusValue::Open => ActionItemStatus::Open,
-            ActionItemStatusValue::Done => ActionItemStatus::Done,
-            ActionItemStatusValue::Dropped => ActionItemStatus::Dropped,
-        }
-    }
-}
-
-impl From<ActionItemStatus> for ActionItemStatusValue {
-    fn from(v: ActionItemStatus) -> Self {
-        match v {
-            ActionItemStatus::Open => ActionItemStatusValue::Open,
-            ActionItemStatus::Done => ActionItemStatusValue::Done,
-            ActionItemStatus::Dropped => ActionItemStatusValue::Dropped,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionItemResponse {
@@ -70,7 +42,7 @@ fn response(item: &ActionItem) -> ActionItemResponse {
         title: item.title.clone(),
         details: item.details.clone(),
         due_date: item.due_date,
-        status: item.status.into(),
+        status: item.status,
         session_id: item.session_id,
         leader_note: item.leader_note.clone(),
         overdue: item.overdue(Utc::now().date_naive()),
@@ -131,7 +103,7 @@ pub async fn list_action_items(
     query: ApiQuery<ActionItemListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let filter = ActionItemFilter { status: query.0.status.map(Into::into), due_before: query.0.due_before };
+    let filter = ActionItemFilter { status: query.0.status, due_before: query.0.due_before };
     let items = state.run(move |conn| action_items::list(conn, &caller, id, &filter)).await?;
     Ok(HttpResponse::Ok().json(ActionItemList { items: items.iter().map(response).collect() }))
 }
@@ -180,7 +152,7 @@ pub async fn update_action_item(
         title: b.title,
         details: b.details,
         due_date: b.due_date,
-        status: b.status.map(Into::into),
+        status: b.status,
         leader_note: b.leader_note,
     };
     let item = state

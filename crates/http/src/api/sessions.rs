@@ -8,7 +8,8 @@ use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
 use keel_commands::sessions::{self, SeenSession};
 use keel_domain::coaching::{
-    LedgerMonth, NewSession, Session, SessionChanges, SessionContent, SessionFormat, SessionKind, SessionStatus,
+    LedgerMonth, NewSession, Session, SessionChanges, SessionContent, SessionFormat as FormatValue,
+    SessionKind as KindValue, SessionKind, SessionStatus as SessionStatusValue,
 };
 use keel_domain::engagement::Engagement;
 use keel_domain::policy::SessionView;
@@ -20,26 +21,6 @@ use super::{created, double_option, resource};
 use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-macro_rules! api_enum {
-    ($name:ident => $domain:ident { $($variant:ident),+ }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl From<$name> for $domain {
-            fn from(v: $name) -> Self { match v { $($name::$variant => $domain::$variant),+ } }
-        }
-
-        impl From<$domain> for $name {
-            fn from(v: $domain) -> Self { match v { $($domain::$variant => $name::$variant),+ } }
-        }
-    };
-}
-
-api_enum!(FormatValue => SessionFormat { InPerson, Video, Phone, Text });
-api_enum!(KindValue => SessionKind { Regular, Micro });
-api_enum!(SessionStatusValue => SessionStatus { Requested, Scheduled, Completed, Cancelled, NoShow });
 
 /// A coaching session. Content fields appear only for readers allowed to see them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,9 +70,9 @@ fn view(s: &Session, v: SessionView) -> SessionResponse {
         id: s.id,
         scheduled_at: s.scheduled_at,
         duration_minutes: s.duration_minutes,
-        format: s.format.into(),
-        kind: s.kind.into(),
-        status: s.status.into(),
+        format: s.format,
+        kind: s.kind,
+        status: s.status,
         status_reason: s.status_reason.clone(),
         completed_at: s.completed_at,
         agenda: if v.content || v.shared_summary { s.agenda.clone() } else { None },
@@ -242,7 +223,7 @@ pub async fn schedule_session(
     let input = NewSession {
         scheduled_at: b.scheduled_at,
         duration_minutes: b.duration_minutes,
-        format: b.format.into(),
+        format: b.format,
         kind: b.kind.map_or(SessionKind::Regular, Into::into),
         agenda: b.agenda,
         // Set by the command from who asks.
@@ -287,9 +268,9 @@ pub async fn update_session(
     let changes = SessionChanges {
         scheduled_at: b.scheduled_at,
         duration_minutes: b.duration_minutes,
-        format: b.format.map(Into::into),
+        format: b.format,
         agenda: b.agenda,
-        status: b.status.map(Into::into),
+        status: b.status,
         reason: b.reason,
     };
     let seen =

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use keel_commands::filters::UserFilter;
 use keel_commands::users;
-use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
+use keel_domain::user::{NewUser, Role, Role as UserRole, User, UserPatch, UserStatus as UserStatusValue};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -16,60 +16,6 @@ use super::{created, double_option, etag, next_cursor, page_request, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// A global role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserRole {
-    Admin,
-    HrPartner,
-    Coach,
-}
-
-impl From<UserRole> for Role {
-    fn from(r: UserRole) -> Self {
-        match r {
-            UserRole::Admin => Role::Admin,
-            UserRole::HrPartner => Role::HrPartner,
-            UserRole::Coach => Role::Coach,
-        }
-    }
-}
-
-impl From<Role> for UserRole {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Admin => UserRole::Admin,
-            Role::HrPartner => UserRole::HrPartner,
-            Role::Coach => UserRole::Coach,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserStatusValue {
-    Active,
-    Deactivated,
-}
-
-impl From<UserStatusValue> for UserStatus {
-    fn from(s: UserStatusValue) -> Self {
-        match s {
-            UserStatusValue::Active => UserStatus::Active,
-            UserStatusValue::Deactivated => UserStatus::Deactivated,
-        }
-    }
-}
-
-impl From<UserStatus> for UserStatusValue {
-    fn from(s: UserStatus) -> Self {
-        match s {
-            UserStatus::Active => UserStatusValue::Active,
-            UserStatus::Deactivated => UserStatusValue::Deactivated,
-        }
-    }
-}
 
 /// A person.
 #[derive(Debug, Serialize, ToSchema)]
@@ -103,8 +49,8 @@ impl From<&User> for UserResponse {
             email: user.email.as_str().to_owned(),
             name: user.name.clone(),
             organization_id: user.organization_id.map(|id| id.as_uuid()),
-            roles: user.roles.iter().copied().map(UserRole::from).collect(),
-            status: user.status.into(),
+            roles: user.roles.iter().copied().collect(),
+            status: user.status,
             external_id: user.external_id.clone(),
             created_at: user.created_at,
             updated_at: user.updated_at,
@@ -187,7 +133,7 @@ pub async fn create_user(
     body: JsonBody<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let roles: Vec<Role> = body.roles.iter().copied().map(Into::into).collect();
+    let roles: Vec<Role> = body.roles;
     let organization_id = body.organization_id.map(Into::into);
     let input = NewUser { email: body.email, name: body.name, organization_id, roles, external_id: body.external_id };
     let user = state.run(move |conn| users::create(conn, &caller, input)).await?;
@@ -210,8 +156,8 @@ pub async fn list_users(
     let filter = UserFilter {
         id: None,
         organization_id: q.organization_id.map(Into::into),
-        role: q.role.map(Into::into),
-        status: q.status.map(Into::into),
+        role: q.role,
+        status: q.status,
         email: q.email,
     };
     // The cursor is bound to the filters it was issued with.
@@ -269,8 +215,8 @@ pub async fn update_user(
     let patch = UserPatch {
         email: body.email,
         name: body.name,
-        roles: body.roles.map(|r| r.into_iter().map(Into::into).collect()),
-        status: body.status.map(Into::into),
+        roles: body.roles.map(|r| r.into_iter().collect()),
+        status: body.status,
         external_id: body.external_id,
     };
     let user = state.run(move |conn| users::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
