@@ -1,8 +1,6 @@
 //! Engagements and the eight-step program as a state machine (SPEC §2, seed 003).
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Months, NaiveDate};
 
@@ -12,6 +10,7 @@ use crate::organization::Organization;
 use crate::time::{self, Timestamp};
 use crate::user::{Role, User, UserStatus};
 use crate::validate;
+use crate::wire::wire_enum;
 
 /// The longest a program may be planned to run, even with `allow_any_duration` (a longer one
 /// is renewed: the end review starts a new engagement).
@@ -43,56 +42,26 @@ pub fn check_program_dates(errors: &mut ValidationErrors, start: NaiveDate, end:
 pub const TITLE_MAX: usize = 200;
 pub const REASON_MAX: usize = 2000;
 
-/// The phase of an engagement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Phase {
-    Context,
-    LeaderInterview,
-    StakeholderInterviews,
-    AssessmentDesign,
-    SponsorReview,
-    Coaching,
-    MidReview,
-    EndReview,
-    Completed,
-    Renewed,
-    OnHold,
-    Cancelled,
-}
+wire_enum!(
+    /// The phase of the eight-step program (plus `on_hold`, and the ends `completed`, `renewed`,
+    /// `cancelled`).
+    Phase as PhaseValue {
+        Context => "context",
+        LeaderInterview => "leader_interview",
+        StakeholderInterviews => "stakeholder_interviews",
+        AssessmentDesign => "assessment_design",
+        SponsorReview => "sponsor_review",
+        Coaching => "coaching",
+        MidReview => "mid_review",
+        EndReview => "end_review",
+        Completed => "completed",
+        Renewed => "renewed",
+        OnHold => "on_hold",
+        Cancelled => "cancelled",
+    }
+);
 
 impl Phase {
-    pub const ALL: [Phase; 12] = [
-        Phase::Context,
-        Phase::LeaderInterview,
-        Phase::StakeholderInterviews,
-        Phase::AssessmentDesign,
-        Phase::SponsorReview,
-        Phase::Coaching,
-        Phase::MidReview,
-        Phase::EndReview,
-        Phase::Completed,
-        Phase::Renewed,
-        Phase::OnHold,
-        Phase::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Context => "context",
-            Phase::LeaderInterview => "leader_interview",
-            Phase::StakeholderInterviews => "stakeholder_interviews",
-            Phase::AssessmentDesign => "assessment_design",
-            Phase::SponsorReview => "sponsor_review",
-            Phase::Coaching => "coaching",
-            Phase::MidReview => "mid_review",
-            Phase::EndReview => "end_review",
-            Phase::Completed => "completed",
-            Phase::Renewed => "renewed",
-            Phase::OnHold => "on_hold",
-            Phase::Cancelled => "cancelled",
-        }
-    }
-
     /// One of the eight steps (not on hold, not ended).
     pub fn is_active_step(self) -> bool {
         !matches!(self, Phase::Completed | Phase::Renewed | Phase::OnHold | Phase::Cancelled)
@@ -100,19 +69,6 @@ impl Phase {
 
     pub fn is_terminal(self) -> bool {
         matches!(self, Phase::Completed | Phase::Renewed | Phase::Cancelled)
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Phase {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Phase::ALL.into_iter().find(|p| p.as_str() == s).ok_or(())
     }
 }
 
@@ -650,8 +606,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        for from in Phase::ALL {
-            for to in Phase::ALL {
+        for &from in Phase::ALL {
+            for &to in Phase::ALL {
                 let held_from = (from == OnHold).then_some(Coaching);
                 let result = check_transition(from, held_from, to, Some("because"), &ready());
                 let expected = if from.is_terminal() {
@@ -678,8 +634,8 @@ mod tests {
     #[test]
     fn the_program_moves_itself_only_along_its_system_edges() {
         let mut taken = 0;
-        for from in Phase::ALL {
-            for to in Phase::ALL {
+        for &from in Phase::ALL {
+            for &to in Phase::ALL {
                 let result = check_system_transition(from, to);
                 let edge = SYSTEM_EDGES.iter().any(|(f, t, _)| (*f, *t) == (from, to));
                 assert_eq!(result.is_ok(), edge && !from.is_terminal(), "{from} -> {to}: {result:?}");

@@ -55,7 +55,17 @@ mod tests {
     #[test]
     fn wire_names_are_the_same_everywhere() {
         use crate::coaching::{ActionItemStatus, ExtensionStatus, SessionFormat, SessionKind, SessionStatus};
+        use crate::engagement::Phase;
         use crate::user::{Role, UserStatus};
-        same_names!(SessionFormat, SessionKind, SessionStatus, ExtensionStatus, ActionItemStatus, Role, UserStatus);
+        same_names!(
+            SessionFormat,
+            SessionKind,
+            SessionStatus,
+            ExtensionStatus,
+            ActionItemStatus,
+            Role,
+            UserStatus,
+            Phase
+        );
     }
 }

@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::engagements;
 use keel_commands::filters::EngagementFilter;
-use keel_domain::engagement::{Engagement, EngagementPatch, NewEngagement, Phase, TransitionRecord, validate_reason};
+use keel_domain::engagement::{
+    Engagement, EngagementPatch, NewEngagement, Phase as PhaseValue, TransitionRecord, validate_reason,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -15,50 +17,6 @@ use super::{PageParams, created, next_cursor, page_request, resource};
 use crate::extract::{ApiQuery, Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// The phase of the eight-step program (plus `on_hold`, and the ends `completed`, `renewed`,
-/// `cancelled`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PhaseValue {
-    Context,
-    LeaderInterview,
-    StakeholderInterviews,
-    AssessmentDesign,
-    SponsorReview,
-    Coaching,
-    MidReview,
-    EndReview,
-    Completed,
-    Renewed,
-    OnHold,
-    Cancelled,
-}
-
-impl From<Phase> for PhaseValue {
-    fn from(p: Phase) -> Self {
-        match p {
-            Phase::Context => PhaseValue::Context,
-            Phase::LeaderInterview => PhaseValue::LeaderInterview,
-            Phase::StakeholderInterviews => PhaseValue::StakeholderInterviews,
-            Phase::AssessmentDesign => PhaseValue::AssessmentDesign,
-            Phase::SponsorReview => PhaseValue::SponsorReview,
-            Phase::Coaching => PhaseValue::Coaching,
-            Phase::MidReview => PhaseValue::MidReview,
-            Phase::EndReview => PhaseValue::EndReview,
-            Phase::Completed => PhaseValue::Completed,
-            Phase::Renewed => PhaseValue::Renewed,
-            Phase::OnHold => PhaseValue::OnHold,
-            Phase::Cancelled => PhaseValue::Cancelled,
-        }
-    }
-}
-
-impl From<PhaseValue> for Phase {
-    fn from(p: PhaseValue) -> Self {
-        Phase::ALL.into_iter().find(|phase| PhaseValue::from(*phase) == p).expect("every phase has a value")
-    }
-}
 
 /// A coaching engagement.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,8 +59,8 @@ impl From<&Engagement> for EngagementResponse {
             coach_id: e.coach_id.as_uuid(),
             sponsor_ids: e.sponsor_ids.iter().map(|id| id.as_uuid()).collect(),
             hr_partner_id: e.hr_partner_id.map(|id| id.as_uuid()),
-            phase: e.phase.into(),
-            held_from: e.held_from.map(Into::into),
+            phase: e.phase,
+            held_from: e.held_from,
             start_date: e.start_date,
             planned_end_date: e.planned_end_date,
             monthly_hours_budget: e.monthly_hours_budget,
@@ -182,8 +140,8 @@ impl From<&TransitionRecord> for TimelineEntry {
     fn from(t: &TransitionRecord) -> Self {
         TimelineEntry {
             id: t.id,
-            from: t.from.map(Into::into),
-            to: t.to.into(),
+            from: t.from,
+            to: t.to,
             reason: t.reason.clone(),
             actor_kind: t.actor_kind.clone(),
             actor_id: t.actor_id.clone(),
@@ -279,7 +237,7 @@ pub async fn list_engagements(
     let q = query.0;
     let filter = EngagementFilter {
         organization_id: q.organization_id.map(Into::into),
-        phase: q.phase.map(Into::into),
+        phase: q.phase,
         coach_id: q.coach_id.map(Into::into),
         leader_id: q.leader_id.map(Into::into),
         sponsor_id: q.sponsor_id.map(Into::into),
@@ -374,7 +332,7 @@ pub async fn transition_engagement(
     body: JsonBody<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let to = Phase::from(body.0.to);
+    let to = body.0.to;
     let reason = validate_reason(body.0.reason.as_deref())?;
     let engagement =
         state.run(move |conn| engagements::transition(conn, &caller, id, if_match.0.as_ref(), to, reason)).await?;
