@@ -38,6 +38,6 @@ pub fn list(
 ) -> Result<Page<AuditEventRow>, StoreError> {
     match visible(caller, filter)? {
         Some(filter) => audit::list(conn, &filter, page),
-        None => Ok(Page { items: Vec::new(), has_more: false }),
+        None => Ok(Page::empty()),
     }
 }

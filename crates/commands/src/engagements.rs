@@ -92,7 +92,7 @@ pub fn list(
         EngagementVisibility::All => {}
         EngagementVisibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
             Some(org) => filter.organization_id = Some(org),
-            None => return Ok(Page { items: Vec::new(), has_more: false }),
+            None => return Ok(Page::empty()),
         },
         EngagementVisibility::Participant(me) => filter.participant = Some(me),
     }

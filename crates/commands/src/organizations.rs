@@ -33,7 +33,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, page: PageRequest) -> Resu
     let only = match policy::organization_visibility(&caller.principal) {
         Some(Visibility::All) => None,
         Some(Visibility::Organization(id)) => Some(id),
-        Some(Visibility::OnlySelf(_)) | None => return Ok(Page { items: Vec::new(), has_more: false }),
+        Some(Visibility::OnlySelf(_)) | None => return Ok(Page::empty()),
     };
     organizations::list(conn, only, page)
 }

@@ -61,7 +61,7 @@ pub fn list(
         Visibility::All => {}
         Visibility::Organization(own) => match policy::narrow_to_organization(own, filter.organization_id) {
             Some(org) => filter.organization_id = Some(org),
-            None => return Ok(Page { items: Vec::new(), has_more: false }),
+            None => return Ok(Page::empty()),
         },
         Visibility::OnlySelf(me) => filter.id = Some(me),
     }

@@ -80,7 +80,7 @@ pub fn list(
 ) -> Result<Page<Webhook>, StoreError> {
     match visible(caller, filter)? {
         Some(filter) => webhooks::list(conn, &filter, page),
-        None => Ok(Page { items: Vec::new(), has_more: false }),
+        None => Ok(Page::empty()),
     }
 }
 

@@ -39,6 +39,11 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page with nothing on it (a caller who may see none of the rows).
+    pub fn empty() -> Page<T> {
+        Page { items: Vec::new(), has_more: false }
+    }
+
     /// Builds a page from `limit + 1` fetched rows: the extra row only proves there is more.
     pub fn from_overfetch(mut rows: Vec<T>, limit: u32) -> Page<T> {
         let has_more = rows.len() > limit as usize;
