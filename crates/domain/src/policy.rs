@@ -592,3 +592,428 @@ pub fn user_visibility(principal: &Principal) -> Result<Visibility, DomainError>
         Principal::ApiClient { .. } => Err(forbidden("listing users needs the users:read scope")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The policy as tables: for each kind of caller, what every check answers (SPEC §1 and §4).
+    //! An answer is `o` (allowed), `f` (forbidden: 403), `n` (not found: 404, as if the resource
+    //! were not there) or, for the parts of an engagement, `e` (the engagement itself not found).
+
+    use super::*;
+    use crate::engagement::{NewEngagement, People};
+    use crate::organization::{NewOrganization, Organization};
+    use crate::user::{NewUser, UserPatch, UserStatus};
+
+    struct Directory(Vec<User>);
+
+    impl People for Directory {
+        fn get(&self, id: UserId) -> Option<&User> {
+            self.0.iter().find(|u| u.id == id)
+        }
+    }
+
+    fn organization(name: &str) -> Organization {
+        Organization::create(NewOrganization { name: name.into(), ..Default::default() }).unwrap()
+    }
+
+    fn person(email: &str, org: Option<&Organization>, roles: &[Role]) -> User {
+        User::create(NewUser {
+            email: email.into(),
+            name: "P".into(),
+            organization_id: org.map(|o| o.id),
+            roles: roles.to_vec(),
+            external_id: None,
+        })
+        .unwrap()
+    }
+
+    fn client(org: &Organization, scopes: &[Scope]) -> Principal {
+        Principal::ApiClient { id: "client".into(), organization_id: org.id, scopes: scopes.iter().copied().collect() }
+    }
+
+    /// An organization (Acme) with one engagement, everyone who relates to it in some way, and
+    /// another tenant (Globex).
+    struct World {
+        engagement: Engagement,
+        acme: Organization,
+        globex: Organization,
+        admin: User,
+        hr: User,
+        coach: User,
+        leader: User,
+        sponsor: User,
+        member: User,
+        hr_of_globex: User,
+    }
+
+    fn world() -> World {
+        let acme = organization("Acme");
+        let globex = organization("Globex");
+        let coach = person("coach@provider.test", None, &[Role::Coach]);
+        let leader = person("leader@acme.test", Some(&acme), &[]);
+        let sponsor = person("sponsor@acme.test", Some(&acme), &[]);
+        let input = NewEngagement {
+            organization_id: acme.id,
+            title: "Leading".into(),
+            leader_id: leader.id,
+            coach_id: coach.id,
+            sponsor_ids: vec![sponsor.id],
+            hr_partner_id: None,
+            start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            planned_end_date: None,
+            allow_any_duration: false,
+            monthly_hours_budget: None,
+        };
+        let people = Directory(vec![coach.clone(), leader.clone(), sponsor.clone()]);
+        let engagement = Engagement::create(input, &acme, &people).unwrap();
+        World {
+            engagement,
+            admin: person("admin@provider.test", None, &[Role::Admin]),
+            hr: person("hr@acme.test", Some(&acme), &[Role::HrPartner]),
+            member: person("someone@acme.test", Some(&acme), &[]),
+            hr_of_globex: person("hr@globex.test", Some(&globex), &[Role::HrPartner]),
+            coach,
+            leader,
+            sponsor,
+            acme,
+            globex,
+        }
+    }
+
+    impl World {
+        /// Every principal that relates to the engagement in its own way, by name.
+        fn principals(&self) -> Vec<(&'static str, Principal)> {
+            let user = Principal::for_user;
+            let all = Scope::ALL;
+            vec![
+                ("admin", user(&self.admin)),
+                ("hr_partner", user(&self.hr)),
+                ("client with every scope", client(&self.acme, &all)),
+                ("client reading engagements", client(&self.acme, &[Scope::EngagementsRead])),
+                ("client without engagement scopes", client(&self.acme, &[Scope::ReportsRead, Scope::UsersWrite])),
+                ("coach", user(&self.coach)),
+                ("leader", user(&self.leader)),
+                ("sponsor", user(&self.sponsor)),
+                ("unrelated member", user(&self.member)),
+                ("hr_partner of another tenant", user(&self.hr_of_globex)),
+                ("client of another tenant", client(&self.globex, &all)),
+            ]
+        }
+    }
+
+    fn answer<T>(result: &Result<T, DomainError>, resource: &str) -> char {
+        match result {
+            Ok(_) => 'o',
+            Err(DomainError::Forbidden { .. }) => 'f',
+            Err(DomainError::NotFound { resource: found }) if *found == resource => 'n',
+            Err(DomainError::NotFound { resource: "engagement" }) => 'e',
+            Err(other) => panic!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Compares a table's row with the answers, naming the principal and what was asked.
+    #[track_caller]
+    fn assert_row(who: &str, what: &str, expected: &str, answers: String) {
+        assert_eq!(answers, expected.replace(' ', ""), "{who}: {what}");
+    }
+
+    const PARTS: [Part; 8] = [
+        Part::Outcomes,
+        Part::ContextMeeting,
+        Part::LeaderInterview,
+        Part::Raters,
+        Part::Themes,
+        Part::Designs,
+        Part::Sessions,
+        Part::ActionItems,
+    ];
+
+    fn part_resource(part: Part) -> &'static str {
+        match part {
+            Part::Outcomes => "outcome",
+            Part::ContextMeeting => "context meeting",
+            Part::LeaderInterview => "leader interview",
+            Part::Raters => "rater",
+            Part::Themes => "theme",
+            Part::Designs => "design version",
+            Part::Sessions => "session",
+            Part::ActionItems => "action item",
+        }
+    }
+
+    /// SPEC §4: who reads which part of an engagement; only its coach writes any of them.
+    #[test]
+    fn every_part_for_every_relation() {
+        let w = world();
+        // Columns: outcomes, context meeting, leader interview, raters, themes, designs, sessions,
+        // action items.
+        let table = [
+            ("admin", "onnn noon", "fnnn nffn"),
+            ("hr_partner", "onnn noon", "fnnn nffn"),
+            ("client with every scope", "onnn noon", "fnnn nffn"),
+            ("client reading engagements", "onnn noon", "ffff ffff"),
+            ("client without engagement scopes", "ffff ffff", "ffff ffff"),
+            ("coach", "oooo oooo", "oooo oooo"),
+            ("leader", "oonn oooo", "ffnn ffff"),
+            ("sponsor", "oonn ooon", "ffnn fffn"),
+            ("unrelated member", "eeee eeee", "eeee eeee"),
+            ("hr_partner of another tenant", "eeee eeee", "eeee eeee"),
+            ("client of another tenant", "eeee eeee", "eeee eeee"),
+        ];
+        let principals = w.principals();
+        assert_eq!(table.map(|row| row.0), principals.iter().map(|p| p.0).collect::<Vec<_>>().as_slice());
+        for ((who, read, write), (_, principal)) in table.into_iter().zip(&principals) {
+            for (mode, expected, writing) in [("read", read, false), ("write", write, true)] {
+                let answers = PARTS
+                    .iter()
+                    .map(|&part| answer(&check_part(principal, &w.engagement, part, writing), part_resource(part)))
+                    .collect();
+                assert_row(who, mode, expected, answers);
+            }
+        }
+    }
+
+    /// The relation behind every answer above.
+    #[test]
+    fn every_principal_has_its_relation() {
+        let w = world();
+        let expected = [
+            (Relation::Admin, Relation::Admin),
+            (Relation::HrPartner, Relation::HrPartner),
+            (Relation::HrPartner, Relation::HrPartner),
+            (Relation::HrPartner, Relation::ScopeMissing),
+            (Relation::ScopeMissing, Relation::ScopeMissing),
+            (Relation::Coach, Relation::Coach),
+            (Relation::Leader, Relation::Leader),
+            (Relation::Sponsor, Relation::Sponsor),
+            (Relation::None, Relation::None),
+            (Relation::None, Relation::None),
+            (Relation::None, Relation::None),
+        ];
+        for ((who, principal), (read, write)) in w.principals().iter().zip(expected) {
+            assert_eq!(relation(principal, &w.engagement, Scope::EngagementsRead), read, "{who} reading");
+            assert_eq!(relation(principal, &w.engagement, Scope::EngagementsWrite), write, "{who} writing");
+        }
+    }
+
+    /// SPEC §1: changing an engagement's details (the coach: all but its terms) and its terms
+    /// (budget, dates, people: the hr_partner and admins).
+    #[test]
+    fn who_changes_an_engagement_and_its_terms() {
+        let w = world();
+        // Columns: details only, terms.
+        let table = [
+            ("admin", "oo"),
+            ("hr_partner", "oo"),
+            ("client with every scope", "oo"),
+            ("client reading engagements", "ff"),
+            ("client without engagement scopes", "ff"),
+            ("coach", "of"),
+            ("leader", "ff"),
+            ("sponsor", "ff"),
+            ("unrelated member", "nn"),
+            ("hr_partner of another tenant", "nn"),
+            ("client of another tenant", "nn"),
+        ];
+        for ((who, expected), (_, principal)) in table.into_iter().zip(w.principals()) {
+            let answers = [false, true]
+                .map(|changes_terms| {
+                    let action = Action::UpdateEngagement { engagement: &w.engagement, changes_terms };
+                    answer(&check(&principal, &action), "engagement")
+                })
+                .iter()
+                .collect();
+            assert_row(who, "changing the engagement", expected, answers);
+        }
+    }
+
+    /// Who moves the program, and as whom: the coach (or an admin) moves it forward; the
+    /// hr_partner holds, resumes and cancels.
+    #[test]
+    fn who_moves_the_program() {
+        let w = world();
+        let table = [
+            ("admin", Ok(Mover::Coach)),
+            ("hr_partner", Ok(Mover::HrPartner)),
+            ("client with every scope", Ok(Mover::HrPartner)),
+            ("client reading engagements", Err('f')),
+            ("client without engagement scopes", Err('f')),
+            ("coach", Ok(Mover::Coach)),
+            ("leader", Err('f')),
+            ("sponsor", Err('f')),
+            ("unrelated member", Err('n')),
+            ("hr_partner of another tenant", Err('n')),
+            ("client of another tenant", Err('n')),
+        ];
+        for ((who, expected), (_, principal)) in table.into_iter().zip(w.principals()) {
+            let result = mover(&principal, &w.engagement);
+            let got = result.as_ref().map(|m| *m).map_err(|_| answer(&result, "engagement"));
+            assert_eq!(got, expected, "{who}");
+            let transition = check(&principal, &Action::TransitionEngagement { engagement: &w.engagement });
+            assert_eq!(transition.is_ok(), expected.is_ok(), "{who}: the transition check agrees");
+        }
+    }
+
+    /// SPEC §4: the coach sees a session's content (its private notes only as their author), the
+    /// leader the shared summary, everyone else schedule, status and duration.
+    #[test]
+    fn what_each_reader_sees_of_a_session() {
+        let w = world();
+        let coach = w.coach.id;
+        // Columns: content, shared summary, private notes; with notes by the coach, by someone else.
+        let table = [
+            ("admin", "---", "---"),
+            ("hr_partner", "---", "---"),
+            ("client with every scope", "---", "---"),
+            ("client reading engagements", "---", "---"),
+            ("client without engagement scopes", "---", "---"),
+            ("coach", "csp", "cs-"),
+            ("leader", "-s-", "-s-"),
+            ("sponsor", "---", "---"),
+            ("unrelated member", "---", "---"),
+            ("hr_partner of another tenant", "---", "---"),
+            ("client of another tenant", "---", "---"),
+        ];
+        for ((who, by_coach, by_other), (_, principal)) in table.into_iter().zip(w.principals()) {
+            for (author, expected) in [(Some(coach), by_coach), (Some(w.leader.id), by_other), (None, by_other)] {
+                let view = session_view(&principal, &w.engagement, author);
+                let seen: String = [(view.content, 'c'), (view.shared_summary, 's'), (view.private_notes, 'p')]
+                    .iter()
+                    .map(|&(shown, letter)| if shown { letter } else { '-' })
+                    .collect();
+                assert_eq!(seen, expected, "{who}, notes by {author:?}");
+            }
+        }
+    }
+
+    /// The changes a person may be asked for.
+    fn patches() -> [(&'static str, UserPatch); 6] {
+        [
+            ("name", UserPatch { name: Some("New Name".into()), ..Default::default() }),
+            ("email", UserPatch { email: Some("new.address@example.com".into()), ..Default::default() }),
+            ("grant hr_partner", UserPatch { roles: Some(vec![Role::HrPartner]), ..Default::default() }),
+            ("grant coach", UserPatch { roles: Some(vec![Role::Coach]), ..Default::default() }),
+            ("deactivate", UserPatch { status: Some(UserStatus::Deactivated), ..Default::default() }),
+            ("external id", UserPatch { external_id: Some(Some("idp-new".into())), ..Default::default() }),
+        ]
+    }
+
+    /// SPEC §1, "who may change what" on a person: the callers (rows) on each kind of person
+    /// (tables), for each change (columns: name, email, grant hr_partner, grant coach, deactivate,
+    /// external id).
+    #[test]
+    fn who_changes_what_on_people() {
+        let w = world();
+        let acme = Some(&w.acme);
+        let plain = person("plain@acme.test", acme, &[]);
+        let other_hr = person("hr2@acme.test", acme, &[Role::HrPartner]);
+        let provider_admin = person("admin2@provider.test", None, &[Role::Admin]);
+        let coach_in_acme = person("coach2@acme.test", acme, &[Role::Coach]);
+        let admin_in_acme = person("admin3@acme.test", acme, &[Role::Admin]);
+        let of_globex = person("someone@globex.test", Some(&w.globex), &[]);
+        let users_write = client(&w.acme, &[Scope::UsersWrite]);
+        let users_read = client(&w.acme, &[Scope::UsersRead]);
+        let callers = [
+            ("admin", Principal::for_user(&w.admin)),
+            ("hr_partner", Principal::for_user(&w.hr)),
+            ("client with users:write", users_write),
+            ("client without users:write", users_read),
+            ("member", Principal::for_user(&w.member)),
+            ("coach", Principal::for_user(&w.coach)),
+            ("hr_partner of another tenant", Principal::for_user(&w.hr_of_globex)),
+        ];
+        // Per target: one row per caller, in the order above.
+        let tables: [(&str, &User, [&str; 7]); 7] = [
+            (
+                "a person of the organization with no role",
+                &plain,
+                ["oooooo", "ooofoo", "ooofoo", "ffffff", "nnnnnn", "nnnnnn", "nnnnnn"],
+            ),
+            (
+                "a person of the organization who is an hr_partner",
+                &other_hr,
+                ["oooooo", "ooofoo", "ooofoo", "ffffff", "nnnnnn", "nnnnnn", "nnnnnn"],
+            ),
+            (
+                "a coach whose record names the organization",
+                &coach_in_acme,
+                ["oooooo", "ffffff", "ffffff", "ffffff", "nnnnnn", "nnnnnn", "nnnnnn"],
+            ),
+            (
+                "an admin whose record names the organization",
+                &admin_in_acme,
+                ["oooooo", "ffffff", "ffffff", "ffffff", "nnnnnn", "nnnnnn", "nnnnnn"],
+            ),
+            (
+                "a provider-side admin (no organization)",
+                &provider_admin,
+                ["oooooo", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn"],
+            ),
+            (
+                "the provider-side coach (no organization)",
+                &w.coach,
+                ["oooooo", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn", "offoff", "nnnnnn"],
+            ),
+            (
+                "a person of the other tenant (their hr_partner's)",
+                &of_globex,
+                ["oooooo", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn", "nnnnnn", "ooofoo"],
+            ),
+        ];
+        for (target, user, rows) in tables {
+            for ((who, principal), expected) in callers.iter().zip(rows) {
+                let answers = patches()
+                    .iter()
+                    .map(|(_, patch)| {
+                        let changes = patch.changes(user);
+                        answer(&check(principal, &Action::UpdateUser { user, changes: &changes }), "user")
+                    })
+                    .collect();
+                assert_row(who, target, expected, answers);
+            }
+        }
+        // On themselves: everyone may change their name; the hr_partner (a person of the
+        // organization with only that role) as much as on their people; anyone else nothing more
+        // (the coach "granted" coach, a role they hold, changes nothing).
+        let on_themselves = [
+            ("admin", &w.admin, "oooooo"),
+            ("hr_partner", &w.hr, "ooofoo"),
+            ("leader", &w.leader, "offfff"),
+            ("sponsor", &w.sponsor, "offfff"),
+            ("member", &w.member, "offfff"),
+            ("coach", &w.coach, "offoff"),
+        ];
+        for (who, user, expected) in on_themselves {
+            let principal = Principal::for_user(user);
+            let answers = patches()
+                .iter()
+                .map(|(_, patch)| {
+                    let changes = patch.changes(user);
+                    answer(&check(&principal, &Action::UpdateUser { user, changes: &changes }), "user")
+                })
+                .collect();
+            assert_row(who, "themselves", expected, answers);
+        }
+    }
+
+    /// A field sent with its current value is no change: an hr_partner sending a coach's roles
+    /// back as they are still changes a provider-side person, refused; a member sending their own
+    /// email unchanged changes only their name.
+    #[test]
+    fn a_field_sent_unchanged_is_no_change() {
+        let w = world();
+        let same_email = UserPatch {
+            name: Some("Renamed".into()),
+            email: Some(w.member.email.as_str().to_uppercase()),
+            ..Default::default()
+        };
+        let changes = same_email.changes(&w.member);
+        let member = Principal::for_user(&w.member);
+        assert!(check(&member, &Action::UpdateUser { user: &w.member, changes: &changes }).is_ok());
+        let coach_in_acme = person("coach2@acme.test", Some(&w.acme), &[Role::Coach]);
+        let same_roles = UserPatch { roles: Some(vec![Role::Coach]), ..Default::default() };
+        let changes = same_roles.changes(&coach_in_acme);
+        let hr = Principal::for_user(&w.hr);
+        assert_eq!(answer(&check(&hr, &Action::UpdateUser { user: &coach_in_acme, changes: &changes }), "user"), 'f');
+    }
+}

@@ -412,6 +412,10 @@ struct World {
     delivery: String,
     client_credentials: (String, String),
     counter: AtomicUsize,
+    /// The application layer on the world's database, and its admin there: the fresh people and
+    /// engagements the tables need are made through it, their changes over HTTP.
+    db: keel_commands::Database,
+    admin: keel_commands::Caller,
 }
 
 impl World {
@@ -474,7 +478,6 @@ impl World {
             }
         }
         let mut world = World {
-            app,
             tokens,
             ids,
             engagement: String::new(),
@@ -491,6 +494,9 @@ impl World {
             delivery: String::new(),
             client_credentials,
             counter: AtomicUsize::new(0),
+            admin: keel_tests::fixtures::admin(&app, &mut app.db.open().conn().unwrap()),
+            db: app.db.open(),
+            app,
         };
         world.webhook = world.fresh_webhook().await;
         world.engagement = world.fresh_engagement().await;
@@ -526,58 +532,54 @@ impl World {
         world
     }
 
-    /// Walks the `coaching` engagement through steps 1-5 with the matrix's people.
+    /// Walks an engagement through steps 1-5 with the matrix's people, through the application
+    /// layer (the walk over HTTP is tested in `designs.rs`).
     async fn walk_to_coaching(&self, engagement: &str) {
-        let (coach, leader, sponsor) =
-            (self.tokens[&Who::Coach].clone(), self.tokens[&Who::Leader].clone(), self.tokens[&Who::Sponsor].clone());
-        let base = format!("/v1/engagements/{engagement}");
-        let step = |token: Option<String>, method: Method, path: String, body: Value, status: u16| async move {
-            self.app.call_as(token.as_deref(), method, &path, &[], Some(&body)).await.expect_status(status).json()
+        use keel_domain::design::{DesignInput, DesignItem, ItemKind, Verdict};
+        use keel_domain::engagement::Phase;
+        use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
+        use keel_domain::stakeholders::{RaterChanges, Relationship};
+        let database = self.app.db.open();
+        let conn = &mut *database.conn().unwrap();
+        let mut caller = |who: Who| keel_tests::fixtures::caller(conn, self.ids[&who].parse().unwrap());
+        let (coach, leader, sponsor) = (caller(Who::Coach), caller(Who::Leader), caller(Who::Sponsor));
+        let id: uuid::Uuid = engagement.parse().unwrap();
+        let date = |text: &str| Some(text.parse().unwrap());
+        let text = |text: &str| Some(Some(text.to_owned()));
+        let go = |conn: &mut keel_commands::DbConnection, to: Phase| {
+            keel_commands::engagements::transition(conn, &coach, id, None, to, None).unwrap();
         };
-        let outcome = json!({ "title": "T", "baseline": "1", "target": "2", "measure": "m" });
-        step(coach.clone(), Method::POST, format!("{base}/outcomes"), outcome, 201).await;
-        let context = json!({ "met_on": "2026-01-06", "attendees": ["Coach"] });
-        step(coach.clone(), Method::PUT, format!("{base}/context"), context, 200).await;
-        step(coach.clone(), Method::POST, format!("{base}/transitions"), json!({ "to": "leader_interview" }), 200)
-            .await;
-        step(
-            coach.clone(),
-            Method::PUT,
-            format!("{base}/leader-interview"),
-            json!({ "interviewed_on": "2026-01-07" }),
-            200,
-        )
-        .await;
-        step(
-            coach.clone(),
-            Method::POST,
-            format!("{base}/transitions"),
-            json!({ "to": "stakeholder_interviews" }),
-            200,
-        )
-        .await;
+        let outcome = OutcomeChanges {
+            title: Some("T".into()),
+            description: Some(None),
+            measure: text("m"),
+            baseline: text("1"),
+            target: text("2"),
+            unit: Some(None),
+        };
+        keel_commands::program::create_outcome(conn, &coach, id, &outcome).unwrap();
+        let context =
+            ContextMeetingInput { met_on: date("2026-01-06"), attendees: vec!["Coach".into()], ..Default::default() };
+        keel_commands::program::put_context(conn, &coach, id, None, context).unwrap();
+        go(conn, Phase::LeaderInterview);
+        let interview = LeaderInterviewInput { interviewed_on: date("2026-01-07"), ..Default::default() };
+        keel_commands::program::put_leader_interview(conn, &coach, id, None, interview).unwrap();
+        go(conn, Phase::StakeholderInterviews);
         for i in 0..3 {
-            let rater = step(
-                coach.clone(),
-                Method::POST,
-                format!("{base}/raters"),
-                json!({ "name": format!("R{i}"), "relationship": "peer" }),
-                201,
-            )
-            .await;
-            let path = format!("{base}/raters/{}/interview", rater["id"].as_str().unwrap());
-            step(coach.clone(), Method::PUT, path, json!({ "interviewed_on": "2026-01-08", "notes": "n" }), 200).await;
+            let rater =
+                RaterChanges { name: Some(format!("R{i}")), email: Some(None), relationship: Some(Relationship::Peer) };
+            let rater = keel_commands::stakeholders::create_rater(conn, &coach, id, &rater).unwrap().id;
+            keel_commands::stakeholders::record_interview(conn, &coach, (id, rater), date("2026-01-08"), "n").unwrap();
         }
-        step(coach.clone(), Method::POST, format!("{base}/transitions"), json!({ "to": "assessment_design" }), 200)
-            .await;
-        let design = json!({ "summary": "s", "items": [{ "kind": "practice", "title": "p" }] });
-        step(coach.clone(), Method::POST, format!("{base}/designs"), design, 201).await;
-        step(coach.clone(), Method::POST, format!("{base}/designs/1/submit"), json!(null), 200).await;
-        for approver in [leader, sponsor] {
-            step(approver, Method::POST, format!("{base}/designs/1/decisions"), json!({ "decision": "approve" }), 201)
-                .await;
+        go(conn, Phase::AssessmentDesign);
+        let item = DesignItem { kind: ItemKind::Practice, title: "p".into(), description: None, cadence: None };
+        let design = DesignInput { summary: Some("s".into()), items: Some(vec![item]), ..Default::default() };
+        keel_commands::designs::create(conn, &coach, id, None, &design).unwrap();
+        keel_commands::designs::submit(conn, &coach, (id, 1), None).unwrap();
+        for approver in [&leader, &sponsor] {
+            keel_commands::designs::decide(conn, approver, (id, 1), Verdict::Approve, None).unwrap();
         }
-        step(coach, Method::POST, format!("{base}/transitions"), json!({ "to": "coaching" }), 200).await;
+        go(conn, Phase::Coaching);
     }
 
     /// Takes the `reviewed` engagement through the mid review and the end review (completed).
@@ -673,9 +675,23 @@ impl World {
         })
     }
 
+    /// A new engagement of the organization, as [`World::engagement_body`] describes it.
     async fn fresh_engagement(&self) -> String {
-        let engagement = self.app.post("/v1/engagements", &self.engagement_body()).await.expect_status(201).json();
-        engagement["id"].as_str().unwrap().to_owned()
+        let id = |who: Who| self.ids[&who].parse().unwrap();
+        let input = keel_domain::engagement::NewEngagement {
+            organization_id: self.org.parse().unwrap(),
+            title: "Leading through change".into(),
+            leader_id: id(Who::Leader),
+            coach_id: id(Who::Coach),
+            sponsor_ids: vec![id(Who::Sponsor)],
+            hr_partner_id: Some(id(Who::HrSame)),
+            start_date: "2026-01-05".parse().unwrap(),
+            planned_end_date: None,
+            allow_any_duration: false,
+            monthly_hours_budget: None,
+        };
+        let conn = &mut self.db.conn().unwrap();
+        keel_commands::engagements::create(conn, &self.admin, input).unwrap().id.to_string()
     }
 
     fn webhook_body(&self) -> Value {
@@ -695,14 +711,22 @@ impl World {
     async fn fresh_person(&self, person: Person) -> (String, String) {
         let n = self.unique();
         let email = format!("person{n}@acme.test");
+        use keel_domain::user::Role;
         let roles = match person {
-            Person::Member => json!([]),
-            Person::HrPartner => json!(["hr_partner"]),
-            Person::CoachInOrg => json!(["coach"]),
-            Person::AdminInOrg => json!(["admin"]),
+            Person::Member => vec![],
+            Person::HrPartner => vec![Role::HrPartner],
+            Person::CoachInOrg => vec![Role::Coach],
+            Person::AdminInOrg => vec![Role::Admin],
         };
-        let body = json!({ "email": email, "name": "Person", "organization_id": self.org, "roles": roles });
-        (self.app.create_user(body).await["id"].as_str().unwrap().to_owned(), email)
+        let input = keel_domain::user::NewUser {
+            email: email.clone(),
+            name: "Person".into(),
+            organization_id: Some(self.org.parse().unwrap()),
+            roles,
+            external_id: None,
+        };
+        let user = keel_commands::users::create(&mut self.db.conn().unwrap(), &self.admin, input).unwrap();
+        (user.id.to_string(), email)
     }
 
     /// Makes `change` to the user `id` with `token`; returns the status, a DELETE's 204 given as

@@ -7,9 +7,15 @@ use std::time::Duration;
 use keel::delivery::{LEASE, Mailer, Worker};
 use keel_domain::outbox::{Email, Message, RetryPolicy};
 use keel_persistence::repo::outbox::{self, Lanes};
-use keel_tests::{Backend, SmtpSink, TestDatabase};
+use keel_tests::{Backend, SmtpSink, TestDatabase, both_backends};
 
 const MESSAGES: usize = 500;
+
+both_backends! {
+    fn the_queue_survives_a_restart(backend: Backend);
+    fn one_engagement_in_order(backend: Backend);
+    fn webhook_deliveries_are_shared(backend: Backend);
+}
 
 fn enqueue(db: &TestDatabase, count: usize) {
     let database = db.open();
@@ -133,16 +139,6 @@ async fn a_killed_instance_loses_nothing_on_postgres() {
     a_killed_instance_loses_nothing(Backend::Postgres).await;
 }
 
-#[actix_web::test]
-async fn the_queue_survives_a_restart_on_sqlite() {
-    the_queue_survives_a_restart(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn the_queue_survives_a_restart_on_postgres() {
-    the_queue_survives_a_restart(Backend::Postgres).await;
-}
-
 fn mail(n: usize, engagement: Option<uuid::Uuid>) -> Message {
     let email = Email {
         to: format!("person{n}@example.com"),
@@ -215,16 +211,6 @@ async fn two_instances_keep_engagement_order(backend: Backend) {
         .collect();
     let expected: Vec<String> = (0..60).map(|n| format!("Message {n:04}")).collect();
     assert_eq!(arrived, expected);
-}
-
-#[actix_web::test]
-async fn one_engagement_in_order_on_sqlite() {
-    one_engagement_in_order(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn one_engagement_in_order_on_postgres() {
-    one_engagement_in_order(Backend::Postgres).await;
 }
 
 #[actix_web::test]
@@ -308,12 +294,8 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     assert_eq!(delivered, MESSAGES);
 }
 
-#[actix_web::test]
-async fn two_instances_share_webhook_deliveries_on_postgres() {
-    webhook_deliveries_shared(Backend::Postgres, 2).await;
-}
-
-#[actix_web::test]
-async fn one_instance_delivers_webhooks_on_sqlite() {
-    webhook_deliveries_shared(Backend::Sqlite, 1).await;
+/// Two instances share the webhook deliveries on PostgreSQL; one delivers them on SQLite.
+async fn webhook_deliveries_are_shared(backend: Backend) {
+    let instances = if backend == Backend::Postgres { 2 } else { 1 };
+    webhook_deliveries_shared(backend, instances).await;
 }

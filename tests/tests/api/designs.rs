@@ -1,35 +1,25 @@
 //! Steps 4 and 5: designs and decisions, walked to `coaching`; simultaneous final approvals.
+//!
+//! The walk to `coaching` is made over HTTP here, request by request; the other tests start from
+//! the same state reached through the application layer ([`to_coaching`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use keel_tests::{Backend, SmtpSink, TestApp};
+use keel_tests::fixtures::to_assessment_design;
+pub(crate) use keel_tests::fixtures::{Program, to_coaching};
+use keel_tests::{Backend, SmtpSink, TestApp, both_backends};
 use serde_json::{Value, json};
 
-pub(crate) struct Program {
-    pub(crate) base: String,
-    pub(crate) engagement: String,
-    pub(crate) tokens: HashMap<&'static str, String>,
-    pub(crate) outcome: String,
-    pub(crate) theme: String,
+both_backends! {
+    fn designs_and_decisions_walk_to_coaching(backend: Backend);
+    fn simultaneous_final_approvals(app: TestApp);
 }
 
-impl Program {
-    pub(crate) async fn call(
-        &self,
-        app: &TestApp,
-        who: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> keel_tests::Response {
-        app.call_as(Some(&self.tokens[who]), method, &format!("{}{path}", self.base), &[], body.as_ref()).await
-    }
-}
-
-/// An engagement with two sponsors, walked by its coach to `assessment_design`.
-pub(crate) async fn to_assessment_design(app: &TestApp) -> Program {
+/// An engagement with two sponsors, walked by its coach to `assessment_design` over HTTP: the
+/// state [`to_assessment_design`] reaches through the application layer.
+async fn walk_to_assessment_design(app: &TestApp) -> Program {
     let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
     let mut ids = HashMap::new();
     let mut tokens = HashMap::new();
@@ -96,7 +86,7 @@ pub(crate) async fn to_assessment_design(app: &TestApp) -> Program {
     p
 }
 
-pub(crate) fn design_body(p: &Program) -> Value {
+fn design_body(p: &Program) -> Value {
     json!({
         "summary": "Delegation first, then coaching the team",
         "theme_ids": [p.theme], "outcome_ids": [p.outcome],
@@ -107,20 +97,6 @@ pub(crate) fn design_body(p: &Program) -> Value {
     })
 }
 
-/// An engagement walked to `coaching` (design version 1 approved by the leader and both sponsors).
-pub(crate) async fn to_coaching(app: &TestApp) -> Program {
-    let p = to_assessment_design(app).await;
-    p.call(app, "coach", Method::POST, "/designs", Some(design_body(&p))).await.expect_status(201);
-    p.call(app, "coach", Method::POST, "/designs/1/submit", None).await.expect_status(200);
-    for who in ["leader", "sponsor", "sponsor2"] {
-        p.call(app, who, Method::POST, "/designs/1/decisions", Some(json!({ "decision": "approve" })))
-            .await
-            .expect_status(201);
-    }
-    p.call(app, "coach", Method::POST, "/transitions", Some(json!({ "to": "coaching" }))).await.expect_status(200);
-    p
-}
-
 async fn phase(app: &TestApp, p: &Program) -> String {
     p.call(app, "coach", Method::GET, "", None).await.json()["phase"].as_str().unwrap().to_owned()
 }
@@ -129,7 +105,7 @@ fn codes(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn walk_to_coaching(backend: Backend) {
+async fn designs_and_decisions_walk_to_coaching(backend: Backend) {
     let smtp = SmtpSink::start();
     let smtp_url = smtp.url();
     let Some(app) = TestApp::spawn_with(backend, move |c| {
@@ -140,7 +116,7 @@ async fn walk_to_coaching(backend: Backend) {
     else {
         return;
     };
-    let p = to_assessment_design(&app).await;
+    let p = walk_to_assessment_design(&app).await;
 
     let v1 = p.call(&app, "coach", Method::POST, "/designs", Some(design_body(&p))).await.expect_status(201);
     assert_eq!(v1.header("location").unwrap(), format!("{}/designs/1", p.base));
@@ -289,8 +265,7 @@ async fn walk_to_coaching(backend: Backend) {
     assert!(events.iter().all(|(_, payload)| !payload.contains("Add a team practice")), "comments stay out of events");
 }
 
-async fn simultaneous_final_approvals(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn simultaneous_final_approvals(app: TestApp) {
     let p = to_assessment_design(&app).await;
     p.call(&app, "coach", Method::POST, "/designs", Some(design_body(&p))).await.expect_status(201);
     p.call(&app, "coach", Method::POST, "/designs/1/submit", None).await.expect_status(200);
@@ -311,24 +286,4 @@ async fn simultaneous_final_approvals(backend: Backend) {
     let events =
         keel_persistence::repo::events::for_engagement(&mut db.conn().unwrap(), p.engagement.parse().unwrap()).unwrap();
     assert_eq!(events.iter().filter(|(t, _)| t == "design.approved").count(), 1, "approved exactly once");
-}
-
-#[actix_web::test]
-async fn designs_and_decisions_walk_to_coaching_on_sqlite() {
-    walk_to_coaching(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn designs_and_decisions_walk_to_coaching_on_postgres() {
-    walk_to_coaching(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn simultaneous_final_approvals_on_sqlite() {
-    simultaneous_final_approvals(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn simultaneous_final_approvals_on_postgres() {
-    simultaneous_final_approvals(Backend::Postgres).await;
 }

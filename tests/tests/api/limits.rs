@@ -1,8 +1,13 @@
 //! Abuse limits on the credential endpoints: 429 with `Retry-After`, per identity and per address.
 
 use actix_web::http::Method;
-use keel_tests::{Backend, TestApp};
+use keel_tests::{Backend, TestApp, both_backends};
 use serde_json::json;
+
+both_backends! {
+    fn credential_endpoints_are_rate_limited(backend: Backend);
+    fn api_calls_are_rate_limited_per_caller(backend: Backend);
+}
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, |config| {
@@ -16,7 +21,7 @@ async fn sign_in_link(app: &TestApp, email: &str) -> keel_tests::Response {
     app.call_as(None, Method::POST, "/v1/auth/sign-in-links", &[], Some(&json!({ "email": email }))).await
 }
 
-async fn limits(backend: Backend) {
+async fn credential_endpoints_are_rate_limited(backend: Backend) {
     let Some(app) = spawn(backend).await else { return };
     // Per email address: the third link within a minute is refused.
     sign_in_link(&app, "ann@example.com").await.expect_status(202);
@@ -53,19 +58,9 @@ async fn limits(backend: Backend) {
     refused.expect_problem(429);
 }
 
-#[actix_web::test]
-async fn credential_endpoints_are_rate_limited_on_sqlite() {
-    limits(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn credential_endpoints_are_rate_limited_on_postgres() {
-    limits(Backend::Postgres).await;
-}
-
 /// The per-caller API limit: each user or API client has its own quota; every answer tells how
 /// much is left, and beyond it the answer is 429 with `Retry-After`.
-async fn api_limit(backend: Backend) {
+async fn api_calls_are_rate_limited_per_caller(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |config| config.api_rate_per_minute = 4).await else { return };
     let org = app.create_org("Acme").await;
     let user = app.create_user(json!({ "email": "lee@acme.test", "name": "Lee", "organization_id": org["id"] })).await;
@@ -93,13 +88,4 @@ async fn api_limit(backend: Backend) {
     let health = app.call_as(None, Method::GET, "/healthz", &[], None).await;
     assert!(health.header("ratelimit-limit").is_none());
     health.expect_status(200);
-}
-#[actix_web::test]
-async fn api_calls_are_rate_limited_per_caller_on_sqlite() {
-    api_limit(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn api_calls_are_rate_limited_per_caller_on_postgres() {
-    api_limit(Backend::Postgres).await;
 }

@@ -2,10 +2,15 @@
 //! review to `completed`, and a renewal; progress from baseline to target.
 
 use actix_web::http::Method;
-use keel_tests::{Backend, TestApp};
+use keel_tests::{TestApp, both_backends};
 use serde_json::{Value, json};
 
 use crate::designs::{Program, to_coaching};
+
+both_backends! {
+    fn walk_to_completed(app: TestApp);
+    fn walk_to_renewed(app: TestApp);
+}
 
 fn codes(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
@@ -33,8 +38,7 @@ async fn through_mid_review(app: &TestApp, p: &Program) {
     go(app, p, "coaching").await.expect_status(200);
 }
 
-async fn walk_to_completed(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn walk_to_completed(app: TestApp) {
     let p = to_coaching(&app).await;
     through_mid_review(&app, &p).await;
 
@@ -89,8 +93,7 @@ async fn walk_to_completed(backend: Backend) {
     assert_eq!(events.iter().filter(|(t, _)| t == "review.completed").count(), 2);
 }
 
-async fn walk_to_renewed(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn walk_to_renewed(app: TestApp) {
     let p = to_coaching(&app).await;
     through_mid_review(&app, &p).await;
     go(&app, &p, "end_review").await.expect_status(200);
@@ -137,24 +140,4 @@ async fn walk_to_renewed(backend: Backend) {
         .await
         .json();
     assert_eq!(timeline["items"][0]["to"], "context");
-}
-
-#[actix_web::test]
-async fn walk_to_completed_on_sqlite() {
-    walk_to_completed(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn walk_to_completed_on_postgres() {
-    walk_to_completed(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn walk_to_renewed_on_sqlite() {
-    walk_to_renewed(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn walk_to_renewed_on_postgres() {
-    walk_to_renewed(Backend::Postgres).await;
 }

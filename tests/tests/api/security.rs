@@ -906,63 +906,19 @@ async fn webhook_targets_embedding_internal_addresses_are_refused(mut app: TestA
 }
 
 both_backends! {
-    async fn hr_partner_cannot_take_over_an_admin_or_coach_by_changing_their_email(app) {
-        super::hr_partner_cannot_take_over_an_admin_or_coach_by_changing_their_email(app).await;
-    }
-
-    async fn an_email_change_by_the_hr_partner_is_audited_announced_and_held(app) {
-        super::an_email_change_by_the_hr_partner_is_audited_announced_and_held(app).await;
-    }
-
-    async fn without_a_hold_an_address_changed_by_an_admin_signs_in_at_once(app) {
-        super::without_a_hold_an_address_changed_by_an_admin_signs_in_at_once(app).await;
-    }
-
-    async fn an_admin_changing_their_own_email_is_not_held(app) {
-        super::an_admin_changing_their_own_email_is_not_held(app).await;
-    }
-
-    async fn hr_partner_cannot_demote_or_deactivate_admins_and_coaches(app) {
-        super::hr_partner_cannot_demote_or_deactivate_admins_and_coaches(app).await;
-    }
-
-    async fn the_coach_changes_only_the_title_of_an_engagement(app) {
-        super::the_coach_changes_only_the_title_of_an_engagement(app).await;
-    }
-
-    async fn the_idempotency_store_keeps_no_secret(app) {
-        super::the_idempotency_store_keeps_no_secret(app).await;
-    }
-
-    async fn people_cannot_set_their_own_external_id(app) {
-        super::people_cannot_set_their_own_external_id(app).await;
-    }
-
-    async fn one_tenants_hanging_webhooks_hold_up_neither_mail_nor_other_receivers(app) {
-        super::one_tenants_hanging_webhooks_hold_up_neither_mail_nor_other_receivers(app).await;
-    }
-
-    async fn a_bare_carriage_return_is_refused_and_never_reaches_a_calendar(app) {
-        super::a_bare_carriage_return_is_refused_and_never_reaches_a_calendar(app).await;
-    }
-
-    async fn a_used_sign_in_code_is_not_replayed_to_another_caller(app) {
-        super::a_used_sign_in_code_is_not_replayed_to_another_caller(app).await;
-    }
-
-    async fn a_deactivated_user_or_revoked_client_gets_401_not_a_replay(app) {
-        super::a_deactivated_user_or_revoked_client_gets_401_not_a_replay(app).await;
-    }
-
-    async fn nul_bytes_and_oversized_input_are_refused_not_500(app) {
-        super::nul_bytes_and_oversized_input_are_refused_not_500(app).await;
-    }
-
-    async fn engagement_dates_are_bounded(app) {
-        super::engagement_dates_are_bounded(app).await;
-    }
-
-    async fn webhook_targets_embedding_internal_addresses_are_refused(app) {
-        super::webhook_targets_embedding_internal_addresses_are_refused(app).await;
-    }
+    fn hr_partner_cannot_take_over_an_admin_or_coach_by_changing_their_email(app: TestApp);
+    fn an_email_change_by_the_hr_partner_is_audited_announced_and_held(app: TestApp);
+    fn without_a_hold_an_address_changed_by_an_admin_signs_in_at_once(app: TestApp);
+    fn an_admin_changing_their_own_email_is_not_held(app: TestApp);
+    fn hr_partner_cannot_demote_or_deactivate_admins_and_coaches(app: TestApp);
+    fn the_coach_changes_only_the_title_of_an_engagement(app: TestApp);
+    fn the_idempotency_store_keeps_no_secret(app: TestApp);
+    fn people_cannot_set_their_own_external_id(app: TestApp);
+    fn one_tenants_hanging_webhooks_hold_up_neither_mail_nor_other_receivers(app: TestApp);
+    fn a_bare_carriage_return_is_refused_and_never_reaches_a_calendar(app: TestApp);
+    fn a_used_sign_in_code_is_not_replayed_to_another_caller(app: TestApp);
+    fn a_deactivated_user_or_revoked_client_gets_401_not_a_replay(app: TestApp);
+    fn nul_bytes_and_oversized_input_are_refused_not_500(app: TestApp);
+    fn engagement_dates_are_bounded(app: TestApp);
+    fn webhook_targets_embedding_internal_addresses_are_refused(app: TestApp);
 }

@@ -4,10 +4,18 @@
 use std::time::Duration;
 
 use actix_web::http::Method;
-use keel_tests::{Backend, SmtpSink, TestApp};
+use keel_tests::{Backend, SmtpSink, TestApp, both_backends};
 use serde_json::{Value, json};
 
 use crate::designs::to_coaching;
+
+both_backends! {
+    fn invitations_and_views(backend: Backend);
+    fn ledger_and_budget(app: TestApp);
+    fn requests_cancellations_and_rules(app: TestApp);
+    fn extensions(backend: Backend);
+    fn action_items(app: TestApp);
+}
 
 /// The text/calendar part of a raw mail, decoded.
 fn calendar_text(raw: &str) -> String {
@@ -133,8 +141,7 @@ async fn invitations_and_views(backend: Backend) {
     assert!(events.iter().all(|(_, payload)| !payload.contains("SUMMARY-TEXT") && !payload.contains("PRIVATE-TEXT")));
 }
 
-async fn ledger_and_budget(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn ledger_and_budget(app: TestApp) {
     let p = to_coaching(&app).await;
     let schedule = |at: &'static str, minutes: u32| {
         let app = &app;
@@ -203,8 +210,7 @@ async fn ledger_and_budget(backend: Backend) {
     assert_eq!(march["used_hours"], 2.0);
 }
 
-async fn requests_cancellations_and_rules(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn requests_cancellations_and_rules(app: TestApp) {
     let p = to_coaching(&app).await;
     let body =
         json!({ "scheduled_at": "2026-04-07T08:00:00Z", "duration_minutes": 15, "format": "text", "kind": "micro" });
@@ -314,8 +320,7 @@ async fn extensions(backend: Backend) {
     assert_eq!(seen["items"].as_array().unwrap().len(), 1, "admins (and hr_partners) see extensions");
 }
 
-async fn action_items(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+async fn action_items(app: TestApp) {
     let p = to_coaching(&app).await;
     let session = json!({ "scheduled_at": "2026-02-03T10:00:00Z", "duration_minutes": 60, "format": "video" });
     let session = p.call(&app, "coach", Method::POST, "/sessions", Some(session)).await.expect_status(201).json()["id"]
@@ -359,54 +364,4 @@ async fn action_items(backend: Backend) {
     assert!(due["items"].as_array().unwrap().is_empty(), "the past item lost its due date");
     p.call(&app, "sponsor", Method::GET, "/action-items", None).await.expect_problem(404);
     app.get(&format!("{}/action-items", p.base)).await.expect_problem(404);
-}
-
-#[actix_web::test]
-async fn action_items_on_sqlite() {
-    action_items(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn action_items_on_postgres() {
-    action_items(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn extensions_on_sqlite() {
-    extensions(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn extensions_on_postgres() {
-    extensions(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn invitations_and_views_on_sqlite() {
-    invitations_and_views(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn invitations_and_views_on_postgres() {
-    invitations_and_views(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn ledger_and_budget_on_sqlite() {
-    ledger_and_budget(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn ledger_and_budget_on_postgres() {
-    ledger_and_budget(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn requests_cancellations_and_rules_on_sqlite() {
-    requests_cancellations_and_rules(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn requests_cancellations_and_rules_on_postgres() {
-    requests_cancellations_and_rules(Backend::Postgres).await;
 }

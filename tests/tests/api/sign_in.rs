@@ -4,8 +4,13 @@
 use std::time::Duration;
 
 use actix_web::http::Method;
-use keel_tests::{Backend, SmtpSink, TestApp, free_port};
+use keel_tests::{Backend, SmtpSink, TestApp, both_backends, free_port};
 use serde_json::json;
+
+both_backends! {
+    fn sign_in_end_to_end(backend: Backend);
+    fn mail_waits_for_a_down_smtp_server(backend: Backend);
+}
 
 /// The one-time code in a sign-in mail (the indented line after "sign-in code is:").
 fn code_in(mail: &str) -> String {
@@ -110,24 +115,4 @@ async fn outbox_metric(app: &TestApp, name: &str) -> i64 {
     let prefix = format!("keel_outbox_{name}{{kind=\"email\"}} ");
     let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{prefix} in {text}"));
     line[prefix.len()..].parse().unwrap()
-}
-
-#[actix_web::test]
-async fn sign_in_end_to_end_on_sqlite() {
-    sign_in_end_to_end(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn sign_in_end_to_end_on_postgres() {
-    sign_in_end_to_end(Backend::Postgres).await;
-}
-
-#[actix_web::test]
-async fn mail_waits_for_a_down_smtp_server_on_sqlite() {
-    mail_waits_for_a_down_smtp_server(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn mail_waits_for_a_down_smtp_server_on_postgres() {
-    mail_waits_for_a_down_smtp_server(Backend::Postgres).await;
 }

@@ -5,8 +5,12 @@
 use std::time::Duration;
 
 use actix_web::http::Method;
-use keel_tests::{Backend, SmtpSink, TestApp};
+use keel_tests::{Backend, SmtpSink, TestApp, both_backends};
 use serde_json::{Value, json};
+
+both_backends! {
+    fn the_360(backend: Backend);
+}
 
 fn code_in(mail: &str) -> String {
     let mut lines = mail.lines().skip_while(|l| !l.contains("feedback code is"));
@@ -14,7 +18,7 @@ fn code_in(mail: &str) -> String {
     lines.map(str::trim).find(|l| !l.is_empty()).expect("a code line").to_owned()
 }
 
-async fn walk(backend: Backend) {
+async fn the_360(backend: Backend) {
     let smtp = SmtpSink::start();
     let smtp_url = smtp.url();
     let Some(app) = TestApp::spawn_with(backend, move |config| {
@@ -182,14 +186,4 @@ async fn walk(backend: Backend) {
             assert!(!payload.contains(secret), "event payload reveals {secret}");
         }
     }
-}
-
-#[actix_web::test]
-async fn the_360_on_sqlite() {
-    walk(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn the_360_on_postgres() {
-    walk(Backend::Postgres).await;
 }

@@ -60,6 +60,8 @@ async fn expect_refused(app: &TestApp, token: &str, why: &str) {
 }
 
 both_backends! {
+    fn identity_provider_tokens(backend: Backend);
+
     async fn a_valid_token_is_accepted_and_a_missing_one_is_401(app) {
         let me = app.get("/v1/me").await.expect_status(200).json();
         assert_eq!(me["kind"], "user");
@@ -208,14 +210,4 @@ async fn identity_provider_keys_from_a_jwks_file() {
     header.kid = Some("another-kid".to_owned());
     let token = jsonwebtoken::encode(&header, &idp_claims("idp-kim", None), &key).unwrap();
     expect_refused(&app, &token, "kid not in the JWKS").await;
-}
-
-#[actix_web::test]
-async fn identity_provider_tokens_on_sqlite() {
-    identity_provider_tokens(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn identity_provider_tokens_on_postgres() {
-    identity_provider_tokens(Backend::Postgres).await;
 }

@@ -5,42 +5,20 @@
 use std::time::Duration;
 
 use actix_web::http::Method;
-use keel_tests::{Backend, SmtpSink, TestApp, WebhookReceiver, free_port, verify_webhook};
+use keel_tests::{Backend, SmtpSink, TestApp, WebhookReceiver, both_backends, free_port, verify_webhook};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Runs `$test(backend)` on SQLite and on PostgreSQL (skipped when unavailable, unless required).
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $test() {
-                    super::$test(keel_tests::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $test() {
-                    super::$test(keel_tests::Backend::Postgres).await
-                }
-            )*
-        }
-    };
+both_backends! {
+    fn signed_deliveries_reach_the_receiver(backend: Backend);
+    fn a_receiver_failing_three_times_gets_the_event_when_it_recovers(backend: Backend);
+    fn a_rotated_secret_signs_with_both_keys_during_the_overlap(backend: Backend);
+    fn target_urls_are_checked_at_creation_and_at_delivery(backend: Backend);
+    fn a_subscription_failing_for_too_long_is_disabled_and_the_hr_partner_told(backend: Backend);
+    fn deliveries_due_survive_a_restart(backend: Backend);
+    fn subscriptions_are_managed_per_organization(backend: Backend);
 }
-
-on_both_backends!(
-    signed_deliveries_reach_the_receiver,
-    a_receiver_failing_three_times_gets_the_event_when_it_recovers,
-    a_rotated_secret_signs_with_both_keys_during_the_overlap,
-    target_urls_are_checked_at_creation_and_at_delivery,
-    a_subscription_failing_for_too_long_is_disabled_and_the_hr_partner_told,
-    deliveries_due_survive_a_restart,
-    subscriptions_are_managed_per_organization,
-);
 
 /// An organization with an hr_partner (whose token manages the webhooks), a leader, a sponsor and
 /// a coach for engagements.
