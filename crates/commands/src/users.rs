@@ -5,7 +5,7 @@ use keel_domain::organization::OrganizationSettings;
 use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, Visibility};
-use keel_domain::user::{NewUser, Role, User, UserPatch, UserStatus};
+use keel_domain::user::{NewUser, Role, User, UserChanges, UserPatch, UserStatus};
 use keel_domain::{DomainError, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::organizations;
 use keel_persistence::repo::users::{self, UserFilter};
@@ -85,7 +85,7 @@ pub fn update(
         let changes = patch.changes(&current);
         policy::check(&caller.principal, &Action::UpdateUser { user: &current, changes: &changes })?;
         Precondition::check(precondition, current.version)?;
-        change(tx, &caller.ctx, effects, &current, patch)
+        change(tx, &caller.ctx, effects, &current, patch, &changes)
     })
 }
 
@@ -97,8 +97,8 @@ fn change(
     effects: &mut Effects,
     current: &User,
     patch: &UserPatch,
+    changes: &UserChanges,
 ) -> Result<User, StoreError> {
-    let changes = patch.changes(current);
     let hold = if changes.holds_sign_in(ctx.actor.is_user(current.id)) {
         let settings = match current.organization_id {
             Some(org) => organizations::get(conn, org)?.settings,
@@ -172,7 +172,8 @@ pub fn bootstrap_admin(
             let current = users::lock(tx, user.id)?;
             let roles = current.roles.iter().copied().chain([Role::Admin]).collect();
             let patch = UserPatch { roles: Some(roles), ..Default::default() };
-            Ok((change(tx, ctx, effects, &current, &patch)?, Bootstrap::Promoted))
+            let changes = patch.changes(&current);
+            Ok((change(tx, ctx, effects, &current, &patch, &changes)?, Bootstrap::Promoted))
         }
         None => {
             let input = NewUser {
