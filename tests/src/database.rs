@@ -94,6 +94,37 @@ impl TestDatabase {
         let url = keel_persistence::DatabaseUrl::parse(self.url()).expect("url");
         keel_persistence::Database::open(url, &keel_persistence::PoolOptions::default()).expect("open")
     }
+
+    /// Waits until the outbox holds nothing undelivered: every message queued so far has been
+    /// handed to its receiver (or given up). What a test then sees in the SMTP sink or a webhook
+    /// receiver is all that will ever arrive, with no sleep to prove it.
+    pub async fn wait_until_sent(&self, timeout: Duration) {
+        let database = self.open();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pending = keel_persistence::repo::outbox::pending(&mut database.conn().unwrap()).unwrap();
+            if pending == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{pending} messages still queued after {timeout:?}");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the outbox's messages have been attempted at least `attempts` times in all.
+    pub async fn wait_for_attempts(&self, attempts: i64, timeout: Duration) {
+        let database = self.open();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stats = keel_persistence::repo::outbox::stats(&mut database.conn().unwrap()).unwrap();
+            let made: i64 = stats.iter().map(|s| s.attempts).sum();
+            if made >= attempts {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{made} of {attempts} delivery attempts after {timeout:?}");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for TestDatabase {

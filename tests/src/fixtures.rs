@@ -117,7 +117,7 @@ pub fn design_input(p: &Program) -> DesignInput {
     }
 }
 
-fn engagement_id(p: &Program) -> uuid::Uuid {
+fn engagement_id(p: &Program) -> keel_domain::EngagementId {
     p.engagement.parse().expect("engagement id")
 }
 

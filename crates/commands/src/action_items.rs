@@ -4,7 +4,7 @@
 use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::{ActionItem, ActionItemChanges};
 use keel_domain::policy::{self, Part};
-use keel_domain::{DomainError, Precondition, ValidationErrors};
+use keel_domain::{ActionItemId, DomainError, EngagementId, Precondition, SessionId, ValidationErrors};
 use keel_persistence::repo::action_items::{self, ActionItemFilter};
 use keel_persistence::repo::{engagements, sessions};
 use keel_persistence::{DbConnection, StoreError};
@@ -17,7 +17,7 @@ const RESOURCE: &str = "action_item";
 pub fn list(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     filter: &ActionItemFilter,
 ) -> Result<Vec<ActionItem>, StoreError> {
     readable(conn, caller, engagement_id, Part::ActionItems)?;
@@ -28,8 +28,8 @@ pub fn list(
 pub fn create(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
-    session_id: Option<uuid::Uuid>,
+    engagement_id: EngagementId,
+    session_id: Option<SessionId>,
     input: &ActionItemChanges,
 ) -> Result<ActionItem, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -60,7 +60,7 @@ pub fn create(
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, item_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, item_id): (EngagementId, ActionItemId),
     precondition: Option<&Precondition>,
     changes: &ActionItemChanges,
 ) -> Result<ActionItem, StoreError> {

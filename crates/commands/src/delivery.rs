@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use keel_domain::DomainError;
 use keel_domain::audit::{Actor, AuditRecord, CommandContext};
 use keel_domain::webhook::Webhook;
+use keel_domain::{DeliveryId, DomainError, WebhookId};
 use keel_persistence::repo::outbox::{self, Claimed};
 use keel_persistence::repo::users;
 use keel_persistence::repo::webhooks::{self, AttemptResult, Next};
@@ -19,8 +19,8 @@ use crate::notifications;
 pub struct WebhookAttempt<'a> {
     /// The outbox message the attempt belongs to.
     pub claimed: &'a Claimed,
-    pub webhook_id: uuid::Uuid,
-    pub delivery_id: uuid::Uuid,
+    pub webhook_id: WebhookId,
+    pub delivery_id: DeliveryId,
     pub result: &'a AttemptResult,
     /// What the worker decided follows (retry or give up, for a failure).
     pub next: Next,

@@ -9,7 +9,7 @@ use keel_domain::design::{self, Decision, Design, DesignInput, DesignStatus, Kno
 use keel_domain::engagement::{Engagement, Phase};
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part};
-use keel_domain::{DomainError, Precondition, ValidationErrors};
+use keel_domain::{DomainError, EngagementId, Precondition, ValidationErrors};
 use keel_persistence::repo::{designs, engagements, program, stakeholders, users};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -33,7 +33,7 @@ fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagemen
 fn open_for_change(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Engagement, StoreError> {
     let engagement = engagements::get_for_update(conn, engagement_id)?;
     policy::check_part(&caller.principal, &engagement, Part::Designs, true)?;
@@ -52,7 +52,7 @@ fn open_for_change(
 }
 
 /// The themes and outcomes of the engagement that a design may refer to.
-fn known(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Known, StoreError> {
+fn known(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Known, StoreError> {
     Ok(Known {
         themes: stakeholders::themes(conn, engagement_id, false)?.into_iter().map(|t| t.id).collect(),
         outcomes: program::outcomes(conn, engagement_id)?.into_iter().map(|o| o.id).collect(),
@@ -63,7 +63,7 @@ fn known(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Known, St
 pub fn list(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<(Vec<Design>, Vec<Decision>), StoreError> {
     readable(conn, caller, engagement_id, Part::Designs)?;
     Ok((designs::list(conn, engagement_id)?, designs::decisions(conn, engagement_id, None)?))
@@ -73,7 +73,7 @@ pub fn list(
 pub fn get(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, version): (uuid::Uuid, i32),
+    (engagement_id, version): (EngagementId, i32),
 ) -> Result<(Design, Vec<Decision>), StoreError> {
     readable(conn, caller, engagement_id, Part::Designs)?;
     Ok((designs::get(conn, engagement_id, version)?, designs::decisions(conn, engagement_id, Some(version))?))
@@ -83,7 +83,7 @@ pub fn get(
 pub fn create(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     copy_from: Option<i32>,
     input: &DesignInput,
 ) -> Result<Design, StoreError> {
@@ -109,7 +109,7 @@ pub fn create(
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, version): (uuid::Uuid, i32),
+    (engagement_id, version): (EngagementId, i32),
     precondition: Option<&Precondition>,
     input: &DesignInput,
 ) -> Result<Design, StoreError> {
@@ -129,7 +129,7 @@ pub fn update(
 pub fn submit(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, version): (uuid::Uuid, i32),
+    (engagement_id, version): (EngagementId, i32),
     precondition: Option<&Precondition>,
 ) -> Result<Design, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -159,7 +159,7 @@ pub fn submit(
 pub fn decide(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, version): (uuid::Uuid, i32),
+    (engagement_id, version): (EngagementId, i32),
     verdict: Verdict,
     comment: Option<&str>,
 ) -> Result<(Design, Vec<Decision>), StoreError> {

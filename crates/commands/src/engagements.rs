@@ -12,7 +12,7 @@ use keel_domain::organization::Organization;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility};
 use keel_domain::user::User;
-use keel_domain::{DomainError, Precondition, UserId, ValidationErrors};
+use keel_domain::{DomainError, EngagementId, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::engagements::{self, EngagementFilter};
 use keel_persistence::repo::{designs, organizations, program, reviews, stakeholders, users};
 use keel_persistence::{DbConnection, StoreError};
@@ -74,7 +74,7 @@ pub(crate) fn new_engagement(
     Ok(Engagement::create(input, organization, &people)?)
 }
 
-pub fn get(conn: &mut DbConnection, caller: &Caller, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: EngagementId) -> Result<Engagement, StoreError> {
     let engagement = engagements::get(conn, id)?;
     policy::check(&caller.principal, &Action::ReadEngagement { engagement: &engagement })?;
     Ok(engagement)
@@ -104,7 +104,7 @@ pub fn list(
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: uuid::Uuid,
+    id: EngagementId,
     precondition: Option<&Precondition>,
     patch: &EngagementPatch,
 ) -> Result<Engagement, StoreError> {
@@ -164,7 +164,7 @@ fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFact
 pub fn transition(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: uuid::Uuid,
+    id: EngagementId,
     precondition: Option<&Precondition>,
     to: Phase,
     reason: Option<String>,
@@ -219,7 +219,7 @@ pub(crate) fn move_by_itself(
 pub fn timeline(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: uuid::Uuid,
+    id: EngagementId,
     page: PageRequest,
 ) -> Result<Page<TransitionRecord>, StoreError> {
     get(conn, caller, id)?;

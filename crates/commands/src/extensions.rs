@@ -8,6 +8,7 @@ use keel_domain::coaching::Extension;
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part};
+use keel_domain::{EngagementId, ExtensionId};
 use keel_persistence::repo::{engagements, extensions, users};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -24,11 +25,15 @@ pub struct ExtensionInput {
     pub reason: String,
 }
 
-fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, id: uuid::Uuid) {
+fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, id: ExtensionId) {
     effects.audit(AuditRecord::new(&caller.ctx, action, "extension", id, Some(engagement.organization_id)));
 }
 
-pub fn list(conn: &mut DbConnection, caller: &Caller, engagement_id: uuid::Uuid) -> Result<Vec<Extension>, StoreError> {
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: EngagementId,
+) -> Result<Vec<Extension>, StoreError> {
     readable(conn, caller, engagement_id, Part::Sessions)?;
     extensions::list(conn, engagement_id)
 }
@@ -37,7 +42,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, engagement_id: uuid::Uuid)
 pub fn request(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     input: &ExtensionInput,
 ) -> Result<Extension, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -66,7 +71,7 @@ pub fn request(
 pub fn decide(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, extension_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, extension_id): (EngagementId, ExtensionId),
     approve: bool,
     comment: Option<&str>,
 ) -> Result<Extension, StoreError> {

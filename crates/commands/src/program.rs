@@ -9,7 +9,7 @@ use keel_domain::program::{
     ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementInput, Outcome,
     OutcomeChanges,
 };
-use keel_domain::{DomainError, Precondition};
+use keel_domain::{DomainError, EngagementId, OutcomeId, Precondition};
 use keel_persistence::repo::{engagements, program};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -19,7 +19,7 @@ use crate::frame::{self, Caller};
 pub(crate) fn open_for_write(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     part: Part,
 ) -> Result<Engagement, StoreError> {
     let engagement = engagements::get_for_update(conn, engagement_id)?;
@@ -31,7 +31,7 @@ pub(crate) fn open_for_write(
 pub(crate) fn open_for_change(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     part: Part,
 ) -> Result<Engagement, StoreError> {
     let engagement = open_for_write(conn, caller, engagement_id, part)?;
@@ -45,7 +45,7 @@ pub(crate) fn open_for_change(
 pub(crate) fn readable(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     part: Part,
 ) -> Result<Engagement, StoreError> {
     let engagement = engagements::get(conn, engagement_id)?;
@@ -59,7 +59,7 @@ pub(crate) fn readable(
 pub fn put_context(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     precondition: Option<&Precondition>,
     input: ContextMeetingInput,
 ) -> Result<ContextMeeting, StoreError> {
@@ -86,7 +86,7 @@ pub fn put_context(
 pub fn get_context(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<ContextMeeting, StoreError> {
     readable(conn, caller, engagement_id, Part::ContextMeeting)?;
     program::get_context(conn, engagement_id)?.ok_or_else(|| StoreError::not_found("context meeting"))
@@ -98,7 +98,7 @@ pub fn get_context(
 pub fn list_outcomes(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<(Vec<Outcome>, Vec<Measurement>), StoreError> {
     readable(conn, caller, engagement_id, Part::Outcomes)?;
     Ok((program::outcomes(conn, engagement_id)?, program::measurements(conn, engagement_id)?))
@@ -107,7 +107,7 @@ pub fn list_outcomes(
 pub fn create_outcome(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     changes: &OutcomeChanges,
 ) -> Result<Outcome, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -125,7 +125,7 @@ pub fn create_outcome(
 pub fn update_outcome(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, outcome_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, outcome_id): (EngagementId, OutcomeId),
     precondition: Option<&Precondition>,
     changes: &OutcomeChanges,
 ) -> Result<(Outcome, Vec<Measurement>), StoreError> {
@@ -147,7 +147,7 @@ pub fn update_outcome(
 pub fn delete_outcome(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, outcome_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, outcome_id): (EngagementId, OutcomeId),
     precondition: Option<&Precondition>,
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
@@ -169,7 +169,7 @@ pub fn delete_outcome(
 pub fn add_measurement(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, outcome_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, outcome_id): (EngagementId, OutcomeId),
     input: &MeasurementInput,
 ) -> Result<Measurement, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -195,7 +195,7 @@ pub fn add_measurement(
 pub fn put_leader_interview(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     precondition: Option<&Precondition>,
     input: LeaderInterviewInput,
 ) -> Result<LeaderInterview, StoreError> {
@@ -221,7 +221,7 @@ pub fn put_leader_interview(
 pub fn get_leader_interview(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<LeaderInterview, StoreError> {
     readable(conn, caller, engagement_id, Part::LeaderInterview)?;
     program::get_leader_interview(conn, engagement_id)?.ok_or_else(|| StoreError::not_found("leader interview"))

@@ -3,14 +3,13 @@
 //! (`completed`) or renews it: a new engagement with the same people and the new outcomes, linked
 //! to this one — all in one transaction.
 
-use keel_domain::DomainError;
-use keel_domain::Precondition;
 use keel_domain::audit::AuditRecord;
 use keel_domain::engagement::{Engagement, NewEngagement, Phase};
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part};
 use keel_domain::program::{Measurement, MeasurementSource, Outcome, OutcomeChanges};
 use keel_domain::review::{NextStep, Review, ReviewInput, ReviewKind};
+use keel_domain::{DomainError, EngagementId, Precondition};
 use keel_persistence::repo::{engagements, organizations, program, reviews};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -22,7 +21,7 @@ use crate::program::readable;
 pub fn put(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, kind): (uuid::Uuid, ReviewKind),
+    (engagement_id, kind): (EngagementId, ReviewKind),
     precondition: Option<&Precondition>,
     input: ReviewInput,
 ) -> Result<(Review, Option<Engagement>), StoreError> {
@@ -72,7 +71,7 @@ pub fn put(
 pub fn get(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, kind): (uuid::Uuid, ReviewKind),
+    (engagement_id, kind): (EngagementId, ReviewKind),
 ) -> Result<Review, StoreError> {
     readable(conn, caller, engagement_id, Part::Outcomes)?;
     reviews::get(conn, engagement_id, kind)?.ok_or_else(|| StoreError::not_found("review"))

@@ -10,7 +10,7 @@ use keel_domain::coaching::{
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part, Principal, SessionView};
-use keel_domain::{DomainError, Precondition};
+use keel_domain::{DomainError, EngagementId, Precondition, SessionId};
 use keel_persistence::repo::{engagements, extensions, organizations, sessions, users};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -64,7 +64,7 @@ fn mail_calendar(
 pub fn list(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Vec<SeenSession>, StoreError> {
     let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
     Ok(sessions::list(conn, engagement_id)?.into_iter().map(|s| seen(caller, &engagement, s)).collect())
@@ -73,7 +73,7 @@ pub fn list(
 pub fn get(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, session_id): (EngagementId, SessionId),
 ) -> Result<SeenSession, StoreError> {
     let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
     Ok(seen(caller, &engagement, sessions::get(conn, engagement_id, session_id)?))
@@ -84,7 +84,7 @@ pub fn get(
 pub fn schedule(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     input: NewSession,
 ) -> Result<SeenSession, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -106,7 +106,7 @@ pub fn schedule(
 pub fn change(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, session_id): (EngagementId, SessionId),
     precondition: Option<&Precondition>,
     changes: &SessionChanges,
 ) -> Result<SeenSession, StoreError> {
@@ -134,7 +134,7 @@ pub fn change(
 pub fn complete(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, session_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, session_id): (EngagementId, SessionId),
     actual_minutes: u32,
     content: &SessionContent,
 ) -> Result<SeenSession, StoreError> {
@@ -166,7 +166,7 @@ pub fn complete(
 pub fn hours(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<(Engagement, Vec<LedgerMonth>), StoreError> {
     let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
     let months = ledger_of(conn, &engagement)?;

@@ -4,8 +4,6 @@
 //! engagement or the rater's id only, never a rater's name, address or words.
 
 use chrono::NaiveDate;
-use keel_domain::DomainError;
-use keel_domain::Precondition;
 use keel_domain::audit::{AuditRecord, CommandContext};
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
@@ -13,7 +11,7 @@ use keel_domain::policy::{self, Part};
 use keel_domain::stakeholders::{
     Feedback, INVITATION_TTL, Rater, RaterChanges, RaterInterview, RaterStatus, Theme, ThemeChanges, check_release,
 };
-use keel_domain::time;
+use keel_domain::{DomainError, EngagementId, Precondition, RaterId, ThemeId, time};
 use keel_persistence::repo::{engagements, organizations, stakeholders, users};
 use keel_persistence::{DbConnection, StoreError};
 
@@ -44,12 +42,12 @@ fn audit_rater(
     ctx: &CommandContext,
     action: &'static str,
     engagement: &Engagement,
-    id: uuid::Uuid,
+    id: RaterId,
 ) {
     effects.audit(AuditRecord::new(ctx, action, "rater", id, Some(engagement.organization_id)));
 }
 
-fn audit_theme(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, id: uuid::Uuid) {
+fn audit_theme(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, id: ThemeId) {
     effects.audit(AuditRecord::new(&caller.ctx, action, "theme", id, Some(engagement.organization_id)));
 }
 
@@ -59,7 +57,7 @@ fn audit_theme(effects: &mut Effects, caller: &Caller, action: &'static str, eng
 pub fn list_raters(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Vec<Rater>, StoreError> {
     readable(conn, caller, engagement_id, Part::Raters)?;
     stakeholders::raters(conn, engagement_id)
@@ -68,7 +66,7 @@ pub fn list_raters(
 pub fn create_rater(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     input: &RaterChanges,
 ) -> Result<Rater, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -84,7 +82,7 @@ pub fn create_rater(
 pub fn get_rater(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, rater_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, rater_id): (EngagementId, RaterId),
 ) -> Result<(Rater, Contribution), StoreError> {
     readable(conn, caller, engagement_id, Part::Raters)?;
     let rater = stakeholders::rater(conn, engagement_id, rater_id)?;
@@ -94,7 +92,7 @@ pub fn get_rater(
 pub fn update_rater(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, rater_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, rater_id): (EngagementId, RaterId),
     precondition: Option<&Precondition>,
     changes: &RaterChanges,
 ) -> Result<Rater, StoreError> {
@@ -113,7 +111,7 @@ pub fn update_rater(
 pub fn delete_rater(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, rater_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, rater_id): (EngagementId, RaterId),
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Raters)?;
@@ -129,7 +127,7 @@ pub fn delete_rater(
 pub fn record_interview(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, rater_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, rater_id): (EngagementId, RaterId),
     interviewed_on: Option<NaiveDate>,
     notes: &str,
 ) -> Result<Rater, StoreError> {
@@ -156,7 +154,7 @@ pub fn record_interview(
 pub fn invite(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, rater_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, rater_id): (EngagementId, RaterId),
     new_code: impl FnOnce() -> FeedbackCode,
 ) -> Result<Rater, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -223,7 +221,7 @@ pub fn submit_feedback(
 pub fn list_themes(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Vec<Theme>, StoreError> {
     let engagement = readable(conn, caller, engagement_id, Part::Themes)?;
     let released_only = !policy::sees_unreleased_themes(&caller.principal, &engagement);
@@ -233,7 +231,7 @@ pub fn list_themes(
 pub fn create_theme(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     input: &ThemeChanges,
 ) -> Result<Theme, StoreError> {
     frame::run(conn, |tx, effects| {
@@ -248,7 +246,7 @@ pub fn create_theme(
 pub fn update_theme(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, theme_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, theme_id): (EngagementId, ThemeId),
     precondition: Option<&Precondition>,
     changes: &ThemeChanges,
 ) -> Result<Theme, StoreError> {
@@ -266,7 +264,7 @@ pub fn update_theme(
 pub fn delete_theme(
     conn: &mut DbConnection,
     caller: &Caller,
-    (engagement_id, theme_id): (uuid::Uuid, uuid::Uuid),
+    (engagement_id, theme_id): (EngagementId, ThemeId),
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Themes)?;
@@ -282,7 +280,7 @@ pub fn delete_theme(
 pub fn release_themes(
     conn: &mut DbConnection,
     caller: &Caller,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Vec<Theme>, StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Themes)?;

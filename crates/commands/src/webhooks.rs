@@ -12,12 +12,11 @@ use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, Visibility};
 use keel_domain::webhook::{self, NewWebhook, Webhook, WebhookPatch};
-use keel_domain::{DomainError, OrganizationId, Precondition, ValidationErrors, time};
+use keel_domain::{DeliveryId, DomainError, OrganizationId, Precondition, ValidationErrors, WebhookId, time};
 use keel_persistence::repo::organizations;
 use keel_persistence::repo::webhooks::{self, DeliveryFilter, WebhookFilter};
 pub use keel_persistence::repo::webhooks::{Attempt, Delivery};
 use keel_persistence::{DbConnection, StoreError};
-use uuid::Uuid;
 
 use crate::frame::{self, Caller};
 
@@ -85,7 +84,7 @@ pub fn list(
 }
 
 /// The subscription (another organization's is not found).
-pub fn get(conn: &mut DbConnection, caller: &Caller, id: Uuid) -> Result<Webhook, StoreError> {
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: WebhookId) -> Result<Webhook, StoreError> {
     let hook = webhooks::get(conn, id)?;
     authorize(caller, hook.organization_id)?;
     Ok(hook)
@@ -108,7 +107,7 @@ fn changed_fields(patch: &WebhookPatch) -> Vec<&'static str> {
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: Uuid,
+    id: WebhookId,
     precondition: Option<&Precondition>,
     patch: &WebhookPatch,
     allow_internal: bool,
@@ -132,7 +131,7 @@ pub fn update(
 pub fn rotate_secret(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: Uuid,
+    id: WebhookId,
     secret: String,
     overlap: Duration,
 ) -> Result<Webhook, StoreError> {
@@ -152,7 +151,7 @@ pub fn rotate_secret(
 pub fn delete(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: Uuid,
+    id: WebhookId,
     precondition: Option<&Precondition>,
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
@@ -169,7 +168,7 @@ pub fn delete(
 pub fn deliveries(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: Uuid,
+    id: WebhookId,
     filter: &DeliveryFilter,
     page: PageRequest,
 ) -> Result<Page<(Delivery, Vec<Attempt>)>, StoreError> {
@@ -183,8 +182,8 @@ pub fn deliveries(
 pub fn resend(
     conn: &mut DbConnection,
     caller: &Caller,
-    webhook_id: Uuid,
-    delivery_id: Uuid,
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
 ) -> Result<(Delivery, Vec<Attempt>), StoreError> {
     frame::run(conn, |tx, effects| {
         let hook = webhooks::lock(tx, webhook_id)?;

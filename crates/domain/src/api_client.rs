@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::OrganizationId;
+use crate::id::{ApiClientId, OrganizationId};
 use crate::policy::Scope;
 use crate::time::{self, Timestamp};
 use crate::validate;
@@ -12,7 +12,7 @@ pub const NAME_MAX: usize = 200;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiClient {
-    pub id: uuid::Uuid,
+    pub id: ApiClientId,
     /// The public identifier used to authenticate (`kc_…`).
     pub client_id: String,
     pub organization_id: OrganizationId,
@@ -74,7 +74,7 @@ impl ApiClient {
         errors.finish(())?;
         let now = time::now();
         Ok(ApiClient {
-            id: uuid::Uuid::now_v7(),
+            id: ApiClientId::generate(),
             client_id,
             organization_id,
             name: name.expect("validated"),

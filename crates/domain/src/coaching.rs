@@ -6,6 +6,7 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use crate::engagement::{Engagement, Phase};
 use crate::error::{DomainError, ValidationErrors};
+use crate::id::{ActionItemId, EngagementId, ExtensionId, SessionId};
 use crate::time::{self, Timestamp};
 use crate::validate;
 use crate::wire::wire_enum;
@@ -40,8 +41,8 @@ pub struct SessionContent {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: SessionId,
+    pub engagement_id: EngagementId,
     pub scheduled_at: Timestamp,
     /// Planned, then (once completed) actual minutes.
     pub duration_minutes: u32,
@@ -114,7 +115,7 @@ impl Session {
         errors.finish(())?;
         let now = time::now();
         Ok(Session {
-            id: uuid::Uuid::now_v7(),
+            id: SessionId::generate(),
             engagement_id: engagement.id,
             scheduled_at: time::truncate(input.scheduled_at),
             duration_minutes: input.duration_minutes,
@@ -435,8 +436,8 @@ wire_enum!(ExtensionStatus as ExtensionStatusValue { Requested => "requested", A
 /// A change order: more hours for a month, optionally a later planned end.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Extension {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: ExtensionId,
+    pub engagement_id: EngagementId,
     pub minutes: i64,
     pub month: Month,
     pub new_planned_end_date: Option<NaiveDate>,
@@ -493,7 +494,7 @@ impl Extension {
         }
         errors.finish(())?;
         Ok(Extension {
-            id: uuid::Uuid::now_v7(),
+            id: ExtensionId::generate(),
             engagement_id: engagement.id,
             minutes: (hours * 60.0).round() as i64,
             month: month.expect("validated"),
@@ -552,7 +553,7 @@ pub(crate) mod tests_support {
     /// An engagement in `coaching`, 15 Jan to 15 Jul 2026, 3 hours a month.
     pub(crate) fn engagement() -> Engagement {
         Engagement {
-            id: uuid::Uuid::now_v7(),
+            id: EngagementId::generate(),
             organization_id: crate::OrganizationId::generate(),
             title: "T".into(),
             leader_id: crate::UserId::generate(),
@@ -602,9 +603,9 @@ wire_enum!(ActionItemStatus as ActionItemStatusValue { Open => "open", Done => "
 /// Homework: set by the coach (usually from a session), owned by the leader.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionItem {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
-    pub session_id: Option<uuid::Uuid>,
+    pub id: ActionItemId,
+    pub engagement_id: EngagementId,
+    pub session_id: Option<SessionId>,
     pub title: String,
     pub details: Option<String>,
     pub due_date: Option<NaiveDate>,
@@ -629,7 +630,7 @@ pub struct ActionItemChanges {
 impl ActionItem {
     pub fn create(
         engagement: &Engagement,
-        session_id: Option<uuid::Uuid>,
+        session_id: Option<SessionId>,
         input: &ActionItemChanges,
     ) -> Result<ActionItem, DomainError> {
         if engagement.phase.is_terminal() {
@@ -640,7 +641,7 @@ impl ActionItem {
         }
         let now = time::now();
         ActionItem {
-            id: uuid::Uuid::now_v7(),
+            id: ActionItemId::generate(),
             engagement_id: engagement.id,
             session_id,
             title: String::new(),

@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 
 use crate::engagement::Engagement;
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::UserId;
+use crate::id::{DecisionId, EngagementId, OutcomeId, ThemeId, UserId};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 const SUMMARY_MAX: usize = 20_000;
 const ITEMS_MAX: usize = 100;
@@ -40,29 +41,13 @@ impl std::str::FromStr for DesignStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemKind {
-    Practice,
-    Exercise,
-    Reading,
-}
-
-impl ItemKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::Practice => "practice",
-            ItemKind::Exercise => "exercise",
-            ItemKind::Reading => "reading",
-        }
+wire_enum!(
+    ItemKind as ItemKindValue {
+        Practice => "practice",
+        Exercise => "exercise",
+        Reading => "reading",
     }
-}
-
-impl std::str::FromStr for ItemKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [ItemKind::Practice, ItemKind::Exercise, ItemKind::Reading].into_iter().find(|k| k.as_str() == s).ok_or(())
-    }
-}
+);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesignItem {
@@ -76,12 +61,12 @@ pub struct DesignItem {
 /// One version of the program design.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Design {
-    pub engagement_id: uuid::Uuid,
+    pub engagement_id: EngagementId,
     pub version: i32,
     pub status: DesignStatus,
     pub summary: String,
-    pub theme_ids: Vec<uuid::Uuid>,
-    pub outcome_ids: Vec<uuid::Uuid>,
+    pub theme_ids: Vec<ThemeId>,
+    pub outcome_ids: Vec<OutcomeId>,
     pub items: Vec<DesignItem>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -94,8 +79,8 @@ pub struct Design {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DesignInput {
     pub summary: Option<String>,
-    pub theme_ids: Option<Vec<uuid::Uuid>>,
-    pub outcome_ids: Option<Vec<uuid::Uuid>>,
+    pub theme_ids: Option<Vec<ThemeId>>,
+    pub outcome_ids: Option<Vec<OutcomeId>>,
     pub items: Option<Vec<DesignItem>>,
 }
 
@@ -122,7 +107,7 @@ fn check_items(errors: &mut ValidationErrors, items: &[DesignItem]) -> Vec<Desig
 }
 
 /// References to themes and outcomes must name ones of this engagement.
-fn check_refs(errors: &mut ValidationErrors, field: &str, ids: &[uuid::Uuid], known: &BTreeSet<uuid::Uuid>) {
+fn check_refs<Id: Ord>(errors: &mut ValidationErrors, field: &str, ids: &[Id], known: &BTreeSet<Id>) {
     for (i, id) in ids.iter().enumerate() {
         if !known.contains(id) {
             errors.add(format!("{field}[{i}]"), "not_found", "not one of this engagement's");
@@ -133,8 +118,8 @@ fn check_refs(errors: &mut ValidationErrors, field: &str, ids: &[uuid::Uuid], kn
 /// The themes and outcomes of the engagement, that a design may refer to.
 #[derive(Clone, Debug, Default)]
 pub struct Known {
-    pub themes: BTreeSet<uuid::Uuid>,
-    pub outcomes: BTreeSet<uuid::Uuid>,
+    pub themes: BTreeSet<ThemeId>,
+    pub outcomes: BTreeSet<OutcomeId>,
 }
 
 impl Design {
@@ -237,31 +222,12 @@ pub fn may_draft(latest: Option<&Design>) -> Result<(), DomainError> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Approve,
-    RequestChanges,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approve",
-            Verdict::RequestChanges => "request_changes",
-        }
+wire_enum!(
+    Verdict as DecisionValue {
+        Approve => "approve",
+        RequestChanges => "request_changes",
     }
-}
-
-impl std::str::FromStr for Verdict {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "approve" => Ok(Verdict::Approve),
-            "request_changes" => Ok(Verdict::RequestChanges),
-            _ => Err(()),
-        }
-    }
-}
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApproverRole {
@@ -280,7 +246,7 @@ impl ApproverRole {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
-    pub id: uuid::Uuid,
+    pub id: DecisionId,
     pub design_version: i32,
     pub approver_id: UserId,
     pub role: ApproverRole,
@@ -346,7 +312,7 @@ pub fn decide(
     }
     errors.finish(())?;
     let decision = Decision {
-        id: uuid::Uuid::now_v7(),
+        id: DecisionId::generate(),
         design_version: design.version,
         approver_id: approver,
         role,
@@ -471,7 +437,7 @@ mod tests {
             (copied.items.len(), copied.status, copied.summary.as_str()),
             (1, DesignStatus::Draft, "Focus on delegation")
         );
-        let bad_ref = DesignInput { theme_ids: Some(vec![uuid::Uuid::now_v7()]), ..Default::default() };
+        let bad_ref = DesignInput { theme_ids: Some(vec![ThemeId::generate()]), ..Default::default() };
         assert!(Design::draft(&e, 3, None, &bad_ref, &Known::default()).is_err());
     }
 }

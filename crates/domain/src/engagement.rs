@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{Months, NaiveDate};
 
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::{OrganizationId, UserId};
+use crate::id::{EngagementId, OrganizationId, TransitionId, UserId};
 use crate::organization::Organization;
 use crate::time::{self, Timestamp};
 use crate::user::{Role, User, UserStatus};
@@ -305,7 +305,7 @@ pub fn mover_may(mover: Mover, from: Phase, to: Phase) -> bool {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Engagement {
-    pub id: uuid::Uuid,
+    pub id: EngagementId,
     pub organization_id: OrganizationId,
     pub title: String,
     pub leader_id: UserId,
@@ -318,7 +318,7 @@ pub struct Engagement {
     pub start_date: NaiveDate,
     pub planned_end_date: NaiveDate,
     pub monthly_hours_budget: f64,
-    pub renewed_from_id: Option<uuid::Uuid>,
+    pub renewed_from_id: Option<EngagementId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -423,7 +423,7 @@ impl Engagement {
         errors.finish(())?;
         let now = time::now();
         Ok(Engagement {
-            id: uuid::Uuid::now_v7(),
+            id: EngagementId::generate(),
             organization_id: input.organization_id,
             title: title.expect("validated"),
             leader_id: input.leader_id,
@@ -541,8 +541,8 @@ impl Engagement {
 /// One recorded phase change: the engagement's timeline.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransitionRecord {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: TransitionId,
+    pub engagement_id: EngagementId,
     pub from: Option<Phase>,
     pub to: Phase,
     pub reason: Option<String>,
@@ -817,7 +817,7 @@ mod tests {
     #[test]
     fn moving_on_hold_remembers_where_from() {
         let engagement = Engagement {
-            id: uuid::Uuid::now_v7(),
+            id: EngagementId::generate(),
             organization_id: OrganizationId::generate(),
             title: "T".into(),
             leader_id: UserId::generate(),

@@ -4,14 +4,14 @@
 use serde_json::{Value, json};
 
 use crate::engagement::{Engagement, Phase};
-use crate::id::OrganizationId;
+use crate::id::{EngagementId, ExtensionId, OrganizationId, SessionId};
 use crate::time::{self, Timestamp};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DomainEvent {
     pub event_type: &'static str,
     pub organization_id: OrganizationId,
-    pub engagement_id: Option<uuid::Uuid>,
+    pub engagement_id: Option<EngagementId>,
     pub payload: Value,
     pub occurred_at: Timestamp,
 }
@@ -61,7 +61,7 @@ impl DomainEvent {
     }
 
     /// A session was scheduled (or requested): when, not what about.
-    pub fn session_scheduled(engagement: &Engagement, session: uuid::Uuid, at: Timestamp) -> DomainEvent {
+    pub fn session_scheduled(engagement: &Engagement, session: SessionId, at: Timestamp) -> DomainEvent {
         Self::about(
             engagement,
             "session.scheduled",
@@ -70,7 +70,7 @@ impl DomainEvent {
     }
 
     /// A session took place: how long, never its content.
-    pub fn session_completed(engagement: &Engagement, session: uuid::Uuid, minutes: u32) -> DomainEvent {
+    pub fn session_completed(engagement: &Engagement, session: SessionId, minutes: u32) -> DomainEvent {
         Self::about(
             engagement,
             "session.completed",
@@ -78,7 +78,7 @@ impl DomainEvent {
         )
     }
 
-    pub fn extension_requested(engagement: &Engagement, extension: uuid::Uuid, minutes: i64) -> DomainEvent {
+    pub fn extension_requested(engagement: &Engagement, extension: ExtensionId, minutes: i64) -> DomainEvent {
         Self::about(
             engagement,
             "extension.requested",
@@ -86,7 +86,7 @@ impl DomainEvent {
         )
     }
 
-    pub fn extension_decided(engagement: &Engagement, extension: uuid::Uuid, status: &str) -> DomainEvent {
+    pub fn extension_decided(engagement: &Engagement, extension: ExtensionId, status: &str) -> DomainEvent {
         Self::about(
             engagement,
             "extension.decided",

@@ -53,6 +53,63 @@ define_id!(
     /// The id of a user.
     UserId
 );
+define_id!(
+    /// The id of an engagement.
+    EngagementId
+);
+define_id!(
+    /// The id of a step of an engagement's timeline (a phase transition).
+    TransitionId
+);
+define_id!(
+    /// The id of a coaching session.
+    SessionId
+);
+define_id!(
+    /// The id of an hours extension.
+    ExtensionId
+);
+define_id!(
+    /// The id of an action item.
+    ActionItemId
+);
+define_id!(
+    /// The id of a 360 rater (stakeholder).
+    RaterId
+);
+define_id!(
+    /// The id of a theme of the 360.
+    ThemeId
+);
+define_id!(
+    /// The id of an intended outcome of the program.
+    OutcomeId
+);
+define_id!(
+    /// The id of a measurement of an outcome.
+    MeasurementId
+);
+define_id!(
+    /// The id of a decision on a design version (a design version itself is its engagement's id
+    /// and its version number).
+    DecisionId
+);
+define_id!(
+    /// The id of an API client (not its `client_id`, which is the name it signs in with).
+    ApiClientId
+);
+define_id!(
+    /// The id of a webhook subscription.
+    WebhookId
+);
+define_id!(
+    /// The id of one delivery of an event to a webhook subscription (its `webhook-id` header).
+    DeliveryId
+);
+define_id!(
+    /// The id of a domain event (the `id` of a webhook payload).
+    EventId
+);
 
 #[cfg(test)]
 mod tests {

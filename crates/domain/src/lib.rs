@@ -26,4 +26,7 @@ pub mod webhook;
 mod wire;
 
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
-pub use id::{OrganizationId, UserId};
+pub use id::{
+    ActionItemId, ApiClientId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId, MeasurementId,
+    OrganizationId, OutcomeId, RaterId, SessionId, ThemeId, TransitionId, UserId, WebhookId,
+};

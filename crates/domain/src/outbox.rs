@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::OrganizationId;
+use crate::id::{DeliveryId, EngagementId, OrganizationId, WebhookId};
 
 /// An email, fully rendered when it is enqueued so that the outbox holds exactly what is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,15 +48,15 @@ pub const MAIL_LANE: &str = "mail";
 pub enum Message {
     /// `engagement_id` orders delivery: the messages of one engagement go out in the order they
     /// were queued (a later one waits while an earlier one is being retried).
-    Email { organization_id: Option<OrganizationId>, engagement_id: Option<uuid::Uuid>, email: Email },
+    Email { organization_id: Option<OrganizationId>, engagement_id: Option<EngagementId>, email: Email },
     /// A webhook delivery (its body and target are in the delivery's row). Ordered per
     /// subscription and engagement: a receiver gets an engagement's events in order, and one
     /// failing receiver holds up neither the mail nor other receivers.
     Webhook {
         organization_id: OrganizationId,
-        engagement_id: Option<uuid::Uuid>,
-        webhook_id: uuid::Uuid,
-        delivery_id: uuid::Uuid,
+        engagement_id: Option<EngagementId>,
+        webhook_id: WebhookId,
+        delivery_id: DeliveryId,
     },
 }
 

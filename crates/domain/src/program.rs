@@ -4,8 +4,10 @@
 use chrono::NaiveDate;
 
 use crate::error::{DomainError, ValidationErrors};
+use crate::id::{EngagementId, MeasurementId, OutcomeId};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 const SHORT: usize = 200;
 const MEDIUM: usize = 2000;
@@ -75,8 +77,8 @@ impl ContextMeeting {
 /// An intended outcome of the program, judged by `measure` from `baseline` to `target`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: OutcomeId,
+    pub engagement_id: EngagementId,
     pub title: String,
     pub description: Option<String>,
     pub measure: Option<String>,
@@ -128,10 +130,10 @@ fn apply_optional(
 }
 
 impl Outcome {
-    pub fn create(engagement_id: uuid::Uuid, input: &OutcomeChanges) -> Result<Outcome, DomainError> {
+    pub fn create(engagement_id: EngagementId, input: &OutcomeChanges) -> Result<Outcome, DomainError> {
         let now = time::now();
         let blank = Outcome {
-            id: uuid::Uuid::now_v7(),
+            id: OutcomeId::generate(),
             engagement_id,
             title: String::new(),
             description: None,
@@ -172,44 +174,20 @@ impl Outcome {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MeasurementSource {
-    Session,
-    MidReview,
-    EndReview,
-    Stakeholder,
-}
-
-impl MeasurementSource {
-    pub const ALL: [MeasurementSource; 4] = [
-        MeasurementSource::Session,
-        MeasurementSource::MidReview,
-        MeasurementSource::EndReview,
-        MeasurementSource::Stakeholder,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MeasurementSource::Session => "session",
-            MeasurementSource::MidReview => "mid_review",
-            MeasurementSource::EndReview => "end_review",
-            MeasurementSource::Stakeholder => "stakeholder",
-        }
+wire_enum!(
+    MeasurementSource as MeasurementSourceValue {
+        Session => "session",
+        MidReview => "mid_review",
+        EndReview => "end_review",
+        Stakeholder => "stakeholder",
     }
-}
-
-impl std::str::FromStr for MeasurementSource {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        MeasurementSource::ALL.into_iter().find(|m| m.as_str() == s).ok_or(())
-    }
-}
+);
 
 /// A measurement of an outcome at a point in time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measurement {
-    pub id: uuid::Uuid,
-    pub outcome_id: uuid::Uuid,
+    pub id: MeasurementId,
+    pub outcome_id: OutcomeId,
     pub value: String,
     pub note: Option<String>,
     pub measured_at: Timestamp,
@@ -229,7 +207,7 @@ pub struct MeasurementInput {
 
 impl Measurement {
     pub fn record(
-        outcome_id: uuid::Uuid,
+        outcome_id: OutcomeId,
         value: &str,
         note: Option<&str>,
         measured_at: Option<Timestamp>,
@@ -245,7 +223,7 @@ impl Measurement {
         }
         errors.finish(())?;
         Ok(Measurement {
-            id: uuid::Uuid::now_v7(),
+            id: MeasurementId::generate(),
             outcome_id,
             value: value.expect("validated"),
             note,
@@ -341,19 +319,21 @@ mod tests {
             baseline: Some(Some("2 of 10".into())),
             ..Default::default()
         };
-        let outcome = Outcome::create(uuid::Uuid::now_v7(), &changes).unwrap();
+        let outcome = Outcome::create(EngagementId::generate(), &changes).unwrap();
         assert_eq!((outcome.version, outcome.is_complete()), (1, (true, false, false)));
         let patched = outcome
             .apply(&OutcomeChanges { target: Some(Some("8 of 10".into())), baseline: Some(None), ..Default::default() })
             .unwrap();
         assert_eq!((patched.version, patched.is_complete()), (2, (false, true, false)));
-        assert!(Outcome::create(uuid::Uuid::now_v7(), &OutcomeChanges::default()).is_err(), "title required");
+        assert!(Outcome::create(EngagementId::generate(), &OutcomeChanges::default()).is_err(), "title required");
     }
 
     #[test]
     fn measurements_cannot_be_in_the_future() {
         let later = time::now() + chrono::Duration::days(2);
-        assert!(Measurement::record(uuid::Uuid::now_v7(), "5", None, Some(later), MeasurementSource::Session).is_err());
-        assert!(Measurement::record(uuid::Uuid::now_v7(), "5", None, None, MeasurementSource::Stakeholder).is_ok());
+        assert!(
+            Measurement::record(OutcomeId::generate(), "5", None, Some(later), MeasurementSource::Session).is_err()
+        );
+        assert!(Measurement::record(OutcomeId::generate(), "5", None, None, MeasurementSource::Stakeholder).is_ok());
     }
 }

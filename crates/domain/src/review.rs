@@ -3,9 +3,11 @@
 
 use crate::engagement::{Engagement, Phase};
 use crate::error::{DomainError, ValidationErrors};
+use crate::id::OutcomeId;
 use crate::program::{Measurement, Outcome, OutcomeChanges};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReviewKind {
@@ -29,26 +31,18 @@ impl ReviewKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextStep {
-    Completed,
-    Renewed,
-}
-
-impl NextStep {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NextStep::Completed => "completed",
-            NextStep::Renewed => "renewed",
-        }
+wire_enum!(
+    NextStep as NextStepValue {
+        Completed => "completed",
+        Renewed => "renewed",
     }
-}
+);
 
 /// One outcome in a review: the actual state now (recorded as a measurement), a note, and (end
 /// review) whether it was achieved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutcomeReview {
-    pub outcome_id: uuid::Uuid,
+    pub outcome_id: OutcomeId,
     pub actual: String,
     pub note: Option<String>,
     pub achieved: Option<bool>,
@@ -203,7 +197,7 @@ mod tests {
 
     fn outcome(baseline: &str, target: &str) -> Outcome {
         Outcome::create(
-            uuid::Uuid::now_v7(),
+            crate::id::EngagementId::generate(),
             &OutcomeChanges {
                 title: Some("Delegates".into()),
                 baseline: Some(Some(baseline.into())),

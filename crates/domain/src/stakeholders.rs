@@ -6,9 +6,11 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use crate::error::{DomainError, ValidationErrors};
+use crate::id::{EngagementId, RaterId, ThemeId};
 use crate::time::{self, Timestamp};
 use crate::user::Email;
 use crate::validate;
+use crate::wire::wire_enum;
 
 const NAME_MAX: usize = 200;
 const TEXT_MAX: usize = 20_000;
@@ -18,34 +20,14 @@ const THEME_TEXT_MAX: usize = 5_000;
 /// How long an emailed feedback link stays valid.
 pub const INVITATION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Relationship {
-    Boss,
-    Peer,
-    DirectReport,
-    Other,
-}
-
-impl Relationship {
-    pub const ALL: [Relationship; 4] =
-        [Relationship::Boss, Relationship::Peer, Relationship::DirectReport, Relationship::Other];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Relationship::Boss => "boss",
-            Relationship::Peer => "peer",
-            Relationship::DirectReport => "direct_report",
-            Relationship::Other => "other",
-        }
+wire_enum!(
+    Relationship as RelationshipValue {
+        Boss => "boss",
+        Peer => "peer",
+        DirectReport => "direct_report",
+        Other => "other",
     }
-}
-
-impl std::str::FromStr for Relationship {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Relationship::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
-    }
-}
+);
 
 /// Where a rater stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,8 +70,8 @@ impl std::str::FromStr for RaterStatus {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rater {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: RaterId,
+    pub engagement_id: EngagementId,
     pub name: String,
     pub email: Option<Email>,
     pub relationship: Relationship,
@@ -108,7 +90,7 @@ pub struct RaterChanges {
 }
 
 impl Rater {
-    pub fn create(engagement_id: uuid::Uuid, input: &RaterChanges) -> Result<Rater, DomainError> {
+    pub fn create(engagement_id: EngagementId, input: &RaterChanges) -> Result<Rater, DomainError> {
         let now = time::now();
         let mut errors = ValidationErrors::new();
         if input.name.is_none() {
@@ -119,7 +101,7 @@ impl Rater {
         }
         errors.finish(())?;
         let blank = Rater {
-            id: uuid::Uuid::now_v7(),
+            id: RaterId::generate(),
             engagement_id,
             name: String::new(),
             email: None,
@@ -230,37 +212,18 @@ impl Feedback {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThemeKind {
-    Strength,
-    DevelopmentArea,
-}
-
-impl ThemeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ThemeKind::Strength => "strength",
-            ThemeKind::DevelopmentArea => "development_area",
-        }
+wire_enum!(
+    ThemeKind as ThemeKindValue {
+        Strength => "strength",
+        DevelopmentArea => "development_area",
     }
-}
-
-impl std::str::FromStr for ThemeKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "strength" => Ok(ThemeKind::Strength),
-            "development_area" => Ok(ThemeKind::DevelopmentArea),
-            _ => Err(()),
-        }
-    }
-}
+);
 
 /// The coach's anonymised synthesis of the 360.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
-    pub id: uuid::Uuid,
-    pub engagement_id: uuid::Uuid,
+    pub id: ThemeId,
+    pub engagement_id: EngagementId,
     pub kind: ThemeKind,
     pub title: String,
     pub description: Option<String>,
@@ -278,7 +241,7 @@ pub struct ThemeChanges {
 }
 
 impl Theme {
-    pub fn create(engagement_id: uuid::Uuid, input: &ThemeChanges) -> Result<Theme, DomainError> {
+    pub fn create(engagement_id: EngagementId, input: &ThemeChanges) -> Result<Theme, DomainError> {
         let mut errors = ValidationErrors::new();
         if input.kind.is_none() {
             errors.add("kind", "required", "strength or development_area");
@@ -289,7 +252,7 @@ impl Theme {
         errors.finish(())?;
         let now = time::now();
         Theme {
-            id: uuid::Uuid::now_v7(),
+            id: ThemeId::generate(),
             engagement_id,
             kind: ThemeKind::Strength,
             title: String::new(),
@@ -346,9 +309,9 @@ mod tests {
 
     #[test]
     fn raters_need_a_name_and_relationship_and_an_email_to_be_invited() {
-        assert!(Rater::create(uuid::Uuid::now_v7(), &RaterChanges::default()).is_err());
+        assert!(Rater::create(EngagementId::generate(), &RaterChanges::default()).is_err());
         let rater = Rater::create(
-            uuid::Uuid::now_v7(),
+            EngagementId::generate(),
             &RaterChanges { name: Some("Pat".into()), email: None, relationship: Some(Relationship::Peer) },
         )
         .unwrap();

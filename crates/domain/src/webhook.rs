@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 
 use crate::error::{DomainError, ValidationErrors};
 use crate::event::DomainEvent;
-use crate::id::OrganizationId;
+use crate::id::{EventId, OrganizationId, WebhookId};
 use crate::time::{self, Timestamp};
 use crate::validate;
+use crate::wire::wire_enum;
 
 /// The event types of SPEC §5, in the order they occur in a program.
 pub const EVENT_TYPES: &[&str] = &[
@@ -171,7 +172,7 @@ pub const DESCRIPTION_MAX: usize = 500;
 /// `secret` (and, for a while after a rotation, with `previous_secret` too).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Webhook {
-    pub id: uuid::Uuid,
+    pub id: WebhookId,
     pub organization_id: OrganizationId,
     pub url: String,
     pub description: Option<String>,
@@ -258,7 +259,7 @@ impl Webhook {
         errors.finish(())?;
         let now = time::now();
         Ok(Webhook {
-            id: uuid::Uuid::now_v7(),
+            id: WebhookId::generate(),
             organization_id,
             url: url.expect("validated"),
             description,
@@ -360,36 +361,22 @@ impl Webhook {
     }
 }
 
-/// Where a delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Queued or being retried.
-    Pending,
-    Delivered,
-    /// Given up after the last retry (or stopped because the subscription was disabled or its
-    /// URL is no longer acceptable); it can be re-sent.
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
+wire_enum!(
+    /// Where a delivery stands.
+    DeliveryStatus as DeliveryStatusDto {
+        /// Queued, or waiting for its next retry.
+        Pending => "pending",
+        /// The receiver answered 2xx.
+        Delivered => "delivered",
+        /// Retries ran out (about a day), or the subscription was disabled, deleted or its URL is
+        /// no longer acceptable meanwhile; it can be re-sent.
+        Failed => "failed",
     }
-
-    pub fn parse(text: &str) -> Option<DeliveryStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
+);
 
 /// The body of a webhook delivery (the Standard Webhooks payload shape): the event's id, type and
 /// time, and its data (ids and states only, as in every event).
-pub fn payload(event_id: uuid::Uuid, event: &DomainEvent) -> Value {
+pub fn payload(event_id: EventId, event: &DomainEvent) -> Value {
     json!({
         "id": event_id,
         "type": event.event_type,
@@ -582,7 +569,7 @@ mod tests {
             check_resend(DeliveryStatus::Failed, &off),
             Err(DomainError::Conflict { code: "webhook_disabled", .. })
         ));
-        assert_eq!(DeliveryStatus::parse("failed"), Some(DeliveryStatus::Failed));
-        assert_eq!(DeliveryStatus::parse("x"), None);
+        assert_eq!("failed".parse(), Ok(DeliveryStatus::Failed));
+        assert_eq!("x".parse::<DeliveryStatus>(), Err(()));
     }
 }

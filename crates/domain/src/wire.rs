@@ -55,8 +55,13 @@ mod tests {
     #[test]
     fn wire_names_are_the_same_everywhere() {
         use crate::coaching::{ActionItemStatus, ExtensionStatus, SessionFormat, SessionKind, SessionStatus};
+        use crate::design::{ItemKind, Verdict};
         use crate::engagement::Phase;
+        use crate::program::MeasurementSource;
+        use crate::review::NextStep;
+        use crate::stakeholders::{Relationship, ThemeKind};
         use crate::user::{Role, UserStatus};
+        use crate::webhook::DeliveryStatus;
         same_names!(
             SessionFormat,
             SessionKind,
@@ -65,7 +70,14 @@ mod tests {
             ActionItemStatus,
             Role,
             UserStatus,
-            Phase
+            Phase,
+            ItemKind,
+            Verdict,
+            MeasurementSource,
+            NextStep,
+            Relationship,
+            ThemeKind,
+            DeliveryStatus
         );
     }
 }

@@ -307,7 +307,12 @@ impl Worker {
 
 impl Worker {
     /// One attempt of a webhook delivery, recorded with its consequences in one transaction.
-    async fn deliver_webhook(&self, claimed: Claimed, webhook_id: uuid::Uuid, delivery_id: uuid::Uuid) {
+    async fn deliver_webhook(
+        &self,
+        claimed: Claimed,
+        webhook_id: keel_domain::WebhookId,
+        delivery_id: keel_domain::DeliveryId,
+    ) {
         let db = self.db.clone();
         let found = blocking(move || webhooks::for_delivery(&mut *db.conn()?, delivery_id)).await;
         let db = self.db.clone();

@@ -7,7 +7,7 @@ use keel_domain::organization::{Organization, OrganizationSettings};
 use keel_domain::policy::Scope;
 use keel_domain::time::Timestamp;
 use keel_domain::user::{Email, Role, User, UserStatus};
-use keel_domain::{OrganizationId, UserId};
+use keel_domain::{EngagementId, OrganizationId, UserId};
 
 use crate::error::StoreError;
 use crate::schema::{api_clients, audit_events, organizations, users};
@@ -284,10 +284,10 @@ impl EngagementRow {
         use keel_domain::engagement::Phase;
         let phase = |value: &str| value.parse::<Phase>().map_err(|_| corrupt("phase", value));
         let user = |value: &str| value.parse::<UserId>().map_err(|_| corrupt("user id", value));
-        let uuid = |value: &str| value.parse::<uuid::Uuid>().map_err(|_| corrupt("id", value));
+        let engagement = |value: &str| value.parse::<EngagementId>().map_err(|_| corrupt("id", value));
         let sponsors = self.sponsor_ids.split(',').filter(|id| !id.is_empty()).map(user).collect::<Result<_, _>>()?;
         Ok(keel_domain::engagement::Engagement {
-            id: uuid(&self.id)?,
+            id: engagement(&self.id)?,
             organization_id: self
                 .organization_id
                 .parse()
@@ -302,7 +302,7 @@ impl EngagementRow {
             start_date: self.start_date,
             planned_end_date: self.planned_end_date,
             monthly_hours_budget: self.monthly_hours_budget,
-            renewed_from_id: self.renewed_from_id.as_deref().map(uuid).transpose()?,
+            renewed_from_id: self.renewed_from_id.as_deref().map(engagement).transpose()?,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
             version: self.version,

@@ -22,6 +22,7 @@ use keel_domain::design::{ApproverRole, DesignItem, DesignStatus, ItemKind, Verd
 use keel_domain::engagement::Phase;
 use keel_domain::program::Outcome;
 use keel_domain::time::Timestamp;
+use keel_domain::{ActionItemId, EngagementId, OutcomeId, SessionId, ThemeId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -506,7 +507,7 @@ impl Generator {
         if n.is_multiple_of(5) && staff.sponsors.len() > 1 {
             sponsors.insert(staff.sponsors[(n / 8 + 1) % staff.sponsors.len()].clone());
         }
-        let engagement_id = id_at(created, rng);
+        let engagement_id = EngagementId(id_at(created, rng));
         let eid = engagement_id.to_string();
         let path = path_to(phase);
         let coaching_start = start + Duration::days(42);
@@ -565,7 +566,7 @@ impl Generator {
                 SessionContent::default()
             };
             let session = Session {
-                id: id_at(booked, rng),
+                id: SessionId(id_at(booked, rng)),
                 engagement_id,
                 scheduled_at: stamp(scheduled),
                 duration_minutes: planned,
@@ -590,7 +591,7 @@ impl Generator {
             if completed && k % 4 == 1 {
                 let due = scheduled.date() + Duration::days(14);
                 let item = ActionItem {
-                    id: id_at(done_at, rng),
+                    id: ActionItemId(id_at(done_at, rng)),
                     engagement_id,
                     session_id: Some(session.id),
                     title: "Delegate one decision a week and debrief it".to_owned(),
@@ -634,7 +635,7 @@ impl Generator {
         }
         let updated = block.transitions.last().map_or(created, |t| t.occurred_at);
 
-        let outcome_ids: Vec<uuid::Uuid> = if reached(phase, Phase::LeaderInterview) {
+        let outcome_ids: Vec<OutcomeId> = if reached(phase, Phase::LeaderInterview) {
             let met = created + Duration::days(2);
             block.contexts.push(ContextRow {
                 engagement_id: eid.clone(),
@@ -654,7 +655,7 @@ impl Generator {
                 .map(|i| {
                     let (title, measure, baseline, target) = OUTCOMES[(first + i) % OUTCOMES.len()];
                     let outcome = Outcome {
-                        id: id_at(met, rng),
+                        id: OutcomeId(id_at(met, rng)),
                         engagement_id,
                         title: title.to_owned(),
                         description: Some("Agreed with the sponsor at the context meeting.".to_owned()),
@@ -718,7 +719,7 @@ impl Generator {
                     "{} over {months} months: practice, feedback and two reviews.",
                     FOCUS[n % FOCUS.len()]
                 ),
-                theme_ids: ids_json(&[]),
+                theme_ids: ids_json::<ThemeId>(&[]),
                 outcome_ids: ids_json(&outcome_ids),
                 items: items_json(&items),
                 created_at: drafted,

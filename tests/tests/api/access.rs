@@ -543,7 +543,7 @@ impl World {
         let conn = &mut *database.conn().unwrap();
         let mut caller = |who: Who| keel_tests::fixtures::caller(conn, self.ids[&who].parse().unwrap());
         let (coach, leader, sponsor) = (caller(Who::Coach), caller(Who::Leader), caller(Who::Sponsor));
-        let id: uuid::Uuid = engagement.parse().unwrap();
+        let id: keel_domain::EngagementId = engagement.parse().unwrap();
         let date = |text: &str| Some(text.parse().unwrap());
         let text = |text: &str| Some(Some(text.to_owned()));
         let go = |conn: &mut keel_commands::DbConnection, to: Phase| {

@@ -51,19 +51,6 @@ fn received(smtp: &SmtpSink) -> BTreeMap<String, usize> {
     counts
 }
 
-async fn wait_until_delivered(db: &TestDatabase, timeout: Duration) {
-    let database = db.open();
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let pending = outbox::pending(&mut database.conn().unwrap()).unwrap();
-        if pending == 0 {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "{pending} messages still queued");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn two_instances_share_the_queue(backend: Backend) {
     let Some(db) = TestDatabase::create(backend) else { return };
     keel::migrate(&db.open()).unwrap();
@@ -71,7 +58,7 @@ async fn two_instances_share_the_queue(backend: Backend) {
     let smtp = SmtpSink::start();
     let first = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
     let second = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
-    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    db.wait_until_sent(Duration::from_secs(120)).await;
     first.abort();
     second.abort();
 
@@ -100,7 +87,7 @@ async fn a_killed_instance_loses_nothing(backend: Backend) {
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
     }
     doomed.abort();
-    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    db.wait_until_sent(Duration::from_secs(120)).await;
     survivor.abort();
     let counts = received(&smtp);
     assert_eq!(counts.len(), MESSAGES, "none lost");
@@ -116,7 +103,7 @@ async fn the_queue_survives_a_restart(backend: Backend) {
     let address = down.url();
     drop(down);
     let before = actix_web::rt::spawn(worker(&db, address, Duration::from_secs(1)).run());
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    db.wait_for_attempts(3, Duration::from_secs(10)).await;
     before.abort();
     let stats = outbox::stats(&mut db.open().conn().unwrap()).unwrap();
     assert_eq!(stats[0].pending, 3, "still queued");
@@ -124,7 +111,7 @@ async fn the_queue_survives_a_restart(backend: Backend) {
 
     let smtp = SmtpSink::start();
     let after = actix_web::rt::spawn(worker(&db, smtp.url(), Duration::from_secs(1)).run());
-    wait_until_delivered(&db, Duration::from_secs(30)).await;
+    db.wait_until_sent(Duration::from_secs(30)).await;
     after.abort();
     assert_eq!(received(&smtp).len(), 3);
 }
@@ -139,7 +126,7 @@ async fn a_killed_instance_loses_nothing_on_postgres() {
     a_killed_instance_loses_nothing(Backend::Postgres).await;
 }
 
-fn mail(n: usize, engagement: Option<uuid::Uuid>) -> Message {
+fn mail(n: usize, engagement: Option<keel_domain::EngagementId>) -> Message {
     let email = Email {
         to: format!("person{n}@example.com"),
         subject: format!("Message {n:04}"),
@@ -167,7 +154,7 @@ async fn one_engagement_in_order(backend: Backend) {
     let database = db.open();
     keel::migrate(&database).unwrap();
     let mut conn = database.conn().unwrap();
-    let (e, f) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (e, f) = (keel_domain::EngagementId::generate(), keel_domain::EngagementId::generate());
     for (n, engagement) in [(1, Some(e)), (2, Some(e)), (3, Some(f)), (4, None), (5, Some(e))] {
         outbox::enqueue(&mut conn, &mail(n, engagement)).unwrap();
     }
@@ -194,14 +181,14 @@ async fn two_instances_keep_engagement_order(backend: Backend) {
     let Some(db) = TestDatabase::create(backend) else { return };
     let database = db.open();
     keel::migrate(&database).unwrap();
-    let engagement = Some(uuid::Uuid::now_v7());
+    let engagement = Some(keel_domain::EngagementId::generate());
     for n in 0..60 {
         outbox::enqueue(&mut database.conn().unwrap(), &mail(n, engagement)).unwrap();
     }
     let smtp = SmtpSink::start();
     let first = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
     let second = actix_web::rt::spawn(worker(&db, smtp.url(), LEASE).run());
-    wait_until_delivered(&db, Duration::from_secs(60)).await;
+    db.wait_until_sent(Duration::from_secs(60)).await;
     first.abort();
     second.abort();
     let arrived: Vec<String> = smtp
@@ -239,7 +226,7 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     let secret = keel_http::webhook_signature::Secret::generate().encoded();
     let hook = Webhook::create(org.id, input, secret.clone(), true).unwrap();
     webhooks::insert(&mut conn, &hook).unwrap();
-    let engagements: Vec<uuid::Uuid> = (0..25).map(|_| uuid::Uuid::now_v7()).collect();
+    let engagements: Vec<keel_domain::EngagementId> = (0..25).map(|_| keel_domain::EngagementId::generate()).collect();
     for n in 0..MESSAGES {
         let engagement = engagements[n % engagements.len()];
         let event = keel_domain::event::DomainEvent {
@@ -254,7 +241,7 @@ async fn webhook_deliveries_shared(backend: Backend, instances: usize) {
     drop(conn);
     let workers: Vec<_> =
         (0..instances).map(|_| actix_web::rt::spawn(worker(&db, String::new(), LEASE).run())).collect();
-    wait_until_delivered(&db, Duration::from_secs(120)).await;
+    db.wait_until_sent(Duration::from_secs(120)).await;
     workers.iter().for_each(|w| w.abort());
 
     let received = receiver.received();

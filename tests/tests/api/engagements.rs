@@ -139,7 +139,7 @@ both_backends! {
         assert_eq!(e["monthly_hours_budget"], 3.0);
         assert_eq!(e["sponsor_ids"], json!([c.sponsor]));
         assert!(e["held_from"].is_null() && e["renewed_from_id"].is_null());
-        let id: uuid::Uuid = e["id"].as_str().unwrap().parse().unwrap();
+        let id: keel_domain::EngagementId = e["id"].as_str().unwrap().parse().unwrap();
 
         let db = app.db.open();
         let mut conn = db.conn().unwrap();

@@ -170,7 +170,7 @@ async fn sign_in_mail_to(smtp: &SmtpSink, address: &str, timeout: Duration) -> O
 async fn assert_no_sign_in_mail(app: &TestApp, smtp: &SmtpSink, address: &str, control: &str) {
     request_link(app, control).await;
     sign_in_mail_to(smtp, control, MAIL_WAIT).await.expect("the control sign-in mail arrives");
-    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+    app.db.wait_until_sent(MAIL_WAIT).await;
     let leaked: Vec<String> =
         smtp.messages().into_iter().filter(|m| addressed_to(m, address) && is_sign_in_mail(m)).collect();
     assert!(leaked.is_empty(), "a sign-in mail went to {address}: {leaked:?}");

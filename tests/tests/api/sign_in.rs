@@ -70,7 +70,7 @@ async fn sign_in_end_to_end(backend: Backend) {
     request_link(&app, "gone@example.com").await;
     request_link(&app, "ann.lee@example.com").await;
     smtp.wait_for("sign-in", Duration::from_secs(10)).await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    app.db.wait_until_sent(Duration::from_secs(10)).await;
     let recipients: Vec<String> =
         smtp.messages().iter().filter_map(|m| m.lines().find(|l| l.starts_with("To: ")).map(str::to_owned)).collect();
     assert_eq!(recipients, vec!["To: Ann.Lee@example.com", "To: Ann.Lee@example.com"]);
@@ -88,7 +88,7 @@ async fn mail_waits_for_a_down_smtp_server(backend: Backend) {
     request_link(&app, "kim@example.com").await;
 
     // Nothing listens: attempts fail and are retried.
-    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    app.db.wait_for_attempts(2, Duration::from_secs(10)).await;
     let db = app.db.open();
     let pending = keel_persistence::repo::outbox::pending(&mut db.conn().unwrap()).unwrap();
     assert_eq!(pending, 1, "the mail is still queued");

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::action_items;
 use keel_commands::filters::ActionItemFilter;
 use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus as ActionItemStatusValue};
+use keel_domain::{ActionItemId, EngagementId, SessionId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -38,12 +39,12 @@ pub struct ActionItemResponse {
 
 fn response(item: &ActionItem) -> ActionItemResponse {
     ActionItemResponse {
-        id: item.id,
+        id: item.id.as_uuid(),
         title: item.title.clone(),
         details: item.details.clone(),
         due_date: item.due_date,
         status: item.status,
-        session_id: item.session_id,
+        session_id: item.session_id.map(|id| id.as_uuid()),
         leader_note: item.leader_note.clone(),
         overdue: item.overdue(Utc::now().date_naive()),
         updated_at: item.updated_at,
@@ -99,7 +100,7 @@ pub struct UpdateActionItemRequest {
 pub async fn list_action_items(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     query: ApiQuery<ActionItemListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -116,12 +117,12 @@ pub async fn list_action_items(
 pub async fn create_action_item(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<CreateActionItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let session = b.session_id;
+    let session = b.session_id.map(SessionId::from);
     let input = ActionItemChanges {
         title: Some(b.title),
         details: Some(b.details),
@@ -142,7 +143,7 @@ pub async fn create_action_item(
 pub async fn update_action_item(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, ActionItemId)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateActionItemRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -123,7 +123,7 @@ pub async fn list_api_clients(
     let page = page_request(&state, &scope, query.0.limit, query.0.cursor.as_deref())?;
     let result = state.run(move |conn| api_clients::list(conn, &caller, org, page)).await?;
     Ok(HttpResponse::Ok().json(ApiClientPage {
-        next_cursor: next_cursor(&state, &scope, &result, |c| c.id),
+        next_cursor: next_cursor(&state, &scope, &result, |c| c.id.as_uuid()),
         items: result.items.iter().map(ApiClientResponse::from).collect(),
     }))
 }

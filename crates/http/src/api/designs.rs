@@ -5,7 +5,10 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
 use keel_commands::designs;
-use keel_domain::design::{Decision, Design, DesignInput, DesignItem, ItemKind, Verdict};
+use keel_domain::design::{
+    Decision, Design, DesignInput, DesignItem, ItemKind as ItemKindValue, Verdict as DecisionValue,
+};
+use keel_domain::{EngagementId, OutcomeId, ThemeId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,34 +17,6 @@ use super::{created, resource};
 use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKindValue {
-    Practice,
-    Exercise,
-    Reading,
-}
-
-impl From<ItemKindValue> for ItemKind {
-    fn from(v: ItemKindValue) -> Self {
-        match v {
-            ItemKindValue::Practice => ItemKind::Practice,
-            ItemKindValue::Exercise => ItemKind::Exercise,
-            ItemKindValue::Reading => ItemKind::Reading,
-        }
-    }
-}
-
-impl From<ItemKind> for ItemKindValue {
-    fn from(v: ItemKind) -> Self {
-        match v {
-            ItemKind::Practice => ItemKindValue::Practice,
-            ItemKind::Exercise => ItemKindValue::Exercise,
-            ItemKind::Reading => ItemKindValue::Reading,
-        }
-    }
-}
 
 /// A practice, exercise or reading of the program.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -71,7 +46,7 @@ pub struct DecisionResponse {
 impl From<&Decision> for DecisionResponse {
     fn from(d: &Decision) -> Self {
         DecisionResponse {
-            id: d.id,
+            id: d.id.as_uuid(),
             approver_id: d.approver_id.as_uuid(),
             role: d.role.as_str().to_owned(),
             decision: d.verdict.as_str().to_owned(),
@@ -107,13 +82,13 @@ fn design_response(d: &Design, decisions: &[Decision]) -> DesignResponse {
         version: d.version,
         status: d.status.as_str().to_owned(),
         summary: d.summary.clone(),
-        theme_ids: d.theme_ids.clone(),
-        outcome_ids: d.outcome_ids.clone(),
+        theme_ids: d.theme_ids.iter().map(|id| id.as_uuid()).collect(),
+        outcome_ids: d.outcome_ids.iter().map(|id| id.as_uuid()).collect(),
         items: d
             .items
             .iter()
             .map(|i| DesignItemBody {
-                kind: i.kind.into(),
+                kind: i.kind,
                 title: i.title.clone(),
                 description: i.description.clone(),
                 cadence: i.cadence.clone(),
@@ -153,13 +128,6 @@ pub struct UpdateDesignRequest {
     pub items: Option<Vec<DesignItemBody>>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionValue {
-    Approve,
-    RequestChanges,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
@@ -176,17 +144,12 @@ fn input(
 ) -> DesignInput {
     DesignInput {
         summary,
-        theme_ids: themes,
-        outcome_ids: outcomes,
+        theme_ids: themes.map(|ids| ids.into_iter().map(ThemeId::from).collect()),
+        outcome_ids: outcomes.map(|ids| ids.into_iter().map(OutcomeId::from).collect()),
         items: items.map(|items| {
             items
                 .into_iter()
-                .map(|i| DesignItem {
-                    kind: i.kind.into(),
-                    title: i.title,
-                    description: i.description,
-                    cadence: i.cadence,
-                })
+                .map(|i| DesignItem { kind: i.kind, title: i.title, description: i.description, cadence: i.cadence })
                 .collect()
         }),
     }
@@ -196,7 +159,11 @@ fn input(
 #[utoipa::path(tag = "designs", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The versions, oldest first", body = DesignList)))]
 #[get("/engagements/{id}/designs")]
-pub async fn list_designs(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_designs(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (all, decisions) = state.run(move |conn| designs::list(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(DesignList { items: all.iter().map(|d| design_response(d, &decisions)).collect() }))
@@ -211,7 +178,7 @@ pub async fn list_designs(caller: Caller, state: Data<AppState>, id: Path<Uuid>)
 pub async fn create_design(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<CreateDesignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -233,7 +200,7 @@ pub async fn create_design(
 pub async fn get_design(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, i32)>,
+    path: Path<(EngagementId, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
     let (design, decisions) = state.run(move |conn| designs::get(conn, &caller, (id, version))).await?;
@@ -251,7 +218,7 @@ pub async fn get_design(
 pub async fn update_design(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, i32)>,
+    path: Path<(EngagementId, i32)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateDesignRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -274,7 +241,7 @@ pub async fn update_design(
 pub async fn submit_design(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, i32)>,
+    path: Path<(EngagementId, i32)>,
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
@@ -295,14 +262,11 @@ pub async fn submit_design(
 pub async fn decide_design(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, i32)>,
+    path: Path<(EngagementId, i32)>,
     body: JsonBody<DecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
-    let verdict = match body.0.decision {
-        DecisionValue::Approve => Verdict::Approve,
-        DecisionValue::RequestChanges => Verdict::RequestChanges,
-    };
+    let verdict = body.0.decision;
     let comment = body.0.comment;
     let (design, decisions) =
         state.run(move |conn| designs::decide(conn, &caller, (id, version), verdict, comment.as_deref())).await?;

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::engagements;
 use keel_commands::filters::EngagementFilter;
+use keel_domain::EngagementId;
 use keel_domain::engagement::{
     Engagement, EngagementPatch, NewEngagement, Phase as PhaseValue, TransitionRecord, validate_reason,
 };
@@ -52,7 +53,7 @@ pub struct EngagementResponse {
 impl From<&Engagement> for EngagementResponse {
     fn from(e: &Engagement) -> Self {
         EngagementResponse {
-            id: e.id,
+            id: e.id.as_uuid(),
             organization_id: e.organization_id.as_uuid(),
             title: e.title.clone(),
             leader_id: e.leader_id.as_uuid(),
@@ -64,7 +65,7 @@ impl From<&Engagement> for EngagementResponse {
             start_date: e.start_date,
             planned_end_date: e.planned_end_date,
             monthly_hours_budget: e.monthly_hours_budget,
-            renewed_from_id: e.renewed_from_id,
+            renewed_from_id: e.renewed_from_id.map(|id| id.as_uuid()),
             created_at: e.created_at,
             updated_at: e.updated_at,
             version: e.version,
@@ -139,7 +140,7 @@ pub struct TimelineEntry {
 impl From<&TransitionRecord> for TimelineEntry {
     fn from(t: &TransitionRecord) -> Self {
         TimelineEntry {
-            id: t.id,
+            id: t.id.as_uuid(),
             from: t.from,
             to: t.to,
             reason: t.reason.clone(),
@@ -248,7 +249,7 @@ pub async fn list_engagements(
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     let result = state.run(move |conn| engagements::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(EngagementPage {
-        next_cursor: next_cursor(&state, &scope, &result, |e| e.id),
+        next_cursor: next_cursor(&state, &scope, &result, |e| e.id.as_uuid()),
         items: result.items.iter().map(EngagementResponse::from).collect(),
     }))
 }
@@ -260,7 +261,11 @@ pub async fn list_engagements(
     responses((status = 200, description = "The engagement", body = EngagementResponse, headers(("ETag" = String, description = "The version"))))
 )]
 #[get("/engagements/{id}")]
-pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_engagement(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let engagement = state.run(move |conn| engagements::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
@@ -285,7 +290,7 @@ pub async fn get_engagement(caller: Caller, state: Data<AppState>, id: Path<Uuid
 pub async fn update_engagement(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateEngagementRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -327,7 +332,7 @@ pub async fn update_engagement(
 pub async fn transition_engagement(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -349,7 +354,7 @@ pub async fn transition_engagement(
 pub async fn get_timeline(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     query: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -357,7 +362,7 @@ pub async fn get_timeline(
     let page = page_request(&state, &scope, query.0.limit, query.0.cursor.as_deref())?;
     let result = state.run(move |conn| engagements::timeline(conn, &caller, id, page)).await?;
     Ok(HttpResponse::Ok().json(TimelinePage {
-        next_cursor: next_cursor(&state, &scope, &result, |t| t.id),
+        next_cursor: next_cursor(&state, &scope, &result, |t| t.id.as_uuid()),
         items: result.items.iter().map(TimelineEntry::from).collect(),
     }))
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::extensions::{self, ExtensionInput};
 use keel_domain::coaching::Extension;
+use keel_domain::{EngagementId, ExtensionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -37,7 +38,7 @@ pub struct ExtensionResponse {
 impl From<&Extension> for ExtensionResponse {
     fn from(x: &Extension) -> Self {
         ExtensionResponse {
-            id: x.id,
+            id: x.id.as_uuid(),
             hours: x.minutes as f64 / 60.0,
             month: x.month.to_string(),
             new_planned_end_date: x.new_planned_end_date,
@@ -86,7 +87,11 @@ pub struct ExtensionDecisionRequest {
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The extensions", body = ExtensionList)))]
 #[get("/engagements/{id}/extensions")]
-pub async fn list_extensions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_extensions(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let all = state.run(move |conn| extensions::list(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ExtensionList { items: all.iter().map(ExtensionResponse::from).collect() }))
@@ -100,7 +105,7 @@ pub async fn list_extensions(caller: Caller, state: Data<AppState>, id: Path<Uui
 pub async fn request_extension(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<ExtensionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -127,7 +132,7 @@ pub async fn request_extension(
 pub async fn decide_extension(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, ExtensionId)>,
     body: JsonBody<ExtensionDecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, ext_id) = path.into_inner();

@@ -9,8 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::program;
 use keel_domain::program::{
     ContextMeeting, ContextMeetingInput, LeaderInterview, LeaderInterviewInput, Measurement, MeasurementInput,
-    MeasurementSource, Outcome, OutcomeChanges,
+    MeasurementSource as MeasurementSourceValue, Outcome, OutcomeChanges,
 };
+use keel_domain::{EngagementId, OutcomeId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -71,7 +72,7 @@ pub struct ContextMeetingRequest {
 pub async fn put_context(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<ContextMeetingRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -90,44 +91,17 @@ pub async fn put_context(
     responses((status = 200, description = "The context meeting", body = ContextMeetingResponse, headers(("ETag" = String, description = "The version"))))
 )]
 #[get("/engagements/{id}/context")]
-pub async fn get_context(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_context(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let meeting = state.run(move |conn| program::get_context(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, meeting.version, &ContextMeetingResponse::from(&meeting)))
 }
 
 // ---- outcomes ----
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MeasurementSourceValue {
-    Session,
-    MidReview,
-    EndReview,
-    Stakeholder,
-}
-
-impl From<MeasurementSourceValue> for MeasurementSource {
-    fn from(v: MeasurementSourceValue) -> Self {
-        match v {
-            MeasurementSourceValue::Session => MeasurementSource::Session,
-            MeasurementSourceValue::MidReview => MeasurementSource::MidReview,
-            MeasurementSourceValue::EndReview => MeasurementSource::EndReview,
-            MeasurementSourceValue::Stakeholder => MeasurementSource::Stakeholder,
-        }
-    }
-}
-
-impl From<MeasurementSource> for MeasurementSourceValue {
-    fn from(v: MeasurementSource) -> Self {
-        match v {
-            MeasurementSource::Session => MeasurementSourceValue::Session,
-            MeasurementSource::MidReview => MeasurementSourceValue::MidReview,
-            MeasurementSource::EndReview => MeasurementSourceValue::EndReview,
-            MeasurementSource::Stakeholder => MeasurementSourceValue::Stakeholder,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeasurementResponse {
@@ -143,11 +117,11 @@ pub struct MeasurementResponse {
 impl From<&Measurement> for MeasurementResponse {
     fn from(m: &Measurement) -> Self {
         MeasurementResponse {
-            id: m.id,
+            id: m.id.as_uuid(),
             value: m.value.clone(),
             note: m.note.clone(),
             measured_at: m.measured_at,
-            source: m.source.into(),
+            source: m.source,
         }
     }
 }
@@ -172,7 +146,7 @@ pub struct OutcomeResponse {
 
 fn outcome_response(o: &Outcome, measurements: &[Measurement]) -> OutcomeResponse {
     OutcomeResponse {
-        id: o.id,
+        id: o.id.as_uuid(),
         title: o.title.clone(),
         description: o.description.clone(),
         measure: o.measure.clone(),
@@ -239,7 +213,11 @@ pub struct MeasurementRequest {
     responses((status = 200, description = "The outcomes", body = OutcomeList))
 )]
 #[get("/engagements/{id}/outcomes")]
-pub async fn list_outcomes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_outcomes(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (outcomes, measurements) = state.run(move |conn| program::list_outcomes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok()
@@ -258,7 +236,7 @@ pub async fn list_outcomes(caller: Caller, state: Data<AppState>, id: Path<Uuid>
 pub async fn create_outcome(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<CreateOutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -291,7 +269,7 @@ pub async fn create_outcome(
 pub async fn update_outcome(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, OutcomeId)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateOutcomeRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -322,7 +300,7 @@ pub async fn update_outcome(
 pub async fn delete_outcome(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, OutcomeId)>,
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let (id, outcome_id) = path.into_inner();
@@ -341,12 +319,12 @@ pub async fn delete_outcome(
 pub async fn create_measurement(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, OutcomeId)>,
     body: JsonBody<MeasurementRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, outcome_id) = path.into_inner();
     let b = body.0;
-    let input = MeasurementInput { value: b.value, note: b.note, measured_at: b.measured_at, source: b.source.into() };
+    let input = MeasurementInput { value: b.value, note: b.note, measured_at: b.measured_at, source: b.source };
     let measurement = state.run(move |conn| program::add_measurement(conn, &caller, (id, outcome_id), &input)).await?;
     Ok(HttpResponse::Created().json(MeasurementResponse::from(&measurement)))
 }
@@ -414,7 +392,7 @@ pub struct LeaderInterviewRequest {
 pub async fn put_leader_interview(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<LeaderInterviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -445,7 +423,7 @@ pub async fn put_leader_interview(
 pub async fn get_leader_interview(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let interview = state.run(move |conn| program::get_leader_interview(conn, &caller, id)).await?;

@@ -5,8 +5,9 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, put};
 use chrono::{DateTime, Utc};
 use keel_commands::{program, reviews};
+use keel_domain::EngagementId;
 use keel_domain::program::OutcomeChanges;
-use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewInput, ReviewKind, share_achieved};
+use keel_domain::review::{NextStep as NextStepValue, OutcomeReview, Review, ReviewInput, ReviewKind, share_achieved};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,13 +17,6 @@ use super::resource;
 use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NextStepValue {
-    Completed,
-    Renewed,
-}
 
 /// One outcome in a review: the actual state now, and (end review) whether it was achieved.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -86,7 +80,7 @@ pub struct ReviewResponse {
     pub version: i64,
 }
 
-fn response(review: &Review, renewed: Option<Uuid>) -> ReviewResponse {
+fn response(review: &Review, renewed: Option<EngagementId>) -> ReviewResponse {
     ReviewResponse {
         review: review.kind.as_str().to_owned(),
         narrative: review.narrative.clone(),
@@ -94,7 +88,7 @@ fn response(review: &Review, renewed: Option<Uuid>) -> ReviewResponse {
             .outcomes
             .iter()
             .map(|o| OutcomeReviewBody {
-                outcome_id: o.outcome_id,
+                outcome_id: o.outcome_id.as_uuid(),
                 actual: o.actual.clone(),
                 note: o.note.clone(),
                 achieved: o.achieved,
@@ -102,10 +96,7 @@ fn response(review: &Review, renewed: Option<Uuid>) -> ReviewResponse {
             .collect(),
         program_changes: review.program_changes.clone(),
         achievements: review.achievements.clone(),
-        next_step: review.next_step.map(|n| match n {
-            NextStep::Completed => NextStepValue::Completed,
-            NextStep::Renewed => NextStepValue::Renewed,
-        }),
+        next_step: review.next_step,
         renewal: (!review.renewal_outcomes.is_empty()).then(|| Renewal {
             outcomes: review
                 .renewal_outcomes
@@ -120,7 +111,7 @@ fn response(review: &Review, renewed: Option<Uuid>) -> ReviewResponse {
                 })
                 .collect(),
         }),
-        renewed_engagement_id: renewed,
+        renewed_engagement_id: renewed.map(|id| id.as_uuid()),
         recorded_at: review.recorded_at,
         version: review.version,
     }
@@ -132,14 +123,16 @@ fn input(b: ReviewRequest) -> ReviewInput {
         outcomes: b
             .outcomes
             .into_iter()
-            .map(|o| OutcomeReview { outcome_id: o.outcome_id, actual: o.actual, note: o.note, achieved: o.achieved })
+            .map(|o| OutcomeReview {
+                outcome_id: o.outcome_id.into(),
+                actual: o.actual,
+                note: o.note,
+                achieved: o.achieved,
+            })
             .collect(),
         program_changes: b.program_changes,
         achievements: b.achievements,
-        next_step: b.next_step.map(|n| match n {
-            NextStepValue::Completed => NextStep::Completed,
-            NextStepValue::Renewed => NextStep::Renewed,
-        }),
+        next_step: b.next_step,
         renewal_outcomes: b
             .renewal
             .map(|r| {
@@ -162,7 +155,7 @@ fn input(b: ReviewRequest) -> ReviewInput {
 async fn put_review(
     caller: Caller,
     state: Data<AppState>,
-    id: Uuid,
+    id: EngagementId,
     kind: ReviewKind,
     if_match: IfMatchVersion,
     body: ReviewRequest,
@@ -176,7 +169,7 @@ async fn put_review(
 async fn get_review(
     caller: Caller,
     state: Data<AppState>,
-    id: Uuid,
+    id: EngagementId,
     kind: ReviewKind,
 ) -> Result<HttpResponse, ApiError> {
     let review = state.run(move |conn| reviews::get(conn, &caller, (id, kind))).await?;
@@ -197,7 +190,7 @@ async fn get_review(
 pub async fn put_mid_review(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<ReviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -208,7 +201,11 @@ pub async fn put_mid_review(
 #[utoipa::path(tag = "reviews", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The review", body = ReviewResponse, headers(("ETag" = String, description = "The version")))))]
 #[get("/engagements/{id}/reviews/mid")]
-pub async fn get_mid_review(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_mid_review(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     get_review(caller, state, id.into_inner(), ReviewKind::Mid).await
 }
 
@@ -226,7 +223,7 @@ pub async fn get_mid_review(caller: Caller, state: Data<AppState>, id: Path<Uuid
 pub async fn put_end_review(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     if_match: IfMatchVersion,
     body: JsonBody<ReviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -237,7 +234,11 @@ pub async fn put_end_review(
 #[utoipa::path(tag = "reviews", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The review", body = ReviewResponse, headers(("ETag" = String, description = "The version")))))]
 #[get("/engagements/{id}/reviews/end")]
-pub async fn get_end_review(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_end_review(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     get_review(caller, state, id.into_inner(), ReviewKind::End).await
 }
 
@@ -265,7 +266,11 @@ pub struct Progress {
 #[utoipa::path(tag = "reviews", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "Progress per outcome", body = Progress)))]
 #[get("/engagements/{id}/progress")]
-pub async fn get_progress(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_progress(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (outcomes, measurements) = state.run(move |conn| program::list_outcomes(conn, &caller, id)).await?;
     let items = outcomes
@@ -273,7 +278,7 @@ pub async fn get_progress(caller: Caller, state: Data<AppState>, id: Path<Uuid>)
         .map(|o| {
             let mine: Vec<_> = measurements.iter().filter(|m| m.outcome_id == o.id).collect();
             OutcomeProgress {
-                outcome_id: o.id,
+                outcome_id: o.id.as_uuid(),
                 title: o.title.clone(),
                 baseline: o.baseline.clone(),
                 target: o.target.clone(),

@@ -13,6 +13,7 @@ use keel_domain::coaching::{
 };
 use keel_domain::engagement::Engagement;
 use keel_domain::policy::SessionView;
+use keel_domain::{EngagementId, SessionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -67,7 +68,7 @@ pub struct SessionResponse {
 fn view(s: &Session, v: SessionView) -> SessionResponse {
     let content = |field: &Option<String>| if v.content { field.clone() } else { None };
     SessionResponse {
-        id: s.id,
+        id: s.id.as_uuid(),
         scheduled_at: s.scheduled_at,
         duration_minutes: s.duration_minutes,
         format: s.format,
@@ -198,7 +199,11 @@ fn ledger_response(engagement: &Engagement, months: &[LedgerMonth]) -> HoursLedg
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The sessions", body = SessionList)))]
 #[get("/engagements/{id}/sessions")]
-pub async fn list_sessions(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_sessions(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let all = state.run(move |conn| sessions::list(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(SessionList { items: all.iter().map(viewed).collect() }))
@@ -215,7 +220,7 @@ pub async fn list_sessions(caller: Caller, state: Data<AppState>, id: Path<Uuid>
 pub async fn schedule_session(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<ScheduleSessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -240,7 +245,7 @@ pub async fn schedule_session(
 pub async fn get_session(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, SessionId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, session_id) = path.into_inner();
     let seen = state.run(move |conn| sessions::get(conn, &caller, (id, session_id))).await?;
@@ -259,7 +264,7 @@ pub async fn get_session(
 pub async fn update_session(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, SessionId)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateSessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -290,7 +295,7 @@ pub async fn update_session(
 pub async fn complete_session(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, SessionId)>,
     body: JsonBody<CompleteSessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, session_id) = path.into_inner();
@@ -318,7 +323,11 @@ pub async fn complete_session(
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The ledger", body = HoursLedger)))]
 #[get("/engagements/{id}/hours")]
-pub async fn get_hours(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_hours(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (engagement, months) = state.run(move |conn| sessions::hours(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ledger_response(&engagement, &months)))

@@ -9,7 +9,10 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use keel_commands::stakeholders::{self, FeedbackCode, FeedbackInput};
 use keel_domain::audit::{Actor, CommandContext};
-use keel_domain::stakeholders::{Rater, RaterChanges, Relationship, Theme, ThemeChanges, ThemeKind};
+use keel_domain::stakeholders::{
+    Rater, RaterChanges, Relationship as RelationshipValue, Theme, ThemeChanges, ThemeKind as ThemeKindValue,
+};
+use keel_domain::{EngagementId, RaterId, ThemeId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -21,37 +24,6 @@ use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::middleware::RequestId;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RelationshipValue {
-    Boss,
-    Peer,
-    DirectReport,
-    Other,
-}
-
-impl From<RelationshipValue> for Relationship {
-    fn from(v: RelationshipValue) -> Self {
-        match v {
-            RelationshipValue::Boss => Relationship::Boss,
-            RelationshipValue::Peer => Relationship::Peer,
-            RelationshipValue::DirectReport => Relationship::DirectReport,
-            RelationshipValue::Other => Relationship::Other,
-        }
-    }
-}
-
-impl From<Relationship> for RelationshipValue {
-    fn from(v: Relationship) -> Self {
-        match v {
-            Relationship::Boss => RelationshipValue::Boss,
-            Relationship::Peer => RelationshipValue::Peer,
-            Relationship::DirectReport => RelationshipValue::DirectReport,
-            Relationship::Other => RelationshipValue::Other,
-        }
-    }
-}
 
 /// A 360 stakeholder (coach only).
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,10 +41,10 @@ pub struct RaterResponse {
 impl From<&Rater> for RaterResponse {
     fn from(r: &Rater) -> Self {
         RaterResponse {
-            id: r.id,
+            id: r.id.as_uuid(),
             name: r.name.clone(),
             email: r.email.as_ref().map(|e| e.as_str().to_owned()),
-            relationship: r.relationship.into(),
+            relationship: r.relationship,
             status: r.status.as_str().to_owned(),
             version: r.version,
         }
@@ -150,7 +122,11 @@ fn hash(token: &str) -> String {
 #[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The raters", body = RaterList)))]
 #[get("/engagements/{id}/raters")]
-pub async fn list_raters(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_raters(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let raters = state.run(move |conn| stakeholders::list_raters(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(RaterList { items: raters.iter().map(RaterResponse::from).collect() }))
@@ -164,12 +140,12 @@ pub async fn list_raters(caller: Caller, state: Data<AppState>, id: Path<Uuid>) 
 pub async fn create_rater(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<CreateRaterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let input = RaterChanges { name: Some(b.name), email: Some(b.email), relationship: Some(b.relationship.into()) };
+    let input = RaterChanges { name: Some(b.name), email: Some(b.email), relationship: Some(b.relationship) };
     let rater = state.run(move |conn| stakeholders::create_rater(conn, &caller, id, &input)).await?;
     Ok(created(format!("/v1/engagements/{id}/raters/{}", rater.id), rater.version, &RaterResponse::from(&rater)))
 }
@@ -181,7 +157,7 @@ pub async fn create_rater(
 pub async fn get_rater(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, RaterId)>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let (rater, (interview, feedback)) = state.run(move |conn| stakeholders::get_rater(conn, &caller, path)).await?;
@@ -208,13 +184,13 @@ pub async fn get_rater(
 pub async fn update_rater(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, RaterId)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateRaterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let b = body.0;
-    let changes = RaterChanges { name: b.name, email: b.email, relationship: b.relationship.map(Into::into) };
+    let changes = RaterChanges { name: b.name, email: b.email, relationship: b.relationship };
     let rater =
         state.run(move |conn| stakeholders::update_rater(conn, &caller, path, if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, rater.version, &RaterResponse::from(&rater)))
@@ -227,7 +203,7 @@ pub async fn update_rater(
 pub async fn delete_rater(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, RaterId)>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     state.run(move |conn| stakeholders::delete_rater(conn, &caller, path)).await?;
@@ -243,7 +219,7 @@ pub async fn delete_rater(
 pub async fn put_rater_interview(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, RaterId)>,
     body: JsonBody<RaterInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
@@ -260,7 +236,7 @@ pub async fn put_rater_interview(
 pub async fn invite_rater(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, RaterId)>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let new_code = || {
@@ -323,31 +299,6 @@ pub async fn submit_feedback(
 
 // ---- themes ----
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ThemeKindValue {
-    Strength,
-    DevelopmentArea,
-}
-
-impl From<ThemeKindValue> for ThemeKind {
-    fn from(v: ThemeKindValue) -> Self {
-        match v {
-            ThemeKindValue::Strength => ThemeKind::Strength,
-            ThemeKindValue::DevelopmentArea => ThemeKind::DevelopmentArea,
-        }
-    }
-}
-
-impl From<ThemeKind> for ThemeKindValue {
-    fn from(v: ThemeKind) -> Self {
-        match v {
-            ThemeKind::Strength => ThemeKindValue::Strength,
-            ThemeKind::DevelopmentArea => ThemeKindValue::DevelopmentArea,
-        }
-    }
-}
-
 /// An anonymised theme of the 360.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThemeResponse {
@@ -363,8 +314,8 @@ pub struct ThemeResponse {
 impl From<&Theme> for ThemeResponse {
     fn from(t: &Theme) -> Self {
         ThemeResponse {
-            id: t.id,
-            kind: t.kind.into(),
+            id: t.id.as_uuid(),
+            kind: t.kind,
             title: t.title.clone(),
             description: t.description.clone(),
             released_at: t.released_at,
@@ -400,7 +351,11 @@ pub struct UpdateThemeRequest {
 #[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The themes", body = ThemeList)))]
 #[get("/engagements/{id}/themes")]
-pub async fn list_themes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn list_themes(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let themes = state.run(move |conn| stakeholders::list_themes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ThemeList { items: themes.iter().map(ThemeResponse::from).collect() }))
@@ -414,12 +369,12 @@ pub async fn list_themes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) 
 pub async fn create_theme(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<EngagementId>,
     body: JsonBody<CreateThemeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let input = ThemeChanges { kind: Some(b.kind.into()), title: Some(b.title), description: Some(b.description) };
+    let input = ThemeChanges { kind: Some(b.kind), title: Some(b.title), description: Some(b.description) };
     let theme = state.run(move |conn| stakeholders::create_theme(conn, &caller, id, &input)).await?;
     Ok(created(format!("/v1/engagements/{id}/themes/{}", theme.id), theme.version, &ThemeResponse::from(&theme)))
 }
@@ -434,13 +389,13 @@ pub async fn create_theme(
 pub async fn update_theme(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, ThemeId)>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateThemeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     let b = body.0;
-    let changes = ThemeChanges { kind: b.kind.map(Into::into), title: b.title, description: b.description };
+    let changes = ThemeChanges { kind: b.kind, title: b.title, description: b.description };
     let theme =
         state.run(move |conn| stakeholders::update_theme(conn, &caller, path, if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, theme.version, &ThemeResponse::from(&theme)))
@@ -453,7 +408,7 @@ pub async fn update_theme(
 pub async fn delete_theme(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(EngagementId, ThemeId)>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     state.run(move |conn| stakeholders::delete_theme(conn, &caller, path)).await?;
@@ -466,7 +421,11 @@ pub async fn delete_theme(
 #[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The released themes", body = ThemeList), (status = 409, response = crate::openapi::Conflict)))]
 #[post("/engagements/{id}/themes/release")]
-pub async fn release_themes(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn release_themes(
+    caller: Caller,
+    state: Data<AppState>,
+    id: Path<EngagementId>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let themes = state.run(move |conn| stakeholders::release_themes(conn, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(ThemeList { items: themes.iter().map(ThemeResponse::from).collect() }))

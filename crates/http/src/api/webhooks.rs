@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use keel_commands::filters::{DeliveryFilter, WebhookFilter};
 use keel_commands::webhooks;
 use keel_commands::webhooks::{Attempt, Delivery};
-use keel_domain::OrganizationId;
-use keel_domain::webhook::{DeliveryStatus, NewWebhook, Webhook, WebhookPatch};
+use keel_domain::webhook::{DeliveryStatus as DeliveryStatusDto, NewWebhook, Webhook, WebhookPatch};
+use keel_domain::{DeliveryId, OrganizationId, WebhookId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -51,7 +51,7 @@ impl From<&Webhook> for WebhookResponse {
     fn from(w: &Webhook) -> Self {
         let now = keel_domain::time::now();
         WebhookResponse {
-            id: w.id,
+            id: w.id.as_uuid(),
             organization_id: w.organization_id.as_uuid(),
             url: w.url.clone(),
             description: w.description.clone(),
@@ -129,39 +129,6 @@ pub struct WebhookListParams {
     pub enabled: Option<bool>,
 }
 
-/// Where a delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatusDto {
-    /// Queued, or waiting for its next retry.
-    Pending,
-    /// The receiver answered 2xx.
-    Delivered,
-    /// Retries ran out (about a day), or the subscription was disabled or deleted meanwhile;
-    /// it can be re-sent.
-    Failed,
-}
-
-impl From<DeliveryStatus> for DeliveryStatusDto {
-    fn from(s: DeliveryStatus) -> Self {
-        match s {
-            DeliveryStatus::Pending => DeliveryStatusDto::Pending,
-            DeliveryStatus::Delivered => DeliveryStatusDto::Delivered,
-            DeliveryStatus::Failed => DeliveryStatusDto::Failed,
-        }
-    }
-}
-
-impl From<DeliveryStatusDto> for DeliveryStatus {
-    fn from(s: DeliveryStatusDto) -> Self {
-        match s {
-            DeliveryStatusDto::Pending => DeliveryStatus::Pending,
-            DeliveryStatusDto::Delivered => DeliveryStatus::Delivered,
-            DeliveryStatusDto::Failed => DeliveryStatus::Failed,
-        }
-    }
-}
-
 /// One attempt to deliver.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAttempt {
@@ -222,7 +189,7 @@ impl WebhookDelivery {
             event_id: d.event_id.parse().unwrap_or_default(),
             event_type: d.event_type.clone(),
             engagement_id: d.engagement_id.as_deref().and_then(|e| e.parse().ok()),
-            status: d.status().into(),
+            status: d.status(),
             payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
             created_at: d.created_at.and_utc(),
             last_attempt_at: d.last_attempt_at.map(|t| t.and_utc()),
@@ -315,7 +282,7 @@ pub async fn list_webhooks(
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     let result = state.run(move |conn| webhooks::list(conn, &caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(WebhookPage {
-        next_cursor: next_cursor(&state, &scope, &result, |w| w.id),
+        next_cursor: next_cursor(&state, &scope, &result, |w| w.id.as_uuid()),
         items: result.items.iter().map(WebhookResponse::from).collect(),
     }))
 }
@@ -329,7 +296,7 @@ pub async fn list_webhooks(
     )
 )]
 #[get("/webhooks/{webhook_id}")]
-pub async fn get_webhook(caller: Caller, state: Data<AppState>, id: Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_webhook(caller: Caller, state: Data<AppState>, id: Path<WebhookId>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let hook = state.run(move |conn| webhooks::get(conn, &caller, id)).await?;
     Ok(resource(StatusCode::OK, hook.version, &WebhookResponse::from(&hook)))
@@ -351,7 +318,7 @@ pub async fn get_webhook(caller: Caller, state: Data<AppState>, id: Path<Uuid>) 
 pub async fn update_webhook(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<WebhookId>,
     if_match: IfMatchVersion,
     body: JsonBody<UpdateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -382,7 +349,7 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<WebhookId>,
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -405,7 +372,7 @@ pub async fn delete_webhook(
 pub async fn rotate_webhook_secret(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<WebhookId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let overlap = state.webhooks.secret_overlap;
@@ -426,12 +393,12 @@ pub async fn rotate_webhook_secret(
 pub async fn list_webhook_deliveries(
     caller: Caller,
     state: Data<AppState>,
-    id: Path<Uuid>,
+    id: Path<WebhookId>,
     query: ApiQuery<DeliveryListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let q = query.0;
-    let filter = DeliveryFilter { status: q.status.map(Into::into), event_type: q.event_type };
+    let filter = DeliveryFilter { status: q.status, event_type: q.event_type };
     let scope = format!("webhook-deliveries|{id}|{filter:?}");
     let page = page_request(&state, &scope, q.limit, q.cursor.as_deref())?;
     let result = state.run(move |conn| webhooks::deliveries(conn, &caller, id, &filter, page)).await?;
@@ -458,7 +425,7 @@ pub async fn list_webhook_deliveries(
 pub async fn resend_webhook_delivery(
     caller: Caller,
     state: Data<AppState>,
-    path: Path<(Uuid, Uuid)>,
+    path: Path<(WebhookId, DeliveryId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, delivery_id) = path.into_inner();
     let (delivery, attempts) = state.run(move |conn| webhooks::resend(conn, &caller, id, delivery_id)).await?;

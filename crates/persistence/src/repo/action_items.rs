@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use keel_domain::coaching::{ActionItem, ActionItemStatus};
 use keel_domain::engagement::Engagement;
+use keel_domain::{ActionItemId, EngagementId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -76,7 +77,7 @@ pub struct ActionItemFilter {
 
 pub fn list(
     conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     filter: &ActionItemFilter,
 ) -> Result<Vec<ActionItem>, StoreError> {
     let mut query = action_items::table
@@ -101,7 +102,11 @@ pub fn insert(conn: &mut DbConnection, engagement: &Engagement, item: &ActionIte
 }
 
 /// One action item of the engagement.
-pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, item_id: uuid::Uuid) -> Result<ActionItem, StoreError> {
+pub fn get(
+    conn: &mut DbConnection,
+    engagement_id: EngagementId,
+    item_id: ActionItemId,
+) -> Result<ActionItem, StoreError> {
     super::optional(
         action_items::table
             .filter(action_items::id.eq(item_id.to_string()))

@@ -3,11 +3,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::UserId;
 use keel_domain::design::{
     ApproverRole, Decision, Design, DesignItem, DesignStatus, ItemKind, Verdict, missing_approvals,
 };
 use keel_domain::engagement::Engagement;
+use keel_domain::{EngagementId, UserId};
 use serde_json::{Value, json};
 
 use crate::connection::DbConnection;
@@ -43,11 +43,11 @@ fn parse_items(text: &str) -> Result<Vec<DesignItem>, StoreError> {
         .collect()
 }
 
-pub(crate) fn ids_json(ids: &[uuid::Uuid]) -> String {
+pub(crate) fn ids_json<Id: serde::Serialize>(ids: &[Id]) -> String {
     serde_json::to_string(ids).expect("ids serialize")
 }
 
-fn parse_ids(text: &str) -> Result<Vec<uuid::Uuid>, StoreError> {
+fn parse_ids<Id: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<Id>, StoreError> {
     serde_json::from_str(text).map_err(|_| corrupt("id list", text))
 }
 
@@ -86,7 +86,7 @@ impl DesignRow {
 }
 
 /// Every version, oldest first.
-pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Design>, StoreError> {
+pub fn list(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Design>, StoreError> {
     designs::table
         .filter(designs::engagement_id.eq(engagement_id.to_string()))
         .order(designs::version.asc())
@@ -97,7 +97,7 @@ pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<De
         .collect()
 }
 
-pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, version: i32) -> Result<Design, StoreError> {
+pub fn get(conn: &mut DbConnection, engagement_id: EngagementId, version: i32) -> Result<Design, StoreError> {
     super::optional(
         designs::table.find((engagement_id.to_string(), version)).select(DesignRow::as_select()).first(conn),
     )?
@@ -109,7 +109,7 @@ pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, version: i32) -> 
 /// Decisions of the engagement (all versions, or one), in order.
 pub fn decisions(
     conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     version: Option<i32>,
 ) -> Result<Vec<Decision>, StoreError> {
     type Row = (String, i32, String, String, String, Option<String>, NaiveDateTime);

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use keel_domain::audit::CommandContext;
 use keel_domain::engagement::{Engagement, Phase, TransitionRecord};
 use keel_domain::page::{Page, PageRequest};
-use keel_domain::{OrganizationId, UserId};
+use keel_domain::{EngagementId, OrganizationId, TransitionId, UserId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -38,7 +38,7 @@ pub fn record_transition(
 ) -> Result<(), StoreError> {
     diesel::insert_into(engagement_transitions::table)
         .values((
-            engagement_transitions::id.eq(uuid::Uuid::now_v7().to_string()),
+            engagement_transitions::id.eq(TransitionId::generate().to_string()),
             engagement_transitions::engagement_id.eq(engagement.id.to_string()),
             engagement_transitions::organization_id.eq(engagement.organization_id.to_string()),
             engagement_transitions::from_phase.eq(from.map(|p| p.as_str())),
@@ -74,7 +74,7 @@ pub fn replace_sponsors(conn: &mut DbConnection, engagement: &Engagement) -> Res
 pub fn link_renewal(
     conn: &mut DbConnection,
     engagement: &Engagement,
-    previous: uuid::Uuid,
+    previous: EngagementId,
 ) -> Result<Engagement, StoreError> {
     let mut linked = engagement.clone();
     linked.renewed_from_id = Some(previous);
@@ -85,17 +85,17 @@ pub fn link_renewal(
 }
 
 /// The engagement (with its sponsors: one row).
-pub fn find(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Option<Engagement>, StoreError> {
+pub fn find(conn: &mut DbConnection, id: EngagementId) -> Result<Option<Engagement>, StoreError> {
     let row = super::optional(engagements::table.find(id.to_string()).select(EngagementRow::as_select()).first(conn))?;
     row.map(EngagementRow::into_domain).transpose()
 }
 
-pub fn get(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+pub fn get(conn: &mut DbConnection, id: EngagementId) -> Result<Engagement, StoreError> {
     find(conn, id)?.ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
 /// The engagement with its row locked until the transaction ends.
-pub fn get_for_update(conn: &mut DbConnection, id: uuid::Uuid) -> Result<Engagement, StoreError> {
+pub fn get_for_update(conn: &mut DbConnection, id: EngagementId) -> Result<Engagement, StoreError> {
     let row: Option<EngagementRow> =
         super::first_for_update!(conn, engagements::table.find(id.to_string()).select(EngagementRow::as_select()))?;
     row.ok_or_else(|| StoreError::not_found(RESOURCE))?.into_domain()
@@ -184,7 +184,7 @@ pub(crate) fn write(conn: &mut DbConnection, engagement: &Engagement, expected_v
 /// The engagement's timeline: every phase change, oldest first.
 pub fn timeline(
     conn: &mut DbConnection,
-    id: uuid::Uuid,
+    id: EngagementId,
     page: PageRequest,
 ) -> Result<Page<TransitionRecord>, StoreError> {
     type Row = (String, String, Option<String>, String, Option<String>, String, Option<String>, chrono::NaiveDateTime);

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 use keel_domain::event::DomainEvent;
+use keel_domain::{EngagementId, EventId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -10,7 +11,7 @@ use crate::schema::events;
 
 /// Appends the event and queues its webhook deliveries, in the caller's transaction.
 pub fn append(conn: &mut DbConnection, event: &DomainEvent) -> Result<(), StoreError> {
-    let id = uuid::Uuid::now_v7();
+    let id = EventId::generate();
     diesel::insert_into(events::table)
         .values((
             events::id.eq(id.to_string()),
@@ -25,7 +26,10 @@ pub fn append(conn: &mut DbConnection, event: &DomainEvent) -> Result<(), StoreE
 }
 
 /// (type, payload) of an engagement's events, oldest first.
-pub fn for_engagement(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<(String, String)>, StoreError> {
+pub fn for_engagement(
+    conn: &mut DbConnection,
+    engagement_id: EngagementId,
+) -> Result<Vec<(String, String)>, StoreError> {
     Ok(events::table
         .filter(events::engagement_id.eq(engagement_id.to_string()))
         .order(events::id.asc())

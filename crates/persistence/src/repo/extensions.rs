@@ -2,9 +2,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::UserId;
 use keel_domain::coaching::{Extension, ExtensionStatus, Month};
 use keel_domain::engagement::Engagement;
+use keel_domain::{EngagementId, ExtensionId, UserId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -46,7 +46,7 @@ fn into_domain(row: Row) -> Result<Extension, StoreError> {
     })
 }
 
-pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Extension>, StoreError> {
+pub fn list(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Extension>, StoreError> {
     let rows: Vec<Row> = extensions::table
         .filter(extensions::engagement_id.eq(engagement_id.to_string()))
         .order(extensions::id.asc())
@@ -68,7 +68,7 @@ pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Ex
 }
 
 /// One extension of the engagement.
-pub fn find(conn: &mut DbConnection, engagement_id: uuid::Uuid, id: uuid::Uuid) -> Result<Extension, StoreError> {
+pub fn find(conn: &mut DbConnection, engagement_id: EngagementId, id: ExtensionId) -> Result<Extension, StoreError> {
     list(conn, engagement_id)?.into_iter().find(|x| x.id == id).ok_or_else(|| StoreError::not_found("extension"))
 }
 

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use keel_domain::outbox::{Email, MAIL_LANE, Message};
 use keel_domain::time::{self, Timestamp};
+use keel_domain::{DeliveryId, WebhookId};
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
@@ -167,8 +168,8 @@ pub fn claim(
 
 #[derive(serde::Deserialize)]
 struct WebhookIds {
-    webhook_id: uuid::Uuid,
-    delivery_id: uuid::Uuid,
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
 }
 
 /// Records a delivery; the stored copy keeps no secrets.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use keel_domain::engagement::Engagement;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, MeasurementSource, Outcome};
 use keel_domain::time;
+use keel_domain::{EngagementId, OutcomeId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -24,7 +25,7 @@ fn parse_list(value: &str) -> Result<Vec<String>, StoreError> {
 
 type ContextRow = (chrono::NaiveDate, String, String, String, NaiveDateTime, i64);
 
-pub fn get_context(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Option<ContextMeeting>, StoreError> {
+pub fn get_context(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Option<ContextMeeting>, StoreError> {
     let row: Option<ContextRow> = super::optional(
         context_meetings::table
             .find(engagement_id.to_string())
@@ -117,7 +118,7 @@ impl OutcomeRow {
 }
 
 /// The engagement's outcomes (not deleted), oldest first.
-pub fn outcomes(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Outcome>, StoreError> {
+pub fn outcomes(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Outcome>, StoreError> {
     outcomes::table
         .filter(outcomes::engagement_id.eq(engagement_id.to_string()))
         .filter(outcomes::deleted_at.is_null())
@@ -130,7 +131,7 @@ pub fn outcomes(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Ve
 }
 
 /// Measurements of the engagement's outcomes, in time order (one query for all outcomes).
-pub fn measurements(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Measurement>, StoreError> {
+pub fn measurements(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Measurement>, StoreError> {
     type Row = (String, String, String, Option<String>, NaiveDateTime, String, NaiveDateTime);
     let rows: Vec<Row> = outcome_measurements::table
         .filter(outcome_measurements::engagement_id.eq(engagement_id.to_string()))
@@ -230,8 +231,8 @@ pub fn insert_measurement(
 /// An outcome of the engagement that has not been removed.
 pub fn find_outcome(
     conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
-    outcome_id: uuid::Uuid,
+    engagement_id: EngagementId,
+    outcome_id: OutcomeId,
 ) -> Result<Outcome, StoreError> {
     super::optional(
         outcomes::table
@@ -290,7 +291,7 @@ struct InterviewRow {
 
 pub fn get_leader_interview(
     conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
 ) -> Result<Option<LeaderInterview>, StoreError> {
     let row: Option<InterviewRow> = super::optional(
         leader_interviews::table.find(engagement_id.to_string()).select(InterviewRow::as_select()).first(conn),

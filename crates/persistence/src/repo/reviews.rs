@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use keel_domain::EngagementId;
 use keel_domain::engagement::{Engagement, Phase};
 use keel_domain::program::OutcomeChanges;
 use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewKind};
@@ -62,11 +63,7 @@ fn parse(kind: ReviewKind, row: Row) -> Result<Review, StoreError> {
             .collect::<Result<_, StoreError>>()?,
         program_changes,
         achievements,
-        next_step: match next_step.as_deref() {
-            Some("completed") => Some(NextStep::Completed),
-            Some("renewed") => Some(NextStep::Renewed),
-            _ => None,
-        },
+        next_step: next_step.as_deref().and_then(|s| s.parse::<NextStep>().ok()),
         renewal_outcomes: renewal
             .iter()
             .map(|o| OutcomeChanges {
@@ -83,7 +80,11 @@ fn parse(kind: ReviewKind, row: Row) -> Result<Review, StoreError> {
     })
 }
 
-pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, kind: ReviewKind) -> Result<Option<Review>, StoreError> {
+pub fn get(
+    conn: &mut DbConnection,
+    engagement_id: EngagementId,
+    kind: ReviewKind,
+) -> Result<Option<Review>, StoreError> {
     let row: Option<Row> = super::optional(
         reviews::table
             .find((engagement_id.to_string(), kind.as_str()))

@@ -4,9 +4,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::UserId;
 use keel_domain::coaching::{Session, SessionContent, SessionFormat, SessionKind, SessionStatus};
 use keel_domain::engagement::Engagement;
+use keel_domain::{EngagementId, SessionId, UserId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -116,7 +116,7 @@ impl SessionRow {
 }
 
 /// The engagement's sessions in time order.
-pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Session>, StoreError> {
+pub fn list(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Session>, StoreError> {
     sessions::table
         .filter(sessions::engagement_id.eq(engagement_id.to_string()))
         .order((sessions::scheduled_at.asc(), sessions::id.asc()))
@@ -127,7 +127,7 @@ pub fn list(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Se
         .collect()
 }
 
-pub fn get(conn: &mut DbConnection, engagement_id: uuid::Uuid, session_id: uuid::Uuid) -> Result<Session, StoreError> {
+pub fn get(conn: &mut DbConnection, engagement_id: EngagementId, session_id: SessionId) -> Result<Session, StoreError> {
     super::optional(
         sessions::table
             .filter(sessions::id.eq(session_id.to_string()))

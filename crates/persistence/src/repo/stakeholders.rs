@@ -7,6 +7,7 @@ use keel_domain::engagement::Engagement;
 use keel_domain::stakeholders::{Feedback, Rater, RaterInterview, RaterStatus, Relationship, Theme, ThemeKind};
 use keel_domain::time::{self, Timestamp};
 use keel_domain::user::Email;
+use keel_domain::{EngagementId, RaterId, ThemeId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -48,7 +49,7 @@ impl RaterRow {
     }
 }
 
-pub fn raters(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<Rater>, StoreError> {
+pub fn raters(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Rater>, StoreError> {
     raters::table
         .filter(raters::engagement_id.eq(engagement_id.to_string()))
         .filter(raters::deleted_at.is_null())
@@ -60,7 +61,7 @@ pub fn raters(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<Vec<
         .collect()
 }
 
-pub fn rater(conn: &mut DbConnection, engagement_id: uuid::Uuid, rater_id: uuid::Uuid) -> Result<Rater, StoreError> {
+pub fn rater(conn: &mut DbConnection, engagement_id: EngagementId, rater_id: RaterId) -> Result<Rater, StoreError> {
     super::optional(
         raters::table
             .filter(raters::id.eq(rater_id.to_string()))
@@ -75,7 +76,7 @@ pub fn rater(conn: &mut DbConnection, engagement_id: uuid::Uuid, rater_id: uuid:
 }
 
 /// Stakeholders who contributed (interviewed or feedback submitted).
-pub fn contributions(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<u32, StoreError> {
+pub fn contributions(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<u32, StoreError> {
     let count: i64 = raters::table
         .filter(raters::engagement_id.eq(engagement_id.to_string()))
         .filter(raters::deleted_at.is_null())
@@ -120,7 +121,7 @@ pub fn insert_rater(conn: &mut DbConnection, engagement: &Engagement, rater: &Ra
 }
 
 /// Marks a rater removed (kept for history).
-pub fn remove_rater(conn: &mut DbConnection, rater_id: uuid::Uuid) -> Result<(), StoreError> {
+pub fn remove_rater(conn: &mut DbConnection, rater_id: RaterId) -> Result<(), StoreError> {
     diesel::update(raters::table.find(rater_id.to_string()))
         .set(raters::deleted_at.eq(to_db_time(time::now())))
         .execute(conn)?;
@@ -130,7 +131,7 @@ pub fn remove_rater(conn: &mut DbConnection, rater_id: uuid::Uuid) -> Result<(),
 /// The interview and the feedback of a rater, if any.
 pub fn rater_contribution(
     conn: &mut DbConnection,
-    rater_id: uuid::Uuid,
+    rater_id: RaterId,
 ) -> Result<(Option<RaterInterview>, Option<Feedback>), StoreError> {
     let interview: Option<(chrono::NaiveDate, String)> = super::optional(
         rater_interviews::table
@@ -164,7 +165,7 @@ pub fn rater_contribution(
 pub fn save_interview(
     conn: &mut DbConnection,
     engagement: &Engagement,
-    rater_id: uuid::Uuid,
+    rater_id: RaterId,
     interview: &RaterInterview,
     new: bool,
 ) -> Result<(), StoreError> {
@@ -198,7 +199,7 @@ pub fn save_interview(
 pub fn insert_invitation(
     conn: &mut DbConnection,
     engagement: &Engagement,
-    rater_id: uuid::Uuid,
+    rater_id: RaterId,
     token_hash: &str,
     created_at: Timestamp,
     expires_at: Timestamp,
@@ -222,7 +223,7 @@ pub fn find_open_invitation(
     conn: &mut DbConnection,
     token_hash: &str,
     now: Timestamp,
-) -> Result<Option<(uuid::Uuid, uuid::Uuid)>, StoreError> {
+) -> Result<Option<(RaterId, EngagementId)>, StoreError> {
     let invitation: Option<(String, String)> = super::optional(
         rater_invitations::table
             .filter(rater_invitations::token_hash.eq(token_hash))
@@ -253,7 +254,7 @@ pub fn use_invitation(conn: &mut DbConnection, token_hash: &str, now: Timestamp)
 pub fn insert_feedback(
     conn: &mut DbConnection,
     engagement: &Engagement,
-    rater_id: uuid::Uuid,
+    rater_id: RaterId,
     feedback: &Feedback,
 ) -> Result<(), StoreError> {
     diesel::insert_into(rater_feedback::table)
@@ -305,7 +306,7 @@ impl ThemeRow {
 /// The engagement's themes; `released_only` for leader and sponsors.
 pub fn themes(
     conn: &mut DbConnection,
-    engagement_id: uuid::Uuid,
+    engagement_id: EngagementId,
     released_only: bool,
 ) -> Result<Vec<Theme>, StoreError> {
     let mut query = themes::table
@@ -321,7 +322,7 @@ pub fn themes(
 }
 
 /// A theme of the engagement that has not been deleted.
-pub fn theme(conn: &mut DbConnection, engagement_id: uuid::Uuid, theme_id: uuid::Uuid) -> Result<Theme, StoreError> {
+pub fn theme(conn: &mut DbConnection, engagement_id: EngagementId, theme_id: ThemeId) -> Result<Theme, StoreError> {
     super::optional(
         themes::table
             .filter(themes::id.eq(theme_id.to_string()))
@@ -368,7 +369,7 @@ pub fn save_theme(conn: &mut DbConnection, theme: &Theme) -> Result<(), StoreErr
 }
 
 /// Marks a theme deleted.
-pub fn remove_theme(conn: &mut DbConnection, theme_id: uuid::Uuid) -> Result<(), StoreError> {
+pub fn remove_theme(conn: &mut DbConnection, theme_id: ThemeId) -> Result<(), StoreError> {
     diesel::update(themes::table.find(theme_id.to_string()))
         .set(themes::deleted_at.eq(to_db_time(time::now())))
         .execute(conn)?;
@@ -376,7 +377,7 @@ pub fn remove_theme(conn: &mut DbConnection, theme_id: uuid::Uuid) -> Result<(),
 }
 
 /// Marks every theme of the engagement not yet released released now.
-pub fn release_themes(conn: &mut DbConnection, engagement_id: uuid::Uuid) -> Result<(), StoreError> {
+pub fn release_themes(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<(), StoreError> {
     diesel::update(
         themes::table
             .filter(themes::engagement_id.eq(engagement_id.to_string()))

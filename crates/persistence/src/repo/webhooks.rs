@@ -4,12 +4,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::OrganizationId;
 use keel_domain::event::DomainEvent;
 use keel_domain::outbox::Message;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::time::{self, Timestamp};
 use keel_domain::webhook::{self, DeliveryStatus, EVENT_TYPES, Webhook};
+use keel_domain::{DeliveryId, EventId, OrganizationId, WebhookId};
 use uuid::Uuid;
 
 use crate::connection::{DbConnection, write_transaction};
@@ -115,7 +115,7 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn status(&self) -> DeliveryStatus {
-        DeliveryStatus::parse(&self.status).unwrap_or(DeliveryStatus::Pending)
+        self.status.parse().unwrap_or(DeliveryStatus::Pending)
     }
 }
 
@@ -131,7 +131,7 @@ pub struct Attempt {
     pub duration_ms: i64,
 }
 
-fn load(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+fn load(conn: &mut DbConnection, id: WebhookId) -> Result<Webhook, StoreError> {
     let row: Option<WebhookRow> = super::first_for_update!(
         conn,
         webhooks::table.filter(webhooks::id.eq(id.to_string())).select(WebhookRow::as_select())
@@ -148,7 +148,7 @@ fn write(conn: &mut DbConnection, hook: &Webhook, expected_version: i64) -> Quer
 }
 
 /// The subscription, with the row locked until the transaction ends.
-pub fn lock(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+pub fn lock(conn: &mut DbConnection, id: WebhookId) -> Result<Webhook, StoreError> {
     load(conn, id)
 }
 
@@ -165,7 +165,7 @@ pub fn insert(conn: &mut DbConnection, hook: &Webhook) -> Result<(), StoreError>
 }
 
 /// The subscription `id`, whoever owns it (the caller checks the policy on the result).
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Webhook, StoreError> {
+pub fn get(conn: &mut DbConnection, id: WebhookId) -> Result<Webhook, StoreError> {
     let row = super::optional(
         webhooks::table.filter(webhooks::id.eq(id.to_string())).select(WebhookRow::as_select()).first(conn),
     )?;
@@ -199,14 +199,14 @@ pub fn list(conn: &mut DbConnection, filter: &WebhookFilter, page: PageRequest) 
 
 /// Deletes the subscription; its deliveries and their attempts go with it (`ON DELETE CASCADE`).
 /// Messages still queued for it are dropped by the worker when it finds their delivery gone.
-pub fn delete(conn: &mut DbConnection, id: Uuid) -> Result<(), StoreError> {
+pub fn delete(conn: &mut DbConnection, id: WebhookId) -> Result<(), StoreError> {
     diesel::delete(webhooks::table.filter(webhooks::id.eq(id.to_string()))).execute(conn)?;
     Ok(())
 }
 
 /// Queues a delivery of `event` to every enabled subscription of its organization that wants
 /// it. Runs in the transaction of the change that emitted the event.
-pub(crate) fn fan_out(conn: &mut DbConnection, event_id: Uuid, event: &DomainEvent) -> Result<(), StoreError> {
+pub(crate) fn fan_out(conn: &mut DbConnection, event_id: EventId, event: &DomainEvent) -> Result<(), StoreError> {
     let rows: Vec<WebhookRow> = webhooks::table
         .filter(webhooks::organization_id.eq(event.organization_id.to_string()))
         .filter(webhooks::enabled.eq(1))
@@ -219,7 +219,7 @@ pub(crate) fn fan_out(conn: &mut DbConnection, event_id: Uuid, event: &DomainEve
             continue;
         }
         let body = payload.get_or_insert_with(|| webhook::payload(event_id, event).to_string()).clone();
-        let delivery_id = Uuid::now_v7();
+        let delivery_id = DeliveryId::generate();
         diesel::insert_into(webhook_deliveries::table)
             .values((
                 webhook_deliveries::id.eq(delivery_id.to_string()),
@@ -257,7 +257,7 @@ pub struct DeliveryFilter {
 /// two queries whatever the page's length).
 pub fn deliveries(
     conn: &mut DbConnection,
-    webhook_id: Uuid,
+    webhook_id: WebhookId,
     filter: &DeliveryFilter,
     page: PageRequest,
 ) -> Result<Page<(Delivery, Vec<Attempt>)>, StoreError> {
@@ -295,7 +295,11 @@ pub fn deliveries(
 
 /// The delivery `delivery_id` of the subscription `webhook_id` (another subscription's is not
 /// found).
-pub fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) -> Result<Delivery, StoreError> {
+pub fn delivery(
+    conn: &mut DbConnection,
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+) -> Result<Delivery, StoreError> {
     super::optional(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(delivery_id.to_string()))
@@ -307,7 +311,7 @@ pub fn delivery(conn: &mut DbConnection, webhook_id: Uuid, delivery_id: Uuid) ->
 }
 
 /// The attempts of a delivery, oldest first.
-pub fn attempts(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Vec<Attempt>, StoreError> {
+pub fn attempts(conn: &mut DbConnection, delivery_id: DeliveryId) -> Result<Vec<Attempt>, StoreError> {
     Ok(webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq(delivery_id.to_string()))
         .order(webhook_attempts::id.asc())
@@ -316,7 +320,7 @@ pub fn attempts(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Vec<Attemp
 }
 
 /// Puts a delivery back in the queue, due at `now` (pending again; its attempts so far stay).
-pub fn requeue(conn: &mut DbConnection, delivery_id: Uuid, now: Timestamp) -> Result<(), StoreError> {
+pub fn requeue(conn: &mut DbConnection, delivery_id: DeliveryId, now: Timestamp) -> Result<(), StoreError> {
     diesel::update(webhook_deliveries::table.find(delivery_id.to_string()))
         .set((
             webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
@@ -329,7 +333,10 @@ pub fn requeue(conn: &mut DbConnection, delivery_id: Uuid, now: Timestamp) -> Re
 
 /// What the worker needs to make an attempt: the delivery and its subscription (`None` when the
 /// subscription was deleted since the delivery was queued).
-pub fn for_delivery(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Option<(Webhook, Delivery)>, StoreError> {
+pub fn for_delivery(
+    conn: &mut DbConnection,
+    delivery_id: DeliveryId,
+) -> Result<Option<(Webhook, Delivery)>, StoreError> {
     let Some(found) = super::optional(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(delivery_id.to_string()))
@@ -339,7 +346,7 @@ pub fn for_delivery(conn: &mut DbConnection, delivery_id: Uuid) -> Result<Option
     else {
         return Ok(None);
     };
-    let hook_id: Uuid = found.webhook_id.parse().map_err(|_| corrupt("webhook id", &found.webhook_id))?;
+    let hook_id: WebhookId = found.webhook_id.parse().map_err(|_| corrupt("webhook id", &found.webhook_id))?;
     Ok(Some((get(conn, hook_id)?, found)))
 }
 
@@ -365,7 +372,11 @@ pub enum Next {
 }
 
 /// Logs one attempt of a delivery.
-pub fn insert_attempt(conn: &mut DbConnection, delivery_id: Uuid, result: &AttemptResult) -> Result<(), StoreError> {
+pub fn insert_attempt(
+    conn: &mut DbConnection,
+    delivery_id: DeliveryId,
+    result: &AttemptResult,
+) -> Result<(), StoreError> {
     diesel::insert_into(webhook_attempts::table)
         .values(Attempt {
             id: Uuid::now_v7().to_string(),
@@ -382,7 +393,7 @@ pub fn insert_attempt(conn: &mut DbConnection, delivery_id: Uuid, result: &Attem
 /// Writes a delivery's state after an attempt that `next` follows.
 pub fn set_attempted(
     conn: &mut DbConnection,
-    delivery_id: Uuid,
+    delivery_id: DeliveryId,
     result: &AttemptResult,
     next: Next,
 ) -> Result<(), StoreError> {
@@ -411,7 +422,7 @@ pub fn set_attempted(
 pub fn abandon(
     conn: &mut DbConnection,
     claimed: &outbox::Claimed,
-    delivery_id: Uuid,
+    delivery_id: DeliveryId,
     reason: &str,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
