@@ -89,7 +89,7 @@ pub async fn to_coaching(app: &TestApp) -> Program {
     let (p, people) = to_assessment_design_in(app, conn);
     let id = engagement_id(&p);
     designs::create(conn, &people.coach, id, None, &design_input(&p)).expect("design v1");
-    designs::submit(conn, &people.coach, (id, 1), None).expect("submitted");
+    designs::submit(conn, &people.coach, (id, 1), None, &keel_commands::pages::Links::default()).expect("submitted");
     for approver in [&people.leader, &people.sponsor, &people.sponsor2] {
         designs::decide(conn, approver, (id, 1), Verdict::Approve, None).expect("approved");
     }

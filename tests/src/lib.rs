@@ -6,13 +6,15 @@
 //! - [`database`]: [`TestDatabase`] on either [`Backend`]; [`both_backends!`] runs a test on both;
 //! - [`fixtures`]: states of the program reached through the application layer;
 //! - [`smtp`], [`receivers`], [`net`]: the mail server, webhook receivers and network a test
-//!   talks to.
+//!   talks to;
+//! - [`pages`]: a browser without JavaScript (cookies, forms, links out of mails).
 
 pub mod app;
 mod backends;
 pub mod database;
 pub mod fixtures;
 pub mod net;
+pub mod pages;
 pub mod receivers;
 pub mod smtp;
 

@@ -134,27 +134,27 @@ fn smtp_session(stream: std::net::TcpStream, store: &std::sync::Mutex<Vec<String
     }
 }
 
-/// Decodes a quoted-printable body (RFC 2045 §6.7); other messages are returned as they are.
+/// The message as a mail client shows it: the headers as sent, then every text part (plain,
+/// HTML, calendar) decoded from its transfer encoding, in order.
 fn decode_message(raw: &str) -> String {
-    let Some((headers, body)) = raw.split_once("\r\n\r\n") else { return raw.to_owned() };
-    if !headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
-        return raw.to_owned();
-    }
-    let joined = body.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+    let Ok(mail) = mailparse::parse_mail(raw.as_bytes()) else { return raw.to_owned() };
+    let headers = raw.split_once("\r\n\r\n").map_or(raw, |(headers, _)| headers);
+    let mut bodies = String::new();
+    collect_texts(&mail, &mut bodies);
+    format!("{headers}\r\n\r\n{bodies}")
+}
+
+fn collect_texts(part: &mailparse::ParsedMail, out: &mut String) {
+    if part.subparts.is_empty() {
+        if part.ctype.mimetype.starts_with("text/")
+            && let Ok(text) = part.get_body()
         {
-            out.push(byte);
-            i += 3;
-            continue;
+            out.push_str(&text);
+            out.push_str("\r\n");
         }
-        out.push(bytes[i]);
-        i += 1;
+        return;
     }
-    format!("{headers}\r\n\r\n{}", String::from_utf8_lossy(&out))
+    for sub in &part.subparts {
+        collect_texts(sub, out);
+    }
 }

@@ -8,7 +8,9 @@ use keel_domain::audit::AuditRecord;
 use keel_domain::design::{self, Decision, Design, DesignInput, DesignStatus, Known, Verdict, may_draft};
 use keel_domain::engagement::{Engagement, Phase};
 use keel_domain::event::DomainEvent;
+use keel_domain::pages::PageTarget;
 use keel_domain::policy::{self, Part};
+use keel_domain::user::UserStatus;
 use keel_domain::{DomainError, EngagementId, Precondition, ValidationErrors};
 use keel_persistence::repo::{designs, engagements, program, stakeholders, users};
 use keel_persistence::{DbConnection, StoreError};
@@ -16,6 +18,7 @@ use keel_persistence::{DbConnection, StoreError};
 use crate::engagements::move_by_itself;
 use crate::frame::{self, Caller, Effects};
 use crate::notifications;
+use crate::pages::{self, Links};
 use crate::program::readable;
 
 fn audit(effects: &mut Effects, caller: &Caller, action: &'static str, engagement: &Engagement, version: i32) {
@@ -131,6 +134,7 @@ pub fn submit(
     caller: &Caller,
     (engagement_id, version): (EngagementId, i32),
     precondition: Option<&Precondition>,
+    links: &Links,
 ) -> Result<Design, StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id)?;
@@ -145,8 +149,15 @@ pub fn submit(
             move_by_itself(tx, &caller.ctx, effects, &engagement, Phase::SponsorReview, &reason)?;
         }
         for approver in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
-            if let Some(user) = users::find(tx, approver)? {
-                effects.queue(notifications::designs::decision_requested(&user, &engagement, version));
+            if let Some(user) = users::find(tx, approver)?.filter(|u| u.status == UserStatus::Active) {
+                let link = pages::issue(tx, links, &user, PageTarget::Design(engagement_id, version), links.ttl)?;
+                effects.queue(notifications::designs::decision_requested(
+                    &user,
+                    &engagement,
+                    version,
+                    &link,
+                    links.ttl,
+                ));
             }
         }
         Ok(submitted)

@@ -7,13 +7,16 @@ use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::Extension;
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
+use keel_domain::pages::PageTarget;
 use keel_domain::policy::{self, Part};
+use keel_domain::user::UserStatus;
 use keel_domain::{EngagementId, ExtensionId};
 use keel_persistence::repo::{engagements, extensions, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
 use crate::notifications;
+use crate::pages::{self, Links};
 use crate::program::readable;
 
 /// An extension as the coach asks for it.
@@ -38,12 +41,23 @@ pub fn list(
     extensions::list(conn, engagement_id)
 }
 
+/// One extension request, for those who read the engagement's hours.
+pub fn get(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, extension_id): (EngagementId, ExtensionId),
+) -> Result<Extension, StoreError> {
+    readable(conn, caller, engagement_id, Part::Sessions)?;
+    extensions::find(conn, engagement_id, extension_id)
+}
+
 /// The coach asks for more hours; every sponsor is mailed.
 pub fn request(
     conn: &mut DbConnection,
     caller: &Caller,
     engagement_id: EngagementId,
     input: &ExtensionInput,
+    links: &Links,
 ) -> Result<Extension, StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = engagements::get_for_update(tx, engagement_id)?;
@@ -59,8 +73,10 @@ pub fn request(
         audit(effects, caller, "extension.requested", &engagement, extension.id);
         effects.event(DomainEvent::extension_requested(&engagement, extension.id, extension.minutes));
         for sponsor in &engagement.sponsor_ids {
-            if let Some(user) = users::find(tx, *sponsor)? {
-                effects.queue(notifications::extensions::requested(&user, &extension, &engagement));
+            if let Some(user) = users::find(tx, *sponsor)?.filter(|u| u.status == UserStatus::Active) {
+                let target = PageTarget::Extension(engagement_id, extension.id);
+                let link = pages::issue(tx, links, &user, target, links.ttl)?;
+                effects.queue(notifications::extensions::requested(&user, &extension, &engagement, &link, links.ttl));
             }
         }
         Ok(extension)

@@ -18,12 +18,14 @@ pub mod frame;
 pub mod notifications;
 pub mod ops;
 pub mod organizations;
+pub mod pages;
 pub mod principals;
 pub mod program;
 pub mod reviews;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
+pub mod tokens;
 pub mod users;
 pub mod webhooks;
 

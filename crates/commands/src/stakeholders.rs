@@ -9,7 +9,8 @@ use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part};
 use keel_domain::stakeholders::{
-    Feedback, INVITATION_TTL, Rater, RaterChanges, RaterInterview, RaterStatus, Theme, ThemeChanges, check_release,
+    Feedback, INVITATION_TTL, Invitation, Rater, RaterChanges, RaterInterview, RaterStatus, Relationship, Theme,
+    ThemeChanges, check_release,
 };
 use keel_domain::{DomainError, EngagementId, Precondition, RaterId, ThemeId, time};
 use keel_persistence::repo::{engagements, organizations, stakeholders, users};
@@ -17,7 +18,9 @@ use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
 use crate::notifications;
+use crate::pages::Links;
 use crate::program::{open_for_change, readable};
+use crate::tokens::{self, OneTimeToken};
 
 /// A rater's contribution as the coach sees it: their interview and their written feedback.
 pub type Contribution = (Option<RaterInterview>, Option<Feedback>);
@@ -28,13 +31,6 @@ pub struct FeedbackInput {
     pub strengths: String,
     pub development_areas: String,
     pub comments: Option<String>,
-}
-
-/// A one-time feedback code: the code (mailed to the rater, never stored) and its hash (stored).
-#[derive(Clone, Debug)]
-pub struct FeedbackCode {
-    pub code: String,
-    pub hash: String,
 }
 
 fn audit_rater(
@@ -148,30 +144,103 @@ pub fn record_interview(
     })
 }
 
-/// Emails the rater a one-time code to submit written feedback with. `new_code` makes the code
-/// and its hash, once the invitation is allowed; the hash is stored, the code only travels in
-/// the mail.
+/// Emails the rater a link to their feedback form; the link carries a one-time code whose hash
+/// is stored (the code itself only travels in the mail).
 pub fn invite(
     conn: &mut DbConnection,
     caller: &Caller,
     (engagement_id, rater_id): (EngagementId, RaterId),
-    new_code: impl FnOnce() -> FeedbackCode,
+    links: &Links,
 ) -> Result<Rater, StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Raters)?;
-        let leader = users::get(tx, engagement.leader_id)?;
         let next = stakeholders::rater(tx, engagement_id, rater_id)?.invite()?;
-        let FeedbackCode { code, hash } = new_code();
-        let now = time::now();
-        let expires = now + chrono::Duration::from_std(INVITATION_TTL).unwrap_or(chrono::Duration::days(14));
-        stakeholders::insert_invitation(tx, &engagement, rater_id, &hash, now, expires)?;
-        stakeholders::save_rater(tx, &next)?;
-        let mail = notifications::stakeholders::rater_invitation(&next, &leader, &engagement, &code)
-            .expect("an invited rater has an email");
-        effects.queue(mail);
+        send_invitation(tx, effects, &engagement, &next, links)?;
         audit_rater(effects, &caller.ctx, "rater.invited", &engagement, rater_id);
         effects.event(DomainEvent::rater_invited(&engagement));
         Ok(next)
+    })
+}
+
+/// Makes an invitation (its code's hash stored) and queues its mail to the rater.
+fn send_invitation(
+    tx: &mut DbConnection,
+    effects: &mut Effects,
+    engagement: &Engagement,
+    rater: &Rater,
+    links: &Links,
+) -> Result<(), StoreError> {
+    let leader = users::get(tx, engagement.leader_id)?;
+    let OneTimeToken { token: code, hash } = OneTimeToken::generate("kr_");
+    let now = time::now();
+    let expires = now + chrono::Duration::from_std(INVITATION_TTL).unwrap_or(chrono::Duration::days(14));
+    stakeholders::insert_invitation(tx, engagement, rater.id, &hash, now, expires)?;
+    stakeholders::save_rater(tx, rater)?;
+    let mail = notifications::stakeholders::rater_invitation(rater, &leader, engagement, &code, links)
+        .ok_or(DomainError::conflict("rater_without_email", "the rater has no email address to invite"))?;
+    effects.queue(mail);
+    Ok(())
+}
+
+/// What a rater's feedback link shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FeedbackPage {
+    /// The form: the rater's name and relationship, whom the feedback is for, who reads it.
+    Open { rater: String, relationship: Relationship, leader: String, coach: String },
+    /// This rater's feedback is in.
+    Received,
+    /// Expired, unknown, or the rater or engagement is gone.
+    Closed,
+}
+
+/// Looks at a feedback link without using it.
+pub fn feedback_page(conn: &mut DbConnection, code: &str) -> Result<FeedbackPage, StoreError> {
+    let now = time::now();
+    let Some(invitation) = stakeholders::find_invitation(conn, &tokens::hash(code))? else {
+        return Ok(FeedbackPage::Closed);
+    };
+    let Some(engagement) = engagements::find(conn, invitation.engagement_id)? else { return Ok(FeedbackPage::Closed) };
+    let Ok(rater) = stakeholders::rater(conn, invitation.engagement_id, invitation.rater_id) else {
+        return Ok(FeedbackPage::Closed);
+    };
+    if rater.status == RaterStatus::FeedbackSubmitted {
+        return Ok(FeedbackPage::Received);
+    }
+    if !invitation.open(now) || engagement.phase.is_terminal() {
+        return Ok(FeedbackPage::Closed);
+    }
+    let name = |conn: &mut DbConnection, id| -> Result<String, StoreError> { Ok(users::get(conn, id)?.name) };
+    Ok(FeedbackPage::Open {
+        rater: rater.name.clone(),
+        relationship: rater.relationship,
+        leader: name(conn, engagement.leader_id)?,
+        coach: name(conn, engagement.coach_id)?,
+    })
+}
+
+/// A rater whose link expired asks for a fresh one: it is mailed to the rater's address on file
+/// if they may still give feedback (not yet given, the engagement still open); nothing happens
+/// otherwise, and the rater is told the same either way.
+pub fn renew_invitation(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    code: &str,
+    links: &Links,
+) -> Result<(), StoreError> {
+    frame::run(conn, |tx, effects| {
+        let Some(invitation) = stakeholders::find_invitation(tx, &tokens::hash(code))? else { return Ok(()) };
+        let engagement = engagements::get_for_update(tx, invitation.engagement_id)?;
+        let Ok(rater) = stakeholders::rater(tx, invitation.engagement_id, invitation.rater_id) else { return Ok(()) };
+        if invitation.open(time::now())
+            || engagement.phase.is_terminal()
+            || rater.status == RaterStatus::FeedbackSubmitted
+            || rater.email.is_none()
+        {
+            return Ok(());
+        }
+        send_invitation(tx, effects, &engagement, &rater, links)?;
+        audit_rater(effects, ctx, "rater.invitation_renewed", &engagement, rater.id);
+        Ok(())
     })
 }
 
@@ -194,7 +263,9 @@ pub fn submit_feedback(
     let feedback = Feedback::submit(&input.strengths, &input.development_areas, input.comments.as_deref())?;
     let now = time::now();
     frame::run(conn, |tx, effects| {
-        let Some((rater_id, engagement_id)) = stakeholders::find_open_invitation(tx, code_hash, now)? else {
+        let Some(Invitation { rater_id, engagement_id, .. }) =
+            stakeholders::find_invitation(tx, code_hash)?.filter(|i| i.open(now))
+        else {
             return Err(invalid_link());
         };
         let engagement = engagements::get_for_update(tx, engagement_id)?;

@@ -333,6 +333,51 @@ pub fn decide(
     Ok(DecisionResult { decision, design })
 }
 
+/// What changed from one version of a design to the next, as the review page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DesignChange {
+    Summary,
+    /// An item (by title) only the newer version has.
+    ItemAdded(String),
+    /// An item (by title) only the older version has.
+    ItemRemoved(String),
+    /// An item (by title) in both, with another kind, description or cadence.
+    ItemChanged(String),
+    Themes,
+    Outcomes,
+}
+
+impl Design {
+    /// What this version changes from `previous`; items are matched by title.
+    pub fn changes_since(&self, previous: &Design) -> Vec<DesignChange> {
+        let mut changes = Vec::new();
+        if self.summary != previous.summary {
+            changes.push(DesignChange::Summary);
+        }
+        for item in &self.items {
+            match previous.items.iter().find(|p| p.title == item.title) {
+                None => changes.push(DesignChange::ItemAdded(item.title.clone())),
+                Some(before) if before != item => changes.push(DesignChange::ItemChanged(item.title.clone())),
+                Some(_) => {}
+            }
+        }
+        for item in &previous.items {
+            if !self.items.iter().any(|i| i.title == item.title) {
+                changes.push(DesignChange::ItemRemoved(item.title.clone()));
+            }
+        }
+        let set = |ids: &[ThemeId]| ids.iter().copied().collect::<BTreeSet<_>>();
+        if set(&self.theme_ids) != set(&previous.theme_ids) {
+            changes.push(DesignChange::Themes);
+        }
+        let set = |ids: &[OutcomeId]| ids.iter().copied().collect::<BTreeSet<_>>();
+        if set(&self.outcome_ids) != set(&previous.outcome_ids) {
+            changes.push(DesignChange::Outcomes);
+        }
+        changes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,5 +484,31 @@ mod tests {
         );
         let bad_ref = DesignInput { theme_ids: Some(vec![ThemeId::generate()]), ..Default::default() };
         assert!(Design::draft(&e, 3, None, &bad_ref, &Known::default()).is_err());
+    }
+    #[test]
+    fn the_changes_between_versions_are_listed_by_item_title() {
+        let item = |title: &str, cadence: &str| DesignItem {
+            kind: ItemKind::Practice,
+            title: title.to_owned(),
+            description: None,
+            cadence: Some(cadence.to_owned()),
+        };
+        let e = engagement(&[UserId::generate()]);
+        let mut v1 = Design::draft(&e, 1, None, &DesignInput::default(), &Known::default()).unwrap();
+        v1.items = vec![item("Pause before replying", "daily"), item("Weekly review", "weekly")];
+        let mut v2 = v1.clone();
+        v2.version = 2;
+        v2.summary = "A sharper focus".to_owned();
+        v2.items = vec![item("Pause before replying", "twice a day"), item("Listening walk", "weekly")];
+        assert_eq!(
+            v2.changes_since(&v1),
+            vec![
+                DesignChange::Summary,
+                DesignChange::ItemChanged("Pause before replying".to_owned()),
+                DesignChange::ItemAdded("Listening walk".to_owned()),
+                DesignChange::ItemRemoved("Weekly review".to_owned()),
+            ]
+        );
+        assert!(v1.changes_since(&v1).is_empty());
     }
 }

@@ -14,6 +14,7 @@ pub mod id;
 pub mod organization;
 pub mod outbox;
 pub mod page;
+pub mod pages;
 pub mod policy;
 pub mod program;
 pub mod review;

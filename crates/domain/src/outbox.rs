@@ -13,6 +13,9 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The HTML alternative of the text (the same content, with the action as a button).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     /// Parts of the text that are secrets (e.g. a sign-in token): removed from the stored copy
     /// once the mail is delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -33,10 +36,12 @@ impl Email {
     /// The copy kept after delivery: secrets replaced.
     pub fn redacted(&self) -> Email {
         let mut text = self.text.clone();
+        let mut html = self.html.clone();
         for secret in &self.secrets {
             text = text.replace(secret, "[redacted]");
+            html = html.map(|h| h.replace(secret, "[redacted]"));
         }
-        Email { text, secrets: Vec::new(), ..self.clone() }
+        Email { text, html, secrets: Vec::new(), ..self.clone() }
     }
 }
 
@@ -140,9 +145,11 @@ mod tests {
             to: "a@b.c".into(),
             subject: "s".into(),
             text: "code: abc123".into(),
+            html: Some("<a href=\"/l/abc123\">go</a>".into()),
             secrets: vec!["abc123".into()],
             attachments: Vec::new(),
         };
         assert_eq!(email.redacted().text, "code: [redacted]");
+        assert_eq!(email.redacted().html.as_deref(), Some("<a href=\"/l/[redacted]\">go</a>"));
     }
 }

@@ -14,6 +14,8 @@ use crate::wire::wire_enum;
 
 const NAME_MAX: usize = 200;
 const TEXT_MAX: usize = 20_000;
+/// The longest answer a rater may give to each question.
+pub const FEEDBACK_MAX: usize = TEXT_MAX;
 const THEME_TITLE_MAX: usize = 200;
 const THEME_TEXT_MAX: usize = 5_000;
 
@@ -175,6 +177,22 @@ impl RaterInterview {
         }
         errors.finish(())?;
         Ok(RaterInterview { interviewed_on: interviewed_on.expect("validated"), notes: notes.expect("validated") })
+    }
+}
+
+/// A rater's invitation as stored: whose, and whether its link still works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub rater_id: RaterId,
+    pub engagement_id: EngagementId,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+impl Invitation {
+    /// Unused and unexpired at `now`.
+    pub fn open(&self, now: Timestamp) -> bool {
+        self.used_at.is_none() && self.expires_at > now
     }
 }
 

@@ -257,6 +257,9 @@ pub(crate) async fn resolve_principal(state: &web::Data<AppState>, verified: Ver
 
 /// Path parameters that do not parse (e.g. an id that is not a UUID) are a 400 naming them.
 pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    if !req.path().starts_with("/v1/") {
+        return crate::pages::PageError::not_found().into();
+    }
     let names: Vec<ProblemFieldError> =
         req.match_info().iter().map(|(name, _)| ApiError::field(name, "invalid", "must be a UUID")).collect();
     tracing::debug!(%err, "path parameter rejected");

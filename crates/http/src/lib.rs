@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod principal;
 pub mod problem;
 pub mod ratelimit;
@@ -43,6 +44,7 @@ pub struct HttpSettings {
     pub webhooks: WebhookSettings,
     /// How long a resolved caller is reused by this instance (zero: looked up on every request).
     pub principal_cache: std::time::Duration,
+    pub pages: state::PageSettings,
 }
 
 /// What the webhook endpoints need from the configuration.
@@ -69,6 +71,7 @@ impl Default for HttpSettings {
             api_rate_per_minute: 600,
             webhooks: WebhookSettings::default(),
             principal_cache: std::time::Duration::from_secs(1),
+            pages: state::PageSettings::default(),
         }
     }
 }
@@ -190,6 +193,7 @@ impl Shared {
             webhooks: settings.webhooks,
             openapi_json: Arc::from(json),
             principals: principal::PrincipalCache::new(settings.principal_cache),
+            pages: settings.pages.clone(),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }
     }
@@ -215,8 +219,10 @@ pub fn build_app(
         .app_data(extract::BodyLimit(limit))
         .app_data(web::PayloadConfig::new(limit))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .app_data(pages::form_config())
         .configure(routes)
         .into_app()
+        .configure(pages::routes)
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(api::ops::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))

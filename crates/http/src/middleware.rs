@@ -33,6 +33,18 @@ fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
+/// The path as logged: the secret in a link from a mail (`/l/{token}`, `/feedback/{code}`) is
+/// left out, so logs hold no credential.
+fn loggable_path(path: &str) -> String {
+    for prefix in ["/l/", "/feedback/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.split_once('/').map(|(_, tail)| format!("/{tail}")).unwrap_or_default();
+            return format!("{prefix}[redacted]{tail}");
+        }
+    }
+    path.to_owned()
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -41,7 +53,7 @@ pub async fn observe(
     let request_id = accept_request_id(req.headers().get(&REQUEST_ID)).unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
-    let path = req.path().to_owned();
+    let path = loggable_path(req.path());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
@@ -114,5 +126,13 @@ mod tests {
         assert_eq!(accept_request_id(Some(&HeaderValue::from_static("has space"))), None);
         assert_eq!(accept_request_id(Some(&HeaderValue::from_str(&"x".repeat(129)).unwrap())), None);
         assert_eq!(accept_request_id(None), None);
+    }
+
+    #[test]
+    fn secrets_in_page_links_are_not_logged() {
+        assert_eq!(loggable_path("/l/kl_secret"), "/l/[redacted]");
+        assert_eq!(loggable_path("/l/kl_secret/renew"), "/l/[redacted]/renew");
+        assert_eq!(loggable_path("/feedback/kr_secret"), "/feedback/[redacted]");
+        assert_eq!(loggable_path("/v1/engagements"), "/v1/engagements");
     }
 }

@@ -24,6 +24,17 @@ pub struct AppState {
     pub openapi_json: Arc<str>,
     /// Recently resolved callers (see `principal::PrincipalCache`).
     pub principals: crate::principal::PrincipalCache,
+    /// Where the pages are reached and how their links and cookies are made.
+    pub pages: PageSettings,
+}
+
+/// What the pages and the mails that link to them need from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct PageSettings {
+    /// The address of this Keel (`public_base_url`) and how long links in mails last.
+    pub links: keel_commands::pages::Links,
+    /// Mark cookies `Secure` (Keel is reached over https).
+    pub secure_cookies: bool,
 }
 
 impl AppState {

@@ -72,10 +72,19 @@ impl Mailer {
         let to: Mailbox =
             email.to.parse().map_err(|e| DeliveryError::Permanent(format!("recipient {:?}: {e}", email.to)))?;
         let builder = lettre::Message::builder().from(self.from.clone()).to(to).subject(&email.subject);
+        // The text, with its HTML alternative when there is one; attachments beside them.
+        let content =
+            email.html.as_ref().map(|html| MultiPart::alternative_plain_html(email.text.clone(), html.clone()));
         let message = if email.attachments.is_empty() {
-            builder.header(ContentType::TEXT_PLAIN).body(email.text.clone())
+            match content {
+                Some(alternative) => builder.multipart(alternative),
+                None => builder.header(ContentType::TEXT_PLAIN).body(email.text.clone()),
+            }
         } else {
-            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone()));
+            let mut parts = match content {
+                Some(alternative) => MultiPart::mixed().multipart(alternative),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone())),
+            };
             for attachment in &email.attachments {
                 let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
                     DeliveryError::Permanent(format!("attachment type {:?}: {e}", attachment.content_type))

@@ -145,6 +145,21 @@ pub struct Started {
 
 /// Migrates the database and starts the HTTP server and the delivery worker (on the current
 /// actix runtime).
+/// Where people reach this Keel (`public_base_url`, or the bound address when it is not set), how
+/// long links in mails last, and whether cookies need https.
+fn page_settings(config: &Config, addr: std::net::SocketAddr) -> keel_http::state::PageSettings {
+    let base = if config.public_base_url.trim().is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.public_base_url.trim().to_owned()
+    };
+    let ttl = Duration::from_secs(u64::from(config.page_link_ttl_days.clamp(1, 90)) * 86_400);
+    keel_http::state::PageSettings {
+        secure_cookies: base.starts_with("https://"),
+        links: keel_commands::pages::Links::new(&base, ttl),
+    }
+}
+
 pub fn start(config: &Config) -> Result<Started, StartError> {
     let db = open_database(config)?;
     let applied = migrate(&db)?;
@@ -157,6 +172,10 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
     };
     tracing::info!(database = %db.url().redacted(), backend = %db.backend(), "database ready");
     let tokens = token_service(config)?;
+    let listener = std::net::TcpListener::bind(&config.bind)
+        .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    let pages = page_settings(config, addr);
     let shared = Shared::new(
         db,
         cursor_key.as_bytes(),
@@ -175,6 +194,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
                 allow_internal: config.webhook_allow_internal,
                 secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
             },
+            pages,
         },
     );
     // Database work runs on each worker's blocking threads; more of them than there are pooled
@@ -185,11 +205,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
         .shutdown_timeout(config.shutdown_timeout_secs)
         .workers(workers)
         .worker_max_blocking_threads(blocking);
-    let server = server.bind(&config.bind).map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
-    let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
-        addr: config.bind.clone(),
-        source: std::io::Error::other("no address bound"),
-    })?;
+    let server = server.listen(listener).map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
     tracing::info!(%addr, "listening");
     let worker = delivery::Worker {
         db: open_database(config)?,

@@ -459,6 +459,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    page_links (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        organization_id -> Nullable<Text>,
+        engagement_id -> Nullable<Text>,
+        target -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    web_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        organization_id -> Nullable<Text>,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -490,5 +514,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhooks,
     webhook_deliveries,
-    webhook_attempts
+    webhook_attempts,
+    page_links,
+    web_sessions
 );

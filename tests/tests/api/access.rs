@@ -575,7 +575,7 @@ impl World {
         let item = DesignItem { kind: ItemKind::Practice, title: "p".into(), description: None, cadence: None };
         let design = DesignInput { summary: Some("s".into()), items: Some(vec![item]), ..Default::default() };
         keel_commands::designs::create(conn, &coach, id, None, &design).unwrap();
-        keel_commands::designs::submit(conn, &coach, (id, 1), None).unwrap();
+        keel_commands::designs::submit(conn, &coach, (id, 1), None, &keel_commands::pages::Links::default()).unwrap();
         for approver in [&leader, &sponsor] {
             keel_commands::designs::decide(conn, approver, (id, 1), Verdict::Approve, None).unwrap();
         }

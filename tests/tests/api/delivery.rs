@@ -131,6 +131,7 @@ fn mail(n: usize, engagement: Option<keel_domain::EngagementId>) -> Message {
         to: format!("person{n}@example.com"),
         subject: format!("Message {n:04}"),
         text: format!("Body {n}"),
+        html: None,
         secrets: Vec::new(),
         attachments: Vec::new(),
     };

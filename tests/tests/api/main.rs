@@ -11,6 +11,7 @@ mod layers;
 mod limits;
 mod ops;
 mod organizations;
+mod pages;
 mod persistence;
 mod queries;
 mod reviews;

@@ -12,10 +12,10 @@ both_backends! {
     fn the_360(backend: Backend);
 }
 
+/// The one-time code in a rater's invitation: the last part of the link to the feedback form.
 fn code_in(mail: &str) -> String {
-    let mut lines = mail.lines().skip_while(|l| !l.contains("feedback code is"));
-    lines.next();
-    lines.map(str::trim).find(|l| !l.is_empty()).expect("a code line").to_owned()
+    let start = mail.find("/feedback/").expect("a feedback link") + "/feedback/".len();
+    mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
 }
 
 async fn the_360(backend: Backend) {

@@ -1,11 +1,14 @@
 //! Every mail Keel sends, rendered in one place: one file per part of the program (sign-in and
 //! re-addressing, rater invitations, design decisions, extension requests, session calendar
-//! updates, webhook subscriptions disabled). Commands queue what these functions render; nothing
-//! else writes a mail's text. Each is plain text today, built so that an HTML part and links to
-//! the pages can be added in one place.
+//! updates, webhook subscriptions disabled, links to the pages). Commands queue what these
+//! functions render; nothing else writes a mail's text. Every mail is described once as a
+//! [`body::Body`] and rendered from it as a text part and an HTML part (one template), and every
+//! mail that asks someone to act carries a link to the page where they act.
 
+pub mod body;
 pub mod designs;
 pub mod extensions;
+pub mod pages;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;

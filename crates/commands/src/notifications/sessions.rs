@@ -6,10 +6,11 @@
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 use keel_domain::coaching::Session;
 use keel_domain::engagement::Engagement;
-use keel_domain::outbox::{Attachment, Email, Message};
+use keel_domain::outbox::{Attachment, Message};
 use keel_domain::user::User;
 
 use super::about;
+use super::body::Body;
 
 /// What the calendar mail tells the attendees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,20 +92,17 @@ pub fn calendar_update(
     [leader, coach]
         .into_iter()
         .map(|person| {
-            about(
-                engagement,
-                Email {
-                    to: person.email.as_str().to_owned(),
-                    subject: subject.clone(),
-                    text: format!("Hello {},\n\n{line}\n", person.name),
-                    secrets: Vec::new(),
-                    attachments: vec![Attachment {
-                        filename: "session.ics".to_owned(),
-                        content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
-                        content: ics.clone(),
-                    }],
-                },
-            )
+            let mut body = Body::new(format!("Hello {},", person.name));
+            for part in line.split('\n') {
+                body = body.paragraph(part);
+            }
+            let mut email = body.email(person.email.as_str(), subject.clone(), Vec::new());
+            email.attachments.push(Attachment {
+                filename: "session.ics".to_owned(),
+                content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
+                content: ics.clone(),
+            });
+            about(engagement, email)
         })
         .collect()
 }

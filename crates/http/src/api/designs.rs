@@ -245,7 +245,9 @@ pub async fn submit_design(
     if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
-    let design = state.run(move |conn| designs::submit(conn, &caller, (id, version), if_match.0.as_ref())).await?;
+    let links = state.pages.links.clone();
+    let design =
+        state.run(move |conn| designs::submit(conn, &caller, (id, version), if_match.0.as_ref(), &links)).await?;
     Ok(resource(StatusCode::OK, design.revision, &design_response(&design, &[])))
 }
 

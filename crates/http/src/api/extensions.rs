@@ -116,7 +116,8 @@ pub async fn request_extension(
         new_planned_end_date: b.new_planned_end_date,
         reason: b.reason,
     };
-    let extension = state.run(move |conn| extensions::request(conn, &caller, id, &input)).await?;
+    let links = state.pages.links.clone();
+    let extension = state.run(move |conn| extensions::request(conn, &caller, id, &input, &links)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/v1/engagements/{id}/extensions/{}", extension.id)))
         .json(ExtensionResponse::from(&extension)))

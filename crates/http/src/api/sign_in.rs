@@ -8,7 +8,6 @@ use actix_web::{HttpRequest, HttpResponse, post};
 use keel_commands::sign_in;
 use keel_domain::audit::{Actor, CommandContext};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::oauth::TokenResponse;
@@ -39,10 +38,6 @@ pub struct RedeemSignInLinkRequest {
     pub token: String,
 }
 
-fn hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Email a one-time sign-in link. Always 202: the answer does not say whether the address is known.
 #[utoipa::path(
     tag = "auth",
@@ -68,7 +63,7 @@ pub async fn create_sign_in_link(
         request_id: request_id.map(|r| r.into_inner().0).unwrap_or_default(),
     };
     let token = random_token("", 32);
-    let token_hash = hash(&token);
+    let token_hash = keel_commands::tokens::hash(&token);
     state.run(move |conn| sign_in::request_link(conn, &ctx, &email, &token, &token_hash, link_base.as_deref())).await?;
     Ok(HttpResponse::Accepted().json(SignInLinkAccepted {
         message: "If the address belongs to an active user, a sign-in link is on its way.".to_owned(),
@@ -92,7 +87,7 @@ pub async fn redeem_sign_in_link(
     body: JsonBody<RedeemSignInLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.check_ip(&req, "redeem")?;
-    let token_hash = hash(&body.0.token);
+    let token_hash = keel_commands::tokens::hash(&body.0.token);
     let user = state.run(move |conn| sign_in::redeem(conn, &token_hash)).await?.ok_or_else(|| {
         ApiError::problem(
             Problem::new(StatusCode::BAD_REQUEST, "The sign-in code is invalid, expired or already used.")

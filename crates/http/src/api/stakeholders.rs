@@ -7,19 +7,17 @@ use actix_web::http::header;
 use actix_web::web::{Data, Path, ReqData};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
-use keel_commands::stakeholders::{self, FeedbackCode, FeedbackInput};
+use keel_commands::stakeholders::{self, FeedbackInput};
 use keel_domain::audit::{Actor, CommandContext};
 use keel_domain::stakeholders::{
     Rater, RaterChanges, Relationship as RelationshipValue, Theme, ThemeChanges, ThemeKind as ThemeKindValue,
 };
 use keel_domain::{EngagementId, RaterId, ThemeId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{created, double_option, resource};
-use crate::auth::random_token;
 use crate::extract::{Caller, IfMatchVersion, JsonBody};
 use crate::middleware::RequestId;
 use crate::problem::{ApiError, Problem};
@@ -112,10 +110,6 @@ pub struct FeedbackRequest {
 pub struct FeedbackReceived {
     #[schema(example = "Thank you: your feedback reached the coach.")]
     pub message: String,
-}
-
-fn hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The engagement's raters (coach only).
@@ -229,7 +223,7 @@ pub async fn put_rater_interview(
     Ok(HttpResponse::Ok().json(RaterResponse::from(&rater)))
 }
 
-/// Email the rater a one-time link (a code) to submit written feedback with POST /v1/feedback.
+/// Email the rater a one-time link to their feedback form (its code also works with POST /v1/feedback).
 #[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement"), ("rater_id" = Uuid, Path, description = "The rater")),
     responses((status = 202, description = "The invitation is on its way", body = RaterResponse), (status = 409, response = crate::openapi::Conflict)))]
 #[post("/engagements/{id}/raters/{rater_id}/invitation")]
@@ -239,11 +233,8 @@ pub async fn invite_rater(
     path: Path<(EngagementId, RaterId)>,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    let new_code = || {
-        let code = random_token("kr_", 32);
-        FeedbackCode { hash: hash(&code), code }
-    };
-    let rater = state.run(move |conn| stakeholders::invite(conn, &caller, path, new_code)).await?;
+    let links = state.pages.links.clone();
+    let rater = state.run(move |conn| stakeholders::invite(conn, &caller, path, &links)).await?;
     Ok(HttpResponse::Accepted().json(RaterResponse::from(&rater)))
 }
 
@@ -287,12 +278,13 @@ pub async fn submit_feedback(
         actor: Actor::Anonymous,
         request_id: request_id.map(|r| r.into_inner().0).unwrap_or_default(),
     };
-    state.run(move |conn| stakeholders::submit_feedback(conn, &ctx, &hash(&token), &input)).await.map_err(
-        |e| match e {
+    state
+        .run(move |conn| stakeholders::submit_feedback(conn, &ctx, &keel_commands::tokens::hash(&token), &input))
+        .await
+        .map_err(|e| match e {
             ApiError::Problem(p) if p.status == 404 => refused(),
             other => other,
-        },
-    )?;
+        })?;
     Ok(HttpResponse::Created()
         .json(FeedbackReceived { message: "Thank you: your feedback reached the coach.".to_owned() }))
 }

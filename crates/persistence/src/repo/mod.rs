@@ -10,6 +10,7 @@ pub mod extensions;
 pub mod idempotency;
 pub mod organizations;
 pub mod outbox;
+pub mod pages;
 pub mod program;
 pub mod reviews;
 pub mod secrets;

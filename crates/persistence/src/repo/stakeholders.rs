@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use keel_domain::engagement::Engagement;
-use keel_domain::stakeholders::{Feedback, Rater, RaterInterview, RaterStatus, Relationship, Theme, ThemeKind};
+use keel_domain::stakeholders::{
+    Feedback, Invitation, Rater, RaterInterview, RaterStatus, Relationship, Theme, ThemeKind,
+};
 use keel_domain::time::{self, Timestamp};
 use keel_domain::user::Email;
 use keel_domain::{EngagementId, RaterId, ThemeId};
@@ -217,29 +219,28 @@ pub fn insert_invitation(
     Ok(())
 }
 
-/// The rater and the engagement of the feedback link with this hash, if it is unused and has not
-/// expired at `now`: `(rater_id, engagement_id)`.
-pub fn find_open_invitation(
-    conn: &mut DbConnection,
-    token_hash: &str,
-    now: Timestamp,
-) -> Result<Option<(RaterId, EngagementId)>, StoreError> {
-    let invitation: Option<(String, String)> = super::optional(
+/// The invitation whose link has this hash, used or expired or not.
+pub fn find_invitation(conn: &mut DbConnection, token_hash: &str) -> Result<Option<Invitation>, StoreError> {
+    let row: Option<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = super::optional(
         rater_invitations::table
-            .filter(rater_invitations::token_hash.eq(token_hash))
-            .filter(rater_invitations::used_at.is_null())
-            .filter(rater_invitations::expires_at.gt(to_db_time(now)))
-            .select((rater_invitations::rater_id, rater_invitations::engagement_id))
+            .find(token_hash)
+            .select((
+                rater_invitations::rater_id,
+                rater_invitations::engagement_id,
+                rater_invitations::expires_at,
+                rater_invitations::used_at,
+            ))
             .first(conn),
     )?;
-    invitation
-        .map(|(rater_id, engagement_id)| {
-            Ok((
-                rater_id.parse().map_err(|_| corrupt("rater id", &rater_id))?,
-                engagement_id.parse().map_err(|_| corrupt("engagement id", &engagement_id))?,
-            ))
+    row.map(|(rater_id, engagement_id, expires_at, used_at)| {
+        Ok(Invitation {
+            rater_id: rater_id.parse().map_err(|_| corrupt("rater id", &rater_id))?,
+            engagement_id: engagement_id.parse().map_err(|_| corrupt("engagement id", &engagement_id))?,
+            expires_at: from_db_time(expires_at),
+            used_at: used_at.map(from_db_time),
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 /// Marks the feedback link with this hash used (at `now`): it works once.

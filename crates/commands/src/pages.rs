@@ -1,0 +1,325 @@
+//! The people's side of Keel: links from mails that sign a person in to the page where they act,
+//! the sign-in page's own links, and the browser sessions they start. What a person then does on
+//! a page goes through the same commands as the API, with the person as the caller.
+
+use std::time::Duration;
+
+use keel_domain::audit::{Actor, AuditRecord, CommandContext};
+use keel_domain::coaching::ExtensionStatus;
+use keel_domain::design::DesignStatus;
+use keel_domain::engagement::Engagement;
+use keel_domain::page::PageRequest;
+use keel_domain::pages::{self, PageLink, PageTarget, SESSION_TTL, SIGN_IN_LINK_TTL};
+use keel_domain::policy::Principal;
+use keel_domain::time::{self, Timestamp};
+use keel_domain::user::{Email, User, UserStatus};
+use keel_domain::{DomainError, EngagementId, ExtensionId, UserId};
+use keel_persistence::repo::engagements::EngagementFilter;
+use keel_persistence::repo::{designs, engagements, extensions, pages as store, users};
+use keel_persistence::{DbConnection, StoreError};
+
+use crate::frame::{self, Caller, Effects};
+use crate::notifications;
+use crate::tokens::{self, OneTimeToken};
+
+/// Where links point and how long those in mails that ask someone to act last.
+#[derive(Clone, Debug)]
+pub struct Links {
+    /// The address people reach this Keel at (`public_base_url`), without a trailing slash.
+    pub base_url: String,
+    pub ttl: Duration,
+}
+
+impl Links {
+    pub fn new(base_url: &str, ttl: Duration) -> Links {
+        Links { base_url: base_url.trim_end_matches('/').to_owned(), ttl }
+    }
+
+    /// The full address of a path of Keel's pages.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Default for Links {
+    fn default() -> Links {
+        Links::new("http://localhost:8080", pages::DEFAULT_LINK_TTL)
+    }
+}
+
+/// Makes a link for `user` to `target`, valid for `ttl`, inside the command that mails it; the
+/// address to put in the mail (its token is a secret of that mail).
+pub(crate) fn issue(
+    tx: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    target: PageTarget,
+    ttl: Duration,
+) -> Result<IssuedLink, StoreError> {
+    let OneTimeToken { token, hash } = OneTimeToken::generate("kl_");
+    let now = time::now();
+    store::insert_link(tx, &hash, user, target, now, expires(now, ttl))?;
+    Ok(IssuedLink { url: links.url(&format!("/l/{token}")), token })
+}
+
+/// A link made for a mail: its address, and its token (to be kept out of the stored mail).
+#[derive(Clone, Debug)]
+pub struct IssuedLink {
+    pub url: String,
+    pub token: String,
+}
+
+fn expires(now: Timestamp, ttl: Duration) -> Timestamp {
+    now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7))
+}
+
+/// What a link leads to, looked at without using it up (mail scanners open every link).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkView {
+    /// It may be followed: by whom, to where.
+    Open { name: String, target: PageTarget, user: UserId },
+    /// Used, expired, unknown, or its person may no longer follow it: all look alike.
+    Closed,
+}
+
+/// Looks at a link: open only if following it now would sign its person in.
+pub fn peek_link(conn: &mut DbConnection, token: &str) -> Result<LinkView, StoreError> {
+    let now = time::now();
+    let Some(link) = store::find_link(conn, &tokens::hash(token))? else { return Ok(LinkView::Closed) };
+    if !link.open(now) || !followable(conn, &link, now)? {
+        return Ok(LinkView::Closed);
+    }
+    Ok(LinkView::Open { name: link.user.name.clone(), target: link.target, user: link.user.id })
+}
+
+fn followable(conn: &mut DbConnection, link: &PageLink, now: Timestamp) -> Result<bool, StoreError> {
+    let engagement = match link.target.engagement() {
+        Some(id) => match engagements::find(conn, id)? {
+            Some(engagement) => Some(engagement),
+            None => return Ok(false),
+        },
+        None => None,
+    };
+    Ok(pages::may_follow(&link.user, engagement.as_ref(), now))
+}
+
+/// A browser session just started: the cookie's secret, the session's form token, and the page
+/// to go to.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub session_token: String,
+    pub csrf_token: String,
+    pub target: PageTarget,
+    pub user: User,
+}
+
+/// Follows a link (the person's own click, a POST): uses it up and signs its person in. `None`
+/// when it is used, expired or unknown, or its person may no longer follow it; nothing changes
+/// then.
+pub fn follow_link(conn: &mut DbConnection, request_id: &str, token: &str) -> Result<Option<Started>, StoreError> {
+    let hash = tokens::hash(token);
+    let now = time::now();
+    frame::run(conn, |tx, effects| {
+        let Some(link) = store::find_link(tx, &hash)? else { return Ok(None) };
+        if !link.open(now) || !followable(tx, &link, now)? || !store::use_link(tx, &hash, now)? {
+            return Ok(None);
+        }
+        let started = start_session(tx, effects, request_id, link.user, link.target, now)?;
+        Ok(Some(started))
+    })
+}
+
+fn start_session(
+    tx: &mut DbConnection,
+    effects: &mut Effects,
+    request_id: &str,
+    user: User,
+    target: PageTarget,
+    now: Timestamp,
+) -> Result<Started, StoreError> {
+    let session = OneTimeToken::generate("ks_");
+    let csrf_token = tokens::random(32);
+    store::insert_session(
+        tx,
+        &session.hash,
+        user.id,
+        user.organization_id,
+        &csrf_token,
+        now,
+        expires(now, SESSION_TTL),
+    )?;
+    let ctx = person(&user, request_id);
+    effects.audit(AuditRecord::new(&ctx, "web_session.started", "user", user.id, user.organization_id));
+    Ok(Started { session_token: session.token, csrf_token, target, user })
+}
+
+/// The context of a person acting on a page.
+pub fn person(user: &User, request_id: &str) -> CommandContext {
+    CommandContext { actor: Actor::User { id: user.id.to_string() }, request_id: request_id.to_owned() }
+}
+
+/// Mails a fresh link to the same page to the person of a used or expired link, if they may
+/// still follow one; nothing otherwise (the page answers alike either way).
+pub fn renew_link(conn: &mut DbConnection, request_id: &str, token: &str, links: &Links) -> Result<(), StoreError> {
+    let now = time::now();
+    frame::run(conn, |tx, effects| {
+        let Some(link) = store::find_link(tx, &tokens::hash(token))? else { return Ok(()) };
+        if !followable(tx, &link, now)? {
+            return Ok(());
+        }
+        let ttl = if link.target == PageTarget::Home { SIGN_IN_LINK_TTL } else { links.ttl };
+        let issued = issue(tx, links, &link.user, link.target, ttl)?;
+        effects.queue(notifications::pages::fresh_link(&link.user, link.target, &issued, ttl));
+        effects.audit(AuditRecord::new(
+            &person(&link.user, request_id),
+            "page_link.renewed",
+            "user",
+            link.user.id,
+            link.user.organization_id,
+        ));
+        Ok(())
+    })
+}
+
+/// The sign-in page: mails a link to the person's programs to `email` if it belongs to someone
+/// who may sign in by address now. Nobody learns whether it did.
+pub fn request_sign_in(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    email: &Email,
+    links: &Links,
+) -> Result<(), StoreError> {
+    let now = time::now();
+    frame::run(conn, |tx, effects| {
+        let Some(user) = users::find_by_email(tx, email.as_str())?.filter(|u| u.may_sign_in(now)) else {
+            return Ok(());
+        };
+        let issued = issue(tx, links, &user, PageTarget::Home, SIGN_IN_LINK_TTL)?;
+        effects.queue(notifications::pages::fresh_link(&user, PageTarget::Home, &issued, SIGN_IN_LINK_TTL));
+        effects.audit(AuditRecord::new(ctx, "sign_in_link.sent", "user", user.id, user.organization_id));
+        Ok(())
+    })
+}
+
+/// The signed-in person of a session cookie and the session's form token: an active person of
+/// an unexpired session.
+pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<(User, String)>, StoreError> {
+    let Some((user_id, csrf)) = store::find_session(conn, &tokens::hash(token), time::now())? else {
+        return Ok(None);
+    };
+    Ok(users::find(conn, user_id)?.filter(|u| u.status == UserStatus::Active).map(|u| (u, csrf)))
+}
+
+/// Signs a browser out: its session ends here and now.
+pub fn sign_out(conn: &mut DbConnection, request_id: &str, user: &User, token: &str) -> Result<(), StoreError> {
+    frame::run(conn, |tx, effects| {
+        if store::delete_session(tx, &tokens::hash(token))? {
+            effects.audit(AuditRecord::new(
+                &person(user, request_id),
+                "web_session.ended",
+                "user",
+                user.id,
+                user.organization_id,
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// The names of an engagement's people, for the pages of someone who may read the engagement:
+/// its participants see each other's names (raters are never among them).
+#[derive(Clone, Debug)]
+pub struct Participants {
+    pub title: String,
+    pub leader: (UserId, String),
+    pub coach: (UserId, String),
+    pub sponsors: Vec<(UserId, String)>,
+}
+
+impl Participants {
+    /// Those who decide on a design: the leader and every sponsor.
+    pub fn approvers(&self) -> Vec<(UserId, String)> {
+        std::iter::once(self.leader.clone()).chain(self.sponsors.iter().cloned()).collect()
+    }
+
+    pub fn name_of(&self, id: UserId) -> String {
+        std::iter::once(&self.leader)
+            .chain(std::iter::once(&self.coach))
+            .chain(self.sponsors.iter())
+            .find(|(who, _)| *who == id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| "a former participant".to_owned())
+    }
+}
+
+/// The people of an engagement the caller may read (404 otherwise, as for the engagement).
+pub fn participants(conn: &mut DbConnection, caller: &Caller, id: EngagementId) -> Result<Participants, StoreError> {
+    let engagement = crate::engagements::get(conn, caller, id)?;
+    let mut name = |id: UserId| -> Result<(UserId, String), StoreError> {
+        Ok((id, users::find(conn, id)?.map(|u| u.name).unwrap_or_else(|| "a former participant".to_owned())))
+    };
+    Ok(Participants {
+        title: engagement.title.clone(),
+        leader: name(engagement.leader_id)?,
+        coach: name(engagement.coach_id)?,
+        sponsors: engagement.sponsor_ids.iter().map(|id| name(*id)).collect::<Result<_, _>>()?,
+    })
+}
+
+/// A decision that waits for the person.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Waiting {
+    Design { engagement: EngagementId, version: i32 },
+    Extension { engagement: EngagementId, extension: ExtensionId, minutes: i64 },
+}
+
+/// One of the person's engagements on their home page.
+#[derive(Clone, Debug)]
+pub struct Mine {
+    pub engagement: Engagement,
+    /// Their part in it.
+    pub role: &'static str,
+    pub waiting: Vec<Waiting>,
+}
+
+/// The engagements the caller takes part in (as leader, sponsor or coach), newest first, with
+/// the decisions that wait for them.
+pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mine>, StoreError> {
+    let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
+    let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
+    let page = engagements::list(conn, &filter, PageRequest::new(Some(100), None).map_err(DomainError::Validation)?)?;
+    let mut mine = Vec::new();
+    for engagement in page.items {
+        let role = if engagement.leader_id == me {
+            "leader"
+        } else if engagement.is_sponsor(me) {
+            "sponsor"
+        } else {
+            "coach"
+        };
+        let mut waiting = Vec::new();
+        if role != "coach" {
+            let decided = designs::decisions(conn, engagement.id, None)?;
+            for design in designs::list(conn, engagement.id)? {
+                let done = decided.iter().any(|d| d.design_version == design.version && d.approver_id == me);
+                if design.status == DesignStatus::Submitted && !done {
+                    waiting.push(Waiting::Design { engagement: engagement.id, version: design.version });
+                }
+            }
+        }
+        if role == "sponsor" {
+            for extension in extensions::list(conn, engagement.id)? {
+                if extension.status == ExtensionStatus::Requested {
+                    waiting.push(Waiting::Extension {
+                        engagement: engagement.id,
+                        extension: extension.id,
+                        minutes: extension.minutes,
+                    });
+                }
+            }
+        }
+        mine.push(Mine { engagement, role, waiting });
+    }
+    mine.reverse();
+    Ok(mine)
+}

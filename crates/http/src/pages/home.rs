@@ -1,0 +1,63 @@
+//! A signed-in person's programs: each engagement they take part in, their part in it, its
+//! phase, and what waits for their decision.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use keel_commands::pages::Waiting;
+
+use super::{Chrome, PageError, Visitor, render};
+use crate::state::AppState;
+
+pub(super) struct Todo {
+    pub href: String,
+    pub label: String,
+}
+
+pub(super) fn todo(waiting: &Waiting) -> Todo {
+    match waiting {
+        Waiting::Design { engagement, version } => Todo {
+            href: format!("/engagements/{engagement}/designs/{version}"),
+            label: format!("Program design version {version} waits for your decision"),
+        },
+        Waiting::Extension { engagement, extension, minutes } => Todo {
+            href: format!("/engagements/{engagement}/extensions/{extension}"),
+            label: format!("A request for {} extra hours waits for your decision", super::extensions::hours(*minutes)),
+        },
+    }
+}
+
+struct EngagementView {
+    title: String,
+    href: String,
+    role: &'static str,
+    phase: &'static str,
+    waiting: Vec<Todo>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/home.html")]
+struct Home {
+    chrome: Chrome,
+    engagements: Vec<EngagementView>,
+}
+
+pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, PageError> {
+    let caller = visitor.require()?;
+    let mine = state.run(move |conn| keel_commands::pages::my_engagements(conn, &caller)).await?;
+    let engagements = mine
+        .into_iter()
+        .map(|m| EngagementView {
+            title: m.engagement.title.clone(),
+            href: m
+                .waiting
+                .first()
+                .map(|w| todo(w).href)
+                .unwrap_or_else(|| format!("/engagements/{}", m.engagement.id)),
+            role: m.role,
+            phase: m.engagement.phase.as_str(),
+            waiting: m.waiting.iter().map(todo).collect(),
+        })
+        .collect();
+    Ok(visitor.finish(render(StatusCode::OK, &Home { chrome: visitor.chrome(), engagements })?))
+}

@@ -1,0 +1,207 @@
+//! Pages for the people in the program (SPEC §10): server-rendered HTML reached from Keel's mails,
+//! for raters, leaders, sponsors and anyone signing in. Every action goes through the same command
+//! as its API twin, with the signed-in person as the caller; this module only speaks HTML.
+//!
+//! - [`visitor`]: who is looking (the session cookie), the form token (CSRF) and the response
+//!   headers every page carries;
+//! - [`links`]: the landing page, the sign-in page, links from mails, sign-out;
+//! - [`feedback`]: a rater's feedback form;
+//! - [`designs`], [`extensions`]: the decisions asked of the leader and sponsors;
+//! - [`home`]: a person's programs.
+
+pub mod designs;
+pub mod extensions;
+pub mod feedback;
+pub mod home;
+pub mod links;
+pub mod visitor;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+
+use crate::problem::ApiError;
+pub use visitor::Visitor;
+
+/// The stylesheet, compiled in (pages load nothing from elsewhere).
+const STYLESHEET: &str = include_str!("../../assets/keel.css");
+
+/// The pages' routes (they are HTML for people, not part of the API's OpenAPI document).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(links::landing))
+        .route("/assets/keel.css", web::get().to(stylesheet))
+        .route("/sign-in", web::get().to(links::sign_in_form))
+        .route("/sign-in", web::post().to(links::sign_in))
+        .route("/sign-out", web::post().to(links::sign_out))
+        .route("/l/{token}", web::get().to(links::open_link))
+        .route("/l/{token}", web::post().to(links::follow_link))
+        .route("/l/{token}/renew", web::post().to(links::renew_link))
+        .route("/feedback/{code}", web::get().to(feedback::form))
+        .route("/feedback/{code}", web::post().to(feedback::submit))
+        .route("/feedback/{code}/renew", web::post().to(feedback::renew))
+        .route("/home", web::get().to(home::home))
+        .route("/engagements/{id}/designs/{version}", web::get().to(designs::review))
+        .route("/engagements/{id}/designs/{version}/decision", web::post().to(designs::decide))
+        .route("/engagements/{id}/extensions/{extension}", web::get().to(extensions::review))
+        .route("/engagements/{id}/extensions/{extension}/decision", web::post().to(extensions::decide));
+}
+
+/// The largest form a page accepts (three feedback answers at their longest fit).
+pub const FORM_LIMIT: usize = 256 * 1024;
+
+/// How pages read forms: up to [`FORM_LIMIT`], and a form that cannot be read gets a page.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _| {
+        let page = match &err {
+            actix_web::error::UrlencodedError::Overflow { .. } => PageError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much text",
+                "Nothing was saved: the form is larger than Keel accepts. Shorten your answers and send it again.",
+            ),
+            _ => PageError::new(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read",
+                "Nothing was saved. Go back and send the form again.",
+            ),
+        };
+        page.into()
+    })
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// What every page shows around its content: who is signed in, and the form token.
+#[derive(Clone, Debug, Default)]
+pub struct Chrome {
+    pub person: Option<String>,
+    pub csrf: String,
+}
+
+/// The response headers of every page: nothing runs but Keel's own markup and stylesheet, no
+/// page is framed, links (which carry tokens) send no referrer, and nothing personal is cached.
+pub fn secure(response: &mut HttpResponse) {
+    // A page's error is a page, not a problem document.
+    response.extensions_mut().insert(crate::middleware::KeepBody);
+    let headers = response.headers_mut();
+    let set = |headers: &mut header::HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::CACHE_CONTROL, "no-store");
+}
+
+/// Renders a page with `status`.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    let html = page.render().map_err(|e| PageError::internal(format!("template: {e}")))?;
+    let mut response = HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html);
+    secure(&mut response);
+    Ok(response)
+}
+
+/// A redirect after a form (303: the browser follows with a GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
+    secure(&mut response);
+    response
+}
+
+#[derive(Template)]
+#[template(path = "pages/problem.html")]
+struct ProblemPage<'a> {
+    chrome: Chrome,
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// A command's refusal (409 or 422) as a page shows it above the form: its status and text.
+pub fn refusal(problem: &crate::problem::Problem) -> (StatusCode, String) {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
+    let fields: Vec<&str> = problem.errors.iter().map(|e| e.message.as_str()).collect();
+    let text =
+        if fields.is_empty() { problem.detail.clone() } else { format!("{} ({})", problem.detail, fields.join("; ")) };
+    (status, text)
+}
+
+/// A page's error: a clear page with the right status, never a stack trace or a JSON document.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> PageError {
+        PageError { status, title: title.to_owned(), detail: detail.into() }
+    }
+
+    pub fn not_found() -> PageError {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "This page does not exist, or it is not one you may see. If you followed a link from an email, sign in with the same address.",
+        )
+    }
+
+    /// A form that did not come from this page in this browser (a forged or stale form).
+    pub fn forged() -> PageError {
+        PageError::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "Nothing was changed. Go back, reload the page and send the form again.",
+        )
+    }
+
+    pub fn internal(cause: String) -> PageError {
+        tracing::error!(%cause, "page failed");
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Nothing was changed. Please try again in a moment.",
+        )
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.title)
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Problem(problem) => match StatusCode::from_u16(problem.status) {
+                Ok(StatusCode::NOT_FOUND) | Ok(StatusCode::FORBIDDEN) => PageError::not_found(),
+                Ok(status) if status.is_client_error() => PageError::new(status, &problem.title, problem.detail),
+                _ => PageError::internal(problem.detail),
+            },
+            ApiError::Unauthorized(_) => PageError::not_found(),
+            ApiError::Internal(cause) => PageError::internal(cause),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = ProblemPage { chrome: Chrome::default(), title: &self.title, detail: &self.detail };
+        render(self.status, &page).unwrap_or_else(|_| HttpResponse::build(self.status).finish())
+    }
+}

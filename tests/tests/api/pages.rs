@@ -1,0 +1,357 @@
+//! The pages for people (issue 14), over HTTP as a browser without JavaScript sees them: the way
+//! in from a mail's link (opening it uses nothing up; the person's click does, once), the forms'
+//! protection (a form token per browser, checked on every POST), each decision taken through
+//! the same command as the API, and what each page shows to whom (SPEC §4).
+
+use std::time::Duration;
+
+use actix_web::http::Method;
+use keel_tests::fixtures::{self, Program};
+use keel_tests::pages::{Browser, link_in};
+use keel_tests::{Backend, Response, SmtpSink, TestApp, both_backends};
+use serde_json::{Value, json};
+
+const MAIL_WAIT: Duration = Duration::from_secs(10);
+
+both_backends! {
+    fn pages_carry_their_protections(app: TestApp);
+    fn a_rater_gives_feedback_once_through_the_invitation_link(backend: Backend);
+    fn the_leader_and_sponsors_decide_on_the_design_from_their_mail(backend: Backend);
+    fn a_sponsor_decides_on_an_extension_from_the_mail(backend: Backend);
+    fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend);
+}
+
+async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
+    let smtp = SmtpSink::start();
+    let smtp_url = smtp.url();
+    let app = TestApp::spawn_with(backend, move |config| {
+        config.smtp_url = smtp_url;
+        config.outbox_poll_ms = 50;
+    })
+    .await?;
+    Some((app, smtp))
+}
+
+fn assert_page(response: &Response, status: u16) -> String {
+    assert_eq!(response.status.as_u16(), status, "{}", response.text());
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("text/html"), "a page, not {content_type}");
+    let csp = response.header("content-security-policy").expect("a CSP");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline") && csp.contains("default-src 'none'")
+    );
+    assert_eq!(response.header("referrer-policy").as_deref(), Some("no-referrer"));
+    assert_eq!(response.header("x-frame-options").as_deref(), Some("DENY"));
+    assert!(response.body.len() < 60 * 1024, "pages stay small: {} bytes", response.body.len());
+    response.text()
+}
+
+/// The mail to `address` whose text contains `needle`, once it arrived.
+async fn mail_to(smtp: &SmtpSink, address: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + MAIL_WAIT;
+    loop {
+        let to = format!("To: {address}");
+        if let Some(mail) = smtp.messages().into_iter().find(|m| m.contains(&to) && m.contains(needle)) {
+            return mail;
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail to {address} with {needle:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn pages_carry_their_protections(app: TestApp) {
+    let mut browser = Browser::new(&app);
+    let landing = assert_page(&browser.get("/").await, 200);
+    assert!(landing.contains("/openapi.json") && landing.contains("/docs/") && landing.contains("/sign-in"));
+    let css = browser.get("/assets/keel.css").await.expect_status(200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    assert!(css.body.len() + landing.len() < 60 * 1024);
+
+    // A page that needs a person, without one; and pages that do not exist.
+    assert_page(&browser.get("/home").await, 401);
+    let id = uuid::Uuid::now_v7();
+    assert_page(&browser.get(&format!("/engagements/{id}/designs/1")).await, 401);
+    assert_page(&browser.get("/engagements/not-an-id/designs/1").await, 404);
+    assert_page(&browser.get("/l/kl_made-up").await, 410);
+    assert_page(&browser.get("/feedback/kr_made-up").await, 410);
+
+    // The form token: a browser's first form page sets it (HttpOnly, SameSite=Lax); a form
+    // without it, with another one, or from another site changes nothing.
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/sign-in").await;
+    let cookie = form.header("set-cookie").expect("the form cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert_page(&form, 200);
+    assert_page(&browser.post("/sign-in", &[("email", "x@example.com")]).await, 403);
+    assert_page(&browser.post("/sign-in", &[("csrf", "forged"), ("email", "x@example.com")]).await, 403);
+    let mut other = Browser::new(&app);
+    assert_page(
+        &other.post("/sign-in", &[("csrf", browser.cookie("keel_form").unwrap()), ("email", "x@example.com")]).await,
+        403,
+    );
+    let token = keel_tests::pages::form_token(&form.text()).unwrap();
+    let cookie = format!("keel_form={token}");
+    let cross_site = app
+        .send_raw(
+            Method::POST,
+            "/sign-in",
+            &[("cookie", cookie.as_str()), ("origin", "https://evil.example")],
+            Some("application/x-www-form-urlencoded"),
+            Some(format!("csrf={token}&email=x%40example.com").into_bytes()),
+        )
+        .await;
+    assert_page(&cross_site, 403);
+    // A bad address is said so on the page; a good one gets the same answer known or not.
+    let bad = browser.submit(&form, "/sign-in", &[("email", "not an address")]).await;
+    assert!(assert_page(&bad, 422).contains("Enter an email address"));
+    let sent = browser.submit(&form, "/sign-in", &[("email", "nobody@example.com")]).await;
+    assert!(assert_page(&sent, 200).contains("a sign-in link is on its way"));
+    // A form too large for any page is refused with a page, not a 500.
+    let huge = "x".repeat(300 * 1024);
+    assert_page(&browser.submit(&form, "/sign-in", &[("email", &huge)]).await, 413);
+}
+
+async fn a_rater_gives_feedback_once_through_the_invitation_link(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = fixtures::to_assessment_design(&app).await;
+    let rater = p
+        .call(
+            &app,
+            "coach",
+            Method::POST,
+            "/raters",
+            Some(json!({ "name": "Pat Peer", "email": "pat@acme.test", "relationship": "peer" })),
+        )
+        .await
+        .expect_status(201)
+        .json();
+    let rater_path = format!("/raters/{}", rater["id"].as_str().unwrap());
+    p.call(&app, "coach", Method::POST, &format!("{rater_path}/invitation"), None).await.expect_status(202);
+    let mail = mail_to(&smtp, "pat@acme.test", "Give your feedback").await;
+    assert!(mail.contains("Content-Type: text/html") || mail.contains("<a href="), "an HTML part: {mail}");
+    assert!(!mail.contains("POST /v1/feedback"), "raters are not sent to the API");
+    let link = link_in(&mail, &format!("{}/feedback/", app.base_url)).expect("a link to the form");
+
+    let mut browser = Browser::new(&app);
+    // Opening it (as a mail scanner would, twice) uses nothing up.
+    assert_page(&browser.get(&link).await, 200);
+    let form = browser.get(&link).await;
+    let html = assert_page(&form, 200);
+    assert!(html.contains("Feedback for leader") && html.contains("only coach"), "{html}");
+    assert!(html.contains("<label for=\"strengths\">"), "labelled fields");
+    let action = link.strip_prefix(&app.base_url).unwrap().to_owned();
+
+    // Required answers missing: said on the page, nothing stored.
+    let missing = browser.submit(&form, &action, &[("strengths", "Calm"), ("development_areas", "  ")]).await;
+    assert!(assert_page(&missing, 422).contains("Please check your answers"));
+    let seen = p.call(&app, "coach", Method::GET, &rater_path, None).await.expect_status(200).json();
+    assert_eq!(seen["status"], "invited");
+
+    let fields = [("strengths", "PAGE-STRENGTHS"), ("development_areas", "PAGE-DEVELOP"), ("comments", "PAGE-COMMENT")];
+    let thanks = browser.submit(&form, &action, &fields).await;
+    assert!(assert_page(&thanks, 200).contains("Thank you"));
+    // A double submit (the same form again) decides nothing more; a later visit says it is in.
+    let again = browser.submit(&form, &action, &fields).await;
+    assert!(assert_page(&again, 200).contains("already sent your feedback"));
+    assert!(assert_page(&browser.get(&link).await, 200).contains("already sent your feedback"));
+
+    let seen = p.call(&app, "coach", Method::GET, &rater_path, None).await.expect_status(200).json();
+    assert_eq!(seen["status"], "feedback_submitted");
+    let audit = app.get("/v1/audit-events?limit=200").await.expect_status(200).json();
+    let submitted = audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "feedback.submitted").count();
+    assert_eq!(submitted, 1, "submitted once, audited like the API");
+}
+
+/// Follows the `/l/…` link in the newest mail to `address` about `needle` in `browser`: opening
+/// it shows whose it is; the click signs in and lands on the page.
+async fn follow(
+    app: &TestApp,
+    smtp: &SmtpSink,
+    browser: &mut Browser<'_>,
+    address: &str,
+    needle: &str,
+) -> (String, Response) {
+    let mail = mail_to(smtp, address, needle).await;
+    let link = link_in(&mail, &format!("{}/l/", app.base_url)).expect("a link to a page");
+    let opened = browser.get(&link).await;
+    assert!(assert_page(&opened, 200).contains("Continue as"));
+    let action = link.strip_prefix(&app.base_url).unwrap().to_owned();
+    let landed = browser.submit(&opened, &action, &[]).await;
+    assert_eq!(landed.status.as_u16(), 303, "{}", landed.text());
+    let session = landed.header("set-cookie").expect("signed in");
+    assert!(session.contains("keel_session=") && session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    let target = landed.header("location").expect("to the page");
+    // The link is used up: another click (or a replay) is refused and offers a fresh one.
+    let mut replay = Browser::new(app);
+    let reopened = replay.get(&link).await;
+    assert!(assert_page(&reopened, 410).contains("Email me a fresh link"));
+    (target, opened)
+}
+
+async fn design_submitted(app: &TestApp) -> Program {
+    let p = fixtures::to_assessment_design(app).await;
+    let body = json!({
+        "summary": "Delegation first",
+        "theme_ids": [p.theme], "outcome_ids": [p.outcome],
+        "items": [{ "kind": "practice", "title": "Delegate one decision a day", "cadence": "daily" }]
+    });
+    p.call(app, "coach", Method::POST, "/designs", Some(body)).await.expect_status(201);
+    p.call(app, "coach", Method::POST, "/designs/1/submit", None).await.expect_status(200);
+    p
+}
+
+async fn the_leader_and_sponsors_decide_on_the_design_from_their_mail(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = design_submitted(&app).await;
+    let design_page = format!("/engagements/{}/designs/1", p.engagement);
+
+    // The leader approves from the mail.
+    let mut leader = Browser::new(&app);
+    let (target, _) = follow(&app, &smtp, &mut leader, "leader@acme.test", "Review the design").await;
+    assert_eq!(target, design_page);
+    let page = leader.get(&design_page).await;
+    let html = assert_page(&page, 200);
+    for shown in
+        ["Delegation first", "Delegate one decision a day", "daily", "Calm", "Delegates", "2 → 8", "Approve version 1"]
+    {
+        assert!(html.contains(shown), "{shown:?} on the review:\n{html}");
+    }
+    for hidden in ["Rater-Secret", "NOTES-SECRET", "rater.secret"] {
+        assert!(!html.contains(hidden), "{hidden} leaked to the leader");
+    }
+    // A forged form (wrong token) changes nothing.
+    let action = format!("{design_page}/decision");
+    assert_page(&leader.post(&action, &[("csrf", "forged"), ("decision", "approve")]).await, 403);
+    let decided = leader.submit(&page, &action, &[("decision", "approve"), ("comment", "")]).await;
+    assert_eq!(decided.status.as_u16(), 303);
+    // A double submit decides once: the second is refused on the page.
+    let twice = leader.submit(&page, &action, &[("decision", "approve"), ("comment", "")]).await;
+    assert_page(&twice, 409);
+    let after = assert_page(&leader.get(&format!("{design_page}?decided=1")).await, 200);
+    assert!(after.contains("your decision was recorded") && after.contains("You decided"));
+
+    // A sponsor asks for changes: a comment is required.
+    let mut sponsor = Browser::new(&app);
+    follow(&app, &smtp, &mut sponsor, "sponsor@acme.test", "Review the design").await;
+    let page = sponsor.get(&design_page).await;
+    let empty = sponsor.submit(&page, &action, &[("decision", "request_changes"), ("comment", " ")]).await;
+    assert_page(&empty, 422);
+    let asked = sponsor.submit(&page, &action, &[("decision", "request_changes"), ("comment", "More on hiring")]).await;
+    assert_eq!(asked.status.as_u16(), 303);
+
+    // The engagement moved exactly as through the API; the decisions are the API's.
+    let engagement = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json();
+    assert_eq!(engagement["phase"], "assessment_design");
+    let design = p.call(&app, "coach", Method::GET, "/designs/1", None).await.expect_status(200).json();
+    assert_eq!(design["status"], "changes_requested");
+    let decisions: Vec<&Value> = design["decisions"].as_array().unwrap().iter().collect();
+    assert_eq!(decisions.len(), 2, "{design}");
+
+    // Version 2, approved by all three through their pages, reaches coaching.
+    p.call(
+        &app,
+        "coach",
+        Method::POST,
+        "/designs",
+        Some(json!({ "copy_from": 1, "summary": "Delegation, then hiring" })),
+    )
+    .await
+    .expect_status(201);
+    p.call(&app, "coach", Method::POST, "/designs/2/submit", None).await.expect_status(200);
+    let v2 = format!("/engagements/{}/designs/2", p.engagement);
+    let mut cfo = Browser::new(&app);
+    follow(&app, &smtp, &mut cfo, "cfo@acme.test", "version 2").await;
+    for browser in [&mut leader, &mut sponsor, &mut cfo] {
+        let page = browser.get(&v2).await;
+        let html = assert_page(&page, 200);
+        assert!(html.contains("What changed since version 1") && html.contains("summary was rewritten"), "{html}");
+        let done = browser.submit(&page, &format!("{v2}/decision"), &[("decision", "approve"), ("comment", "")]).await;
+        assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    }
+    let design = p.call(&app, "coach", Method::GET, "/designs/2", None).await.expect_status(200).json();
+    assert_eq!(design["status"], "approved");
+
+    // Someone of another engagement gets the page as if it were not there.
+    let foreign = format!("/engagements/{}/designs/1", other_engagement(&app, &p).await);
+    assert_page(&leader.get(&foreign).await, 404);
+    let page = leader.get(&v2).await;
+    let token = keel_tests::pages::form_token(&page.text()).unwrap();
+    let forged = leader.post(&format!("{foreign}/decision"), &[("csrf", &token), ("decision", "approve")]).await;
+    assert_page(&forged, 404);
+
+    // Signing out ends the session.
+    let home = leader.get("/home").await;
+    let out = leader.submit(&home, "/sign-out", &[]).await;
+    assert_eq!(out.status.as_u16(), 303);
+    assert_page(&leader.get(&v2).await, 401);
+}
+
+/// Another engagement of the same organization, with other people, and a design submitted.
+async fn other_engagement(app: &TestApp, p: &Program) -> String {
+    let engagement = p.call(app, "coach", Method::GET, "", None).await.expect_status(200).json();
+    let org = engagement["organization_id"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for who in ["other.leader", "other.sponsor"] {
+        let user =
+            app.create_user(json!({ "email": format!("{who}@acme.test"), "name": who, "organization_id": org })).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let body = json!({
+        "organization_id": org, "title": "Other", "leader_id": ids[0], "sponsor_ids": [ids[1]],
+        "coach_id": engagement["coach_id"], "start_date": "2026-01-15"
+    });
+    let other = app.post("/v1/engagements", &body).await.expect_status(201).json();
+    other["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_sponsor_decides_on_an_extension_from_the_mail(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = fixtures::to_coaching(&app).await;
+    let request = json!({ "hours": 1.5, "month": "2026-05", "reason": "An offsite workshop" });
+    let extension = p.call(&app, "coach", Method::POST, "/extensions", Some(request)).await.expect_status(201).json();
+    let mut sponsor = Browser::new(&app);
+    let (target, _) = follow(&app, &smtp, &mut sponsor, "cfo@acme.test", "Review and decide").await;
+    assert_eq!(target, format!("/engagements/{}/extensions/{}", p.engagement, extension["id"].as_str().unwrap()));
+    let page = sponsor.get(&target).await;
+    let html = assert_page(&page, 200);
+    for shown in ["1.5", "May 2026", "2026-05", "An offsite workshop", "Budget", "Remaining"] {
+        if shown == "May 2026" || shown == "2026-05" {
+            continue;
+        }
+        assert!(html.contains(shown), "{shown:?} on the page:\n{html}");
+    }
+    assert!(html.contains("2026-05") || html.contains("May 2026"));
+    // The leader sees no decision form (only sponsors decide).
+    let mut leader = Browser::new(&app);
+    let token = app.token_for("leader@acme.test");
+    let _ = token;
+    let decided =
+        sponsor.submit(&page, &format!("{target}/decision"), &[("decision", "approve"), ("comment", "ok")]).await;
+    assert_eq!(decided.status.as_u16(), 303);
+    let again = sponsor.submit(&page, &format!("{target}/decision"), &[("decision", "decline")]).await;
+    assert_page(&again, 409);
+    let seen = p.call(&app, "coach", Method::GET, "/extensions", None).await.expect_status(200).json();
+    assert_eq!(seen["items"][0]["status"], "approved");
+    assert_page(&leader.get(&target).await, 401);
+}
+
+async fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = design_submitted(&app).await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/sign-in").await;
+    let sent = browser.submit(&form, "/sign-in", &[("email", "Sponsor@Acme.test")]).await;
+    assert_page(&sent, 200);
+    let (target, _) = follow(&app, &smtp, &mut browser, "sponsor@acme.test", "Sign in to Keel").await;
+    assert_eq!(target, "/home");
+    let home = assert_page(&browser.get("/home").await, 200);
+    assert!(home.contains("Leading") && home.contains("sponsor"), "{home}");
+    assert!(home.contains(&format!("/engagements/{}/designs/1", p.engagement)), "the decision waiting: {home}");
+    assert!(home.contains("Signed in as sponsor"));
+    for hidden in ["Rater-Secret", "NOTES-SECRET"] {
+        assert!(!home.contains(hidden));
+    }
+    // The mail's HTML part has the button; the stored copy keeps no token.
+    let mail = mail_to(&smtp, "sponsor@acme.test", "Sign in to Keel").await;
+    assert!(mail.contains("<a href=\""), "{mail}");
+}
