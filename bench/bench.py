@@ -16,6 +16,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -274,6 +276,45 @@ def probe(keel, method, path, token, body):
     return int(match.group(1)) if match else None
 
 
+def page_session(keel, link):
+    """A browser session for the person of a sign-in link, made as a browser makes it: open the
+    link (a form cookie and the page's form token), then click Continue (the session cookie)."""
+    path = link[len(keel.base):]
+    conn = http.client.HTTPConnection(keel.base.split("//", 1)[1], timeout=30)
+    conn.request("GET", path)
+    opened = conn.getresponse()
+    page = opened.read().decode()
+    form_cookie = opened.getheader("Set-Cookie").split(";", 1)[0]
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    conn.request("POST", path, body=urllib.parse.urlencode({"csrf": csrf}),
+                 headers={"Cookie": form_cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    followed = conn.getresponse()
+    followed.read()
+    conn.close()
+    cookies = [v.split(";", 1)[0] for k, v in followed.getheaders() if k.lower() == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("keel_session="))
+    return "cookie:" + session
+
+
+def page_files(args, keel, database, work):
+    """The leader's page and the design review page, each requested by the engagement's leader
+    in a browser session."""
+    leaders = psql(args.pg, database, """
+        SELECT e.id, l.email FROM engagements e JOIN users l ON l.id = e.leader_id
+        JOIN designs d ON d.engagement_id = e.id AND d.version = 1
+        WHERE e.phase IN ('coaching', 'mid_review', 'end_review')
+        ORDER BY md5(e.id) LIMIT 200""")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        links = list(pool.map(lambda row: keel.cli("sign-in-link", "--email", row[1], "--to", f"/engagements/{row[0]}"), leaders))
+        sessions = list(pool.map(lambda link: page_session(keel, link.strip()), links))
+    files = {}
+    files["leader's page"] = write_requests(work, "page-leader", [
+        ("GET", f"/engagements/{e}", s, None) for (e, _), s in zip(leaders, sessions)])
+    files["design review page"] = write_requests(work, "page-design", [
+        ("GET", f"/engagements/{e}/designs/1", s, None) for (e, _), s in zip(leaders, sessions)])
+    return files
+
+
 def scenario_files(args, keel, database, work):
     """Request lists for the read scenarios, with the token of the user who would make each."""
     engagements = psql(args.pg, database, """
@@ -419,6 +460,7 @@ def main():
     try:
         keel.start()
         files, tokens = scenario_files(args, keel, db1, work)
+        files.update(page_files(args, keel, db1, work))
         for name, requests in files.items():
             if args.only and args.only not in name:
                 continue

@@ -1,5 +1,6 @@
 -- wrk script: replays the requests listed in the file named by BENCH_REQUESTS, one per line:
 --   METHOD <tab> PATH <tab> BEARER-TOKEN <tab> BODY (may be empty)
+-- A token written `cookie:<name>=<value>` is sent as a Cookie instead (a page's browser session).
 -- Each thread starts at its own share of the list and walks it in order, wrapping around.
 -- BENCH_RATE (requests/s for the whole run, optional) paces connections with random
 -- (exponential) gaps, for latency at a given load rather than at saturation.
@@ -14,7 +15,12 @@ function load_requests()
   for line in f:lines() do
     local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
     if method then
-      local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+      local headers
+      if token:sub(1, 7) == "cookie:" then
+        headers = { ["Cookie"] = token:sub(8), ["Accept"] = "text/html" }
+      else
+        headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+      end
       if body ~= nil and body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
       formatted[#formatted + 1] = wrk.format(method, path, headers, body)
     end

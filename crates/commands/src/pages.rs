@@ -181,6 +181,28 @@ pub fn renew_link(conn: &mut DbConnection, request_id: &str, token: &str, links:
     })
 }
 
+/// A link made by an operator (`keel sign-in-link`) for a person who cannot use their mail: to
+/// `target`, valid as links in mails are. Refused (`None`) for someone who may not follow it.
+pub fn issue_for_operator(
+    conn: &mut DbConnection,
+    ctx: &CommandContext,
+    email: &Email,
+    target: PageTarget,
+    links: &Links,
+) -> Result<Option<String>, StoreError> {
+    let now = time::now();
+    frame::run(conn, |tx, effects| {
+        let Some(user) = users::find_by_email(tx, email.as_str())? else { return Ok(None) };
+        let link = PageLink { user: user.clone(), target, expires_at: expires(now, links.ttl), used_at: None };
+        if !followable(tx, &link, now)? {
+            return Ok(None);
+        }
+        let issued = issue(tx, links, &user, target, links.ttl)?;
+        effects.audit(AuditRecord::new(ctx, "page_link.issued", "user", user.id, user.organization_id));
+        Ok(Some(issued.url))
+    })
+}
+
 /// The sign-in page: mails a link to the person's programs to `email` if it belongs to someone
 /// who may sign in by address now. Nobody learns whether it did.
 pub fn request_sign_in(
@@ -297,29 +319,41 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         } else {
             "coach"
         };
-        let mut waiting = Vec::new();
-        if role != "coach" {
-            let decided = designs::decisions(conn, engagement.id, None)?;
-            for design in designs::list(conn, engagement.id)? {
-                let done = decided.iter().any(|d| d.design_version == design.version && d.approver_id == me);
-                if design.status == DesignStatus::Submitted && !done {
-                    waiting.push(Waiting::Design { engagement: engagement.id, version: design.version });
-                }
-            }
-        }
-        if role == "sponsor" {
-            for extension in extensions::list(conn, engagement.id)? {
-                if extension.status == ExtensionStatus::Requested {
-                    waiting.push(Waiting::Extension {
-                        engagement: engagement.id,
-                        extension: extension.id,
-                        minutes: extension.minutes,
-                    });
-                }
-            }
-        }
+        let waiting = waiting_for(conn, caller, &engagement)?;
         mine.push(Mine { engagement, role, waiting });
     }
     mine.reverse();
     Ok(mine)
+}
+
+/// The decisions of `engagement` that wait for the caller: a submitted design version they have
+/// not decided on (the leader and sponsors), an extension request (sponsors).
+pub fn waiting_for(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement: &Engagement,
+) -> Result<Vec<Waiting>, StoreError> {
+    let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
+    let mut waiting = Vec::new();
+    if engagement.leader_id == me || engagement.is_sponsor(me) {
+        let decided = designs::decisions(conn, engagement.id, None)?;
+        for design in designs::list(conn, engagement.id)? {
+            let done = decided.iter().any(|d| d.design_version == design.version && d.approver_id == me);
+            if design.status == DesignStatus::Submitted && !done {
+                waiting.push(Waiting::Design { engagement: engagement.id, version: design.version });
+            }
+        }
+    }
+    if engagement.is_sponsor(me) {
+        for extension in extensions::list(conn, engagement.id)? {
+            if extension.status == ExtensionStatus::Requested {
+                waiting.push(Waiting::Extension {
+                    engagement: engagement.id,
+                    extension: extension.id,
+                    minutes: extension.minutes,
+                });
+            }
+        }
+    }
+    Ok(waiting)
 }

@@ -79,6 +79,28 @@ pub fn get(
     Ok(seen(caller, &engagement, sessions::get(conn, engagement_id, session_id)?))
 }
 
+/// A session's calendar file (`.ics`, the same event the invitation mails carried), for the coach
+/// and the leader; a cancelled session's file removes the event.
+pub fn calendar(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, session_id): (EngagementId, SessionId),
+) -> Result<String, StoreError> {
+    let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
+    let seen = seen(caller, &engagement, sessions::get(conn, engagement_id, session_id)?);
+    if !seen.view.agenda() {
+        return Err(DomainError::NotFound { resource: "session" }.into());
+    }
+    let leader = users::get(conn, engagement.leader_id)?;
+    let coach = users::get(conn, engagement.coach_id)?;
+    let update = if seen.session.status == SessionStatus::Cancelled {
+        CalendarUpdate::Cancellation
+    } else {
+        CalendarUpdate::Invitation
+    };
+    Ok(crate::notifications::sessions::calendar(&seen.session, &engagement, &leader, &coach, update))
+}
+
 /// The coach schedules a session, or the leader requests a time (`requested_by_leader` is set
 /// from who asks). A scheduled session mails its calendar invitation.
 pub fn schedule(

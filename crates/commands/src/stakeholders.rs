@@ -299,6 +299,21 @@ pub fn list_themes(
     stakeholders::themes(conn, engagement_id, released_only)
 }
 
+/// The themes a design review shows its reader: those [`list_themes`] gives, or none for a reader
+/// of the engagement who may not read themes (the hr_partner, admins: SPEC §4).
+pub fn themes_for_review(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: EngagementId,
+) -> Result<Vec<Theme>, StoreError> {
+    let engagement = readable(conn, caller, engagement_id, Part::Designs)?;
+    if policy::check_part(&caller.principal, &engagement, Part::Themes, false).is_err() {
+        return Ok(Vec::new());
+    }
+    let released_only = !policy::sees_unreleased_themes(&caller.principal, &engagement);
+    stakeholders::themes(conn, engagement_id, released_only)
+}
+
 pub fn create_theme(
     conn: &mut DbConnection,
     caller: &Caller,

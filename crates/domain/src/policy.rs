@@ -325,6 +325,14 @@ pub struct SessionView {
     pub private_notes: bool,
 }
 
+impl SessionView {
+    /// The agenda and the calendar file (which carries it) are for those who see a session's
+    /// content or its shared summary: the coach and the leader.
+    pub fn agenda(&self) -> bool {
+        self.content || self.shared_summary
+    }
+}
+
 pub fn session_view(principal: &Principal, engagement: &Engagement, notes_author: Option<UserId>) -> SessionView {
     match relation(principal, engagement, Scope::EngagementsRead) {
         Relation::Coach => SessionView {

@@ -112,6 +112,27 @@ pub fn issue_token(config: &Config, db: &Database, email: &str, ttl: Option<Dura
     Ok(token_service(config)?.issue_for_user(&user, ttl).access_token)
 }
 
+/// A sign-in link for the person with this email to one of the pages (`/home` by default), as an
+/// operator hands it over when mail does not reach them.
+pub fn sign_in_link(config: &Config, db: &Database, email: &str, target: &str) -> Result<String, StartError> {
+    let email = keel_domain::user::Email::parse(email).map_err(|e| StartError::Invalid(format!("{email}: {e}")))?;
+    let target = keel_domain::pages::PageTarget::parse(target)
+        .ok_or_else(|| StartError::Invalid(format!("{target} is not a page a link can lead to")))?;
+    let addr = config.bind.parse().unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let links = page_settings(config, addr).links;
+    let ctx = keel_domain::audit::CommandContext {
+        actor: keel_domain::audit::Actor::System,
+        request_id: "cli:sign-in-link".to_owned(),
+    };
+    let mut conn = db.conn()?;
+    keel_commands::pages::issue_for_operator(&mut conn, &ctx, &email, target, &links)?.ok_or_else(|| {
+        StartError::Invalid(format!(
+            "{email} may not sign in to {target:?} now (unknown, deactivated, on hold or not on the engagement)",
+            email = email.as_str()
+        ))
+    })
+}
+
 /// Fills the database with generated data (see `keel_persistence::seed`); `progress` hears how
 /// many engagements have been written.
 pub fn seed(

@@ -44,6 +44,16 @@ enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<std::time::Duration>,
     },
+    /// Print a sign-in link to one of the pages for a person (single use, valid page_link_ttl_days),
+    /// for an operator to hand over when Keel's mail does not reach them.
+    SignInLink {
+        #[arg(long)]
+        email: String,
+        /// The page: /home, /engagements/<id>, /engagements/<id>/designs/<version> or
+        /// /engagements/<id>/extensions/<id>.
+        #[arg(long, default_value = "/home")]
+        to: String,
+    },
     /// Fill the database with realistic data: organizations, their HR partners, sponsors and
     /// leaders, coaches, and engagements in every phase with what their steps produced (context
     /// meetings, outcomes, leader interviews, designs and decisions, sessions, action items).
@@ -124,6 +134,18 @@ fn main() -> ExitCode {
             match result {
                 Ok(token) => {
                     println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::SignInLink { email, to } => {
+            let result = keel::open_database(&config)
+                .map_err(keel::StartError::from)
+                .and_then(|db| keel::sign_in_link(&config, &db, &email, &to));
+            match result {
+                Ok(link) => {
+                    println!("{link}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => fail(error),

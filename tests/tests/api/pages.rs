@@ -19,6 +19,9 @@ both_backends! {
     fn the_leader_and_sponsors_decide_on_the_design_from_their_mail(backend: Backend);
     fn a_sponsor_decides_on_an_extension_from_the_mail(backend: Backend);
     fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend);
+    fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend);
+    fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend);
+    fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend);
 }
 
 async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
@@ -354,4 +357,176 @@ async fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend)
     // The mail's HTML part has the button; the stored copy keeps no token.
     let mail = mail_to(&smtp, "sponsor@acme.test", "Sign in to Keel").await;
     assert!(mail.contains("<a href=\""), "{mail}");
+}
+
+/// Signs `email` in through the sign-in page and the link it mails (as anyone would).
+async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    let form = browser.get("/sign-in").await;
+    assert_page(&browser.submit(&form, "/sign-in", &[("email", email)]).await, 200);
+    let mail = mail_to(smtp, email, "Sign in to Keel").await;
+    let link = link_in(&mail, &format!("{}/l/", app.base_url)).expect("a sign-in link");
+    let opened = browser.get(&link).await;
+    let action = link.strip_prefix(&app.base_url).unwrap().to_owned();
+    let landed = browser.submit(&opened, &action, &[]).await;
+    assert_eq!(landed.header("location").as_deref(), Some("/home"), "{}", landed.text());
+    browser
+}
+
+/// A program in coaching with what SPEC §4 hides planted in it: a completed session with a
+/// shared summary (the leader's and the coach's) and private notes (the coach's), an upcoming
+/// session with an agenda, homework, a measurement and an extension request. The fixtures'
+/// raters ("Rater-Secret-…", interview notes "NOTES-SECRET-…") are there already.
+async fn planted(app: &TestApp) -> (Program, String, String) {
+    let p = fixtures::to_coaching(app).await;
+    let at = json!({ "scheduled_at": "2026-03-10T14:00:00Z", "duration_minutes": 60, "format": "video", "agenda": "AGENDA-PAST" });
+    let past = p.call(app, "coach", Method::POST, "/sessions", Some(at)).await.expect_status(201).json();
+    let content = json!({ "actual_duration_minutes": 60, "check_in": "CHECKIN-SECRET", "shared_summary": "SHARED-SUMMARY-TEXT", "private_notes": "PRIVATE-NOTES-SECRET" });
+    let complete = format!("/sessions/{}/complete", past["id"].as_str().unwrap());
+    p.call(app, "coach", Method::POST, &complete, Some(content)).await.expect_status(200);
+    let next = json!({ "scheduled_at": "2099-05-01T09:00:00Z", "duration_minutes": 60, "format": "in_person", "agenda": "AGENDA-NEXT" });
+    let next = p.call(app, "coach", Method::POST, "/sessions", Some(next)).await.expect_status(201).json();
+    let item =
+        json!({ "title": "Delegate the budget review", "details": "HOMEWORK-DETAILS", "due_date": "2026-03-01" });
+    let item = p.call(app, "coach", Method::POST, "/action-items", Some(item)).await.expect_status(201).json();
+    let measurement = json!({ "value": "5", "source": "session", "measured_at": "2026-03-10T15:00:00Z" });
+    p.call(app, "coach", Method::POST, &format!("/outcomes/{}/measurements", p.outcome), Some(measurement))
+        .await
+        .expect_status(201);
+    let request = json!({ "hours": 1.5, "month": "2026-05", "reason": "EXTENSION-REASON" });
+    p.call(app, "coach", Method::POST, "/extensions", Some(request)).await.expect_status(201);
+    (p, next["id"].as_str().unwrap().to_owned(), item["id"].as_str().unwrap().to_owned())
+}
+
+async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let (p, next, item) = planted(&app).await;
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let home = assert_page(&leader.get("/home").await, 200);
+    let page_path = format!("/engagements/{}", p.engagement);
+    assert!(home.contains(&page_path));
+    let page = leader.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    for shown in [
+        "Coaching sessions.",
+        "mid-program review",
+        "Delegates",
+        "2 → 8",
+        "<svg",
+        "SHARED-SUMMARY-TEXT",
+        "AGENDA-NEXT",
+        "calendar.ics",
+        "Delegate the budget review",
+        "HOMEWORK-DETAILS",
+    ] {
+        assert!(html.contains(shown), "{shown:?} on the leader's page:\n{html}");
+    }
+    for hidden in ["PRIVATE-NOTES-SECRET", "CHECKIN-SECRET", "Rater-Secret", "NOTES-SECRET"] {
+        assert!(!html.contains(hidden), "{hidden} on the leader's page");
+    }
+    // The calendar file of the upcoming session.
+    let ics = leader.get(&format!("{page_path}/sessions/{next}/calendar.ics")).await.expect_status(200);
+    assert!(ics.header("content-type").unwrap().starts_with("text/calendar"));
+    assert!(ics.text().contains(&format!("UID:{next}@keel")), "{}", ics.text());
+
+    // Homework: done with a note, through the API's command.
+    let action = format!("{page_path}/action-items/{item}/done");
+    let done = leader.submit(&page, &action, &[("note", "Delegated it to Sam")]).await;
+    assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    let after = assert_page(&leader.get(&format!("{page_path}?done=1")).await, 200);
+    assert!(after.contains("Marked done") && after.contains("done</span>"));
+    let items = p.call(&app, "coach", Method::GET, "/action-items", None).await.expect_status(200).json();
+    assert_eq!(items["items"][0]["status"], "done");
+    assert_eq!(items["items"][0]["leader_note"], "Delegated it to Sam");
+}
+
+/// Every page as every role: nothing SPEC §4 hides from them is on it.
+async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let (p, next, _) = planted(&app).await;
+    let extensions = p.call(&app, "coach", Method::GET, "/extensions", None).await.expect_status(200).json();
+    let extension = extensions["items"][0]["id"].as_str().unwrap().to_owned();
+    let org = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json()["organization_id"].clone();
+    app.create_user(json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] }))
+        .await;
+    let e = &p.engagement;
+    let pages = [
+        "/".to_owned(),
+        "/home".to_owned(),
+        format!("/engagements/{e}"),
+        format!("/engagements/{e}/designs/1"),
+        format!("/engagements/{e}/extensions/{extension}"),
+        format!("/engagements/{e}/sessions/{next}/calendar.ics"),
+    ];
+    // Only the coach ever sees these; the shared summary and agenda are the leader's too.
+    let coach_only = ["Rater-Secret", "rater.secret", "NOTES-SECRET", "PRIVATE-NOTES-SECRET", "CHECKIN-SECRET"];
+    let leader_too = ["SHARED-SUMMARY-TEXT", "AGENDA-NEXT", "HOMEWORK-DETAILS"];
+    for (who, email) in [
+        ("leader", "leader@acme.test"),
+        ("sponsor", "sponsor@acme.test"),
+        ("coach", "coach@provider.test"),
+        ("hr_partner", "hr@acme.test"),
+        ("admin", keel_tests::ADMIN_EMAIL),
+    ] {
+        let mut browser = signed_in(&app, &smtp, email).await;
+        for page in &pages {
+            let response = browser.get(page).await;
+            let status = response.status.as_u16();
+            let text = response.text();
+            let calendar = page.ends_with(".ics");
+            match (who, calendar) {
+                ("leader" | "coach", true) => assert_eq!(status, 200, "{who} {page}"),
+                (_, true) => assert_eq!(status, 404, "{who} gets no calendar file with the agenda: {page}"),
+                _ => assert_eq!(status, 200, "{who} {page}: {text}"),
+            }
+            for secret in coach_only {
+                assert!(!text.contains(secret), "{secret} shown to {who} on {page}");
+            }
+            if !matches!(who, "leader" | "coach") {
+                for secret in leader_too {
+                    assert!(!text.contains(secret), "{secret} shown to {who} on {page}");
+                }
+            }
+        }
+    }
+}
+
+async fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = design_submitted(&app).await;
+    let link_of = |address: &'static str| {
+        let smtp = &smtp;
+        let app = &app;
+        async move {
+            let mail = mail_to(smtp, address, "Review the design").await;
+            link_in(&mail, &format!("{}/l/", app.base_url)).expect("a link")
+        }
+    };
+    let (cfo, leader) = (link_of("cfo@acme.test").await, link_of("leader@acme.test").await);
+    let mut browser = Browser::new(&app);
+    assert_page(&browser.get(&cfo).await, 200);
+    // The cfo is taken off the engagement; the leader is deactivated.
+    let engagement = app.get(&p.base).await.expect_status(200).json();
+    let sponsor = engagement["sponsor_ids"][0].clone();
+    app.patch(&p.base, None, &json!({ "sponsor_ids": [sponsor] })).await.expect_status(200);
+    app.delete(&format!("/v1/users/{}", engagement["leader_id"].as_str().unwrap()), None).await.expect_status(204);
+    for link in [&cfo, &leader] {
+        let opened = browser.get(link).await;
+        assert!(assert_page(&opened, 410).contains("Email me a fresh link"));
+        // Asking for a fresh one sends nothing to someone who may not have it.
+        let renew = format!("{}/renew", link.strip_prefix(&app.base_url).unwrap());
+        assert_page(&browser.submit(&opened, &renew, &[]).await, 200);
+    }
+    app.db.wait_until_sent(MAIL_WAIT).await;
+    let fresh = smtp.messages().iter().filter(|m| m.contains("Your new Keel link")).count();
+    assert_eq!(fresh, 0, "no fresh link for people no longer on the engagement");
+    // Someone still on it who used their link gets a fresh one.
+    let mut sponsor = Browser::new(&app);
+    follow(&app, &smtp, &mut sponsor, "sponsor@acme.test", "Review the design").await;
+    let used = link_of("sponsor@acme.test").await;
+    let opened = browser.get(&used).await;
+    let renew = format!("{}/renew", used.strip_prefix(&app.base_url).unwrap());
+    assert_page(&browser.submit(&opened, &renew, &[]).await, 200);
+    let fresh = mail_to(&smtp, "sponsor@acme.test", "Your new Keel link").await;
+    assert!(fresh.contains("/l/kl_"), "{fresh}");
 }

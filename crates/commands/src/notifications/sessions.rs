@@ -31,7 +31,13 @@ impl CalendarUpdate {
 }
 
 /// The `.ics` of `session` for `update`.
-fn calendar(session: &Session, engagement: &Engagement, leader: &User, coach: &User, update: CalendarUpdate) -> String {
+pub(crate) fn calendar(
+    session: &Session,
+    engagement: &Engagement,
+    leader: &User,
+    coach: &User,
+    update: CalendarUpdate,
+) -> String {
     let end = session.scheduled_at + chrono::Duration::minutes(i64::from(session.duration_minutes));
     let mut event = Event::new();
     event

@@ -76,7 +76,7 @@ fn view(s: &Session, v: SessionView) -> SessionResponse {
         status: s.status,
         status_reason: s.status_reason.clone(),
         completed_at: s.completed_at,
-        agenda: if v.content || v.shared_summary { s.agenda.clone() } else { None },
+        agenda: if v.agenda() { s.agenda.clone() } else { None },
         check_in: content(&s.content.check_in),
         progress_review: content(&s.content.progress_review),
         challenges: content(&s.content.challenges),

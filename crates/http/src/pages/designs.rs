@@ -23,10 +23,10 @@ pub(super) struct ThemeView {
 }
 
 pub(super) struct OutcomeView {
-    title: String,
-    measure: String,
-    baseline: String,
-    target: String,
+    pub(super) title: String,
+    pub(super) measure: String,
+    pub(super) baseline: String,
+    pub(super) target: String,
 }
 
 struct ItemView {
@@ -146,8 +146,7 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, version: i3
             let people = keel_commands::pages::participants(conn, &caller, id)?;
             let (design, decisions) = designs::get(conn, &caller, (id, version))?;
             let previous = if version > 1 { Some(designs::get(conn, &caller, (id, version - 1))?.0) } else { None };
-            // Themes are not the hr_partner's to read (SPEC §4): the review then shows none.
-            let themes = stakeholders::list_themes(conn, &caller, id).unwrap_or_default();
+            let themes = stakeholders::themes_for_review(conn, &caller, id)?;
             let themes = themes.into_iter().filter(|t| design.theme_ids.contains(&t.id)).collect();
             let outcomes = program::list_outcomes(conn, &caller, id)?.0;
             let outcomes = outcomes.into_iter().filter(|o| design.outcome_ids.contains(&o.id)).collect();

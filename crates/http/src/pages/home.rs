@@ -49,11 +49,7 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         .into_iter()
         .map(|m| EngagementView {
             title: m.engagement.title.clone(),
-            href: m
-                .waiting
-                .first()
-                .map(|w| todo(w).href)
-                .unwrap_or_else(|| format!("/engagements/{}", m.engagement.id)),
+            href: format!("/engagements/{}", m.engagement.id),
             role: m.role,
             phase: m.engagement.phase.as_str(),
             waiting: m.waiting.iter().map(todo).collect(),

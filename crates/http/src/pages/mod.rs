@@ -7,13 +7,16 @@
 //! - [`links`]: the landing page, the sign-in page, links from mails, sign-out;
 //! - [`feedback`]: a rater's feedback form;
 //! - [`designs`], [`extensions`]: the decisions asked of the leader and sponsors;
-//! - [`home`]: a person's programs.
+//! - [`home`]: a person's programs; [`program`]: an engagement's page (the leader's program, or
+//!   a sponsor's overview), drawn with [`chart`].
 
+pub mod chart;
 pub mod designs;
 pub mod extensions;
 pub mod feedback;
 pub mod home;
 pub mod links;
+pub mod program;
 pub mod visitor;
 
 use actix_web::http::StatusCode;
@@ -41,6 +44,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feedback/{code}", web::post().to(feedback::submit))
         .route("/feedback/{code}/renew", web::post().to(feedback::renew))
         .route("/home", web::get().to(home::home))
+        .route("/engagements/{id}", web::get().to(program::engagement))
+        .route("/engagements/{id}/sessions/{session}/calendar.ics", web::get().to(program::calendar))
+        .route("/engagements/{id}/action-items/{item}/done", web::post().to(program::homework_done))
         .route("/engagements/{id}/designs/{version}", web::get().to(designs::review))
         .route("/engagements/{id}/designs/{version}/decision", web::post().to(designs::decide))
         .route("/engagements/{id}/extensions/{extension}", web::get().to(extensions::review))

@@ -1,0 +1,379 @@
+//! An engagement's page: for its leader, the program (where it is and what comes next, outcomes
+//! with their measurements drawn, upcoming sessions with a calendar file, shared summaries of
+//! past sessions, homework to mark done); for a sponsor (and the coach, hr_partner or an admin),
+//! the overview: phase, dates, hours against budget and the decisions waiting, never session
+//! content (SPEC §4).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use keel_commands::filters::ActionItemFilter;
+use keel_commands::pages::Participants;
+use keel_commands::sessions::SeenSession;
+use keel_domain::coaching::{ActionItem, ActionItemChanges, ActionItemStatus, LedgerMonth, SessionStatus};
+use keel_domain::engagement::{Engagement, Phase};
+use keel_domain::program::{Measurement, MeasurementSource, Outcome};
+use keel_domain::{ActionItemId, EngagementId, SessionId};
+use serde::Deserialize;
+
+use super::chart::{self, Point};
+use super::extensions::hours;
+use super::home::{Todo, todo};
+use super::{Chrome, PageError, Visitor, refusal, render, see_other};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// What the phase means for the people in the program, and what comes next.
+fn phase_text(phase: Phase) -> (&'static str, &'static str) {
+    match phase {
+        Phase::Context => ("Agreeing the outcomes the program aims at.", "The coach interviews the leader."),
+        Phase::LeaderInterview => {
+            ("The coach's interview with the leader.", "Colleagues are asked for feedback (the 360).")
+        }
+        Phase::StakeholderInterviews => {
+            ("Colleagues give their feedback (the 360).", "The coach writes the assessment and designs the program.")
+        }
+        Phase::AssessmentDesign => {
+            ("The coach is designing the program.", "The leader and the sponsors review the design.")
+        }
+        Phase::SponsorReview => {
+            ("The leader and the sponsors review the design.", "Once everyone approved, coaching begins.")
+        }
+        Phase::Coaching => ("Coaching sessions.", "A mid-program review compares progress with the outcomes."),
+        Phase::MidReview => ("The mid-program review.", "Coaching continues with any changes agreed."),
+        Phase::EndReview => ("The end-of-program review.", "The program completes, or continues with new outcomes."),
+        Phase::Completed => ("The program is complete.", "Nothing: well done."),
+        Phase::Renewed => ("The program continued as a new engagement.", "See the new engagement."),
+        Phase::OnHold => ("The program is on hold.", "It resumes where it left off."),
+        Phase::Cancelled => ("The program was cancelled.", "Nothing."),
+    }
+}
+
+fn dates(engagement: &Engagement) -> String {
+    format!("{} to {}", engagement.start_date.format("%-d %B %Y"), engagement.planned_end_date.format("%-d %B %Y"))
+}
+
+fn source_text(source: MeasurementSource) -> &'static str {
+    match source {
+        MeasurementSource::Session => "a session",
+        MeasurementSource::MidReview => "the mid review",
+        MeasurementSource::EndReview => "the end review",
+        MeasurementSource::Stakeholder => "colleagues",
+    }
+}
+
+struct MeasurementView {
+    at: String,
+    value: String,
+    source: &'static str,
+}
+
+struct OutcomeView {
+    title: String,
+    measure: String,
+    baseline: String,
+    target: String,
+    chart: String,
+    measurements: Vec<MeasurementView>,
+}
+
+struct UpcomingView {
+    when: String,
+    minutes: u32,
+    format: String,
+    agenda: String,
+    ics: String,
+}
+
+struct PastView {
+    when: String,
+    summary: String,
+}
+
+struct HomeworkView {
+    id: ActionItemId,
+    title: String,
+    details: String,
+    due: String,
+    status: &'static str,
+    open: bool,
+    action: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/program.html")]
+struct LeaderPage {
+    chrome: Chrome,
+    title: String,
+    coach: String,
+    phase: &'static str,
+    phase_text: &'static str,
+    next_text: &'static str,
+    dates: String,
+    waiting: Vec<Todo>,
+    outcomes: Vec<OutcomeView>,
+    upcoming: Vec<UpcomingView>,
+    past: Vec<PastView>,
+    homework: Vec<HomeworkView>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+struct SessionRow {
+    when: String,
+    minutes: u32,
+    status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/sponsor.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    title: String,
+    leader: String,
+    coach: String,
+    phase: &'static str,
+    phase_text: &'static str,
+    dates: String,
+    hours_used: String,
+    hours_budget: String,
+    waiting: Vec<Todo>,
+    sessions: Vec<SessionRow>,
+}
+
+fn when(t: keel_domain::time::Timestamp) -> String {
+    t.format("%A %-d %B %Y, %H:%M UTC").to_string()
+}
+
+fn outcome_view(outcome: &Outcome, measurements: &[Measurement]) -> OutcomeView {
+    let mine: Vec<&Measurement> = measurements.iter().filter(|m| m.outcome_id == outcome.id).collect();
+    let points: Vec<Point<'_>> =
+        mine.iter().map(|m| Point { label: m.measured_at.format("%b %y").to_string(), value: &m.value }).collect();
+    let base = super::designs::outcome_view(outcome);
+    OutcomeView {
+        chart: chart::outcome(&outcome.title, outcome.baseline.as_deref(), outcome.target.as_deref(), &points)
+            .unwrap_or_default(),
+        title: base.title,
+        measure: base.measure,
+        baseline: base.baseline,
+        target: base.target,
+        measurements: mine
+            .iter()
+            .map(|m| MeasurementView {
+                at: m.measured_at.format("%-d %B %Y").to_string(),
+                value: m.value.clone(),
+                source: source_text(m.source),
+            })
+            .collect(),
+    }
+}
+
+/// Everything the leader's page shows, read as the leader.
+struct LeaderData {
+    engagement: Engagement,
+    people: Participants,
+    waiting: Vec<keel_commands::pages::Waiting>,
+    outcomes: (Vec<Outcome>, Vec<Measurement>),
+    sessions: Vec<SeenSession>,
+    homework: Vec<ActionItem>,
+}
+
+/// What a sponsor's (or another reader's) overview shows.
+struct OverviewData {
+    engagement: Engagement,
+    people: Participants,
+    waiting: Vec<keel_commands::pages::Waiting>,
+    ledger: Vec<LedgerMonth>,
+    sessions: Vec<SeenSession>,
+}
+
+enum Loaded {
+    Leader(Box<LeaderData>),
+    Overview(Box<OverviewData>),
+}
+
+async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<Loaded, PageError> {
+    let caller = visitor.require()?;
+    let me = visitor.person.as_ref().map(|p| p.id);
+    Ok(state
+        .run(move |conn| {
+            use keel_commands::{action_items, engagements, pages, program, sessions};
+            let engagement = engagements::get(conn, &caller, id)?;
+            let people = pages::participants(conn, &caller, id)?;
+            let waiting = pages::waiting_for(conn, &caller, &engagement)?;
+            let sessions = sessions::list(conn, &caller, id)?;
+            if Some(engagement.leader_id) == me {
+                let outcomes = program::list_outcomes(conn, &caller, id)?;
+                let homework = action_items::list(conn, &caller, id, &ActionItemFilter::default())?;
+                let data = LeaderData { engagement, people, waiting, outcomes, sessions, homework };
+                Ok(Loaded::Leader(Box::new(data)))
+            } else {
+                let (_, ledger) = sessions::hours(conn, &caller, id)?;
+                Ok(Loaded::Overview(Box::new(OverviewData { engagement, people, waiting, ledger, sessions })))
+            }
+        })
+        .await?)
+}
+
+fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, error: Option<String>) -> LeaderPage {
+    let LeaderData { engagement, people, waiting, outcomes, sessions, homework } = data;
+    let now = keel_domain::time::now();
+    let (phase_text, next_text) = phase_text(engagement.phase);
+    let upcoming = sessions
+        .iter()
+        .filter(|s| s.session.status == SessionStatus::Scheduled && s.session.scheduled_at >= now)
+        .map(|s| UpcomingView {
+            when: when(s.session.scheduled_at),
+            minutes: s.session.duration_minutes,
+            format: s.session.format.as_str().replace('_', " "),
+            agenda: if s.view.agenda() { s.session.agenda.clone().unwrap_or_default() } else { String::new() },
+            ics: format!("/engagements/{}/sessions/{}/calendar.ics", engagement.id, s.session.id),
+        })
+        .collect();
+    let past = sessions
+        .iter()
+        .rev()
+        .filter(|s| s.session.status == SessionStatus::Completed)
+        .map(|s| PastView {
+            when: when(s.session.scheduled_at),
+            summary: if s.view.shared_summary {
+                s.session.content.shared_summary.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
+        })
+        .collect();
+    LeaderPage {
+        chrome: visitor.chrome(),
+        title: engagement.title.clone(),
+        coach: people.coach.1.clone(),
+        phase: engagement.phase.as_str(),
+        phase_text,
+        next_text,
+        dates: dates(&engagement),
+        waiting: waiting.iter().map(todo).collect(),
+        outcomes: outcomes.0.iter().map(|o| outcome_view(o, &outcomes.1)).collect(),
+        upcoming,
+        past,
+        homework: homework
+            .iter()
+            .filter(|i| i.status != ActionItemStatus::Dropped)
+            .map(|i| HomeworkView {
+                id: i.id,
+                title: i.title.clone(),
+                details: i.details.clone().unwrap_or_default(),
+                due: i.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default(),
+                status: i.status.as_str(),
+                open: i.status == ActionItemStatus::Open,
+                action: format!("/engagements/{}/action-items/{}/done", engagement.id, i.id),
+            })
+            .collect(),
+        message,
+        error,
+    }
+}
+
+fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
+    let OverviewData { engagement, people, waiting, ledger, sessions } = data;
+    let (phase_text, _) = phase_text(engagement.phase);
+    let today = keel_domain::time::now();
+    let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
+    let used: i64 = so_far.iter().map(|m| m.used_minutes).sum();
+    let budget: i64 = so_far.iter().map(|m| m.available_minutes()).sum();
+    OverviewPage {
+        chrome: visitor.chrome(),
+        title: engagement.title.clone(),
+        leader: people.leader.1.clone(),
+        coach: people.coach.1.clone(),
+        phase: engagement.phase.as_str(),
+        phase_text,
+        dates: dates(&engagement),
+        hours_used: hours(used),
+        hours_budget: hours(budget),
+        waiting: waiting.iter().map(todo).collect(),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionRow {
+                when: when(s.session.scheduled_at),
+                minutes: s.session.duration_minutes,
+                status: s.session.status.as_str(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub async fn engagement(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let message = query.done.as_ref().map(|_| "Marked done. Your coach will see it with your note.".to_owned());
+    match load(&state, &visitor, path.into_inner()).await? {
+        Loaded::Leader(data) => {
+            Ok(visitor.finish(render(StatusCode::OK, &leader_page(&visitor, *data, message, None))?))
+        }
+        Loaded::Overview(data) => Ok(visitor.finish(render(StatusCode::OK, &overview_page(&visitor, *data))?)),
+    }
+}
+
+/// A session's calendar file, for the leader (and the coach).
+pub async fn calendar(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(EngagementId, SessionId)>,
+) -> Result<HttpResponse, PageError> {
+    let caller = visitor.require()?;
+    let key = path.into_inner();
+    let ics = state.run(move |conn| keel_commands::sessions::calendar(conn, &caller, key)).await?;
+    let mut response = HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"session.ics\""))
+        .body(ics);
+    super::secure(&mut response);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct DoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The leader marks homework done, with an optional note, through the API's command.
+pub async fn homework_done(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(EngagementId, ActionItemId)>,
+    form: web::Form<DoneForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let (id, item) = path.into_inner();
+    let note = form.note.trim().to_owned();
+    let changes = ActionItemChanges {
+        status: Some(ActionItemStatus::Done),
+        leader_note: if note.is_empty() { None } else { Some(Some(note)) },
+        ..ActionItemChanges::default()
+    };
+    let done =
+        state.run(move |conn| keel_commands::action_items::update(conn, &caller, (id, item), None, &changes)).await;
+    let (status, error) = match done {
+        Ok(_) => return Ok(see_other(&format!("/engagements/{id}?done=1"))),
+        Err(ApiError::Problem(problem)) if matches!(problem.status, 403 | 409 | 422) => refusal(&problem),
+        Err(other) => return Err(other.into()),
+    };
+    match load(&state, &visitor, id).await? {
+        Loaded::Leader(data) => Ok(visitor.finish(render(status, &leader_page(&visitor, *data, None, Some(error)))?)),
+        Loaded::Overview(_) => Err(PageError::not_found()),
+    }
+}
