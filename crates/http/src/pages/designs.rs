@@ -10,10 +10,8 @@ use keel_domain::EngagementId;
 use keel_domain::design::{Decision, Design, DesignChange, DesignStatus, ItemKind, Verdict};
 use keel_domain::program::Outcome;
 use keel_domain::stakeholders::{Theme, ThemeKind};
-use serde::Deserialize;
 
-use super::{Chrome, PageError, Visitor, refusal, render, see_other};
-use crate::problem::ApiError;
+use super::{Chrome, DecidedQuery, DecisionForm, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
 pub(super) struct ThemeView {
@@ -221,32 +219,16 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
     }
 }
 
-#[derive(Deserialize)]
-pub struct ReviewQuery {
-    #[serde(default)]
-    decided: Option<String>,
-}
-
 pub async fn review(
     state: web::Data<AppState>,
     visitor: Visitor,
     path: web::Path<(EngagementId, i32)>,
-    query: web::Query<ReviewQuery>,
+    query: web::Query<DecidedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (id, version) = path.into_inner();
     let loaded = load(&state, &visitor, id, version).await?;
-    let message = query.decided.as_ref().map(|_| "Thank you: your decision was recorded.".to_owned());
+    let message = query.message();
     Ok(visitor.finish(render(StatusCode::OK, &page(&visitor, loaded, message, None))?))
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    decision: String,
-    #[serde(default)]
-    comment: String,
 }
 
 /// Records the person's decision through the same command as the API; a second submission (a
@@ -271,14 +253,13 @@ pub async fn decide(
             ));
         }
     };
-    let comment = Some(form.comment.clone()).filter(|c| !c.trim().is_empty());
+    let comment = form.comment();
     let decided = state
         .run(move |conn| keel_commands::designs::decide(conn, &caller, (id, version), verdict, comment.as_deref()))
         .await;
-    let (status, error) = match decided {
-        Ok(_) => return Ok(see_other(&format!("/engagements/{id}/designs/{version}?decided=1"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 422) => refusal(&problem),
-        Err(other) => return Err(other.into()),
+    let (status, error) = match after_form(decided, &format!("/engagements/{id}/designs/{version}?decided=1"))? {
+        Ok(redirect) => return Ok(redirect),
+        Err(refused) => refused,
     };
     let loaded = load(&state, &visitor, id, version).await?;
     Ok(visitor.finish(render(status, &page(&visitor, loaded, None, Some(error)))?))

@@ -7,10 +7,8 @@ use askama::Template;
 use keel_commands::pages::Participants;
 use keel_domain::coaching::{Extension, ExtensionStatus, LedgerMonth};
 use keel_domain::{EngagementId, ExtensionId};
-use serde::Deserialize;
 
-use super::{Chrome, PageError, Visitor, refusal, render, see_other};
-use crate::problem::ApiError;
+use super::{Chrome, DecidedQuery, DecisionForm, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
 struct LedgerView {
@@ -104,32 +102,16 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
     }
 }
 
-#[derive(Deserialize)]
-pub struct ReviewQuery {
-    #[serde(default)]
-    decided: Option<String>,
-}
-
 pub async fn review(
     state: web::Data<AppState>,
     visitor: Visitor,
     path: web::Path<(EngagementId, ExtensionId)>,
-    query: web::Query<ReviewQuery>,
+    query: web::Query<DecidedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (id, ext) = path.into_inner();
     let loaded = load(&state, &visitor, id, ext).await?;
-    let message = query.decided.as_ref().map(|_| "Thank you: your decision was recorded.".to_owned());
+    let message = query.message();
     Ok(visitor.finish(render(StatusCode::OK, &page(&visitor, loaded, message, None))?))
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    decision: String,
-    #[serde(default)]
-    comment: String,
 }
 
 pub async fn decide(
@@ -146,14 +128,13 @@ pub async fn decide(
         "decline" => false,
         _ => return Err(PageError::new(StatusCode::BAD_REQUEST, "Unknown decision", "Choose Approve or Decline.")),
     };
-    let comment = Some(form.comment.clone()).filter(|c| !c.trim().is_empty());
+    let comment = form.comment();
     let decided = state
         .run(move |conn| keel_commands::extensions::decide(conn, &caller, (id, ext), approve, comment.as_deref()))
         .await;
-    let (status, error) = match decided {
-        Ok(_) => return Ok(see_other(&format!("/engagements/{id}/extensions/{ext}?decided=1"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 422) => refusal(&problem),
-        Err(other) => return Err(other.into()),
+    let (status, error) = match after_form(decided, &format!("/engagements/{id}/extensions/{ext}?decided=1"))? {
+        Ok(redirect) => return Ok(redirect),
+        Err(refused) => refused,
     };
     let loaded = load(&state, &visitor, id, ext).await?;
     Ok(visitor.finish(render(status, &page(&visitor, loaded, None, Some(error)))?))

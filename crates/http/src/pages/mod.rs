@@ -141,6 +141,51 @@ pub fn refusal(problem: &crate::problem::Problem) -> (StatusCode, String) {
     (status, text)
 }
 
+/// What a form's command came to: done (go to `done`, 303), refused in a way the person can
+/// correct or should read on the page it came from (`Err((status, text))`, shown above the
+/// form), or an error page.
+pub fn after_form<T>(
+    result: Result<T, ApiError>,
+    done: &str,
+) -> Result<Result<HttpResponse, (StatusCode, String)>, PageError> {
+    match result {
+        Ok(_) => Ok(Ok(see_other(done))),
+        Err(ApiError::Problem(problem)) if matches!(problem.status, 403 | 409 | 422) => Ok(Err(refusal(&problem))),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The form of a decision (design or extension): its token, the choice and the comment.
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl DecisionForm {
+    /// The comment, if one was written.
+    pub fn comment(&self) -> Option<String> {
+        Some(self.comment.clone()).filter(|c| !c.trim().is_empty())
+    }
+}
+
+/// `?decided=1`, where a decision's form lands: the page then thanks the person.
+#[derive(serde::Deserialize)]
+pub struct DecidedQuery {
+    #[serde(default)]
+    decided: Option<String>,
+}
+
+impl DecidedQuery {
+    pub fn message(&self) -> Option<String> {
+        self.decided.as_ref().map(|_| "Thank you: your decision was recorded.".to_owned())
+    }
+}
+
 /// A page's error: a clear page with the right status, never a stack trace or a JSON document.
 #[derive(Debug)]
 pub struct PageError {

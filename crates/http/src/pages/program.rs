@@ -20,8 +20,7 @@ use serde::Deserialize;
 use super::chart::{self, Point};
 use super::extensions::hours;
 use super::home::{Todo, todo};
-use super::{Chrome, PageError, Visitor, refusal, render, see_other};
-use crate::problem::ApiError;
+use super::{Chrome, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
 /// What the phase means for the people in the program, and what comes next.
@@ -367,10 +366,9 @@ pub async fn homework_done(
     };
     let done =
         state.run(move |conn| keel_commands::action_items::update(conn, &caller, (id, item), None, &changes)).await;
-    let (status, error) = match done {
-        Ok(_) => return Ok(see_other(&format!("/engagements/{id}?done=1"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 403 | 409 | 422) => refusal(&problem),
-        Err(other) => return Err(other.into()),
+    let (status, error) = match after_form(done, &format!("/engagements/{id}?done=1"))? {
+        Ok(redirect) => return Ok(redirect),
+        Err(refused) => refused,
     };
     match load(&state, &visitor, id).await? {
         Loaded::Leader(data) => Ok(visitor.finish(render(status, &leader_page(&visitor, *data, None, Some(error)))?)),
