@@ -77,6 +77,10 @@ async fn pages_carry_their_protections(app: TestApp) {
     assert_page(&browser.get("/engagements/not-an-id/designs/1").await, 404);
     assert_page(&browser.get("/l/kl_made-up").await, 410);
     assert_page(&browser.get("/feedback/kr_made-up").await, 410);
+    // A browser asking for a page that does not exist gets a page; an API client, a problem.
+    let missing = app.send_raw(Method::GET, "/no-such-page", &[("accept", "text/html")], None, None).await;
+    assert!(assert_page(&missing, 404).contains("Page not found"));
+    app.send_raw(Method::GET, "/no-such-page", &[], None, None).await.expect_problem(404);
 
     // The form token: a browser's first form page sets it (HttpOnly, SameSite=Lax); a form
     // without it, with another one, or from another site changes nothing.

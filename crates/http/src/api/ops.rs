@@ -124,6 +124,10 @@ impl RouteTable {
 }
 
 /// The default service: 405 for a known path with another method, else 404.
+fn accepts_html(req: &HttpRequest) -> bool {
+    req.headers().get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
 pub async fn fallback(req: HttpRequest, routes: Data<RouteTable>) -> HttpResponse {
     match routes.allowed(req.path()) {
         Some(methods) => {
@@ -138,6 +142,10 @@ pub async fn fallback(req: HttpRequest, routes: Data<RouteTable>) -> HttpRespons
                 response.headers_mut().insert(header::ALLOW, value);
             }
             response
+        }
+        // A browser asking for a page that does not exist gets a page.
+        None if !req.path().starts_with("/v1/") && accepts_html(&req) => {
+            actix_web::ResponseError::error_response(&crate::pages::PageError::not_found())
         }
         None => Problem::new(StatusCode::NOT_FOUND, format!("No resource at {}.", req.path()))
             .with_code("route_not_found")
