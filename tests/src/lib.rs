@@ -11,6 +11,7 @@
 
 pub mod app;
 mod backends;
+pub mod browser;
 pub mod database;
 pub mod fixtures;
 pub mod net;

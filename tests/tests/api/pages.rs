@@ -108,6 +108,18 @@ async fn pages_carry_their_protections(app: TestApp) {
         )
         .await;
     assert_page(&cross_site, 403);
+    // `Origin: null` (what browsers send under the pages' no-referrer policy) says nothing: the
+    // form token decides.
+    let null_origin = app
+        .send_raw(
+            Method::POST,
+            "/sign-in",
+            &[("cookie", cookie.as_str()), ("origin", "null")],
+            Some("application/x-www-form-urlencoded"),
+            Some(format!("csrf={token}&email=x%40example.com").into_bytes()),
+        )
+        .await;
+    assert_page(&null_origin, 200);
     // A bad address is said so on the page; a good one gets the same answer known or not.
     let bad = browser.submit(&form, "/sign-in", &[("email", "not an address")]).await;
     assert!(assert_page(&bad, 422).contains("Enter an email address"));

@@ -129,6 +129,8 @@ struct SessionRow {
 #[template(path = "pages/sponsor.html")]
 struct OverviewPage {
     chrome: Chrome,
+    /// How the reader stands to the program.
+    standing: &'static str,
     title: String,
     leader: String,
     coach: String,
@@ -280,8 +282,15 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
     let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
     let used: i64 = so_far.iter().map(|m| m.used_minutes).sum();
     let budget: i64 = so_far.iter().map(|m| m.available_minutes()).sum();
+    let me = visitor.person.as_ref().map(|p| p.id);
+    let standing = match me {
+        Some(me) if engagement.is_sponsor(me) => "You sponsor this program.",
+        Some(me) if engagement.coach_id == me => "You coach this program.",
+        _ => "You follow this program for the organization.",
+    };
     OverviewPage {
         chrome: visitor.chrome(),
+        standing,
         title: engagement.title.clone(),
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),

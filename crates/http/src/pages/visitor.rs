@@ -1,7 +1,8 @@
 //! Who is looking at a page: the person of the session cookie, if any, and the form token that
 //! every form of the page carries (CSRF). A signed-in browser's token is its session's; before
 //! signing in it is a random value in its own cookie, sent back with the form (double submit).
-//! Either way a form is also refused when its `Origin` names another site.
+//! Either way a form is also refused when its `Origin` names another site (`null`, which
+//! browsers send under the pages' `no-referrer` policy, names none).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -107,11 +108,17 @@ impl Visitor {
     }
 }
 
-/// Whether a form's `Origin` (when the browser sends one) is this site.
+/// Whether a form's `Origin` is this site, when the browser says. Pages are sent with
+/// `Referrer-Policy: no-referrer` (their links carry tokens), under which browsers send
+/// `Origin: null` with their own forms; `null` and no `Origin` say nothing, and the form token
+/// alone decides. Another site's origin is refused whatever the token.
 fn same_origin(req: &HttpRequest) -> bool {
     let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };
+    if origin == "null" {
+        return true;
+    }
     let host = req.connection_info().host().to_owned();
     origin.split_once("://").is_some_and(|(_, rest)| rest == host)
 }
