@@ -265,8 +265,10 @@ def probe(keel, method, path, token, body):
     """Sends one request; stops the run unless it succeeds. Returns how many SQL statements Keel
     sent for it (its Server-Timing header)."""
     data = json.dumps(body).encode() if body is not None else None
+    credential = ({"Cookie": token[len("cookie:"):]} if token.startswith("cookie:")
+                  else {"Authorization": f"Bearer {token}"})
     request = urllib.request.Request(keel.base + path, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        **credential, "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             timing = r.headers.get("Server-Timing", "")

@@ -20,7 +20,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 /// The window: a phone's width (the pages must work from 360 px up).
-pub const WIDTH: u32 = 390;
+pub const WIDTH: u32 = 360;
 pub const HEIGHT: u32 = 900;
 
 /// How long a page, a WebDriver command or chromedriver's start may take.

@@ -389,12 +389,34 @@ async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str) -> Browse
     browser
 }
 
-/// A program in coaching with what SPEC §4 hides planted in it: a completed session with a
-/// shared summary (the leader's and the coach's) and private notes (the coach's), an upcoming
-/// session with an agenda, homework, a measurement and an extension request. The fixtures'
-/// raters ("Rater-Secret-…", interview notes "NOTES-SECRET-…") are there already.
-async fn planted(app: &TestApp) -> (Program, String, String) {
+/// A program in coaching with what SPEC §4 hides planted in it: the leader interview, a rater's
+/// raw feedback, a completed session with a shared summary (the leader's and the coach's) and
+/// private notes (the coach's), an upcoming session with an agenda, homework, a measurement and
+/// an extension request. The fixtures' raters ("Rater-Secret-…", interview notes
+/// "NOTES-SECRET-…") are there already.
+async fn planted(app: &TestApp, smtp: &SmtpSink) -> (Program, String, String) {
     let p = fixtures::to_coaching(app).await;
+    // The leader interview and a rater's raw written feedback: the coach's alone.
+    let interview = json!({ "interviewed_on": "2026-01-20", "commitments": "LEADER-INTERVIEW-SECRET" });
+    p.call(app, "coach", Method::PUT, "/leader-interview", Some(interview)).await.expect_status(200);
+    let rater = json!({ "name": "Rater-Secret-9", "email": "rater.secret9@acme.test", "relationship": "boss" });
+    let rater = p.call(app, "coach", Method::POST, "/raters", Some(rater)).await.expect_status(201).json();
+    let invitation = format!("/raters/{}/invitation", rater["id"].as_str().unwrap());
+    p.call(app, "coach", Method::POST, &invitation, None).await.expect_status(202);
+    let mail = mail_to(smtp, "rater.secret9@acme.test", "Give your feedback").await;
+    let link = link_in(&mail, &format!("{}/feedback/", app.base_url)).expect("a feedback link");
+    let code = link.rsplit('/').next().unwrap().to_owned();
+    let feedback = json!({ "strengths": "RAW-FEEDBACK-SECRET", "development_areas": "RAW-FEEDBACK-SECRET" });
+    let authorization = format!("Bearer {code}");
+    app.send_raw(
+        Method::POST,
+        "/v1/feedback",
+        &[("authorization", authorization.as_str())],
+        Some("application/json"),
+        Some(feedback.to_string().into_bytes()),
+    )
+    .await
+    .expect_status(201);
     let at = json!({ "scheduled_at": "2026-03-10T14:00:00Z", "duration_minutes": 60, "format": "video", "agenda": "AGENDA-PAST" });
     let past = p.call(app, "coach", Method::POST, "/sessions", Some(at)).await.expect_status(201).json();
     let content = json!({ "actual_duration_minutes": 60, "check_in": "CHECKIN-SECRET", "shared_summary": "SHARED-SUMMARY-TEXT", "private_notes": "PRIVATE-NOTES-SECRET" });
@@ -416,7 +438,7 @@ async fn planted(app: &TestApp) -> (Program, String, String) {
 
 async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend) {
     let Some((app, smtp)) = app_with_mail(backend).await else { return };
-    let (p, next, item) = planted(&app).await;
+    let (p, next, item) = planted(&app, &smtp).await;
     let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
     let home = assert_page(&leader.get("/home").await, 200);
     let page_path = format!("/engagements/{}", p.engagement);
@@ -459,7 +481,7 @@ async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend
 /// Every page as every role: nothing SPEC §4 hides from them is on it.
 async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
     let Some((app, smtp)) = app_with_mail(backend).await else { return };
-    let (p, next, _) = planted(&app).await;
+    let (p, next, _) = planted(&app, &smtp).await;
     let extensions = p.call(&app, "coach", Method::GET, "/extensions", None).await.expect_status(200).json();
     let extension = extensions["items"][0]["id"].as_str().unwrap().to_owned();
     let org = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json()["organization_id"].clone();
@@ -475,7 +497,15 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         format!("/engagements/{e}/sessions/{next}/calendar.ics"),
     ];
     // Only the coach ever sees these; the shared summary and agenda are the leader's too.
-    let coach_only = ["Rater-Secret", "rater.secret", "NOTES-SECRET", "PRIVATE-NOTES-SECRET", "CHECKIN-SECRET"];
+    let coach_only = [
+        "Rater-Secret",
+        "rater.secret",
+        "NOTES-SECRET",
+        "RAW-FEEDBACK-SECRET",
+        "LEADER-INTERVIEW-SECRET",
+        "PRIVATE-NOTES-SECRET",
+        "CHECKIN-SECRET",
+    ];
     let leader_too = ["SHARED-SUMMARY-TEXT", "AGENDA-NEXT", "HOMEWORK-DETAILS"];
     for (who, email) in [
         ("leader", "leader@acme.test"),
