@@ -22,6 +22,12 @@ both_backends! {
     fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend);
     fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend);
     fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend);
+    async fn cookies_are_secure_behind_https(app with |c| c.public_base_url = "https://keel.example".to_owned()) {
+        let mut browser = Browser::new(&app);
+        let form = browser.get("/sign-in").await;
+        let cookie = form.header("set-cookie").expect("the form cookie");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
 }
 
 async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
@@ -88,6 +94,7 @@ async fn pages_carry_their_protections(app: TestApp) {
     let form = browser.get("/sign-in").await;
     let cookie = form.header("set-cookie").expect("the form cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http (no public_base_url): {cookie}");
     assert_page(&form, 200);
     assert_page(&browser.post("/sign-in", &[("email", "x@example.com")]).await, 403);
     assert_page(&browser.post("/sign-in", &[("csrf", "forged"), ("email", "x@example.com")]).await, 403);
