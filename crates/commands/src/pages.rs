@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use keel_domain::audit::{Actor, AuditRecord, CommandContext};
-use keel_domain::coaching::ExtensionStatus;
-use keel_domain::design::DesignStatus;
+use keel_domain::design;
 use keel_domain::engagement::Engagement;
 use keel_domain::page::PageRequest;
-use keel_domain::pages::{self, PageLink, PageTarget, SESSION_TTL, SIGN_IN_LINK_TTL};
+use keel_domain::pages::{self, PageTarget, SESSION_TTL, SIGN_IN_LINK_TTL};
 use keel_domain::policy::Principal;
 use keel_domain::time::{self, Timestamp};
 use keel_domain::user::{Email, User, UserStatus};
@@ -86,21 +85,23 @@ pub enum LinkView {
 pub fn peek_link(conn: &mut DbConnection, token: &str) -> Result<LinkView, StoreError> {
     let now = time::now();
     let Some(link) = store::find_link(conn, &tokens::hash(token))? else { return Ok(LinkView::Closed) };
-    if !link.open(now) || !followable(conn, &link, now)? {
+    if !link.open(now) || !followable(conn, &link.user, link.target, now)? {
         return Ok(LinkView::Closed);
     }
     Ok(LinkView::Open { name: link.user.name.clone(), target: link.target, user: link.user.id })
 }
 
-fn followable(conn: &mut DbConnection, link: &PageLink, now: Timestamp) -> Result<bool, StoreError> {
-    let engagement = match link.target.engagement() {
+/// Whether `user` may be signed in by a link to `target` now (the domain's rule, given the
+/// engagement the page belongs to).
+fn followable(conn: &mut DbConnection, user: &User, target: PageTarget, now: Timestamp) -> Result<bool, StoreError> {
+    let engagement = match target.engagement() {
         Some(id) => match engagements::find(conn, id)? {
             Some(engagement) => Some(engagement),
             None => return Ok(false),
         },
         None => None,
     };
-    Ok(pages::may_follow(&link.user, engagement.as_ref(), now))
+    Ok(pages::may_follow(user, engagement.as_ref(), now))
 }
 
 /// A browser session just started: the cookie's secret, the session's form token, and the page
@@ -121,7 +122,7 @@ pub fn follow_link(conn: &mut DbConnection, request_id: &str, token: &str) -> Re
     let now = time::now();
     frame::run(conn, |tx, effects| {
         let Some(link) = store::find_link(tx, &hash)? else { return Ok(None) };
-        if !link.open(now) || !followable(tx, &link, now)? || !store::use_link(tx, &hash, now)? {
+        if !link.open(now) || !followable(tx, &link.user, link.target, now)? || !store::use_link(tx, &hash, now)? {
             return Ok(None);
         }
         let started = start_session(tx, effects, request_id, link.user, link.target, now)?;
@@ -164,7 +165,7 @@ pub fn renew_link(conn: &mut DbConnection, request_id: &str, token: &str, links:
     let now = time::now();
     frame::run(conn, |tx, effects| {
         let Some(link) = store::find_link(tx, &tokens::hash(token))? else { return Ok(()) };
-        if !followable(tx, &link, now)? {
+        if !followable(tx, &link.user, link.target, now)? {
             return Ok(());
         }
         let ttl = if link.target == PageTarget::Home { SIGN_IN_LINK_TTL } else { links.ttl };
@@ -193,8 +194,7 @@ pub fn issue_for_operator(
     let now = time::now();
     frame::run(conn, |tx, effects| {
         let Some(user) = users::find_by_email(tx, email.as_str())? else { return Ok(None) };
-        let link = PageLink { user: user.clone(), target, expires_at: expires(now, links.ttl), used_at: None };
-        if !followable(tx, &link, now)? {
+        if !followable(tx, &user, target, now)? {
             return Ok(None);
         }
         let issued = issue(tx, links, &user, target, links.ttl)?;
@@ -252,7 +252,7 @@ pub fn sign_out(conn: &mut DbConnection, request_id: &str, user: &User, token: &
 /// its participants see each other's names (raters are never among them).
 #[derive(Clone, Debug)]
 pub struct Participants {
-    pub title: String,
+    pub engagement: Engagement,
     pub leader: (UserId, String),
     pub coach: (UserId, String),
     pub sponsors: Vec<(UserId, String)>,
@@ -281,10 +281,10 @@ pub fn participants(conn: &mut DbConnection, caller: &Caller, id: EngagementId) 
         Ok((id, users::find(conn, id)?.map(|u| u.name).unwrap_or_else(|| "a former participant".to_owned())))
     };
     Ok(Participants {
-        title: engagement.title.clone(),
         leader: name(engagement.leader_id)?,
         coach: name(engagement.coach_id)?,
         sponsors: engagement.sponsor_ids.iter().map(|id| name(*id)).collect::<Result<_, _>>()?,
+        engagement,
     })
 }
 
@@ -338,15 +338,14 @@ pub fn waiting_for(
     if engagement.leader_id == me || engagement.is_sponsor(me) {
         let decided = designs::decisions(conn, engagement.id, None)?;
         for design in designs::list(conn, engagement.id)? {
-            let done = decided.iter().any(|d| d.design_version == design.version && d.approver_id == me);
-            if design.status == DesignStatus::Submitted && !done {
+            if design::awaits_decision(engagement, &design, &decided, me) {
                 waiting.push(Waiting::Design { engagement: engagement.id, version: design.version });
             }
         }
     }
     if engagement.is_sponsor(me) {
         for extension in extensions::list(conn, engagement.id)? {
-            if extension.status == ExtensionStatus::Requested {
+            if extension.awaits_decision(engagement, me) {
                 waiting.push(Waiting::Extension {
                     engagement: engagement.id,
                     extension: extension.id,

@@ -450,6 +450,11 @@ pub struct Extension {
 }
 
 impl Extension {
+    /// Whether `person` is asked to decide on this request now: a sponsor, while it is requested.
+    pub fn awaits_decision(&self, engagement: &Engagement, person: crate::UserId) -> bool {
+        self.status == ExtensionStatus::Requested && engagement.is_sponsor(person)
+    }
+
     pub fn request(
         engagement: &Engagement,
         hours: f64,

@@ -333,6 +333,15 @@ pub fn decide(
     Ok(DecisionResult { decision, design })
 }
 
+/// Whether `person` is asked to decide on `design` now: the engagement's leader or one of its
+/// sponsors, the version submitted, and no decision of theirs on it yet (`decisions` are the
+/// version's). The pages and the "waiting for you" lists ask this; [`decide`] enforces it.
+pub fn awaits_decision(engagement: &Engagement, design: &Design, decisions: &[Decision], person: UserId) -> bool {
+    (person == engagement.leader_id || engagement.is_sponsor(person))
+        && design.status == DesignStatus::Submitted
+        && !decisions.iter().any(|d| d.design_version == design.version && d.approver_id == person)
+}
+
 /// What changed from one version of a design to the next, as the review page lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DesignChange {
@@ -425,12 +434,16 @@ mod tests {
         let s1 = UserId::generate();
         let e = engagement(&[s1]);
         let design = submitted(&e);
+        assert!(awaits_decision(&e, &design, &[], s1) && awaits_decision(&e, &design, &[], e.leader_id));
         let first = decide(&e, &design, &[], s1, Verdict::Approve, None).unwrap().decision;
+        assert!(!awaits_decision(&e, &design, std::slice::from_ref(&first), s1));
         assert!(matches!(
             decide(&e, &design, &[first], s1, Verdict::Approve, None),
             Err(DomainError::Conflict { code: "decision_already_made", .. })
         ));
         let draft = Design { status: DesignStatus::Draft, ..design.clone() };
+        assert!(!awaits_decision(&e, &draft, &[], s1));
+        assert!(!awaits_decision(&e, &design, &[], e.coach_id));
         assert!(matches!(
             decide(&e, &draft, &[], s1, Verdict::Approve, None),
             Err(DomainError::Conflict { code: "design_not_submitted", .. })

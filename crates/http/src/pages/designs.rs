@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use keel_commands::pages::Participants;
 use keel_domain::EngagementId;
-use keel_domain::design::{Decision, Design, DesignChange, DesignStatus, ItemKind, Verdict};
+use keel_domain::design::{self, Decision, Design, DesignChange, DesignStatus, ItemKind, Verdict};
 use keel_domain::program::Outcome;
 use keel_domain::stakeholders::{Theme, ThemeKind};
 
@@ -156,20 +156,16 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, version: i3
 fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Option<String>) -> Review {
     let Loaded { people, design, decisions, previous, themes, outcomes } = loaded;
     let me = visitor.person.as_ref().map(|p| p.id);
-    let approvers = people.approvers();
     let mine = decisions.iter().find(|d| Some(d.approver_id) == me);
-    let is_approver = me.is_some_and(|me| approvers.iter().any(|(id, _)| *id == me));
-    let may_decide = is_approver && mine.is_none() && design.status == DesignStatus::Submitted;
-    let waiting_for = if design.status == DesignStatus::Submitted {
-        approvers
-            .iter()
-            .filter(|(id, _)| !decisions.iter().any(|d| d.approver_id == *id))
-            .map(|(_, name)| name.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        String::new()
-    };
+    let awaits = |person| design::awaits_decision(&people.engagement, &design, &decisions, person);
+    let may_decide = me.is_some_and(awaits);
+    let waiting_for = people
+        .approvers()
+        .into_iter()
+        .filter(|(id, _)| awaits(*id))
+        .map(|(_, name)| name)
+        .collect::<Vec<_>>()
+        .join(", ");
     let item_groups =
         [(ItemKind::Practice, "Practices"), (ItemKind::Exercise, "Exercises"), (ItemKind::Reading, "Reading")]
             .into_iter()
@@ -189,7 +185,7 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
             .collect();
     Review {
         chrome: visitor.chrome(),
-        title: people.title.clone(),
+        title: people.engagement.title.clone(),
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),
         version: design.version,

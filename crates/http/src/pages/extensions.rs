@@ -70,14 +70,13 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, ext: Extens
 fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Option<String>) -> Review {
     let Loaded { people, extension, ledger } = loaded;
     let me = visitor.person.as_ref().map(|p| p.id);
-    let is_sponsor = me.is_some_and(|me| people.sponsors.iter().any(|(id, _)| *id == me));
     let period = match extension.new_planned_end_date {
         Some(end) => format!("{} (the program would then end on {})", extension.month, end.format("%-d %B %Y")),
         None => extension.month.to_string(),
     };
     Review {
         chrome: visitor.chrome(),
-        title: people.title.clone(),
+        title: people.engagement.title.clone(),
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),
         hours: hours(extension.minutes),
@@ -95,7 +94,7 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
             used: hours(m.used_minutes),
             remaining: hours(m.available_minutes() - m.used_minutes),
         }),
-        may_decide: is_sponsor && extension.status == ExtensionStatus::Requested,
+        may_decide: me.is_some_and(|me| extension.awaits_decision(&people.engagement, me)),
         action: format!("/engagements/{}/extensions/{}/decision", extension.engagement_id, extension.id),
         message,
         error,

@@ -199,9 +199,9 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<L
     let me = visitor.person.as_ref().map(|p| p.id);
     Ok(state
         .run(move |conn| {
-            use keel_commands::{action_items, engagements, pages, program, sessions};
-            let engagement = engagements::get(conn, &caller, id)?;
+            use keel_commands::{action_items, pages, program, sessions};
             let people = pages::participants(conn, &caller, id)?;
+            let engagement = people.engagement.clone();
             let waiting = pages::waiting_for(conn, &caller, &engagement)?;
             let sessions = sessions::list(conn, &caller, id)?;
             if Some(engagement.leader_id) == me {
