@@ -161,6 +161,7 @@ fn to_assessment_design_in(app: &TestApp, conn: &mut DbConnection) -> (Program, 
         planned_end_date: None,
         allow_any_duration: false,
         monthly_hours_budget: None,
+        template_id: None,
     };
     let id = engagements::create(conn, &admin, input).expect("engagement").id;
     let coach = &people.coach;

@@ -144,7 +144,10 @@ pub fn submit(
         designs::save(tx, &submitted)?;
         audit(effects, caller, "design.submitted", &engagement, version);
         effects.event(DomainEvent::design_submitted(&engagement, version));
-        if engagement.phase == Phase::AssessmentDesign {
+        // The program reviews the design in its sponsor_review step, where the template has one.
+        if engagement.phase == Phase::AssessmentDesign
+            && crate::templates::of_engagement(tx, &engagement)?.definition.has(Phase::SponsorReview)
+        {
             let reason = format!("design v{version} submitted");
             move_by_itself(tx, &caller.ctx, effects, &engagement, Phase::SponsorReview, &reason)?;
         }

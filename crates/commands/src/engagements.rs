@@ -11,6 +11,7 @@ use keel_domain::event::DomainEvent;
 use keel_domain::organization::Organization;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility};
+use keel_domain::template::ProgramTemplate;
 use keel_domain::user::User;
 use keel_domain::{DomainError, EngagementId, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::engagements::{self, EngagementFilter};
@@ -45,7 +46,8 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewEngagement) ->
             let error = ValidationErrors::single("organization_id", "not_found", "no organization has this id");
             return Err(DomainError::Validation(error).into());
         };
-        let engagement = new_engagement(tx, input, &organization)?;
+        let template = crate::templates::for_new_engagement(tx, caller, input.template_id)?;
+        let engagement = new_engagement(tx, input, &organization, &template)?;
         engagements::insert(tx, &engagement)?;
         engagements::record_transition(tx, &caller.ctx, &engagement, None, Some("created"))?;
         effects.audit(AuditRecord::new(
@@ -60,18 +62,19 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewEngagement) ->
     })
 }
 
-/// A new engagement, validated against the organization and the people it names.
+/// A new engagement of `template`, validated against the organization and the people it names.
 pub(crate) fn new_engagement(
     conn: &mut DbConnection,
     input: NewEngagement,
     organization: &Organization,
+    template: &ProgramTemplate,
 ) -> Result<Engagement, StoreError> {
     let named = [input.leader_id, input.coach_id]
         .into_iter()
         .chain(input.sponsor_ids.iter().copied())
         .chain(input.hr_partner_id);
     let people = people(conn, named)?;
-    Ok(Engagement::create(input, organization, &people)?)
+    Ok(Engagement::create(input, organization, template, &people)?)
 }
 
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: EngagementId) -> Result<Engagement, StoreError> {
@@ -120,7 +123,8 @@ pub fn update(
             .chain(current.hr_partner_id)
             .chain(patch.named());
         let people = people(tx, named)?;
-        let next = current.apply(patch, &organization, &people)?;
+        let template = crate::templates::of_engagement(tx, &current)?;
+        let next = current.apply(patch, &organization, &template, &people)?;
         engagements::save(tx, &next, current.version)?;
         if next.sponsor_ids != current.sponsor_ids {
             engagements::replace_sponsors(tx, &next)?;
@@ -179,7 +183,8 @@ pub fn transition(
         }
         Precondition::check(precondition, current.version)?;
         let facts = facts(tx, &current)?;
-        check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts)
+        let template = crate::templates::of_engagement(tx, &current)?;
+        check_transition(current.phase, current.held_from, to, reason.as_deref(), &facts, &template.definition)
             .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
         let next = current.moved_to(to);
         engagements::save(tx, &next, current.version)?;
@@ -203,7 +208,8 @@ pub(crate) fn move_by_itself(
     to: Phase,
     reason: &str,
 ) -> Result<Engagement, StoreError> {
-    keel_domain::engagement::check_system_transition(engagement.phase, to)
+    let template = crate::templates::of_engagement(tx, engagement)?;
+    keel_domain::engagement::check_system_transition(engagement.phase, to, &template.definition)
         .map_err(|unmet| DomainError::GuardsUnmet { unmet })?;
     let next = engagement.moved_to(to);
     engagements::save(tx, &next, engagement.version)?;

@@ -25,6 +25,7 @@ pub mod reviews;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
+pub mod templates;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

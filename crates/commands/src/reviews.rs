@@ -99,8 +99,11 @@ fn renew(
         planned_end_date: None,
         allow_any_duration: false,
         monthly_hours_budget: Some(previous.monthly_hours_budget),
+        template_id: Some(previous.template_id),
     };
-    let renewal = new_engagement(tx, input, &organization).map_err(|e| match e {
+    // A renewal is a new engagement: it runs the current version of the same template.
+    let template = crate::templates::current(tx, previous.template_id)?;
+    let renewal = new_engagement(tx, input, &organization, &template).map_err(|e| match e {
         StoreError::Domain(DomainError::Validation(errors)) => StoreError::Domain(DomainError::conflict(
             "renewal_invalid",
             format!(

@@ -4,19 +4,23 @@
 
 use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::{
-    ExtensionStatus, LedgerMonth, Month, NewSession, Session, SessionChanges, SessionContent, SessionStatus,
-    check_budget, ledger,
+    ActionItem, ActionItemChanges, ExtensionStatus, LedgerMonth, Month, NewSession, Session, SessionChanges,
+    SessionContent, SessionStatus, check_budget, ledger,
 };
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part, Principal, SessionView};
-use keel_domain::{DomainError, EngagementId, Precondition, SessionId};
-use keel_persistence::repo::{engagements, extensions, organizations, sessions, users};
+use keel_domain::template::SessionRequest;
+use keel_domain::{DomainError, EngagementId, FieldError, Precondition, SessionId, ValidationErrors};
+use keel_persistence::repo::{action_items, engagements, extensions, organizations, sessions, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
 use crate::notifications::sessions::{CalendarUpdate, calendar_update};
 use crate::program::readable;
+
+/// The most homework items one completion sets.
+pub const HOMEWORK_MAX: usize = 20;
 
 /// A session with what the caller may see of it.
 #[derive(Clone, Debug)]
@@ -101,17 +105,31 @@ pub fn calendar(
     Ok(crate::notifications::sessions::calendar(&seen.session, &engagement, &leader, &coach, update))
 }
 
+/// The places in the template's plan that the engagement's sessions hold.
+fn plan_places(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<u32>, StoreError> {
+    Ok(sessions::list(conn, engagement.id)?
+        .into_iter()
+        .filter(Session::holds_plan_place)
+        .filter_map(|s| s.plan_index)
+        .collect())
+}
+
 /// The coach schedules a session, or the leader requests a time (`requested_by_leader` is set
-/// from who asks). A scheduled session mails its calendar invitation.
+/// from who asks). What the request leaves out comes from the engagement's template: the next
+/// planned session, the session defaults, and an agenda written from the session plan. A
+/// scheduled session mails its calendar invitation.
 pub fn schedule(
     conn: &mut DbConnection,
     caller: &Caller,
     engagement_id: EngagementId,
-    input: NewSession,
+    request: SessionRequest,
 ) -> Result<SeenSession, StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = engagements::get_for_update(tx, engagement_id)?;
         let requested_by_leader = policy::check_schedule(&caller.principal, &engagement)?;
+        let template = crate::templates::of_engagement(tx, &engagement)?;
+        let places = plan_places(tx, &engagement)?;
+        let input = template.definition.new_session(request, &places, None)?;
         let session = Session::schedule(&engagement, NewSession { requested_by_leader, ..input })?;
         sessions::insert(tx, &engagement, &session)?;
         audit(effects, caller, "session.scheduled", &engagement, &session);
@@ -140,7 +158,8 @@ pub fn change(
         let next = current.change(changes)?;
         sessions::save(tx, &engagement, &next)?;
         audit(effects, caller, "session.updated", &engagement, &next);
-        let confirmed = current.status == SessionStatus::Requested && next.status == SessionStatus::Scheduled;
+        let confirmed = matches!(current.status, SessionStatus::Requested | SessionStatus::Proposed)
+            && next.status == SessionStatus::Scheduled;
         let moved = next.status == SessionStatus::Scheduled && next.sequence != current.sequence;
         let cancelled = current.status == SessionStatus::Scheduled && next.status == SessionStatus::Cancelled;
         if confirmed || moved {
@@ -152,13 +171,37 @@ pub fn change(
     })
 }
 
-/// Completes a session (the coach), if its month's budget (with approved extensions) covers it.
+/// What the coach records when completing a session.
+#[derive(Clone, Debug, Default)]
+pub struct Completion {
+    pub actual_minutes: u32,
+    pub content: SessionContent,
+    /// The answer to the planned session's choice.
+    pub choice: Option<String>,
+    /// Homework: each becomes an open action item of the leader, set by this session.
+    pub homework: Vec<ActionItemChanges>,
+    /// The next session, proposed with the next steps as its agenda (confirmed by the coach).
+    pub next_session: Option<SessionRequest>,
+}
+
+/// Validation errors of a part of the request, named under `prefix` (`homework[0].title`).
+fn under(prefix: &str, error: DomainError) -> DomainError {
+    match error {
+        DomainError::Validation(errors) => DomainError::Validation(ValidationErrors(
+            errors.0.into_iter().map(|e| FieldError { field: format!("{prefix}.{}", e.field), ..e }).collect(),
+        )),
+        other => other,
+    }
+}
+
+/// Completes a session (the coach), if its month's budget (with approved extensions) covers it;
+/// in the same transaction its homework becomes action items and its next steps a proposed next
+/// session.
 pub fn complete(
     conn: &mut DbConnection,
     caller: &Caller,
     (engagement_id, session_id): (EngagementId, SessionId),
-    actual_minutes: u32,
-    content: &SessionContent,
+    completion: &Completion,
 ) -> Result<SeenSession, StoreError> {
     let Principal::User { id: coach, .. } = caller.principal else {
         return Err(
@@ -169,17 +212,53 @@ pub fn complete(
         let engagement = engagements::get_for_update(tx, engagement_id)?;
         coach_writes(caller, &engagement)?;
         let current = sessions::get(tx, engagement_id, session_id)?;
-        let next = current.complete(actual_minutes, content, coach)?;
+        let template = crate::templates::of_engagement(tx, &engagement)?;
+        let planned = current.plan_index.and_then(|i| template.definition.planned_sessions.get(i as usize));
+        let options = planned.and_then(|p| p.choice.as_ref());
+        let next = current.complete(
+            completion.actual_minutes,
+            &completion.content,
+            coach,
+            completion.choice.as_deref(),
+            options,
+        )?;
         let month = ledger_of(tx, &engagement)?.into_iter().find(|m| m.month == next.month()).unwrap_or(LedgerMonth {
             month: next.month(),
             budget_minutes: 0,
             extension_minutes: 0,
             used_minutes: 0,
         });
-        check_budget(&month, i64::from(actual_minutes))?;
+        check_budget(&month, i64::from(completion.actual_minutes))?;
         sessions::save(tx, &engagement, &next)?;
         audit(effects, caller, "session.completed", &engagement, &next);
         effects.event(DomainEvent::session_completed(&engagement, next.id, next.duration_minutes));
+        if completion.homework.len() > HOMEWORK_MAX {
+            let error = ValidationErrors::single("homework", "too_many", format!("at most {HOMEWORK_MAX} items"));
+            return Err(DomainError::Validation(error).into());
+        }
+        for (i, homework) in completion.homework.iter().enumerate() {
+            let item = ActionItem::create(&engagement, Some(next.id), homework)
+                .map_err(|e| under(&format!("homework[{i}]"), e))?;
+            action_items::insert(tx, &engagement, &item)?;
+            effects.audit(AuditRecord::new(
+                &caller.ctx,
+                "action_item.created",
+                "action_item",
+                item.id,
+                Some(engagement.organization_id),
+            ));
+        }
+        if let Some(request) = &completion.next_session {
+            let places = plan_places(tx, &engagement)?;
+            let input = template
+                .definition
+                .new_session(request.clone(), &places, next.content.next_steps.as_deref())
+                .and_then(|input| Session::schedule(&engagement, NewSession { proposed: true, ..input }))
+                .map_err(|e| under("next_session", e))?;
+            sessions::insert(tx, &engagement, &input)?;
+            audit(effects, caller, "session.proposed", &engagement, &input);
+            effects.event(DomainEvent::session_scheduled(&engagement, input.id, input.scheduled_at));
+        }
         Ok(seen(caller, &engagement, next))
     })
 }

@@ -17,6 +17,7 @@ wire_enum!(SessionFormat as FormatValue { InPerson => "in_person", Video => "vid
 wire_enum!(SessionKind as KindValue { Regular => "regular", Micro => "micro" });
 wire_enum!(SessionStatus as SessionStatusValue {
     Requested => "requested",
+    Proposed => "proposed",
     Scheduled => "scheduled",
     Completed => "completed",
     Cancelled => "cancelled",
@@ -54,6 +55,11 @@ pub struct Session {
     /// Who wrote `private_notes` (the coach who completed the session).
     pub notes_author: Option<crate::UserId>,
     pub status_reason: Option<String>,
+    /// Which of the template's planned sessions this is (0-based), and its title.
+    pub plan_index: Option<u32>,
+    pub plan_title: Option<String>,
+    /// The answer to the planned session's choice, recorded on completion.
+    pub choice: Option<String>,
     pub completed_at: Option<Timestamp>,
     /// Bumped when the time changes (the calendar invitation's SEQUENCE).
     pub sequence: i32,
@@ -62,7 +68,7 @@ pub struct Session {
     pub version: i64,
 }
 
-fn check_duration(errors: &mut ValidationErrors, field: &str, kind: SessionKind, minutes: u32) {
+pub(crate) fn check_duration(errors: &mut ValidationErrors, field: &str, kind: SessionKind, minutes: u32) {
     let (lo, hi) = match kind {
         SessionKind::Micro => (5, 30),
         SessionKind::Regular => (15, 480),
@@ -86,6 +92,10 @@ pub struct NewSession {
     pub agenda: Option<String>,
     /// The leader asks for a time (status `requested`, confirmed by the coach).
     pub requested_by_leader: bool,
+    /// Proposed by the session before it (status `proposed`, confirmed by the coach).
+    pub proposed: bool,
+    /// The template's planned session it realizes: its index and title.
+    pub planned: Option<(u32, String)>,
 }
 
 /// Changes to a session that has not happened: a new time, length, format or agenda, a
@@ -121,11 +131,20 @@ impl Session {
             duration_minutes: input.duration_minutes,
             format: input.format,
             kind: input.kind,
-            status: if input.requested_by_leader { SessionStatus::Requested } else { SessionStatus::Scheduled },
+            status: if input.proposed {
+                SessionStatus::Proposed
+            } else if input.requested_by_leader {
+                SessionStatus::Requested
+            } else {
+                SessionStatus::Scheduled
+            },
             agenda,
             content: SessionContent::default(),
             notes_author: None,
             status_reason: None,
+            plan_index: input.planned.as_ref().map(|(i, _)| *i),
+            plan_title: input.planned.map(|(_, t)| t),
+            choice: None,
             completed_at: None,
             sequence: 0,
             created_at: now,
@@ -137,7 +156,7 @@ impl Session {
     /// The session after `changes`. Only a requested or scheduled session changes; cancelling or
     /// marking a no-show needs a reason.
     pub fn change(&self, changes: &SessionChanges) -> Result<Session, DomainError> {
-        if !matches!(self.status, SessionStatus::Requested | SessionStatus::Scheduled) {
+        if !matches!(self.status, SessionStatus::Requested | SessionStatus::Proposed | SessionStatus::Scheduled) {
             return Err(DomainError::conflict("session_closed", format!("the session is {}", self.status.as_str())));
         }
         let mut errors = ValidationErrors::new();
@@ -184,12 +203,21 @@ impl Session {
         Ok(next)
     }
 
-    /// The session completed with its actual length and content, noted by `coach`.
+    /// Whether this session still holds its place in the template's plan (not cancelled, not
+    /// missed), so the next session scheduled takes the next planned one.
+    pub fn holds_plan_place(&self) -> bool {
+        self.plan_index.is_some() && !matches!(self.status, SessionStatus::Cancelled | SessionStatus::NoShow)
+    }
+
+    /// The session completed with its actual length and content, noted by `coach`. A planned
+    /// session with a choice records one of its options (`choice`).
     pub fn complete(
         &self,
         actual_minutes: u32,
         content: &SessionContent,
         coach: crate::UserId,
+        choice: Option<&str>,
+        options: Option<&crate::template::SessionChoice>,
     ) -> Result<Session, DomainError> {
         if self.status != SessionStatus::Scheduled {
             return Err(DomainError::conflict(
@@ -211,6 +239,19 @@ impl Session {
             shared_summary: optional(&mut errors, "shared_summary", &content.shared_summary),
             private_notes: optional(&mut errors, "private_notes", &content.private_notes),
         };
+        let choice = choice.map(str::trim).filter(|c| !c.is_empty());
+        match (options, choice) {
+            (Some(options), None) => errors.add(
+                "choice",
+                "required",
+                format!("this session records a choice: {} ({})", options.question, options.options.join(", ")),
+            ),
+            (Some(options), Some(choice)) if !options.options.iter().any(|o| o == choice) => {
+                errors.add("choice", "not_an_option", format!("one of: {}", options.options.join(", ")))
+            }
+            (None, Some(_)) => errors.add("choice", "not_applicable", "this session has no choice to record"),
+            _ => {}
+        }
         errors.finish(())?;
         let now = time::now();
         Ok(Session {
@@ -218,6 +259,7 @@ impl Session {
             duration_minutes: actual_minutes,
             content,
             notes_author: Some(coach),
+            choice: choice.map(str::to_owned),
             completed_at: Some(now),
             updated_at: now,
             version: self.version + 1,
@@ -407,6 +449,8 @@ mod tests {
             kind,
             agenda: None,
             requested_by_leader: false,
+            proposed: false,
+            planned: None,
         };
         assert!(Session::schedule(&e, new(SessionKind::Micro, 45)).is_err(), "micro sessions are 5-30 minutes");
         let session = Session::schedule(&e, new(SessionKind::Regular, 90)).unwrap();
@@ -417,17 +461,53 @@ mod tests {
             "a reason is needed"
         );
         let done = session
-            .complete(75, &SessionContent { private_notes: Some("n".into()), ..Default::default() }, e.coach_id)
+            .complete(
+                75,
+                &SessionContent { private_notes: Some("n".into()), ..Default::default() },
+                e.coach_id,
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(
             (done.status, done.duration_minutes, done.notes_author),
             (SessionStatus::Completed, 75, Some(e.coach_id))
         );
-        assert!(done.complete(75, &SessionContent::default(), e.coach_id).is_err(), "once");
+        assert!(done.complete(75, &SessionContent::default(), e.coach_id, None, None).is_err(), "once");
         assert!(done.change(&SessionChanges::default()).is_err(), "closed");
         let mut held = e.clone();
         held.phase = Phase::MidReview;
         assert!(Session::schedule(&held, new(SessionKind::Regular, 60)).is_err(), "scheduling happens in coaching");
+    }
+
+    #[test]
+    fn a_planned_choice_is_recorded_on_completion() {
+        let e = engagement((2026, 1, 1), (2026, 7, 1), 3.0);
+        let intro = crate::template::introductory();
+        let opening = &intro.definition.planned_sessions[1];
+        let input = NewSession {
+            scheduled_at: time::now(),
+            duration_minutes: opening.duration_minutes,
+            format: SessionFormat::Video,
+            kind: opening.kind,
+            agenda: None,
+            requested_by_leader: false,
+            proposed: false,
+            planned: Some((1, opening.title.clone())),
+        };
+        let session = Session::schedule(&e, input).unwrap();
+        assert!(session.holds_plan_place());
+        let choice = opening.choice.as_ref();
+        let content = SessionContent::default();
+        let code = |r: Result<Session, DomainError>| match r {
+            Err(DomainError::Validation(v)) => v.0[0].code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(code(session.complete(90, &content, e.coach_id, None, choice)), "required");
+        assert_eq!(code(session.complete(90, &content, e.coach_id, Some("both"), choice)), "not_an_option");
+        assert_eq!(code(session.complete(90, &content, e.coach_id, Some("x"), None)), "not_applicable");
+        let done = session.complete(90, &content, e.coach_id, Some("workplace_only"), choice).unwrap();
+        assert_eq!(done.choice.as_deref(), Some("workplace_only"));
     }
 }
 
@@ -571,6 +651,8 @@ pub(crate) mod tests_support {
             planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
             monthly_hours_budget: 3.0,
             renewed_from_id: None,
+            template_id: crate::template::EXECUTIVE_ID,
+            template_version: 1,
             created_at: time::now(),
             updated_at: time::now(),
             version: 1,

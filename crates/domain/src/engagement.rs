@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use chrono::{Months, NaiveDate};
 
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::{EngagementId, OrganizationId, TransitionId, UserId};
+use crate::id::{EngagementId, OrganizationId, TemplateId, TransitionId, UserId};
 use crate::organization::Organization;
+use crate::template::{ProgramTemplate, TemplateDefinition, check_length};
 use crate::time::{self, Timestamp};
 use crate::user::{Role, User, UserStatus};
 use crate::validate;
@@ -80,7 +81,7 @@ pub struct Unmet {
 }
 
 impl Unmet {
-    fn new(code: &'static str, message: impl Into<String>) -> Unmet {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Unmet {
         Unmet { code, message: message.into() }
     }
 }
@@ -145,13 +146,16 @@ pub enum Mover {
     HrPartner,
 }
 
-/// The allowed next phases and the guards to check, for `from` → `to`.
+/// Whether the program of `template` may go from `from` to `to`, with every unmet guard listed.
+/// The template says which steps there are and which guards apply to leaving each; on hold,
+/// resume and cancel are the same for every program.
 pub fn check_transition(
     from: Phase,
     held_from: Option<Phase>,
     to: Phase,
     reason: Option<&str>,
     facts: &ProgramFacts,
+    template: &TemplateDefinition,
 ) -> Result<(), Vec<Unmet>> {
     use Phase::*;
     if from.is_terminal() {
@@ -159,113 +163,30 @@ pub fn check_transition(
     }
     let not_allowed =
         || vec![Unmet::new("transition_not_allowed", format!("the program does not go from {from} to {to}"))];
-    let mut unmet = Vec::new();
-    match (from, to) {
+    let unmet = match (from, to) {
         (_, Cancelled) => {
             if reason.is_none_or(|r| r.trim().is_empty()) {
-                unmet.push(Unmet::new("reason_required", "cancelling needs a reason"));
+                vec![Unmet::new("reason_required", "cancelling needs a reason")]
+            } else {
+                Vec::new()
             }
         }
         (OnHold, next) => {
             if Some(next) != held_from {
                 return Err(not_allowed());
             }
+            Vec::new()
         }
-        (current, OnHold) if current.is_active_step() => {}
-        (Context, LeaderInterview) => {
-            if facts.sponsor_count == 0 {
-                unmet.push(Unmet::new("sponsor_missing", "assign at least one sponsor"));
-            }
-            if facts.outcomes.is_empty() {
-                unmet.push(Unmet::new("outcome_missing", "define at least one outcome"));
-            }
-            for outcome in &facts.outcomes {
-                if !outcome.has_baseline {
-                    unmet.push(Unmet::new(
-                        "outcome_missing_baseline",
-                        format!("outcome {:?} has no baseline", outcome.title),
-                    ));
-                }
-                if !outcome.has_target {
-                    unmet.push(Unmet::new(
-                        "outcome_missing_target",
-                        format!("outcome {:?} has no target", outcome.title),
-                    ));
-                }
-                if !outcome.has_measure {
-                    unmet.push(Unmet::new(
-                        "outcome_missing_measure",
-                        format!("outcome {:?} has no measure", outcome.title),
-                    ));
-                }
-            }
-            if !facts.context_recorded {
-                unmet.push(Unmet::new("context_meeting_missing", "record the context meeting"));
-            }
-        }
-        (LeaderInterview, StakeholderInterviews) => {
-            if !facts.leader_interview_recorded {
-                unmet.push(Unmet::new("leader_interview_missing", "record the leader interview"));
-            }
-        }
-        (StakeholderInterviews, AssessmentDesign) => {
-            if facts.stakeholder_contributions < facts.min_raters {
-                unmet.push(Unmet::new(
-                    "stakeholder_contributions_insufficient",
-                    format!(
-                        "{} of the {} stakeholder interviews or feedback submissions needed are complete",
-                        facts.stakeholder_contributions, facts.min_raters
-                    ),
-                ));
-            }
-        }
-        (AssessmentDesign, SponsorReview) => {
-            if !facts.design_submitted {
-                unmet.push(Unmet::new("design_not_submitted", "submit a design version for review"));
-            }
-        }
-        (SponsorReview, Coaching) => {
-            if !facts.design_submitted {
-                unmet.push(Unmet::new("design_not_submitted", "no design version is submitted"));
-            } else {
-                if !facts.design_approved_by_leader {
-                    unmet.push(Unmet::new(
-                        "design_not_approved_by_leader",
-                        "the leader has not approved the submitted design",
-                    ));
-                }
-                if facts.sponsors_not_approved > 0 {
-                    unmet.push(Unmet::new(
-                        "design_not_approved_by_sponsor",
-                        format!("{} sponsor(s) have not approved the submitted design", facts.sponsors_not_approved),
-                    ));
-                }
-            }
-        }
-        (Coaching, MidReview) => {}
-        (Coaching, EndReview) => {
-            if !facts.mid_review_completed {
-                unmet.push(Unmet::new("mid_review_not_completed", "complete the mid-program review first"));
-            }
-        }
-        (MidReview, Coaching) => {
-            if !facts.mid_review_recorded {
-                unmet.push(Unmet::new("mid_review_missing", "record the mid-program review"));
-            }
-        }
-        (EndReview, Completed) => {
-            if !facts.end_review_recorded {
-                unmet.push(Unmet::new("end_review_missing", "record the end-of-program review"));
-            }
-        }
+        (current, OnHold) if current.is_active_step() => Vec::new(),
         (EndReview, Renewed) => {
             return Err(vec![Unmet::new(
                 "renewal_via_end_review",
                 "record the end review with next_step renewed to renew",
             )]);
         }
+        (from, to) if template.forward(from).contains(&to) => template.unmet(from, to, facts),
         _ => return Err(not_allowed()),
-    }
+    };
     if unmet.is_empty() { Ok(()) } else { Err(unmet) }
 }
 
@@ -280,11 +201,14 @@ pub const SYSTEM_EDGES: [(Phase, Phase, &str); 4] = [
 
 /// Checks a move the program makes by itself (one of [`SYSTEM_EDGES`]); anything else is
 /// `transition_not_allowed`, and an ended engagement does not move.
-pub fn check_system_transition(from: Phase, to: Phase) -> Result<(), Vec<Unmet>> {
+pub fn check_system_transition(from: Phase, to: Phase, template: &TemplateDefinition) -> Result<(), Vec<Unmet>> {
     if from.is_terminal() {
         return Err(vec![Unmet::new("engagement_ended", format!("the engagement is {from}; it cannot change phase"))]);
     }
-    if SYSTEM_EDGES.iter().any(|(f, t, _)| (*f, *t) == (from, to)) {
+    if SYSTEM_EDGES.iter().any(|(f, t, _)| (*f, *t) == (from, to))
+        && template.has(from)
+        && (template.has(to) || to.is_terminal())
+    {
         Ok(())
     } else {
         Err(vec![Unmet::new(
@@ -319,6 +243,9 @@ pub struct Engagement {
     pub planned_end_date: NaiveDate,
     pub monthly_hours_budget: f64,
     pub renewed_from_id: Option<EngagementId>,
+    /// The program template, at the version the engagement was created with.
+    pub template_id: TemplateId,
+    pub template_version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -335,9 +262,11 @@ pub struct NewEngagement {
     pub hr_partner_id: Option<UserId>,
     pub start_date: NaiveDate,
     pub planned_end_date: Option<NaiveDate>,
-    /// Allows a planned end outside 6–12 months after the start.
+    /// Allows a planned end outside the template's length (6–12 months for the executive one).
     pub allow_any_duration: bool,
     pub monthly_hours_budget: Option<f64>,
+    /// None: the executive template.
+    pub template_id: Option<TemplateId>,
 }
 
 /// The people an engagement names, as found (None: no such user).
@@ -369,9 +298,11 @@ fn check_person(
 }
 
 impl Engagement {
+    /// A new engagement of `template` (the one `input.template_id` names, found by the caller).
     pub fn create(
         input: NewEngagement,
         organization: &Organization,
+        template: &ProgramTemplate,
         people: &dyn People,
     ) -> Result<Engagement, DomainError> {
         let mut errors = ValidationErrors::new();
@@ -399,23 +330,27 @@ impl Engagement {
         if let Some(hr) = input.hr_partner_id {
             check_person(&mut errors, people, "hr_partner_id", hr, org, Some(Role::HrPartner));
         }
-        let six = input.start_date.checked_add_months(Months::new(6));
-        let twelve = input.start_date.checked_add_months(Months::new(12));
-        let planned_end_date = input.planned_end_date.or(six).unwrap_or(input.start_date);
+        let length = &template.definition.length;
+        let planned_end_date = input
+            .planned_end_date
+            .or_else(|| length.after(input.start_date, length.default))
+            .unwrap_or(input.start_date);
         if planned_end_date <= input.start_date {
             errors.add("planned_end_date", "before_start", "the planned end must be after the start");
         } else if !check_program_dates(&mut errors, input.start_date, planned_end_date, "planned_end_date") {
             // Out of bounds, whatever allow_any_duration says.
         } else if !input.allow_any_duration
-            && (six.is_some_and(|d| planned_end_date < d) || twelve.is_some_and(|d| planned_end_date > d))
+            && let Err(rule) = check_length(length, input.start_date, planned_end_date)
         {
-            errors.add(
-                "planned_end_date",
-                "out_of_range",
-                "programs run 6 to 12 months; set allow_any_duration to plan otherwise",
-            );
+            errors.add("planned_end_date", "out_of_range", rule);
         }
-        let budget = input.monthly_hours_budget.unwrap_or(organization.settings.default_monthly_hours_budget);
+        if template.organization_id.is_some_and(|org| org != input.organization_id) {
+            errors.add("template_id", "wrong_organization", "the template belongs to another organization");
+        }
+        let budget = input
+            .monthly_hours_budget
+            .or(template.definition.default_monthly_hours_budget)
+            .unwrap_or(organization.settings.default_monthly_hours_budget);
         let (lo, hi) = crate::organization::HOURS_BUDGET_RANGE;
         if !budget.is_finite() || budget < lo || budget > hi {
             errors.add("monthly_hours_budget", "out_of_range", format!("must be between {lo} and {hi} hours"));
@@ -436,6 +371,8 @@ impl Engagement {
             planned_end_date,
             monthly_hours_budget: budget,
             renewed_from_id: None,
+            template_id: template.id,
+            template_version: template.version,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -507,6 +444,7 @@ impl Engagement {
         &self,
         patch: &EngagementPatch,
         organization: &Organization,
+        template: &ProgramTemplate,
         people: &dyn People,
     ) -> Result<Engagement, DomainError> {
         if self.phase.is_terminal() {
@@ -523,8 +461,9 @@ impl Engagement {
             planned_end_date: Some(patch.planned_end_date.unwrap_or(self.planned_end_date)),
             allow_any_duration: patch.allow_any_duration || patch.planned_end_date.is_none(),
             monthly_hours_budget: Some(patch.monthly_hours_budget.unwrap_or(self.monthly_hours_budget)),
+            template_id: Some(self.template_id),
         };
-        let checked = Engagement::create(input, organization, people)?;
+        let checked = Engagement::create(input, organization, template, people)?;
         Ok(Engagement {
             title: checked.title,
             sponsor_ids: checked.sponsor_ids,
@@ -563,6 +502,21 @@ pub fn validate_reason(reason: Option<&str>) -> Result<Option<String>, DomainErr
 mod tests {
     use super::*;
     use Phase::*;
+
+    /// The executive template's table is the eight-step table these tests have always held.
+    fn check_transition(
+        from: Phase,
+        held_from: Option<Phase>,
+        to: Phase,
+        reason: Option<&str>,
+        facts: &ProgramFacts,
+    ) -> Result<(), Vec<Unmet>> {
+        super::check_transition(from, held_from, to, reason, facts, &crate::template::executive().definition)
+    }
+
+    fn check_system_transition(from: Phase, to: Phase) -> Result<(), Vec<Unmet>> {
+        super::check_system_transition(from, to, &crate::template::executive().definition)
+    }
 
     fn ready() -> ProgramFacts {
         ProgramFacts {
@@ -780,8 +734,10 @@ mod tests {
             planned_end_date: None,
             allow_any_duration: false,
             monthly_hours_budget: None,
+            template_id: None,
         };
-        let engagement = Engagement::create(input.clone(), &org, &people).unwrap();
+        let executive = crate::template::executive();
+        let engagement = Engagement::create(input.clone(), &org, &executive, &people).unwrap();
         assert_eq!(engagement.phase, Context);
         assert_eq!(engagement.title, "Leading through change");
         assert_eq!(engagement.planned_end_date, NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(), "6 months by default");
@@ -795,7 +751,9 @@ mod tests {
             monthly_hours_budget: Some(0.0),
             ..input.clone()
         };
-        let DomainError::Validation(errors) = Engagement::create(bad, &org, &people).unwrap_err() else { panic!() };
+        let DomainError::Validation(errors) = Engagement::create(bad, &org, &executive, &people).unwrap_err() else {
+            panic!()
+        };
         let found: Vec<(&str, &str)> = errors.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             found,
@@ -811,7 +769,7 @@ mod tests {
         );
         let long =
             NewEngagement { planned_end_date: NaiveDate::from_ymd_opt(2027, 6, 1), allow_any_duration: true, ..input };
-        assert!(Engagement::create(long, &org, &people).is_ok(), "the duration rule can be overridden");
+        assert!(Engagement::create(long, &org, &executive, &people).is_ok(), "the duration rule can be overridden");
     }
 
     #[test]
@@ -830,6 +788,8 @@ mod tests {
             planned_end_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
             monthly_hours_budget: 3.0,
             renewed_from_id: None,
+            template_id: crate::template::EXECUTIVE_ID,
+            template_version: 1,
             created_at: time::now(),
             updated_at: time::now(),
             version: 4,

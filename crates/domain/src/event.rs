@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::engagement::{Engagement, Phase};
 use crate::id::{EngagementId, ExtensionId, OrganizationId, SessionId};
+use crate::template::ProgramTemplate;
 use crate::time::{self, Timestamp};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +110,23 @@ impl DomainEvent {
             organization_id: engagement.organization_id,
             engagement_id: Some(engagement.id),
             payload,
+            occurred_at: time::now(),
+        }
+    }
+
+    /// An organization's program template was created (`template.created`) or got a new version
+    /// (`template.updated`).
+    pub fn template_changed(template: &ProgramTemplate, organization_id: OrganizationId) -> DomainEvent {
+        DomainEvent {
+            event_type: if template.version == 1 { "template.created" } else { "template.updated" },
+            organization_id,
+            engagement_id: None,
+            payload: json!({
+                "template_id": template.id,
+                "organization_id": organization_id,
+                "version": template.version,
+                "steps": template.phases().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            }),
             occurred_at: time::now(),
         }
     }

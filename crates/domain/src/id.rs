@@ -110,6 +110,10 @@ define_id!(
     /// The id of a domain event (the `id` of a webhook payload).
     EventId
 );
+define_id!(
+    /// The id of a program template (built-in templates have fixed ids).
+    TemplateId
+);
 
 #[cfg(test)]
 mod tests {

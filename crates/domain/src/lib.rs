@@ -20,6 +20,7 @@ pub mod program;
 pub mod review;
 pub mod sign_in;
 pub mod stakeholders;
+pub mod template;
 pub mod time;
 pub mod user;
 mod validate;
@@ -29,5 +30,5 @@ mod wire;
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{
     ActionItemId, ApiClientId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId, MeasurementId,
-    OrganizationId, OutcomeId, RaterId, SessionId, ThemeId, TransitionId, UserId, WebhookId,
+    OrganizationId, OutcomeId, RaterId, SessionId, TemplateId, ThemeId, TransitionId, UserId, WebhookId,
 };

@@ -117,6 +117,14 @@ impl Principal {
 /// What a principal may do, described with the facts the decision needs.
 #[derive(Clone, Debug)]
 pub enum Action<'a> {
+    /// Reading a program template: built-in ones (`organization_id` None) or an organization's.
+    ReadTemplate {
+        organization_id: Option<OrganizationId>,
+    },
+    /// Creating or changing an organization's program templates.
+    ManageTemplates {
+        organization_id: OrganizationId,
+    },
     CreateOrganization,
     ReadOrganization {
         id: OrganizationId,
@@ -512,6 +520,25 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
             }
             _ => Err(not_found("organization")),
         },
+        Action::ReadTemplate { organization_id: None } => Ok(()),
+        Action::ReadTemplate { organization_id: Some(org) } => match template_visibility(principal)? {
+            TemplateVisibility::Every => Ok(()),
+            TemplateVisibility::Organization(own) if own == *org => Ok(()),
+            _ => Err(not_found("program template")),
+        },
+        Action::ManageTemplates { organization_id } => {
+            if principal.manages(Some(*organization_id), Scope::EngagementsWrite) {
+                Ok(())
+            } else if principal.lacks_scope(Some(*organization_id), Scope::EngagementsWrite) {
+                Err(forbidden("changing templates needs the engagements:write scope"))
+            } else if principal.member_of(Some(*organization_id))
+                || matches!(principal, Principal::User { roles, .. } if roles.contains(&Role::Coach))
+            {
+                Err(forbidden("only an admin or the organization's hr_partner can change its templates"))
+            } else {
+                Err(not_found("program template"))
+            }
+        }
         Action::ManageWebhooks { organization_id } => {
             if principal.manages(Some(*organization_id), Scope::WebhooksManage) {
                 Ok(())
@@ -532,6 +559,32 @@ pub fn organization_visibility(principal: &Principal) -> Option<Visibility> {
         return Some(Visibility::All);
     }
     principal.organization_id().map(Visibility::Organization)
+}
+
+/// Whose program templates a principal reads, besides the built-in ones (which everyone reads).
+/// Templates hold no personal data: an organization's people read its templates, and admins and
+/// coaches (who serve several organizations) read every organization's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateVisibility {
+    Every,
+    Organization(OrganizationId),
+    BuiltInOnly,
+}
+
+pub fn template_visibility(principal: &Principal) -> Result<TemplateVisibility, DomainError> {
+    Ok(match principal {
+        Principal::User { roles, .. } if roles.contains(&Role::Admin) || roles.contains(&Role::Coach) => {
+            TemplateVisibility::Every
+        }
+        Principal::User { organization_id: Some(org), .. } => TemplateVisibility::Organization(*org),
+        Principal::User { organization_id: None, .. } => TemplateVisibility::BuiltInOnly,
+        Principal::ApiClient { organization_id, scopes, .. } => {
+            if !scopes.contains(&Scope::EngagementsRead) {
+                return Err(forbidden("reading templates needs the engagements:read scope"));
+            }
+            TemplateVisibility::Organization(*organization_id)
+        }
+    })
 }
 
 /// Which engagements a principal sees in the engagement list.
@@ -671,9 +724,10 @@ mod tests {
             planned_end_date: None,
             allow_any_duration: false,
             monthly_hours_budget: None,
+            template_id: None,
         };
         let people = Directory(vec![coach.clone(), leader.clone(), sponsor.clone()]);
-        let engagement = Engagement::create(input, &acme, &people).unwrap();
+        let engagement = Engagement::create(input, &acme, &crate::template::executive(), &people).unwrap();
         World {
             engagement,
             admin: person("admin@provider.test", None, &[Role::Admin]),

@@ -29,6 +29,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "review.completed",
     "rater.invited",
     "feedback.submitted",
+    "template.created",
+    "template.updated",
 ];
 
 /// The longest target URL accepted.
@@ -484,7 +486,7 @@ mod tests {
         );
         assert_eq!(validate_event_types(&types(&[])), Err(None));
         assert_eq!(validate_event_types(&types(&["engagement.deleted"])), Err(Some("engagement.deleted".into())));
-        assert_eq!(EVENT_TYPES.len(), 12);
+        assert_eq!(EVENT_TYPES.len(), 14, "SPEC §5's twelve and template.created, template.updated");
     }
 
     fn webhook() -> Webhook {

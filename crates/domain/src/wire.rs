@@ -60,9 +60,12 @@ mod tests {
         use crate::program::MeasurementSource;
         use crate::review::NextStep;
         use crate::stakeholders::{Relationship, ThemeKind};
+        use crate::template::{Guard, LengthUnit};
         use crate::user::{Role, UserStatus};
         use crate::webhook::DeliveryStatus;
         same_names!(
+            Guard,
+            LengthUnit,
             SessionFormat,
             SessionKind,
             SessionStatus,

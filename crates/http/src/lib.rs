@@ -80,7 +80,7 @@ impl Default for HttpSettings {
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
         action_items, api_clients, audit, designs, engagements, extensions, me, oauth, ops, organizations, program,
-        reviews, sessions, sign_in, stakeholders, users, webhooks,
+        reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -106,6 +106,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(users::get_user)
                 .service(users::update_user)
                 .service(users::deactivate_user)
+                .service(templates::list_templates)
+                .service(templates::create_template)
+                .service(templates::get_template)
+                .service(templates::get_template_version)
+                .service(templates::update_template)
                 .service(engagements::create_engagement)
                 .service(engagements::list_engagements)
                 .service(engagements::get_engagement)

@@ -28,6 +28,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "auth", description = "Who is calling; access tokens for API clients and people"),
         (name = "organizations", description = "Client companies (tenants) and their program settings"),
         (name = "users", description = "People: HR partners, coaches, admins, leaders and sponsors"),
+        (name = "templates", description = "Program templates: the steps, guards, planned sessions and session plan of a kind of program (executive, micro coaching, introductory sequence, or an organization's own)"),
         (name = "engagements", description = "Coaching engagements and the eight-step program as a state machine"),
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
         (name = "designs", description = "Versioned program designs and the decisions of leader and sponsors"),

@@ -249,6 +249,8 @@ pub struct EngagementRow {
     /// The sponsors, comma-separated in id order (also in `engagement_sponsors`, for lookups by
     /// sponsor): an engagement reads in one row.
     pub sponsor_ids: String,
+    pub template_id: String,
+    pub template_version: i64,
 }
 
 /// The comma-separated form of `sponsor_ids` (ids in order, as a `BTreeSet` yields them).
@@ -275,6 +277,8 @@ impl From<&keel_domain::engagement::Engagement> for EngagementRow {
             updated_at: to_db_time(e.updated_at),
             version: e.version,
             sponsor_ids: sponsor_list(&e.sponsor_ids),
+            template_id: e.template_id.to_string(),
+            template_version: e.template_version,
         }
     }
 }
@@ -303,6 +307,8 @@ impl EngagementRow {
             planned_end_date: self.planned_end_date,
             monthly_hours_budget: self.monthly_hours_budget,
             renewed_from_id: self.renewed_from_id.as_deref().map(engagement).transpose()?,
+            template_id: self.template_id.parse().map_err(|_| corrupt("template id", &self.template_id))?,
+            template_version: self.template_version,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
             version: self.version,

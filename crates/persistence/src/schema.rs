@@ -119,6 +119,8 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         sponsor_ids -> Text,
+        template_id -> Text,
+        template_version -> BigInt,
     }
 }
 
@@ -343,6 +345,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        plan_index -> Nullable<Integer>,
+        plan_title -> Nullable<Text>,
+        choice -> Nullable<Text>,
     }
 }
 
@@ -484,6 +489,32 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organizations (organization_id));
+diesel::table! {
+    program_templates (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        based_on_id -> Nullable<Text>,
+        based_on_version -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    program_template_versions (template_id, version) {
+        template_id -> Text,
+        version -> BigInt,
+        organization_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        definition -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     users,
@@ -516,5 +547,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     page_links,
-    web_sessions
+    web_sessions,
+    program_templates,
+    program_template_versions
 );

@@ -38,7 +38,7 @@ use crate::schema::{
     outcomes,
 };
 
-/// Rows per `INSERT`: 1,000 rows of the widest table (sessions, 26 columns) stay under SQLite's
+/// Rows per `INSERT`: 1,000 rows of the widest table (sessions, 29 columns) stay under SQLite's
 /// 32,766 and PostgreSQL's 65,535 bind parameters.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -582,6 +582,9 @@ impl Generator {
                     SessionStatus::NoShow => Some("leader did not join".to_owned()),
                     _ => None,
                 },
+                plan_index: None,
+                plan_title: None,
+                choice: None,
                 completed_at: completed.then(|| stamp(done_at)),
                 sequence: 0,
                 created_at: stamp(booked),
@@ -774,6 +777,8 @@ impl Generator {
             updated_at: updated,
             version: i64::from(steps),
             sponsor_ids: sponsor_list(&sponsors),
+            template_id: keel_domain::template::EXECUTIVE_ID.to_string(),
+            template_version: 1,
         });
     }
 }

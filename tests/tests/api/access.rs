@@ -280,6 +280,30 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Coach | Leader | Sponsor | Unrelated | ClientUnscoped => 403,
             Anonymous => 401,
         },
+        // Program templates: everyone reads the built-in ones and their organization's (coaches and
+        // admins every organization's); admins, the organization's hr_partner and its API client
+        // with engagements:write create and change them.
+        "list_templates" => match who {
+            ClientUnscoped => 403,
+            _ => authenticated(200),
+        },
+        "get_template" | "get_template_version" => match who {
+            ClientUnscoped => 403,
+            HrOther => 404,
+            _ => authenticated(200),
+        },
+        "create_template" | "update_template" => match who {
+            Admin | HrSame | ClientScoped => {
+                if op == "create_template" {
+                    201
+                } else {
+                    200
+                }
+            }
+            Coach | Leader | Sponsor | Unrelated | ClientUnscoped => 403,
+            HrOther => 404,
+            Anonymous => 401,
+        },
         "list_audit_events" => match who {
             Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
             Coach | Leader | Sponsor | Unrelated => 403,
@@ -410,6 +434,8 @@ struct World {
     /// deliveries, still pending: its receiver refuses connections.
     webhook: String,
     delivery: String,
+    /// A program template of the organization.
+    template: String,
     client_credentials: (String, String),
     counter: AtomicUsize,
     /// The application layer on the world's database, and its admin there: the fresh people and
@@ -492,6 +518,7 @@ impl World {
             target_user,
             webhook: String::new(),
             delivery: String::new(),
+            template: String::new(),
             client_credentials,
             counter: AtomicUsize::new(0),
             admin: keel_tests::fixtures::admin(&app, &mut app.db.open().conn().unwrap()),
@@ -499,6 +526,8 @@ impl World {
             app,
         };
         world.webhook = world.fresh_webhook().await;
+        let template = world.app.post("/v1/program-templates", &world.template_body()).await.expect_status(201).json();
+        world.template = template["id"].as_str().unwrap().to_owned();
         world.engagement = world.fresh_engagement().await;
         let deliveries = world.app.get(&format!("/v1/webhooks/{}/deliveries", world.webhook)).await.json();
         world.delivery = deliveries["items"][0]["id"].as_str().expect("a delivery").to_owned();
@@ -689,9 +718,14 @@ impl World {
             planned_end_date: None,
             allow_any_duration: false,
             monthly_hours_budget: None,
+            template_id: None,
         };
         let conn = &mut self.db.conn().unwrap();
         keel_commands::engagements::create(conn, &self.admin, input).unwrap().id.to_string()
+    }
+
+    fn template_body(&self) -> Value {
+        json!({ "organization_id": self.org, "copy_from": "00000000-0000-7000-8000-000000000002", "name": "Micro" })
     }
 
     fn webhook_body(&self) -> Value {
@@ -999,6 +1033,16 @@ impl World {
                 let kind = if op == "put_mid_review" { "mid" } else { "end" };
                 let body = json!({ "narrative": "n", "outcomes": [] });
                 call(Method::PUT, format!("/v1/engagements/{}/reviews/{kind}", self.coaching), Some(body)).await
+            }
+            "list_templates" => call(Method::GET, "/v1/program-templates".into(), None).await,
+            "create_template" => call(Method::POST, "/v1/program-templates".into(), Some(self.template_body())).await,
+            "get_template" => call(Method::GET, format!("/v1/program-templates/{}", self.template), None).await,
+            "get_template_version" => {
+                call(Method::GET, format!("/v1/program-templates/{}/versions/1", self.template), None).await
+            }
+            "update_template" => {
+                let body = json!({ "name": format!("changed by {who:?}") });
+                call(Method::PATCH, format!("/v1/program-templates/{}", self.template), Some(body)).await
             }
             "list_audit_events" => call(Method::GET, "/v1/audit-events".into(), None).await,
             "create_webhook" => call(Method::POST, "/v1/webhooks".into(), Some(self.webhook_body())).await,

@@ -20,6 +20,7 @@ mod seed;
 mod sessions;
 mod sign_in;
 mod stakeholders;
+mod templates;
 mod tokens;
 mod users;
 mod webhooks;

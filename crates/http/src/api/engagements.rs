@@ -42,6 +42,10 @@ pub struct EngagementResponse {
     pub monthly_hours_budget: f64,
     /// The engagement this one renews.
     pub renewed_from_id: Option<Uuid>,
+    /// The program template the engagement runs (see `/v1/program-templates`).
+    pub template_id: Uuid,
+    /// The template's version it was created with; later edits of the template do not change it.
+    pub template_version: i64,
     #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::json::timestamp")]
@@ -66,6 +70,8 @@ impl From<&Engagement> for EngagementResponse {
             planned_end_date: e.planned_end_date,
             monthly_hours_budget: e.monthly_hours_budget,
             renewed_from_id: e.renewed_from_id.map(|id| id.as_uuid()),
+            template_id: e.template_id.as_uuid(),
+            template_version: e.template_version,
             created_at: e.created_at,
             updated_at: e.updated_at,
             version: e.version,
@@ -89,13 +95,17 @@ pub struct CreateEngagementRequest {
     pub hr_partner_id: Option<Uuid>,
     #[serde(serialize_with = "crate::json::date")]
     pub start_date: NaiveDate,
-    /// Default: six months after the start; must be 6–12 months after it unless
-    /// `allow_any_duration` is set.
+    /// Default: the template's default length after the start (six months for the executive
+    /// template); must lie within the template's length (6–12 months for the executive one)
+    /// unless `allow_any_duration` is set.
     pub planned_end_date: Option<NaiveDate>,
     #[serde(default)]
     pub allow_any_duration: bool,
-    /// Default: the organization's `default_monthly_hours_budget`.
+    /// Default: the template's `default_monthly_hours_budget`, else the organization's.
     pub monthly_hours_budget: Option<f64>,
+    /// The program template (a built-in one or one of the organization's); default: the
+    /// executive template (`00000000-0000-7000-8000-000000000001`).
+    pub template_id: Option<Uuid>,
 }
 
 /// A partial update; `hr_partner_id: null` removes the hr_partner. The same rules as on creation
@@ -218,6 +228,7 @@ pub async fn create_engagement(
         planned_end_date: b.planned_end_date,
         allow_any_duration: b.allow_any_duration,
         monthly_hours_budget: b.monthly_hours_budget,
+        template_id: b.template_id.map(Into::into),
     };
     let engagement = state.run(move |conn| engagements::create(conn, &caller, input)).await?;
     Ok(created(location(&engagement), engagement.version, &EngagementResponse::from(&engagement)))
@@ -308,7 +319,9 @@ pub async fn update_engagement(
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))
 }
 
-/// Move the program to another phase. The coach (or an admin) moves it through the eight steps;
+/// Move the program to another phase. The coach (or an admin) moves it through the steps of its
+/// template (the eight steps for the executive template, fewer for others; each template says
+/// which guards apply to leaving each step);
 /// the organization's hr_partner may put it `on_hold`, resume it, or cancel it (reason required).
 /// A transition whose conditions are not met is a 409 listing every unmet condition in `errors`
 /// by a stable code: transition_not_allowed, engagement_ended, reason_required, sponsor_missing,

@@ -15,6 +15,7 @@ pub mod reviews;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
+pub mod templates;
 pub mod users;
 pub mod webhooks;
 

@@ -6,13 +6,14 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
 use chrono::{DateTime, Utc};
-use keel_commands::sessions::{self, SeenSession};
+use keel_commands::sessions::{self, Completion, SeenSession};
 use keel_domain::coaching::{
-    LedgerMonth, NewSession, Session, SessionChanges, SessionContent, SessionFormat as FormatValue,
-    SessionKind as KindValue, SessionKind, SessionStatus as SessionStatusValue,
+    ActionItemChanges, LedgerMonth, Session, SessionChanges, SessionContent, SessionFormat as FormatValue,
+    SessionKind as KindValue, SessionStatus as SessionStatusValue,
 };
 use keel_domain::engagement::Engagement;
 use keel_domain::policy::SessionView;
+use keel_domain::template::SessionRequest;
 use keel_domain::{EngagementId, SessionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,6 +37,13 @@ pub struct SessionResponse {
     pub status: SessionStatusValue,
     /// Why it was cancelled or a no-show.
     pub status_reason: Option<String>,
+    /// Which of the template's planned sessions this is (0-based), if it is one.
+    pub plan_index: Option<u32>,
+    /// That planned session's title (e.g. `Opening session`).
+    pub plan_title: Option<String>,
+    /// The answer recorded for the planned session's choice (content: coach and leader).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
     #[serde(serialize_with = "crate::json::optional_timestamp")]
     pub completed_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,6 +83,9 @@ fn view(s: &Session, v: SessionView) -> SessionResponse {
         kind: s.kind,
         status: s.status,
         status_reason: s.status_reason.clone(),
+        plan_index: s.plan_index,
+        plan_title: s.plan_title.clone(),
+        choice: if v.shared_summary { s.choice.clone() } else { None },
         completed_at: s.completed_at,
         agenda: if v.agenda() { s.agenda.clone() } else { None },
         check_in: content(&s.content.check_in),
@@ -100,17 +111,44 @@ pub struct SessionList {
     pub items: Vec<SessionResponse>,
 }
 
+/// What the request leaves out comes from the engagement's program template: the next of its
+/// planned sessions (if any is left), then its session defaults; an agenda left out is written
+/// from the template's session plan.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSessionRequest {
     #[serde(serialize_with = "crate::json::timestamp")]
     pub scheduled_at: DateTime<Utc>,
     /// 15–480 minutes for a regular session; 5–30 for a micro session.
-    pub duration_minutes: u32,
-    pub format: FormatValue,
-    /// Default `regular`.
+    #[schema(minimum = 5, maximum = 480)]
+    pub duration_minutes: Option<u32>,
+    pub format: Option<FormatValue>,
     pub kind: Option<KindValue>,
+    #[schema(max_length = 20000)]
     pub agenda: Option<String>,
+}
+
+/// The session after this one, proposed (status `proposed`) with the next steps as its agenda;
+/// the coach confirms it with `status: scheduled`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NextSessionRequest {
+    pub scheduled_at: DateTime<Utc>,
+    #[schema(minimum = 5, maximum = 480)]
+    pub duration_minutes: Option<u32>,
+    pub format: Option<FormatValue>,
+    pub kind: Option<KindValue>,
+}
+
+/// Homework: an open action item of the leader, set by the session.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HomeworkRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[schema(max_length = 20000)]
+    pub details: Option<String>,
+    pub due_date: Option<chrono::NaiveDate>,
 }
 
 /// Move, confirm (`status: scheduled` for a requested time), cancel or mark a no-show (with a
@@ -145,6 +183,14 @@ pub struct CompleteSessionRequest {
     pub shared_summary: Option<String>,
     /// Seen only by you, the coach who writes them.
     pub private_notes: Option<String>,
+    /// For a planned session with a choice (e.g. the opening session's focus): one of its options.
+    pub choice: Option<String>,
+    /// Each becomes an open action item of the leader, set by this session.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub homework: Vec<HomeworkRequest>,
+    /// Proposes the next session, with `next_steps` as its agenda.
+    pub next_session: Option<NextSessionRequest>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -225,14 +271,12 @@ pub async fn schedule_session(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let b = body.0;
-    let input = NewSession {
-        scheduled_at: b.scheduled_at,
+    let input = SessionRequest {
+        scheduled_at: Some(b.scheduled_at),
         duration_minutes: b.duration_minutes,
         format: b.format,
-        kind: b.kind.map_or(SessionKind::Regular, Into::into),
+        kind: b.kind,
         agenda: b.agenda,
-        // Set by the command from who asks.
-        requested_by_leader: false,
     };
     let seen = state.run(move |conn| sessions::schedule(conn, &caller, id, input)).await?;
     Ok(created(format!("/v1/engagements/{id}/sessions/{}", seen.session.id), seen.session.version, &viewed(&seen)))
@@ -285,7 +329,8 @@ pub async fn update_session(
 
 /// Complete a session (the coach): its actual length and content. Refused with 409
 /// (`over_budget`, with the numbers) when its month's hours, approved extensions included, cannot
-/// cover it.
+/// cover it. In the same transaction, `homework` becomes the leader's action items and
+/// `next_session` a proposed session whose agenda carries the `next_steps`.
 #[utoipa::path(tag = "sessions",
     params(("id" = Uuid, Path, description = "The engagement"), ("session_id" = Uuid, Path, description = "The session")),
     request_body = CompleteSessionRequest,
@@ -312,8 +357,29 @@ pub async fn complete_session(
         shared_summary: b.shared_summary,
         private_notes: b.private_notes,
     };
-    let minutes = b.actual_duration_minutes;
-    let seen = state.run(move |conn| sessions::complete(conn, &caller, (id, session_id), minutes, &content)).await?;
+    let completion = Completion {
+        actual_minutes: b.actual_duration_minutes,
+        content,
+        choice: b.choice,
+        homework: b
+            .homework
+            .into_iter()
+            .map(|h| ActionItemChanges {
+                title: Some(h.title),
+                details: Some(h.details),
+                due_date: Some(h.due_date),
+                ..Default::default()
+            })
+            .collect(),
+        next_session: b.next_session.map(|n| SessionRequest {
+            scheduled_at: Some(n.scheduled_at),
+            duration_minutes: n.duration_minutes,
+            format: n.format,
+            kind: n.kind,
+            agenda: None,
+        }),
+    };
+    let seen = state.run(move |conn| sessions::complete(conn, &caller, (id, session_id), &completion)).await?;
     Ok(resource(StatusCode::OK, seen.session.version, &viewed(&seen)))
 }
 

@@ -36,3 +36,15 @@ pub fn for_engagement(
         .select((events::event_type, events::payload))
         .load(conn)?)
 }
+
+/// (type, payload) of an organization's events, oldest first.
+pub fn for_organization(
+    conn: &mut DbConnection,
+    organization_id: keel_domain::OrganizationId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(events::table
+        .filter(events::organization_id.eq(organization_id.to_string()))
+        .order(events::id.asc())
+        .select((events::event_type, events::payload))
+        .load(conn)?)
+}

@@ -42,6 +42,9 @@ pub(crate) struct SessionRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     version: i64,
+    plan_index: Option<i32>,
+    plan_title: Option<String>,
+    choice: Option<String>,
 }
 
 impl SessionRow {
@@ -74,6 +77,9 @@ impl SessionRow {
             created_at: to_db_time(s.created_at),
             updated_at: to_db_time(s.updated_at),
             version: s.version,
+            plan_index: s.plan_index.map(|i| i as i32),
+            plan_title: s.plan_title.clone(),
+            choice: s.choice.clone(),
         }
     }
 
@@ -106,6 +112,12 @@ impl SessionRow {
                 .map(|u| u.parse::<UserId>().map_err(|_| corrupt("notes author", u)))
                 .transpose()?,
             status_reason: self.status_reason,
+            plan_index: self
+                .plan_index
+                .map(|i| u32::try_from(i).map_err(|_| corrupt("plan index", &i.to_string())))
+                .transpose()?,
+            plan_title: self.plan_title,
+            choice: self.choice,
             completed_at: self.completed_at.map(from_db_time),
             sequence: self.sequence,
             created_at: from_db_time(self.created_at),
