@@ -253,6 +253,9 @@ pub fn sign_out(conn: &mut DbConnection, request_id: &str, user: &User, token: &
 #[derive(Clone, Debug)]
 pub struct Participants {
     pub engagement: Engagement,
+    /// The name of the program's template, and the step after the current one in it.
+    pub program: String,
+    pub next_phase: Option<keel_domain::engagement::Phase>,
     pub leader: (UserId, String),
     pub coach: (UserId, String),
     pub sponsors: Vec<(UserId, String)>,
@@ -277,6 +280,8 @@ impl Participants {
 /// The people of an engagement the caller may read (404 otherwise, as for the engagement).
 pub fn participants(conn: &mut DbConnection, caller: &Caller, id: EngagementId) -> Result<Participants, StoreError> {
     let engagement = crate::engagements::get(conn, caller, id)?;
+    let template = crate::templates::of_engagement(conn, &engagement)?;
+    let next_phase = template.definition.forward(engagement.phase).first().copied();
     let mut name = |id: UserId| -> Result<(UserId, String), StoreError> {
         Ok((id, users::find(conn, id)?.map(|u| u.name).unwrap_or_else(|| "a former participant".to_owned())))
     };
@@ -284,6 +289,8 @@ pub fn participants(conn: &mut DbConnection, caller: &Caller, id: EngagementId) 
         leader: name(engagement.leader_id)?,
         coach: name(engagement.coach_id)?,
         sponsors: engagement.sponsor_ids.iter().map(|id| name(*id)).collect::<Result<_, _>>()?,
+        program: template.name,
+        next_phase,
         engagement,
     })
 }

@@ -30,7 +30,7 @@ both_backends! {
     }
 }
 
-async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
+pub(crate) async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
     let smtp = SmtpSink::start();
     let smtp_url = smtp.url();
     let app = TestApp::spawn_with(backend, move |config| {
@@ -41,7 +41,7 @@ async fn app_with_mail(backend: Backend) -> Option<(TestApp, SmtpSink)> {
     Some((app, smtp))
 }
 
-fn assert_page(response: &Response, status: u16) -> String {
+pub(crate) fn assert_page(response: &Response, status: u16) -> String {
     assert_eq!(response.status.as_u16(), status, "{}", response.text());
     let content_type = response.header("content-type").unwrap_or_default();
     assert!(content_type.starts_with("text/html"), "a page, not {content_type}");
@@ -373,7 +373,7 @@ async fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend)
 }
 
 /// Signs `email` in through the sign-in page and the link it mails (as anyone would).
-async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str) -> Browser<'a> {
+pub(crate) async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str) -> Browser<'a> {
     let mut browser = Browser::new(app);
     let form = browser.get("/sign-in").await;
     assert_page(&browser.submit(&form, "/sign-in", &[("email", email)]).await, 200);

@@ -4,10 +4,11 @@
 //! may read and change them, and bad templates refused with nothing written.
 
 use actix_web::http::Method;
-use keel_tests::{TestApp, both_backends};
+use keel_tests::{Backend, TestApp, both_backends};
 use serde_json::{Value, json};
 
 both_backends! {
+    fn a_micro_coaching_leader_follows_their_program_on_their_page(backend: Backend);
     fn micro_coaching_from_creation_to_the_end_review(app: TestApp);
     fn the_introductory_sequence_with_its_planned_sessions(app: TestApp);
     fn organization_templates_are_copied_edited_and_versioned(app: TestApp);
@@ -385,4 +386,29 @@ async fn bad_templates_are_refused_and_nothing_is_written(app: TestApp) {
     assert_eq!(listed["items"].as_array().unwrap().len(), 3, "nothing was written");
     let audit = app.get("/v1/audit-events?limit=200").await.json();
     assert!(!audit["items"].as_array().unwrap().iter().any(|a| a["action"] == "template.created"));
+}
+
+async fn a_micro_coaching_leader_follows_their_program_on_their_page(backend: Backend) {
+    use crate::pages::{app_with_mail, assert_page, signed_in};
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let org = Org::new(&app, "Acme").await;
+    let engagement = org.engagement(&app, Some(MICRO)).await;
+    let walk = Walk { app: &app, org: &org, base: format!("/v1/engagements/{}", engagement["id"].as_str().unwrap()) };
+    walk.outcome().await;
+    walk.go("coaching").await.expect_status(200);
+    let at = json!({ "scheduled_at": "2099-01-12T08:00:00Z" });
+    walk.call("coach", Method::POST, "/sessions", Some(at)).await.expect_status(201);
+    let page = format!("/engagements/{}", engagement["id"].as_str().unwrap());
+
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let html = assert_page(&leader.get(&page).await, 200);
+    // The page follows the template: its name, and after coaching comes the end review (no mid
+    // review in micro coaching); the upcoming session carries the micro plan as its agenda.
+    for shown in ["Micro coaching", "Coaching sessions.", "The end-of-program review", "1. Goal", "15 min"] {
+        assert!(html.contains(shown), "{shown:?} on the leader's page:\n{html}");
+    }
+    assert!(!html.contains("mid-program review"), "{html}");
+    let mut sponsor = signed_in(&app, &smtp, "sponsor@acme.test").await;
+    let html = assert_page(&sponsor.get(&page).await, 200);
+    assert!(html.contains("Micro coaching") && !html.contains("1. Goal"), "the sponsor sees no agenda:\n{html}");
 }

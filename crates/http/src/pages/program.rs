@@ -23,29 +23,41 @@ use super::home::{Todo, todo};
 use super::{Chrome, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
-/// What the phase means for the people in the program, and what comes next.
-fn phase_text(phase: Phase) -> (&'static str, &'static str) {
+/// What the phase means for the people in the program.
+fn phase_text(phase: Phase) -> &'static str {
     match phase {
-        Phase::Context => ("Agreeing the outcomes the program aims at.", "The coach interviews the leader."),
-        Phase::LeaderInterview => {
-            ("The coach's interview with the leader.", "Colleagues are asked for feedback (the 360).")
-        }
-        Phase::StakeholderInterviews => {
-            ("Colleagues give their feedback (the 360).", "The coach writes the assessment and designs the program.")
-        }
-        Phase::AssessmentDesign => {
-            ("The coach is designing the program.", "The leader and the sponsors review the design.")
-        }
-        Phase::SponsorReview => {
-            ("The leader and the sponsors review the design.", "Once everyone approved, coaching begins.")
-        }
-        Phase::Coaching => ("Coaching sessions.", "A mid-program review compares progress with the outcomes."),
-        Phase::MidReview => ("The mid-program review.", "Coaching continues with any changes agreed."),
-        Phase::EndReview => ("The end-of-program review.", "The program completes, or continues with new outcomes."),
-        Phase::Completed => ("The program is complete.", "Nothing: well done."),
-        Phase::Renewed => ("The program continued as a new engagement.", "See the new engagement."),
-        Phase::OnHold => ("The program is on hold.", "It resumes where it left off."),
-        Phase::Cancelled => ("The program was cancelled.", "Nothing."),
+        Phase::Context => "Agreeing the outcomes the program aims at.",
+        Phase::LeaderInterview => "The coach's interview with the leader.",
+        Phase::StakeholderInterviews => "Colleagues give their feedback (the 360).",
+        Phase::AssessmentDesign => "The coach is designing the program.",
+        Phase::SponsorReview => "The leader and the sponsors review the design.",
+        Phase::Coaching => "Coaching sessions.",
+        Phase::MidReview => "The mid-program review.",
+        Phase::EndReview => "The end-of-program review.",
+        Phase::Completed => "The program is complete.",
+        Phase::Renewed => "The program continued as a new engagement.",
+        Phase::OnHold => "The program is on hold.",
+        Phase::Cancelled => "The program was cancelled.",
+    }
+}
+
+/// What comes after `phase` in this program (`next`: the step its template goes to).
+fn next_text(phase: Phase, next: Option<Phase>) -> &'static str {
+    match (phase, next) {
+        (Phase::Completed, _) => "Nothing: well done.",
+        (Phase::Renewed, _) => "See the new engagement.",
+        (Phase::OnHold, _) => "It resumes where it left off.",
+        (Phase::Cancelled, _) => "Nothing.",
+        (Phase::SponsorReview, _) => "Once everyone approved, coaching begins.",
+        (Phase::MidReview, _) => "Coaching continues with any changes agreed.",
+        (_, Some(Phase::LeaderInterview)) => "The coach interviews the leader.",
+        (_, Some(Phase::StakeholderInterviews)) => "Colleagues are asked for feedback (the 360).",
+        (_, Some(Phase::AssessmentDesign)) => "The coach writes the assessment and designs the program.",
+        (_, Some(Phase::SponsorReview)) => "The leader and the sponsors review the design.",
+        (_, Some(Phase::Coaching)) => "Coaching sessions begin.",
+        (_, Some(Phase::MidReview)) => "A mid-program review compares progress with the outcomes.",
+        (_, Some(Phase::EndReview)) => "The end-of-program review compares progress with the outcomes.",
+        (_, _) => "The program completes, or continues with new outcomes.",
     }
 }
 
@@ -106,6 +118,7 @@ struct LeaderPage {
     chrome: Chrome,
     title: String,
     coach: String,
+    program: String,
     phase: &'static str,
     phase_text: &'static str,
     next_text: &'static str,
@@ -134,6 +147,7 @@ struct OverviewPage {
     title: String,
     leader: String,
     coach: String,
+    program: String,
     phase: &'static str,
     phase_text: &'static str,
     dates: String,
@@ -220,7 +234,8 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<L
 fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, error: Option<String>) -> LeaderPage {
     let LeaderData { engagement, people, waiting, outcomes, sessions, homework } = data;
     let now = keel_domain::time::now();
-    let (phase_text, next_text) = phase_text(engagement.phase);
+    let next_text = next_text(engagement.phase, people.next_phase);
+    let phase_text = phase_text(engagement.phase);
     let upcoming = sessions
         .iter()
         .filter(|s| s.session.status == SessionStatus::Scheduled && s.session.scheduled_at >= now)
@@ -249,6 +264,7 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
         chrome: visitor.chrome(),
         title: engagement.title.clone(),
         coach: people.coach.1.clone(),
+        program: people.program.clone(),
         phase: engagement.phase.as_str(),
         phase_text,
         next_text,
@@ -277,7 +293,7 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
 
 fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
     let OverviewData { engagement, people, waiting, ledger, sessions } = data;
-    let (phase_text, _) = phase_text(engagement.phase);
+    let phase_text = phase_text(engagement.phase);
     let today = keel_domain::time::now();
     let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
     let used: i64 = so_far.iter().map(|m| m.used_minutes).sum();
@@ -294,6 +310,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         title: engagement.title.clone(),
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),
+        program: people.program.clone(),
         phase: engagement.phase.as_str(),
         phase_text,
         dates: dates(&engagement),
