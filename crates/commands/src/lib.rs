@@ -15,6 +15,7 @@ pub mod designs;
 pub mod engagements;
 pub mod extensions;
 pub mod frame;
+pub mod groups;
 pub mod notifications;
 pub mod ops;
 pub mod organizations;

@@ -310,16 +310,35 @@ impl std::fmt::Display for Month {
     }
 }
 
+/// What has an hours budget: an engagement, or a group whose sessions count once for all.
+pub trait Budgeted {
+    fn start_date(&self) -> NaiveDate;
+    fn planned_end_date(&self) -> NaiveDate;
+    fn monthly_hours_budget(&self) -> f64;
+}
+
+impl Budgeted for Engagement {
+    fn start_date(&self) -> NaiveDate {
+        self.start_date
+    }
+    fn planned_end_date(&self) -> NaiveDate {
+        self.planned_end_date
+    }
+    fn monthly_hours_budget(&self) -> f64 {
+        self.monthly_hours_budget
+    }
+}
+
 /// The budget of `month` in minutes: the monthly budget, prorated by the days of the month that
-/// fall between the engagement's start and planned end (inclusive).
-pub fn month_budget_minutes(engagement: &Engagement, month: Month) -> i64 {
-    let first = month.first_day().max(engagement.start_date);
-    let last = (month.next().first_day() - chrono::Duration::days(1)).min(engagement.planned_end_date);
+/// fall between the start and the planned end (inclusive).
+pub fn month_budget_minutes(plan: &impl Budgeted, month: Month) -> i64 {
+    let first = month.first_day().max(plan.start_date());
+    let last = (month.next().first_day() - chrono::Duration::days(1)).min(plan.planned_end_date());
     if last < first {
         return 0;
     }
     let covered = (last - first).num_days() + 1;
-    let full = engagement.monthly_hours_budget * 60.0;
+    let full = plan.monthly_hours_budget() * 60.0;
     (full * covered as f64 / month.days() as f64).round() as i64
 }
 
@@ -346,10 +365,10 @@ impl LedgerMonth {
 /// The ledger from the start month to the planned end month. `used` are (month, minutes) of
 /// completed (and, where the organization says so, no-show) sessions; `extensions` are approved
 /// (month, minutes). Usage in months outside the plan appears as its own month.
-pub fn ledger(engagement: &Engagement, used: &[(Month, i64)], extensions: &[(Month, i64)]) -> Vec<LedgerMonth> {
+pub fn ledger(plan: &impl Budgeted, used: &[(Month, i64)], extensions: &[(Month, i64)]) -> Vec<LedgerMonth> {
     let mut months = Vec::new();
-    let mut month = Month::of(engagement.start_date);
-    let end = Month::of(engagement.planned_end_date);
+    let mut month = Month::of(plan.start_date());
+    let end = Month::of(plan.planned_end_date());
     while month <= end {
         months.push(month);
         month = month.next();
@@ -364,7 +383,7 @@ pub fn ledger(engagement: &Engagement, used: &[(Month, i64)], extensions: &[(Mon
         .into_iter()
         .map(|m| LedgerMonth {
             month: m,
-            budget_minutes: month_budget_minutes(engagement, m),
+            budget_minutes: month_budget_minutes(plan, m),
             extension_minutes: extensions.iter().filter(|(em, _)| *em == m).map(|(_, x)| x).sum(),
             used_minutes: used.iter().filter(|(um, _)| *um == m).map(|(_, x)| x).sum(),
         })

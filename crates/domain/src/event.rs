@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::engagement::{Engagement, Phase};
-use crate::id::{EngagementId, ExtensionId, OrganizationId, SessionId};
+use crate::group::Group;
+use crate::id::{EngagementId, ExtensionId, GroupSessionId, OrganizationId, SessionId, UserId};
 use crate::template::ProgramTemplate;
 use crate::time::{self, Timestamp};
 
@@ -127,6 +128,53 @@ impl DomainEvent {
                 "version": template.version,
                 "steps": template.phases().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
             }),
+            occurred_at: time::now(),
+        }
+    }
+
+    pub fn group_created(group: &Group) -> DomainEvent {
+        Self::group(group, "group.created", json!({ "kind": group.kind.as_str(), "coach_id": group.coach_id }))
+    }
+
+    pub fn member_joined(group: &Group, user: UserId) -> DomainEvent {
+        Self::group(group, "group.member_joined", json!({ "user_id": user }))
+    }
+
+    pub fn member_left(group: &Group, user: UserId) -> DomainEvent {
+        Self::group(group, "group.member_left", json!({ "user_id": user }))
+    }
+
+    /// A group session was scheduled: when, not what about.
+    pub fn group_session_scheduled(group: &Group, session: GroupSessionId, at: Timestamp) -> DomainEvent {
+        Self::group(group, "group.session_scheduled", json!({ "session_id": session, "scheduled_at": at }))
+    }
+
+    /// A group session took place: how long and how many came, never who said what.
+    pub fn group_session_completed(
+        group: &Group,
+        session: GroupSessionId,
+        minutes: u32,
+        attended: usize,
+        absent: usize,
+    ) -> DomainEvent {
+        Self::group(
+            group,
+            "group.session_completed",
+            json!({ "session_id": session, "duration_minutes": minutes, "attended": attended, "absent": absent }),
+        )
+    }
+
+    /// Something happened to a group (`group.*`): ids, kinds, times and counts, never content.
+    fn group(group: &Group, event_type: &'static str, details: Value) -> DomainEvent {
+        let mut payload = json!({ "group_id": group.id, "organization_id": group.organization_id });
+        if let (Some(all), Value::Object(more)) = (payload.as_object_mut(), details) {
+            all.extend(more);
+        }
+        DomainEvent {
+            event_type,
+            organization_id: group.organization_id,
+            engagement_id: None,
+            payload,
             occurred_at: time::now(),
         }
     }

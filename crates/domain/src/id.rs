@@ -114,6 +114,26 @@ define_id!(
     /// The id of a program template (built-in templates have fixed ids).
     TemplateId
 );
+define_id!(
+    /// The id of a coaching group (a cohort or a team).
+    GroupId
+);
+define_id!(
+    /// The id of one person's time in a group.
+    MembershipId
+);
+define_id!(
+    /// The id of a session of a group.
+    GroupSessionId
+);
+define_id!(
+    /// The id of a group participant's own outcome.
+    GroupOutcomeId
+);
+define_id!(
+    /// The id of a group participant's own action item.
+    GroupActionItemId
+);
 
 #[cfg(test)]
 mod tests {

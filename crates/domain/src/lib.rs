@@ -10,6 +10,7 @@ pub mod design;
 pub mod engagement;
 pub mod error;
 pub mod event;
+pub mod group;
 pub mod id;
 pub mod organization;
 pub mod outbox;
@@ -29,6 +30,7 @@ mod wire;
 
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{
-    ActionItemId, ApiClientId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId, MeasurementId,
-    OrganizationId, OutcomeId, RaterId, SessionId, TemplateId, ThemeId, TransitionId, UserId, WebhookId,
+    ActionItemId, ApiClientId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId, GroupActionItemId, GroupId,
+    GroupOutcomeId, GroupSessionId, MeasurementId, MembershipId, OrganizationId, OutcomeId, RaterId, SessionId,
+    TemplateId, ThemeId, TransitionId, UserId, WebhookId,
 };

@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use crate::engagement::{Engagement, Mover};
 use crate::error::DomainError;
+use crate::group::{Group, Participation};
 use crate::id::{OrganizationId, UserId};
 use crate::user::{Role, User, UserChanges};
 
@@ -117,6 +118,10 @@ impl Principal {
 /// What a principal may do, described with the facts the decision needs.
 #[derive(Clone, Debug)]
 pub enum Action<'a> {
+    /// Creating a group (a cohort or a team) in an organization.
+    CreateGroup {
+        organization_id: OrganizationId,
+    },
     /// Reading a program template: built-in ones (`organization_id` None) or an organization's.
     ReadTemplate {
         organization_id: Option<OrganizationId>,
@@ -501,7 +506,7 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 Err(not_found("user"))
             }
         }
-        Action::CreateEngagement { organization_id } => {
+        Action::CreateEngagement { organization_id } | Action::CreateGroup { organization_id } => {
             if principal.manages(Some(*organization_id), Scope::EngagementsWrite) {
                 Ok(())
             } else if principal.lacks_scope(Some(*organization_id), Scope::EngagementsWrite) {
@@ -585,6 +590,127 @@ pub fn template_visibility(principal: &Principal) -> Result<TemplateVisibility, 
             TemplateVisibility::Organization(*organization_id)
         }
     })
+}
+
+/// How a principal stands to a group (seed 002).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupRelation {
+    Admin,
+    /// The organization's hr_partner, or its API client (with the scope the action needs).
+    HrPartner,
+    Coach,
+    Sponsor,
+    /// In the group now.
+    Participant,
+    /// Was in the group and left: keeps reading what they saw.
+    FormerParticipant,
+    ScopeMissing,
+    None,
+}
+
+pub fn group_relation(
+    principal: &Principal,
+    group: &Group,
+    participation: Participation,
+    scope: Scope,
+) -> GroupRelation {
+    if principal.is_admin() {
+        return GroupRelation::Admin;
+    }
+    let org = Some(group.organization_id);
+    if principal.manages(org, scope) {
+        return GroupRelation::HrPartner;
+    }
+    if principal.lacks_scope(org, scope) {
+        return GroupRelation::ScopeMissing;
+    }
+    match (principal, participation) {
+        (Principal::User { id, .. }, _) if *id == group.coach_id => GroupRelation::Coach,
+        (Principal::User { .. }, Participation::Current) => GroupRelation::Participant,
+        (Principal::User { .. }, Participation::Former) => GroupRelation::FormerParticipant,
+        (Principal::User { id, .. }, _) if *id == group.sponsor_id => GroupRelation::Sponsor,
+        _ => GroupRelation::None,
+    }
+}
+
+/// What may be done with a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupAction {
+    /// The group, its members, its sessions' schedule and attendance, its hours.
+    Read,
+    /// Its name, size, budget and dates, and who joins and leaves: its hr_partner or an admin.
+    Manage,
+    /// Scheduling, moving, cancelling and completing its sessions: its coach.
+    RunSessions,
+    /// A participant's own outcomes and action items: the coach and that participant.
+    ReadItems { participant: UserId },
+    /// Setting a participant's outcomes and action items: the coach.
+    WriteItems { participant: UserId },
+    /// Marking one's own action item done or dropped: the participant (or the coach).
+    UpdateItemStatus { participant: UserId },
+}
+
+/// Decides `action` on `group` for `principal` (`participation`: how the principal, if a person,
+/// stands in it). Those who cannot see the group, or a participant's items, get 404.
+pub fn check_group(
+    principal: &Principal,
+    group: &Group,
+    participation: Participation,
+    action: GroupAction,
+) -> Result<(), DomainError> {
+    use GroupRelation as R;
+    let scope = match action {
+        GroupAction::Read | GroupAction::ReadItems { .. } => Scope::EngagementsRead,
+        _ => Scope::EngagementsWrite,
+    };
+    let relation = group_relation(principal, group, participation, scope);
+    let me = match principal {
+        Principal::User { id, .. } => Some(*id),
+        Principal::ApiClient { .. } => None,
+    };
+    match (relation, action) {
+        (R::None, _) => Err(not_found("group")),
+        (R::ScopeMissing, _) => Err(forbidden("groups need the engagements:read or engagements:write scope")),
+        (_, GroupAction::Read) => Ok(()),
+        (R::Admin | R::HrPartner, GroupAction::Manage) => Ok(()),
+        (_, GroupAction::Manage) => Err(forbidden("only the group's hr_partner or an admin changes the group")),
+        (R::Coach, GroupAction::RunSessions) => Ok(()),
+        (_, GroupAction::RunSessions) => Err(forbidden("only the group's coach runs its sessions")),
+        (R::Coach, _) => Ok(()),
+        (R::Participant | R::FormerParticipant, GroupAction::ReadItems { participant }) if me == Some(participant) => {
+            Ok(())
+        }
+        (R::Participant, GroupAction::UpdateItemStatus { participant }) if me == Some(participant) => Ok(()),
+        // Another participant's items are not there for anyone but the coach and their owner.
+        (_, GroupAction::ReadItems { .. } | GroupAction::UpdateItemStatus { .. }) => Err(not_found("participant item")),
+        (R::Participant | R::FormerParticipant, GroupAction::WriteItems { participant }) if me == Some(participant) => {
+            Err(forbidden("the coach sets a participant's outcomes and action items"))
+        }
+        (_, GroupAction::WriteItems { .. }) => Err(not_found("participant item")),
+    }
+}
+
+/// What a reader sees of a group session: the agenda and the shared summary (the coach and the
+/// participants, present and former), the private notes (their author).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupSessionView {
+    pub content: bool,
+    pub private_notes: bool,
+}
+
+pub fn group_session_view(
+    principal: &Principal,
+    group: &Group,
+    participation: Participation,
+    notes_author: Option<UserId>,
+) -> GroupSessionView {
+    use GroupRelation as R;
+    let relation = group_relation(principal, group, participation, Scope::EngagementsRead);
+    let author = matches!(principal, Principal::User { id, .. } if Some(*id) == notes_author);
+    GroupSessionView {
+        content: matches!(relation, R::Coach | R::Participant | R::FormerParticipant),
+        private_notes: relation == R::Coach && author,
+    }
 }
 
 /// Which engagements a principal sees in the engagement list.

@@ -15,7 +15,8 @@ use crate::time::{self, Timestamp};
 use crate::validate;
 use crate::wire::wire_enum;
 
-/// The event types of SPEC §5, in the order they occur in a program.
+/// The event types of SPEC §5, in the order they occur in a program, then those of templates and
+/// groups.
 pub const EVENT_TYPES: &[&str] = &[
     "engagement.created",
     "engagement.phase_changed",
@@ -31,6 +32,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "feedback.submitted",
     "template.created",
     "template.updated",
+    "group.created",
+    "group.member_joined",
+    "group.member_left",
+    "group.session_scheduled",
+    "group.session_completed",
 ];
 
 /// The longest target URL accepted.
@@ -486,7 +492,7 @@ mod tests {
         );
         assert_eq!(validate_event_types(&types(&[])), Err(None));
         assert_eq!(validate_event_types(&types(&["engagement.deleted"])), Err(Some("engagement.deleted".into())));
-        assert_eq!(EVENT_TYPES.len(), 14, "SPEC §5's twelve and template.created, template.updated");
+        assert_eq!(EVENT_TYPES.len(), 19, "SPEC §5's twelve, two of templates and five of groups");
     }
 
     fn webhook() -> Webhook {

@@ -57,6 +57,7 @@ mod tests {
         use crate::coaching::{ActionItemStatus, ExtensionStatus, SessionFormat, SessionKind, SessionStatus};
         use crate::design::{ItemKind, Verdict};
         use crate::engagement::Phase;
+        use crate::group::{GroupItemStatus, GroupKind, GroupSessionStatus};
         use crate::program::MeasurementSource;
         use crate::review::NextStep;
         use crate::stakeholders::{Relationship, ThemeKind};
@@ -66,6 +67,9 @@ mod tests {
         same_names!(
             Guard,
             LengthUnit,
+            GroupKind,
+            GroupSessionStatus,
+            GroupItemStatus,
             SessionFormat,
             SessionKind,
             SessionStatus,

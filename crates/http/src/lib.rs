@@ -79,8 +79,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        action_items, api_clients, audit, designs, engagements, extensions, me, oauth, ops, organizations, program,
-        reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
+        action_items, api_clients, audit, designs, engagements, extensions, groups, me, oauth, ops, organizations,
+        program, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -162,6 +162,24 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::put_end_review)
                 .service(reviews::get_end_review)
                 .service(reviews::get_progress)
+                .service(groups::create_group)
+                .service(groups::list_groups)
+                .service(groups::get_group)
+                .service(groups::update_group)
+                .service(groups::list_members)
+                .service(groups::add_member)
+                .service(groups::remove_member)
+                .service(groups::list_group_sessions)
+                .service(groups::schedule_group_session)
+                .service(groups::get_group_session)
+                .service(groups::update_group_session)
+                .service(groups::complete_group_session)
+                .service(groups::get_group_hours)
+                .service(groups::list_participant_outcomes)
+                .service(groups::create_participant_outcome)
+                .service(groups::list_participant_action_items)
+                .service(groups::create_participant_action_item)
+                .service(groups::update_participant_action_item)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)
                 .service(webhooks::get_webhook)

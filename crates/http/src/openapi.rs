@@ -33,6 +33,7 @@ Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Sing
         (name = "program", description = "What the program's steps hold: context meeting, outcomes, leader interview"),
         (name = "designs", description = "Versioned program designs and the decisions of leader and sponsors"),
         (name = "sessions", description = "Coaching sessions and the hours ledger"),
+        (name = "groups", description = "Group and team coaching: cohorts and teams, members joining and leaving, group sessions with attendance, and each participant's own outcomes and action items"),
         (name = "reviews", description = "Mid- and end-of-program reviews, renewal, and progress"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
         (name = "webhooks", description = "Event subscriptions of an organization, signed per Standard Webhooks, and their delivery log"),

@@ -515,6 +515,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    coaching_groups (id) {
+        id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        name -> Text,
+        coach_id -> Text,
+        sponsor_id -> Text,
+        hr_partner_id -> Nullable<Text>,
+        team_leader_id -> Nullable<Text>,
+        max_participants -> Integer,
+        monthly_hours_budget -> Double,
+        start_date -> Date,
+        planned_end_date -> Date,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (id) {
+        id -> Text,
+        group_id -> Text,
+        organization_id -> Text,
+        user_id -> Text,
+        joined_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    group_sessions (id) {
+        id -> Text,
+        group_id -> Text,
+        organization_id -> Text,
+        scheduled_at -> Timestamp,
+        duration_minutes -> Integer,
+        format -> Text,
+        status -> Text,
+        agenda -> Nullable<Text>,
+        shared_summary -> Nullable<Text>,
+        private_notes -> Nullable<Text>,
+        notes_author -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_attendance (session_id, user_id) {
+        session_id -> Text,
+        user_id -> Text,
+        organization_id -> Text,
+        attended -> Bool,
+    }
+}
+
+diesel::table! {
+    group_outcomes (id) {
+        id -> Text,
+        group_id -> Text,
+        organization_id -> Text,
+        participant_id -> Text,
+        title -> Text,
+        measure -> Nullable<Text>,
+        baseline -> Nullable<Text>,
+        target -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_action_items (id) {
+        id -> Text,
+        group_id -> Text,
+        organization_id -> Text,
+        participant_id -> Text,
+        session_id -> Nullable<Text>,
+        title -> Text,
+        details -> Nullable<Text>,
+        due_date -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     users,
@@ -549,5 +641,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     page_links,
     web_sessions,
     program_templates,
-    program_template_versions
+    program_template_versions,
+    coaching_groups,
+    group_members,
+    group_sessions,
+    group_attendance,
+    group_outcomes,
+    group_action_items
 );

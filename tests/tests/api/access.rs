@@ -280,6 +280,59 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             Coach | Leader | Sponsor | Unrelated | ClientUnscoped => 403,
             Anonymous => 401,
         },
+        // Groups: their hr_partner and admins manage them; the coach runs the sessions; the
+        // sponsor and the participants (the leader here) read; a participant's own items are the
+        // coach's and theirs alone (404 for everyone else, admins included).
+        "create_group" => match who {
+            Admin | HrSame | ClientScoped => 201,
+            Anonymous => 401,
+            _ => 403,
+        },
+        "list_groups" => match who {
+            ClientUnscoped => 403,
+            _ => authenticated(200),
+        },
+        "get_group" | "list_members" | "list_group_sessions" | "get_group_session" | "get_group_hours" => match who {
+            Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
+            ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "update_group" | "add_member" | "remove_member" => match who {
+            Admin | HrSame | ClientScoped => match op {
+                "add_member" => 201,
+                "remove_member" => 204,
+                _ => 200,
+            },
+            Coach | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "schedule_group_session" | "update_group_session" | "complete_group_session" => match who {
+            Coach => {
+                if op == "schedule_group_session" {
+                    201
+                } else {
+                    200
+                }
+            }
+            Admin | HrSame | ClientScoped | Leader | Sponsor | ClientUnscoped => 403,
+            HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "list_participant_outcomes" | "list_participant_action_items" | "update_participant_action_item" => match who {
+            Coach => 200,
+            Leader => 200,
+            ClientUnscoped => 403,
+            Admin | HrSame | ClientScoped | Sponsor | HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
+        "create_participant_outcome" | "create_participant_action_item" => match who {
+            Coach => 201,
+            Leader | ClientUnscoped => 403,
+            Admin | HrSame | ClientScoped | Sponsor | HrOther | Unrelated => 404,
+            Anonymous => 401,
+        },
         // Program templates: everyone reads the built-in ones and their organization's (coaches and
         // admins every organization's); admins, the organization's hr_partner and its API client
         // with engagements:write create and change them.
@@ -436,6 +489,10 @@ struct World {
     delivery: String,
     /// A program template of the organization.
     template: String,
+    /// A cohort of the organization (coach, sponsor, hr_partner; the leader takes part), and an
+    /// action item of the leader in it.
+    group: String,
+    group_item: String,
     client_credentials: (String, String),
     counter: AtomicUsize,
     /// The application layer on the world's database, and its admin there: the fresh people and
@@ -519,6 +576,8 @@ impl World {
             webhook: String::new(),
             delivery: String::new(),
             template: String::new(),
+            group: String::new(),
+            group_item: String::new(),
             client_credentials,
             counter: AtomicUsize::new(0),
             admin: keel_tests::fixtures::admin(&app, &mut app.db.open().conn().unwrap()),
@@ -528,6 +587,13 @@ impl World {
         world.webhook = world.fresh_webhook().await;
         let template = world.app.post("/v1/program-templates", &world.template_body()).await.expect_status(201).json();
         world.template = template["id"].as_str().unwrap().to_owned();
+        let group = world.app.post("/v1/groups", &world.group_body()).await.expect_status(201).json();
+        world.group = group["id"].as_str().unwrap().to_owned();
+        let join = json!({ "user_id": world.ids[&Who::Leader] });
+        world.app.post(&format!("/v1/groups/{}/members", world.group), &join).await.expect_status(201);
+        let item = format!("/v1/groups/{}/participants/{}/action-items", world.group, world.ids[&Who::Leader]);
+        world.group_item =
+            world.as_coach(Method::POST, item, json!({ "title": "Practise" })).await["id"].as_str().unwrap().to_owned();
         world.engagement = world.fresh_engagement().await;
         let deliveries = world.app.get(&format!("/v1/webhooks/{}/deliveries", world.webhook)).await.json();
         world.delivery = deliveries["items"][0]["id"].as_str().expect("a delivery").to_owned();
@@ -722,6 +788,20 @@ impl World {
         };
         let conn = &mut self.db.conn().unwrap();
         keel_commands::engagements::create(conn, &self.admin, input).unwrap().id.to_string()
+    }
+
+    fn group_body(&self) -> Value {
+        json!({
+            "organization_id": self.org, "kind": "cohort", "name": "Leaders", "coach_id": self.ids[&Who::Coach],
+            "sponsor_id": self.ids[&Who::Sponsor], "hr_partner_id": self.ids[&Who::HrSame],
+            "start_date": "2026-01-05", "max_participants": 50, "monthly_hours_budget": 200
+        })
+    }
+
+    async fn fresh_group_session(&self) -> String {
+        let body = json!({ "scheduled_at": "2026-02-10T10:00:00Z", "duration_minutes": 60, "format": "video" });
+        let session = self.as_coach(Method::POST, format!("/v1/groups/{}/sessions", self.group), body).await;
+        session["id"].as_str().unwrap().to_owned()
     }
 
     fn template_body(&self) -> Value {
@@ -1033,6 +1113,68 @@ impl World {
                 let kind = if op == "put_mid_review" { "mid" } else { "end" };
                 let body = json!({ "narrative": "n", "outcomes": [] });
                 call(Method::PUT, format!("/v1/engagements/{}/reviews/{kind}", self.coaching), Some(body)).await
+            }
+            "create_group" => call(Method::POST, "/v1/groups".into(), Some(self.group_body())).await,
+            "list_groups" => call(Method::GET, "/v1/groups".into(), None).await,
+            "get_group" => call(Method::GET, format!("/v1/groups/{}", self.group), None).await,
+            "update_group" => {
+                let body = json!({ "name": format!("changed by {who:?}") });
+                call(Method::PATCH, format!("/v1/groups/{}", self.group), Some(body)).await
+            }
+            "list_members" => call(Method::GET, format!("/v1/groups/{}/members", self.group), None).await,
+            "add_member" => {
+                let body = json!({ "user_id": self.fresh_user().await });
+                call(Method::POST, format!("/v1/groups/{}/members", self.group), Some(body)).await
+            }
+            "remove_member" => {
+                let user = self.fresh_user().await;
+                let members = format!("/v1/groups/{}/members", self.group);
+                self.app.post(&members, &json!({ "user_id": user })).await.expect_status(201);
+                call(Method::DELETE, format!("{members}/{user}"), None).await
+            }
+            "list_group_sessions" => call(Method::GET, format!("/v1/groups/{}/sessions", self.group), None).await,
+            "schedule_group_session" => {
+                let body = json!({ "scheduled_at": "2026-02-12T10:00:00Z", "duration_minutes": 60, "format": "video" });
+                call(Method::POST, format!("/v1/groups/{}/sessions", self.group), Some(body)).await
+            }
+            "get_group_session" | "update_group_session" | "complete_group_session" => {
+                let path = format!("/v1/groups/{}/sessions/{}", self.group, self.fresh_group_session().await);
+                match op {
+                    "get_group_session" => call(Method::GET, path, None).await,
+                    "update_group_session" => {
+                        call(Method::PATCH, path, Some(json!({ "scheduled_at": "2026-02-11T10:00:00Z" }))).await
+                    }
+                    _ => {
+                        let body = json!({ "actual_duration_minutes": 15, "attended": [self.ids[&Who::Leader]] });
+                        call(Method::POST, format!("{path}/complete"), Some(body)).await
+                    }
+                }
+            }
+            "get_group_hours" => call(Method::GET, format!("/v1/groups/{}/hours", self.group), None).await,
+            "list_participant_outcomes" | "create_participant_outcome" => {
+                let path = format!("/v1/groups/{}/participants/{}/outcomes", self.group, self.ids[&Who::Leader]);
+                if op == "list_participant_outcomes" {
+                    call(Method::GET, path, None).await
+                } else {
+                    call(Method::POST, path, Some(json!({ "title": "Speaks up" }))).await
+                }
+            }
+            "list_participant_action_items" | "create_participant_action_item" => {
+                let path = format!("/v1/groups/{}/participants/{}/action-items", self.group, self.ids[&Who::Leader]);
+                if op == "list_participant_action_items" {
+                    call(Method::GET, path, None).await
+                } else {
+                    call(Method::POST, path, Some(json!({ "title": "Practise" }))).await
+                }
+            }
+            "update_participant_action_item" => {
+                let path = format!(
+                    "/v1/groups/{}/participants/{}/action-items/{}",
+                    self.group,
+                    self.ids[&Who::Leader],
+                    self.group_item
+                );
+                call(Method::PATCH, path, Some(json!({ "status": "done" }))).await
             }
             "list_templates" => call(Method::GET, "/v1/program-templates".into(), None).await,
             "create_template" => call(Method::POST, "/v1/program-templates".into(), Some(self.template_body())).await,

@@ -6,6 +6,7 @@ mod conventions;
 mod delivery;
 mod designs;
 mod engagements;
+mod groups;
 mod idempotency;
 mod layers;
 mod limits;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod designs;
 pub mod engagements;
 pub mod extensions;
+pub mod groups;
 pub mod me;
 pub mod oauth;
 pub mod ops;

@@ -11,7 +11,6 @@ use keel_domain::coaching::{
     ActionItemChanges, LedgerMonth, Session, SessionChanges, SessionContent, SessionFormat as FormatValue,
     SessionKind as KindValue, SessionStatus as SessionStatusValue,
 };
-use keel_domain::engagement::Engagement;
 use keel_domain::policy::SessionView;
 use keel_domain::template::SessionRequest;
 use keel_domain::{EngagementId, SessionId};
@@ -220,10 +219,10 @@ fn hours(minutes: i64) -> f64 {
     (minutes as f64 / 60.0 * 100.0).round() / 100.0
 }
 
-fn ledger_response(engagement: &Engagement, months: &[LedgerMonth]) -> HoursLedger {
+pub(crate) fn ledger_response(monthly_hours_budget: f64, months: &[LedgerMonth]) -> HoursLedger {
     let sum = |f: fn(&LedgerMonth) -> i64| months.iter().map(f).sum::<i64>();
     HoursLedger {
-        monthly_hours_budget: engagement.monthly_hours_budget,
+        monthly_hours_budget,
         months: months
             .iter()
             .map(|m| LedgerMonthResponse {
@@ -396,5 +395,5 @@ pub async fn get_hours(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (engagement, months) = state.run(move |conn| sessions::hours(conn, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(ledger_response(&engagement, &months)))
+    Ok(HttpResponse::Ok().json(ledger_response(engagement.monthly_hours_budget, &months)))
 }

@@ -7,6 +7,7 @@ pub mod designs;
 pub mod engagements;
 pub mod events;
 pub mod extensions;
+pub mod groups;
 pub mod idempotency;
 pub mod organizations;
 pub mod outbox;

@@ -1,0 +1,303 @@
+//! Group and team coaching (issue 15, seed 002) over HTTP: a cohort of ten with attendance and
+//! hours counted once, joining and leaving with history kept, bad input refused, and a
+//! confidentiality sweep across participants, sponsor, hr_partner and admin.
+
+use std::collections::HashMap;
+
+use actix_web::http::Method;
+use keel_tests::{TestApp, both_backends};
+use serde_json::{Value, json};
+
+both_backends! {
+    fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp);
+    fn participants_never_see_each_others_items(app: TestApp);
+    fn a_team_is_coached_with_its_leader(app: TestApp);
+}
+
+/// People of Acme (and one of Globex) and their tokens.
+struct Cast {
+    org: String,
+    ids: HashMap<String, String>,
+    tokens: HashMap<String, String>,
+}
+
+impl Cast {
+    async fn new(app: &TestApp, participants: usize) -> Cast {
+        let org = app.create_org("Acme").await["id"].as_str().unwrap().to_owned();
+        let globex = app.create_org("Globex").await["id"].as_str().unwrap().to_owned();
+        let mut people: Vec<(String, Option<String>, Value)> = vec![
+            ("hr".into(), Some(org.clone()), json!(["hr_partner"])),
+            ("coach".into(), None, json!(["coach"])),
+            ("sponsor".into(), Some(org.clone()), json!([])),
+            ("outsider".into(), Some(globex.clone()), json!([])),
+            ("hr_globex".into(), Some(globex), json!(["hr_partner"])),
+        ];
+        people.extend((0..participants).map(|i| (format!("p{i}"), Some(org.clone()), json!([]))));
+        let mut ids = HashMap::new();
+        let mut tokens = HashMap::new();
+        for (who, organization, roles) in people {
+            let email = format!("{who}@people.test");
+            let user = app
+                .create_user(
+                    json!({ "email": email, "name": who.clone(), "organization_id": organization, "roles": roles }),
+                )
+                .await;
+            ids.insert(who.clone(), user["id"].as_str().unwrap().to_owned());
+            tokens.insert(who, app.token_for(&email));
+        }
+        Cast { org, ids, tokens }
+    }
+
+    async fn call(
+        &self,
+        app: &TestApp,
+        who: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> keel_tests::Response {
+        if who == "admin" {
+            app.call(method, path, &[], body.as_ref()).await
+        } else {
+            app.call_as(Some(&self.tokens[who]), method, path, &[], body.as_ref()).await
+        }
+    }
+
+    async fn cohort(&self, app: &TestApp, size: u32) -> String {
+        let body = json!({
+            "organization_id": self.org, "kind": "cohort", "name": "Emerging leaders", "coach_id": self.ids["coach"],
+            "sponsor_id": self.ids["sponsor"], "hr_partner_id": self.ids["hr"], "max_participants": size,
+            "monthly_hours_budget": 3.0, "start_date": "2026-01-05"
+        });
+        let group = self.call(app, "hr", Method::POST, "/v1/groups", Some(body)).await.expect_status(201).json();
+        group["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn join(&self, app: &TestApp, group: &str, who: &str) -> keel_tests::Response {
+        let body = json!({ "user_id": self.ids[who] });
+        self.call(app, "hr", Method::POST, &format!("/v1/groups/{group}/members"), Some(body)).await
+    }
+}
+
+fn field_codes(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+async fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp) {
+    let cast = Cast::new(&app, 11).await;
+    let group = cast.cohort(&app, 10).await;
+    let base = format!("/v1/groups/{group}");
+    for i in 0..10 {
+        cast.join(&app, &group, &format!("p{i}")).await.expect_status(201);
+    }
+    // Over its size, someone of another organization, someone already in it: refused, nothing written.
+    assert_eq!(cast.join(&app, &group, "p10").await.expect_problem(409)["code"], "group_full");
+    let problem = cast.join(&app, &group, "outsider").await.expect_problem(422);
+    assert_eq!(field_codes(&problem), [("user_id".to_owned(), "wrong_organization".to_owned())]);
+    assert_eq!(cast.join(&app, &group, "p0").await.expect_problem(409)["code"], "already_member");
+    let too_big = json!({
+        "organization_id": cast.org, "kind": "cohort", "name": "Too big", "coach_id": cast.ids["coach"],
+        "sponsor_id": cast.ids["sponsor"], "max_participants": 51, "start_date": "2026-01-05"
+    });
+    let problem = cast.call(&app, "hr", Method::POST, "/v1/groups", Some(too_big)).await.expect_problem(422);
+    assert_eq!(field_codes(&problem), [("max_participants".to_owned(), "out_of_range".to_owned())]);
+    let group_json = cast.call(&app, "sponsor", Method::GET, &base, None).await.expect_status(200).json();
+    assert_eq!(group_json["participant_ids"].as_array().unwrap().len(), 10);
+
+    // Two sessions of 90 minutes in February: the month's 3 hours, counted once for all ten.
+    let schedule = |at: &str| json!({ "scheduled_at": at, "duration_minutes": 90, "format": "in_person" });
+    let mut sessions = Vec::new();
+    for at in ["2026-02-03T09:00:00Z", "2026-02-17T09:00:00Z", "2026-02-24T09:00:00Z"] {
+        let created = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(schedule(at))).await;
+        sessions.push(created.expect_status(201).json()["id"].as_str().unwrap().to_owned());
+    }
+    let present: Vec<&String> = (0..8).map(|i| &cast.ids[&format!("p{i}")]).collect();
+    let complete =
+        json!({ "actual_duration_minutes": 90, "attended": present, "shared_summary": "We practised feedback" });
+    let path = format!("{base}/sessions/{}/complete", sessions[0]);
+    let done = cast.call(&app, "coach", Method::POST, &path, Some(complete.clone())).await.expect_status(200).json();
+    let attendance = done["attendance"].as_array().unwrap();
+    assert_eq!(attendance.len(), 10, "everyone in the group is on the register");
+    assert_eq!(attendance.iter().filter(|a| a["attended"] == true).count(), 8);
+    let hours = cast.call(&app, "sponsor", Method::GET, &format!("{base}/hours"), None).await.expect_status(200).json();
+    let february = hours["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-02").unwrap().clone();
+    assert_eq!(february["used_hours"], 1.5, "counted once, not once per participant");
+    cast.call(
+        &app,
+        "coach",
+        Method::POST,
+        &format!("{base}/sessions/{}/complete", sessions[1]),
+        Some(complete.clone()),
+    )
+    .await
+    .expect_status(200);
+    let path = format!("{base}/sessions/{}/complete", sessions[2]);
+    let over = cast.call(&app, "coach", Method::POST, &path, Some(complete)).await;
+    assert_eq!(over.expect_problem(409)["code"], "over_budget");
+    // Someone not in the group cannot be marked present.
+    let stranger = json!({ "actual_duration_minutes": 30, "attended": [cast.ids["p10"]] });
+    let problem = cast
+        .call(&app, "coach", Method::POST, &format!("{base}/sessions/{}/complete", sessions[2]), Some(stranger))
+        .await
+        .expect_problem(422);
+    assert_eq!(field_codes(&problem), [("attended[0]".to_owned(), "not_a_member".to_owned())]);
+
+    // p3 leaves: history kept, room for p10; p3 still reads what they took part in.
+    let p3 = &cast.ids["p3"];
+    cast.call(&app, "hr", Method::DELETE, &format!("{base}/members/{p3}"), None).await.expect_status(204);
+    assert_eq!(
+        cast.call(&app, "hr", Method::DELETE, &format!("{base}/members/{p3}"), None).await.expect_problem(409)["code"],
+        "not_a_member"
+    );
+    cast.join(&app, &group, "p10").await.expect_status(201);
+    let members = cast.call(&app, "p0", Method::GET, &format!("{base}/members"), None).await.expect_status(200).json();
+    let members = members["items"].as_array().unwrap();
+    assert_eq!(members.len(), 11);
+    let left = members.iter().find(|m| m["user_id"] == json!(p3)).unwrap();
+    assert!(left["left_at"].is_string(), "{left}");
+    let seen = cast.call(&app, "p3", Method::GET, &format!("{base}/sessions"), None).await.expect_status(200).json();
+    assert_eq!(seen["items"][0]["shared_summary"], "We practised feedback");
+    // The new participant joins the register from the next session on.
+    let path = format!("{base}/sessions");
+    let fourth = cast.call(&app, "coach", Method::POST, &path, Some(schedule("2026-03-03T09:00:00Z"))).await;
+    let fourth = fourth.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    let complete = json!({ "actual_duration_minutes": 60, "attended": [cast.ids["p10"]] });
+    let path = format!("{base}/sessions/{fourth}/complete");
+    let done = cast.call(&app, "coach", Method::POST, &path, Some(complete)).await;
+    let register = done.expect_status(200).json()["attendance"].as_array().unwrap().clone();
+    assert_eq!(register.len(), 10);
+    assert!(!register.iter().any(|a| a["user_id"] == json!(p3)), "p3 left before it");
+
+    // Each change is audited and announced (ids and counts only).
+    let database = app.db.open();
+    let conn = &mut database.conn().unwrap();
+    let events = keel_persistence::repo::events::for_organization(conn, cast.org.parse().unwrap()).unwrap();
+    let count = |t: &str| events.iter().filter(|(e, _)| e == t).count();
+    assert_eq!((count("group.created"), count("group.member_joined"), count("group.member_left")), (1, 11, 1));
+    assert_eq!((count("group.session_scheduled"), count("group.session_completed")), (4, 3));
+    let completed = events.iter().find(|(t, _)| t == "group.session_completed").unwrap();
+    assert!(completed.1.contains("\"attended\":8") && !completed.1.contains("practised"), "{}", completed.1);
+}
+
+async fn participants_never_see_each_others_items(app: TestApp) {
+    let cast = Cast::new(&app, 2).await;
+    let group = cast.cohort(&app, 10).await;
+    let base = format!("/v1/groups/{group}");
+    cast.join(&app, &group, "p0").await.expect_status(201);
+    cast.join(&app, &group, "p1").await.expect_status(201);
+    let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
+    let session = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
+    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    let complete = json!({
+        "actual_duration_minutes": 90, "attended": [cast.ids["p0"]],
+        "shared_summary": "GROUP-SUMMARY", "private_notes": "PRIVATE-GROUP-NOTES"
+    });
+    cast.call(&app, "coach", Method::POST, &format!("{base}/sessions/{session}/complete"), Some(complete))
+        .await
+        .expect_status(200);
+    for who in ["p0", "p1"] {
+        let outcome = json!({ "title": format!("OUTCOME-OF-{who}"), "baseline": "2", "target": "5" });
+        let path = format!("{base}/participants/{}/outcomes", cast.ids[who]);
+        cast.call(&app, "coach", Method::POST, &path, Some(outcome)).await.expect_status(201);
+        let item = json!({ "title": format!("ITEM-OF-{who}"), "session_id": session });
+        let path = format!("{base}/participants/{}/action-items", cast.ids[who]);
+        cast.call(&app, "coach", Method::POST, &path, Some(item)).await.expect_status(201);
+    }
+    // A participant does not set their own items.
+    let path = format!("{base}/participants/{}/outcomes", cast.ids["p0"]);
+    cast.call(&app, "p0", Method::POST, &path, Some(json!({ "title": "x" }))).await.expect_problem(403);
+
+    // Every reader, every group endpoint: what each may see, and nothing more.
+    let paths = {
+        let mut paths = vec![
+            base.clone(),
+            format!("{base}/members"),
+            format!("{base}/sessions"),
+            format!("{base}/sessions/{session}"),
+            format!("{base}/hours"),
+            "/v1/groups".to_owned(),
+        ];
+        for who in ["p0", "p1"] {
+            paths.push(format!("{base}/participants/{}/outcomes", cast.ids[who]));
+            paths.push(format!("{base}/participants/{}/action-items", cast.ids[who]));
+        }
+        paths
+    };
+    let readers = ["p0", "p1", "coach", "sponsor", "hr", "admin", "hr_globex", "outsider"];
+    let mut seen: HashMap<&str, String> = HashMap::new();
+    for who in readers {
+        let mut text = String::new();
+        for path in &paths {
+            let response = cast.call(&app, who, Method::GET, path, None).await;
+            let own_items = path.contains("/participants/") && who.starts_with('p') && path.contains(&cast.ids[who]);
+            let items = path.contains("/participants/");
+            let expected = match who {
+                "hr_globex" | "outsider" if path != "/v1/groups" => 404,
+                "coach" => 200,
+                "p0" | "p1" if items && !own_items => 404,
+                "sponsor" | "hr" | "admin" if items => 404,
+                _ => 200,
+            };
+            assert_eq!(response.status.as_u16(), expected, "{who} GET {path}: {}", response.text());
+            text.push_str(&response.text());
+        }
+        seen.insert(who, text);
+    }
+    let shows = |who: &str, marker: &str| seen[who].contains(marker);
+    for who in ["p0", "p1", "coach"] {
+        assert!(shows(who, "GROUP-SUMMARY") && shows(who, "GROUP-AGENDA"), "{who} reads the group's summary");
+    }
+    for who in ["sponsor", "hr", "admin", "hr_globex", "outsider"] {
+        assert!(!shows(who, "GROUP-SUMMARY") && !shows(who, "GROUP-AGENDA"), "{who} sees no content");
+    }
+    for who in readers {
+        assert_eq!(shows(who, "PRIVATE-GROUP-NOTES"), who == "coach", "{who} and the private notes");
+        assert_eq!(shows(who, "OUTCOME-OF-p0"), who == "coach" || who == "p0", "{who} and p0's outcome");
+        assert_eq!(shows(who, "ITEM-OF-p1"), who == "coach" || who == "p1", "{who} and p1's action item");
+    }
+    // The sponsor and the hr_partner see the schedule and the attendance.
+    let sessions = cast.call(&app, "sponsor", Method::GET, &format!("{base}/sessions"), None).await.json();
+    let register = sessions["items"][0]["attendance"].as_array().unwrap().clone();
+    assert_eq!(register.len(), 2);
+    assert!(register.iter().any(|a| a["user_id"] == json!(cast.ids["p0"]) && a["attended"] == true));
+
+    // p0 marks their item done; p1's item is not there for p0.
+    let path = format!("{base}/participants/{}/action-items", cast.ids["p0"]);
+    let items = cast.call(&app, "p0", Method::GET, &path, None).await;
+    let item = items.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("{base}/participants/{}/action-items/{item}", cast.ids["p0"]);
+    let done = cast.call(&app, "p0", Method::PATCH, &path, Some(json!({ "status": "done" }))).await.expect_status(200);
+    assert_eq!(done.json()["status"], "done");
+    cast.call(&app, "p1", Method::PATCH, &path, Some(json!({ "status": "done" }))).await.expect_problem(404);
+}
+
+async fn a_team_is_coached_with_its_leader(app: TestApp) {
+    let cast = Cast::new(&app, 3).await;
+    let team = json!({
+        "organization_id": cast.org, "kind": "team", "name": "Finance leadership team", "coach_id": cast.ids["coach"],
+        "sponsor_id": cast.ids["sponsor"], "team_leader_id": cast.ids["p0"], "start_date": "2026-01-05"
+    });
+    let created = cast.call(&app, "hr", Method::POST, "/v1/groups", Some(team.clone())).await.expect_status(201).json();
+    assert_eq!(created["participant_ids"], json!([cast.ids["p0"]]), "the team's leader is in it");
+    assert_eq!(created["max_participants"], 12);
+    let mut cohort = team.clone();
+    cohort["kind"] = json!("cohort");
+    let problem = cast.call(&app, "hr", Method::POST, "/v1/groups", Some(cohort)).await.expect_problem(422);
+    assert_eq!(field_codes(&problem), [("team_leader_id".to_owned(), "not_applicable".to_owned())]);
+    let mut leaderless = team;
+    leaderless.as_object_mut().unwrap().remove("team_leader_id");
+    let problem = cast.call(&app, "hr", Method::POST, "/v1/groups", Some(leaderless)).await.expect_problem(422);
+    assert_eq!(field_codes(&problem), [("team_leader_id".to_owned(), "required".to_owned())]);
+    // The groups each person sees.
+    let listed = cast.call(&app, "p0", Method::GET, "/v1/groups", None).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let listed = cast.call(&app, "p1", Method::GET, "/v1/groups", None).await.json();
+    assert!(listed["items"].as_array().unwrap().is_empty());
+    let listed = cast.call(&app, "hr_globex", Method::GET, "/v1/groups", None).await.json();
+    assert!(listed["items"].as_array().unwrap().is_empty());
+}
