@@ -437,3 +437,45 @@ pub fn update_item(
         Ok(next)
     })
 }
+
+/// What a person's page of a group shows: the group, its sessions as they may see them, the
+/// coach's name, and — for a participant, present or former — their own outcomes and items.
+pub struct GroupPage {
+    pub seen: SeenGroup,
+    pub sessions: Vec<SeenGroupSession>,
+    pub coach: String,
+    pub hours: Vec<LedgerMonth>,
+    pub mine: Option<(Vec<GroupOutcome>, Vec<GroupActionItem>)>,
+}
+
+pub fn page(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<GroupPage, StoreError> {
+    let seen = open(conn, caller, id, false, GroupAction::Read)?;
+    let sessions = sessions(conn, caller, id)?;
+    let coach = users::find(conn, seen.group.coach_id)?.map(|u| u.name).unwrap_or_else(|| "the coach".to_owned());
+    let hours = ledger_of(conn, &seen.group)?;
+    let mine = match (me(caller), seen.participation) {
+        (Some(me), Participation::Current | Participation::Former) => {
+            Some((outcomes(conn, caller, (id, me))?, items(conn, caller, (id, me))?))
+        }
+        _ => None,
+    };
+    Ok(GroupPage { seen, sessions, coach, hours, mine })
+}
+
+/// The groups a person coaches, sponsors or takes part in, with their part in each.
+pub fn mine(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<(Group, &'static str)>, StoreError> {
+    let Some(me) = me(caller) else { return Ok(Vec::new()) };
+    let page = PageRequest::new(Some(100), None).map_err(DomainError::Validation)?;
+    let mut mine = Vec::new();
+    for group in groups::list(conn, GroupScope::Person(me), page)?.items {
+        let role = if group.coach_id == me {
+            "coach"
+        } else if group.sponsor_id == me {
+            "sponsor"
+        } else {
+            "participant"
+        };
+        mine.push((group, role));
+    }
+    Ok(mine)
+}

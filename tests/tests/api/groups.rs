@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use actix_web::http::Method;
-use keel_tests::{TestApp, both_backends};
+use keel_tests::{Backend, TestApp, both_backends};
 use serde_json::{Value, json};
 
 both_backends! {
+    fn a_participant_follows_the_group_on_their_page(backend: Backend);
     fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp);
     fn participants_never_see_each_others_items(app: TestApp);
     fn a_team_is_coached_with_its_leader(app: TestApp);
@@ -300,4 +301,76 @@ async fn a_team_is_coached_with_its_leader(app: TestApp) {
     assert!(listed["items"].as_array().unwrap().is_empty());
     let listed = cast.call(&app, "hr_globex", Method::GET, "/v1/groups", None).await.json();
     assert!(listed["items"].as_array().unwrap().is_empty());
+}
+
+async fn a_participant_follows_the_group_on_their_page(backend: Backend) {
+    use crate::pages::{app_with_mail, assert_page, signed_in};
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let cast = Cast::new(&app, 2).await;
+    let group = cast.cohort(&app, 10).await;
+    let base = format!("/v1/groups/{group}");
+    cast.join(&app, &group, "p0").await.expect_status(201);
+    cast.join(&app, &group, "p1").await.expect_status(201);
+    let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
+    let session = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
+    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    let complete = json!({
+        "actual_duration_minutes": 90, "attended": [cast.ids["p0"]],
+        "shared_summary": "GROUP-SUMMARY", "private_notes": "PRIVATE-GROUP-NOTES"
+    });
+    let path = format!("{base}/sessions/{session}/complete");
+    cast.call(&app, "coach", Method::POST, &path, Some(complete)).await.expect_status(200);
+    for who in ["p0", "p1"] {
+        let outcome = json!({ "title": format!("OUTCOME-OF-{who}"), "baseline": "2", "target": "5" });
+        let path = format!("{base}/participants/{}/outcomes", cast.ids[who]);
+        cast.call(&app, "coach", Method::POST, &path, Some(outcome)).await.expect_status(201);
+        let path = format!("{base}/participants/{}/action-items", cast.ids[who]);
+        cast.call(&app, "coach", Method::POST, &path, Some(json!({ "title": format!("ITEM-OF-{who}") })))
+            .await
+            .expect_status(201);
+    }
+    let page = format!("/groups/{group}");
+
+    let mut p0 = signed_in(&app, &smtp, "p0@people.test").await;
+    let home = assert_page(&p0.get("/home").await, 200);
+    assert!(home.contains(&page) && home.contains("Emerging leaders"), "{home}");
+    let response = p0.get(&page).await;
+    let html = assert_page(&response, 200);
+    for shown in
+        ["You take part in this group.", "GROUP-AGENDA", "GROUP-SUMMARY", "OUTCOME-OF-p0", "2 → 5", "ITEM-OF-p0"]
+    {
+        assert!(html.contains(shown), "{shown:?} on p0's page:\n{html}");
+    }
+    for hidden in ["OUTCOME-OF-p1", "ITEM-OF-p1", "PRIVATE-GROUP-NOTES"] {
+        assert!(!html.contains(hidden), "{hidden} on p0's page");
+    }
+    // p0 marks their item done from the page.
+    let path = format!("{base}/participants/{}/action-items", cast.ids["p0"]);
+    let item =
+        cast.call(&app, "p0", Method::GET, &path, None).await.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    let action = format!("/groups/{group}/action-items/{item}/done");
+    let done = p0.submit(&response, &action, &[]).await;
+    assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    let html = assert_page(&p0.get(&format!("{page}?done=1")).await, 200);
+    assert!(html.contains("Marked done") && html.contains(">done</span>"), "{html}");
+    // p1 cannot mark p0's item: it is not there for them.
+    let mut p1 = signed_in(&app, &smtp, "p1@people.test").await;
+    let theirs = p1.get(&page).await;
+    let html = assert_page(&theirs, 200);
+    assert!(html.contains("ITEM-OF-p1") && !html.contains("ITEM-OF-p0"), "{html}");
+    let csrf = keel_tests::pages::form_token(&html).unwrap();
+    assert_page(&p1.post(&action, &[("csrf", &csrf)]).await, 404);
+
+    // The sponsor and the hr_partner see the schedule and attendance, not the content.
+    for who in ["sponsor@people.test", "hr@people.test"] {
+        let mut reader = signed_in(&app, &smtp, who).await;
+        let html = assert_page(&reader.get(&page).await, 200);
+        assert!(html.contains("1 of 2 attended") && html.contains("Hours so far"), "{html}");
+        for hidden in ["GROUP-AGENDA", "GROUP-SUMMARY", "OUTCOME-OF", "ITEM-OF", "PRIVATE-GROUP-NOTES"] {
+            assert!(!html.contains(hidden), "{hidden} on {who}'s page");
+        }
+    }
+    // Someone of another organization gets the missing page.
+    let mut outsider = signed_in(&app, &smtp, "outsider@people.test").await;
+    assert_page(&outsider.get(&page).await, 404);
 }

@@ -35,16 +35,31 @@ struct EngagementView {
     waiting: Vec<Todo>,
 }
 
+struct GroupView {
+    name: String,
+    href: String,
+    role: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "pages/home.html")]
 struct Home {
     chrome: Chrome,
     engagements: Vec<EngagementView>,
+    groups: Vec<GroupView>,
 }
 
 pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, PageError> {
     let caller = visitor.require()?;
-    let mine = state.run(move |conn| keel_commands::pages::my_engagements(conn, &caller)).await?;
+    let (mine, groups) = state
+        .run(move |conn| {
+            Ok((keel_commands::pages::my_engagements(conn, &caller)?, keel_commands::groups::mine(conn, &caller)?))
+        })
+        .await?;
+    let groups = groups
+        .into_iter()
+        .map(|(g, role)| GroupView { name: g.name.clone(), href: format!("/groups/{}", g.id), role })
+        .collect();
     let engagements = mine
         .into_iter()
         .map(|m| EngagementView {
@@ -55,5 +70,5 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
             waiting: m.waiting.iter().map(todo).collect(),
         })
         .collect();
-    Ok(visitor.finish(render(StatusCode::OK, &Home { chrome: visitor.chrome(), engagements })?))
+    Ok(visitor.finish(render(StatusCode::OK, &Home { chrome: visitor.chrome(), engagements, groups })?))
 }

@@ -14,6 +14,7 @@ pub mod chart;
 pub mod designs;
 pub mod extensions;
 pub mod feedback;
+pub mod group;
 pub mod home;
 pub mod links;
 pub mod program;
@@ -44,6 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feedback/{code}", web::post().to(feedback::submit))
         .route("/feedback/{code}/renew", web::post().to(feedback::renew))
         .route("/home", web::get().to(home::home))
+        .route("/groups/{id}", web::get().to(group::group))
+        .route("/groups/{id}/action-items/{item}/done", web::post().to(group::item_done))
         .route("/engagements/{id}", web::get().to(program::engagement))
         .route("/engagements/{id}/sessions/{session}/calendar.ics", web::get().to(program::calendar))
         .route("/engagements/{id}/action-items/{item}/done", web::post().to(program::homework_done))
