@@ -507,12 +507,15 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
             }
         }
         Action::CreateEngagement { organization_id } | Action::CreateGroup { organization_id } => {
+            let what = if matches!(action, Action::CreateGroup { .. }) { "groups" } else { "engagements" };
             if principal.manages(Some(*organization_id), Scope::EngagementsWrite) {
                 Ok(())
             } else if principal.lacks_scope(Some(*organization_id), Scope::EngagementsWrite) {
-                Err(forbidden("creating engagements needs the engagements:write scope"))
+                Err(DomainError::Forbidden { message: format!("creating {what} needs the engagements:write scope") })
             } else {
-                Err(forbidden("only an admin or the organization's hr_partner can create engagements"))
+                Err(DomainError::Forbidden {
+                    message: format!("only an admin or the organization's hr_partner can create {what}"),
+                })
             }
         }
         Action::ReadEngagement { .. } | Action::UpdateEngagement { .. } | Action::TransitionEngagement { .. } => {
@@ -926,6 +929,81 @@ mod tests {
             Part::Designs => "design version",
             Part::Sessions => "session",
             Part::ActionItems => "action item",
+        }
+    }
+
+    /// Groups (seed 002): the hr_partner manages, the coach runs the sessions, everyone related
+    /// reads the group; a participant's items are the coach's and theirs. The leader of the world
+    /// takes part in the group now; the unrelated member took part and left.
+    #[test]
+    fn every_group_action_for_every_relation() {
+        use crate::group::{Group, GroupKind, Membership, Participation};
+        let w = world();
+        let now = crate::time::now();
+        let group = Group {
+            id: crate::id::GroupId::generate(),
+            organization_id: w.acme.id,
+            kind: GroupKind::Cohort,
+            name: "Leaders".into(),
+            coach_id: w.coach.id,
+            sponsor_id: w.sponsor.id,
+            hr_partner_id: Some(w.hr.id),
+            team_leader_id: None,
+            max_participants: 10,
+            monthly_hours_budget: 3.0,
+            start_date: w.engagement.start_date,
+            planned_end_date: w.engagement.planned_end_date,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let mut left = Membership::start(&group, w.member.id);
+        left.left_at = Some(now);
+        let memberships = [Membership::start(&group, w.leader.id), left];
+        let (leader, former) = (w.leader.id, w.member.id);
+        let actions = [
+            GroupAction::Read,
+            GroupAction::Manage,
+            GroupAction::RunSessions,
+            GroupAction::ReadItems { participant: leader },
+            GroupAction::WriteItems { participant: leader },
+            GroupAction::UpdateItemStatus { participant: leader },
+            GroupAction::ReadItems { participant: former },
+        ];
+        // Read, Manage, RunSessions, the leader's items (read, write, mark), the former's items.
+        let expected = [
+            ("admin", "oof nnn n"),
+            ("hr_partner", "oof nnn n"),
+            ("client with every scope", "oof nnn n"),
+            ("client reading engagements", "off nff n"),
+            ("client without engagement scopes", "fff fff f"),
+            ("coach", "ofo ooo o"),
+            ("leader", "off ofo n"),
+            ("sponsor", "off nnn n"),
+            ("unrelated member", "off nnn o"),
+            ("hr_partner of another tenant", "nnn nnn n"),
+            ("client of another tenant", "nnn nnn n"),
+        ];
+        for ((who, principal), (name, row)) in w.principals().into_iter().zip(expected) {
+            assert_eq!(who, name);
+            let participation = match &principal {
+                Principal::User { id, .. } => Participation::of(&memberships, *id),
+                Principal::ApiClient { .. } => Participation::Never,
+            };
+            let answers: String = actions
+                .iter()
+                .map(|action| match check_group(&principal, &group, participation, *action) {
+                    Ok(()) => 'o',
+                    Err(DomainError::Forbidden { .. }) => 'f',
+                    Err(DomainError::NotFound { .. }) => 'n',
+                    Err(other) => panic!("unexpected answer {other:?}"),
+                })
+                .collect();
+            assert_row(who, "group actions", row, answers);
+            // Content of group sessions: the coach and the participants, present and former.
+            let view = group_session_view(&principal, &group, participation, Some(w.coach.id));
+            let reads_content = matches!(who, "coach" | "leader" | "unrelated member");
+            assert_eq!((view.content, view.private_notes), (reads_content, who == "coach"), "{who}");
         }
     }
 
