@@ -12,6 +12,7 @@
 mod designs;
 mod extensions;
 mod feedback;
+mod groups;
 mod program;
 mod visitor;
 
