@@ -22,8 +22,8 @@ use crate::frame::{self, Caller};
 
 const RESOURCE: &str = "engagement";
 
-/// The people an engagement names, as found.
-struct Directory(Vec<User>);
+/// The people an engagement or a group names, as found.
+pub(crate) struct Directory(Vec<User>);
 
 impl People for Directory {
     fn get(&self, id: UserId) -> Option<&User> {
@@ -31,7 +31,8 @@ impl People for Directory {
     }
 }
 
-fn people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
+/// Loads the people `ids` name (those that exist), for the domain to check.
+pub(crate) fn people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
     let mut found = Vec::new();
     for id in ids.into_iter().collect::<BTreeSet<_>>() {
         found.extend(users::find(conn, id)?);

@@ -2,11 +2,8 @@
 //! attendance counted once against the group's hours, and each participant's own outcomes and
 //! action items. Who sees what is the policy's `check_group` and `group_session_view`.
 
-use std::collections::BTreeSet;
-
 use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::{LedgerMonth, Month, SessionFormat, check_budget, ledger};
-use keel_domain::engagement::People;
 use keel_domain::event::DomainEvent;
 use keel_domain::group::{
     Attendance, Group, GroupActionItem, GroupChanges, GroupItemStatus, GroupOutcome, GroupSession, GroupSessionStatus,
@@ -15,29 +12,13 @@ use keel_domain::group::{
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility, GroupAction, GroupSessionView, Principal};
 use keel_domain::time::Timestamp;
-use keel_domain::user::User;
 use keel_domain::{DomainError, GroupActionItemId, GroupId, GroupSessionId, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::groups::{self, GroupScope};
 use keel_persistence::repo::{organizations, users};
 use keel_persistence::{DbConnection, StoreError};
 
+use crate::engagements::people;
 use crate::frame::{self, Caller, Effects};
-
-struct Directory(Vec<User>);
-
-impl People for Directory {
-    fn get(&self, id: UserId) -> Option<&User> {
-        self.0.iter().find(|u| u.id == id)
-    }
-}
-
-fn people(conn: &mut DbConnection, ids: impl IntoIterator<Item = UserId>) -> Result<Directory, StoreError> {
-    let mut found = Vec::new();
-    for id in ids.into_iter().collect::<BTreeSet<_>>() {
-        found.extend(users::find(conn, id)?);
-    }
-    Ok(Directory(found))
-}
 
 fn me(caller: &Caller) -> Option<UserId> {
     match caller.principal {

@@ -269,12 +269,14 @@ pub struct NewEngagement {
     pub template_id: Option<TemplateId>,
 }
 
-/// The people an engagement names, as found (None: no such user).
+/// The people an engagement (or a group) names, as found (None: no such user).
 pub trait People {
     fn get(&self, id: UserId) -> Option<&User>;
 }
 
-fn check_person(
+/// Checks that `id` names an active person — of `organization` and holding `role`, when given —
+/// and records on `field` why not.
+pub(crate) fn check_person(
     errors: &mut ValidationErrors,
     people: &dyn People,
     field: &str,
@@ -286,7 +288,7 @@ fn check_person(
         None => errors.add(field, "not_found", "no user has this id"),
         Some(user) if user.status != UserStatus::Active => errors.add(field, "deactivated", "the user is deactivated"),
         Some(user) if organization.is_some() && user.organization_id != organization => {
-            errors.add(field, "wrong_organization", "the user does not belong to the engagement's organization")
+            errors.add(field, "wrong_organization", "the user belongs to another organization")
         }
         Some(user) if role.is_some_and(|r| !user.has_role(r)) => errors.add(
             field,

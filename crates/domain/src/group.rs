@@ -7,12 +7,12 @@
 use chrono::{Months, NaiveDate};
 
 use crate::coaching::{SessionFormat, check_duration};
-use crate::engagement::{People, check_program_dates};
+use crate::engagement::{People, check_person, check_program_dates};
 use crate::error::{DomainError, ValidationErrors};
 use crate::id::{GroupActionItemId, GroupId, GroupOutcomeId, GroupSessionId, MembershipId, OrganizationId, UserId};
 use crate::organization::{HOURS_BUDGET_RANGE, Organization};
 use crate::time::{self, Timestamp};
-use crate::user::{Role, UserStatus};
+use crate::user::Role;
 use crate::validate;
 use crate::wire::wire_enum;
 
@@ -107,30 +107,6 @@ impl GroupChanges {
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))
         .collect()
-    }
-}
-
-/// Checks that `id` names an active person (of `organization`, holding `role`, when given).
-fn check_person(
-    errors: &mut ValidationErrors,
-    people: &dyn People,
-    field: &str,
-    id: UserId,
-    organization: Option<OrganizationId>,
-    role: Option<Role>,
-) {
-    match people.get(id) {
-        None => errors.add(field, "not_found", "no user has this id"),
-        Some(user) if user.status != UserStatus::Active => errors.add(field, "deactivated", "the user is deactivated"),
-        Some(user) if organization.is_some() && user.organization_id != organization => {
-            errors.add(field, "wrong_organization", "the user does not belong to the group's organization")
-        }
-        Some(user) if role.is_some_and(|r| !user.has_role(r)) => errors.add(
-            field,
-            "missing_role",
-            format!("the user does not hold the {} role", role.map(Role::as_str).unwrap_or_default()),
-        ),
-        Some(_) => {}
     }
 }
 

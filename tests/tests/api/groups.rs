@@ -80,6 +80,34 @@ impl Cast {
     }
 }
 
+/// A cohort with p0 and p1, a completed session (agenda, shared summary and private notes
+/// marked) that p0 attended, and for each of them an outcome and an action item of their own
+/// (`OUTCOME-OF-p0`, `ITEM-OF-p1`, …). Returns the group and the session.
+async fn planted(app: &TestApp, cast: &Cast) -> (String, String) {
+    let group = cast.cohort(app, 10).await;
+    let base = format!("/v1/groups/{group}");
+    cast.join(app, &group, "p0").await.expect_status(201);
+    cast.join(app, &group, "p1").await.expect_status(201);
+    let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
+    let session = cast.call(app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
+    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    let complete = json!({
+        "actual_duration_minutes": 90, "attended": [cast.ids["p0"]],
+        "shared_summary": "GROUP-SUMMARY", "private_notes": "PRIVATE-GROUP-NOTES"
+    });
+    let path = format!("{base}/sessions/{session}/complete");
+    cast.call(app, "coach", Method::POST, &path, Some(complete)).await.expect_status(200);
+    for who in ["p0", "p1"] {
+        let outcome = json!({ "title": format!("OUTCOME-OF-{who}"), "baseline": "2", "target": "5" });
+        let path = format!("{base}/participants/{}/outcomes", cast.ids[who]);
+        cast.call(app, "coach", Method::POST, &path, Some(outcome)).await.expect_status(201);
+        let item = json!({ "title": format!("ITEM-OF-{who}"), "session_id": session });
+        let path = format!("{base}/participants/{}/action-items", cast.ids[who]);
+        cast.call(app, "coach", Method::POST, &path, Some(item)).await.expect_status(201);
+    }
+    (group, session)
+}
+
 fn field_codes(problem: &Value) -> Vec<(String, String)> {
     problem["errors"]
         .as_array()
@@ -187,28 +215,8 @@ async fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp) {
 
 async fn participants_never_see_each_others_items(app: TestApp) {
     let cast = Cast::new(&app, 2).await;
-    let group = cast.cohort(&app, 10).await;
+    let (group, session) = planted(&app, &cast).await;
     let base = format!("/v1/groups/{group}");
-    cast.join(&app, &group, "p0").await.expect_status(201);
-    cast.join(&app, &group, "p1").await.expect_status(201);
-    let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
-    let session = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
-    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
-    let complete = json!({
-        "actual_duration_minutes": 90, "attended": [cast.ids["p0"]],
-        "shared_summary": "GROUP-SUMMARY", "private_notes": "PRIVATE-GROUP-NOTES"
-    });
-    cast.call(&app, "coach", Method::POST, &format!("{base}/sessions/{session}/complete"), Some(complete))
-        .await
-        .expect_status(200);
-    for who in ["p0", "p1"] {
-        let outcome = json!({ "title": format!("OUTCOME-OF-{who}"), "baseline": "2", "target": "5" });
-        let path = format!("{base}/participants/{}/outcomes", cast.ids[who]);
-        cast.call(&app, "coach", Method::POST, &path, Some(outcome)).await.expect_status(201);
-        let item = json!({ "title": format!("ITEM-OF-{who}"), "session_id": session });
-        let path = format!("{base}/participants/{}/action-items", cast.ids[who]);
-        cast.call(&app, "coach", Method::POST, &path, Some(item)).await.expect_status(201);
-    }
     // A participant does not set their own items.
     let path = format!("{base}/participants/{}/outcomes", cast.ids["p0"]);
     cast.call(&app, "p0", Method::POST, &path, Some(json!({ "title": "x" }))).await.expect_problem(403);
@@ -307,28 +315,8 @@ async fn a_participant_follows_the_group_on_their_page(backend: Backend) {
     use crate::pages::{app_with_mail, assert_page, signed_in};
     let Some((app, smtp)) = app_with_mail(backend).await else { return };
     let cast = Cast::new(&app, 2).await;
-    let group = cast.cohort(&app, 10).await;
+    let (group, _) = planted(&app, &cast).await;
     let base = format!("/v1/groups/{group}");
-    cast.join(&app, &group, "p0").await.expect_status(201);
-    cast.join(&app, &group, "p1").await.expect_status(201);
-    let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
-    let session = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
-    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
-    let complete = json!({
-        "actual_duration_minutes": 90, "attended": [cast.ids["p0"]],
-        "shared_summary": "GROUP-SUMMARY", "private_notes": "PRIVATE-GROUP-NOTES"
-    });
-    let path = format!("{base}/sessions/{session}/complete");
-    cast.call(&app, "coach", Method::POST, &path, Some(complete)).await.expect_status(200);
-    for who in ["p0", "p1"] {
-        let outcome = json!({ "title": format!("OUTCOME-OF-{who}"), "baseline": "2", "target": "5" });
-        let path = format!("{base}/participants/{}/outcomes", cast.ids[who]);
-        cast.call(&app, "coach", Method::POST, &path, Some(outcome)).await.expect_status(201);
-        let path = format!("{base}/participants/{}/action-items", cast.ids[who]);
-        cast.call(&app, "coach", Method::POST, &path, Some(json!({ "title": format!("ITEM-OF-{who}") })))
-            .await
-            .expect_status(201);
-    }
     let page = format!("/groups/{group}");
 
     let mut p0 = signed_in(&app, &smtp, "p0@people.test").await;
