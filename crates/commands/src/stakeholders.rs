@@ -108,10 +108,12 @@ pub fn delete_rater(
     conn: &mut DbConnection,
     caller: &Caller,
     (engagement_id, rater_id): (EngagementId, RaterId),
+    precondition: Option<&Precondition>,
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Raters)?;
-        stakeholders::rater(tx, engagement_id, rater_id)?;
+        let current = stakeholders::rater(tx, engagement_id, rater_id)?;
+        Precondition::check(precondition, current.version)?;
         stakeholders::remove_rater(tx, rater_id)?;
         audit_rater(effects, &caller.ctx, "rater.deleted", &engagement, rater_id);
         Ok(())
@@ -351,10 +353,12 @@ pub fn delete_theme(
     conn: &mut DbConnection,
     caller: &Caller,
     (engagement_id, theme_id): (EngagementId, ThemeId),
+    precondition: Option<&Precondition>,
 ) -> Result<(), StoreError> {
     frame::run(conn, |tx, effects| {
         let engagement = open_for_change(tx, caller, engagement_id, Part::Themes)?;
-        stakeholders::theme(tx, engagement_id, theme_id)?;
+        let current = stakeholders::theme(tx, engagement_id, theme_id)?;
+        Precondition::check(precondition, current.version)?;
         stakeholders::remove_theme(tx, theme_id)?;
         audit_theme(effects, caller, "theme.deleted", &engagement, theme_id);
         Ok(())

@@ -13,14 +13,28 @@ pub enum Actor {
     ApiClient { id: String },
 }
 
+crate::wire::wire_enum!(
+    /// What kind of actor made a change.
+    ActorKind as ActorKindValue {
+        Anonymous => "anonymous",
+        System => "system",
+        User => "user",
+        ApiClient => "api_client",
+    }
+);
+
 impl Actor {
-    pub fn kind(&self) -> &'static str {
+    pub fn actor_kind(&self) -> ActorKind {
         match self {
-            Actor::Anonymous => "anonymous",
-            Actor::System => "system",
-            Actor::User { .. } => "user",
-            Actor::ApiClient { .. } => "api_client",
+            Actor::Anonymous => ActorKind::Anonymous,
+            Actor::System => ActorKind::System,
+            Actor::User { .. } => ActorKind::User,
+            Actor::ApiClient { .. } => ActorKind::ApiClient,
         }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.actor_kind().as_str()
     }
 
     /// Whether this actor is the person `user`.

@@ -12,34 +12,15 @@ use crate::wire::wire_enum;
 const SUMMARY_MAX: usize = 20_000;
 const ITEMS_MAX: usize = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DesignStatus {
-    Draft,
-    Submitted,
-    Approved,
-    ChangesRequested,
-}
-
-impl DesignStatus {
-    pub const ALL: [DesignStatus; 4] =
-        [DesignStatus::Draft, DesignStatus::Submitted, DesignStatus::Approved, DesignStatus::ChangesRequested];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DesignStatus::Draft => "draft",
-            DesignStatus::Submitted => "submitted",
-            DesignStatus::Approved => "approved",
-            DesignStatus::ChangesRequested => "changes_requested",
-        }
+wire_enum!(
+    /// Where a design version stands.
+    DesignStatus as DesignStatusValue {
+        Draft => "draft",
+        Submitted => "submitted",
+        Approved => "approved",
+        ChangesRequested => "changes_requested",
     }
-}
-
-impl std::str::FromStr for DesignStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        DesignStatus::ALL.into_iter().find(|d| d.as_str() == s).ok_or(())
-    }
-}
+);
 
 wire_enum!(
     ItemKind as ItemKindValue {
@@ -229,20 +210,13 @@ wire_enum!(
     }
 );
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApproverRole {
-    Leader,
-    Sponsor,
-}
-
-impl ApproverRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApproverRole::Leader => "leader",
-            ApproverRole::Sponsor => "sponsor",
-        }
+wire_enum!(
+    /// Who decides on a design: the leader or a sponsor.
+    ApproverRole as ApproverRoleValue {
+        Leader => "leader",
+        Sponsor => "sponsor",
     }
-}
+);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {

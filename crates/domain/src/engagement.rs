@@ -487,7 +487,7 @@ pub struct TransitionRecord {
     pub from: Option<Phase>,
     pub to: Phase,
     pub reason: Option<String>,
-    pub actor_kind: String,
+    pub actor_kind: crate::audit::ActorKind,
     pub actor_id: Option<String>,
     pub occurred_at: Timestamp,
 }

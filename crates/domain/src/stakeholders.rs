@@ -31,42 +31,24 @@ wire_enum!(
     }
 );
 
-/// Where a rater stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RaterStatus {
-    /// Added, not yet invited or interviewed.
-    Pending,
-    /// A feedback link was emailed.
-    Invited,
-    /// The coach recorded an interview.
-    Interviewed,
-    /// The rater submitted written feedback.
-    FeedbackSubmitted,
-}
+wire_enum!(
+    /// Where a rater stands.
+    RaterStatus as RaterStatusValue {
+        /// Added, not yet invited or interviewed.
+        Pending => "pending",
+        /// A feedback link was emailed.
+        Invited => "invited",
+        /// The coach recorded an interview.
+        Interviewed => "interviewed",
+        /// The rater submitted written feedback.
+        FeedbackSubmitted => "feedback_submitted",
+    }
+);
 
 impl RaterStatus {
-    pub const ALL: [RaterStatus; 4] =
-        [RaterStatus::Pending, RaterStatus::Invited, RaterStatus::Interviewed, RaterStatus::FeedbackSubmitted];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RaterStatus::Pending => "pending",
-            RaterStatus::Invited => "invited",
-            RaterStatus::Interviewed => "interviewed",
-            RaterStatus::FeedbackSubmitted => "feedback_submitted",
-        }
-    }
-
     /// Whether this rater counts towards `min_raters`.
     pub fn contributed(self) -> bool {
         matches!(self, RaterStatus::Interviewed | RaterStatus::FeedbackSubmitted)
-    }
-}
-
-impl std::str::FromStr for RaterStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        RaterStatus::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
     }
 }
 

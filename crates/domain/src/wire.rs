@@ -54,12 +54,15 @@ mod tests {
 
     #[test]
     fn wire_names_are_the_same_everywhere() {
+        use crate::audit::ActorKind;
         use crate::coaching::{ActionItemStatus, ExtensionStatus, SessionFormat, SessionKind, SessionStatus};
+        use crate::design::{ApproverRole, DesignStatus};
         use crate::design::{ItemKind, Verdict};
         use crate::engagement::Phase;
         use crate::group::{GroupItemStatus, GroupKind, GroupSessionStatus};
         use crate::program::MeasurementSource;
         use crate::review::NextStep;
+        use crate::stakeholders::RaterStatus;
         use crate::stakeholders::{Relationship, ThemeKind};
         use crate::template::{Guard, LengthUnit};
         use crate::user::{Role, UserStatus};
@@ -67,6 +70,10 @@ mod tests {
         same_names!(
             Guard,
             LengthUnit,
+            ActorKind,
+            DesignStatus,
+            ApproverRole,
+            RaterStatus,
             GroupKind,
             GroupSessionStatus,
             GroupItemStatus,

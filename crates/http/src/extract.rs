@@ -123,7 +123,10 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
                 vec![ApiError::field(&name, "invalid_characters", "must not contain control characters")],
             )));
         }
-        let de = serde_urlencoded::Deserializer::new(pairs);
+        // An empty parameter (`?cursor=`) means the same as an absent one.
+        let present: String =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.filter(|(_, v)| !v.is_empty())).finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(present.as_bytes()));
         std::future::ready(serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|err| {
             let field = err.path().to_string();
             let message = err.into_inner().to_string();

@@ -18,7 +18,8 @@ organizations, people, and the eight-step program from the context meeting with 
 end-of-program review.\n\n\
 Conventions: JSON with snake_case fields; times are RFC 3339 in UTC (`Z`); ids are UUIDv7. Every error \
 is an RFC 9457 `application/problem+json` document; validation problems list each field in `errors`. \
-Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`). Single resources carry an \
+Lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`); an empty query parameter \
+means the same as an absent one. Single resources carry an \
 `ETag`; send it back in `If-Match` on PATCH/DELETE to get 412 instead of overwriting a newer version.",
         contact(name = "Keel maintainers", url = "https://github.com/keel-coaching/keel", email = "maintainers@keel.dev"),
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
@@ -245,9 +246,7 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
 /// Security schemes, and each operation's requirement: a bearer token (a person's, an identity
 /// provider's, or an API client's from the client-credentials flow, with the scope it needs).
 fn add_security(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::security::{
-        ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
-    };
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -256,7 +255,12 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "A person's access token (sign-in link, `keel token`, or the configured identity provider)",
+                    "An access token, sent as `Authorization: Bearer <token>`: a person's (sign-in link, \
+                     `keel token`, or the configured identity provider), or an API client's from \
+                     `POST /v1/oauth/token` (OAuth 2.0 client-credentials grant, RFC 6749 §4.4, with the \
+                     client's id and secret). The scope an API client needs for an operation is listed in its \
+                     security requirement (engagements:read, engagements:write, users:read, users:write, \
+                     reports:read, webhooks:manage); people are not limited by scopes.",
                 ))
                 .build(),
         ),
@@ -269,14 +273,6 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
                 .description(Some("A 360 rater's one-time feedback code, from their invitation email"))
                 .build(),
         ),
-    );
-    let scopes = Scopes::from_iter(keel_domain::policy::Scope::ALL.iter().map(|s| (s.as_str(), s.as_str())));
-    components.add_security_scheme(
-        "oauth2",
-        SecurityScheme::OAuth2(OAuth2::with_description(
-            [Flow::ClientCredentials(ClientCredentials::new("/v1/oauth/token", scopes))],
-            "API clients of HR systems: client-credentials grant (RFC 6749 §4.4)",
-        )),
     );
     for item in doc.paths.paths.values_mut() {
         for (_, op) in operations(item) {
@@ -291,10 +287,10 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
             // token, with the API client scope the operation needs.
             if op.security.is_none() {
                 let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();
-                op.security = Some(vec![
-                    SecurityRequirement::new("bearer", Vec::<String>::new()),
-                    SecurityRequirement::new("oauth2", scope),
-                ]);
+                // One scheme, so that a client configured with just a token sends it as a bearer
+                // token; the scope an API client needs is named as the requirement's role
+                // (OpenAPI 3.1 allows role names for non-OAuth schemes).
+                op.security = Some(vec![SecurityRequirement::new("bearer", scope)]);
             }
             for status in ["401", "403"] {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
@@ -361,7 +357,12 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
                     statuses.extend(["415", "422"]);
                 }
             }
-            if matches!(method, "PATCH" | "PUT" | "DELETE") && has_path_params {
+            // 412 where the operation takes If-Match (and only there: a client can read it).
+            let takes_if_match = op
+                .parameters
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|p| matches!(p, RefOr::T(p) if p.name == "If-Match")));
+            if takes_if_match {
                 statuses.push("412");
             }
             if method == "POST" {
@@ -445,6 +446,31 @@ mod tests {
         "rotate_api_client_secret",
     ];
 
+    /// A client can read the `stale_version` problem exactly where it can send `If-Match`.
+    #[test]
+    fn precondition_failed_is_listed_where_if_match_is_taken() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let mut wrong = Vec::new();
+        let mut guarded = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let takes = op["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["name"] == "If-Match"));
+                let lists = op["responses"].get("412").is_some();
+                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                if takes != lists {
+                    wrong.push(id.clone());
+                }
+                if takes {
+                    guarded.push(id);
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "If-Match and 412 disagree on {wrong:?}");
+        for op in ["transition_engagement", "submit_design", "delete_rater", "delete_theme", "update_engagement"] {
+            assert!(guarded.iter().any(|g| g == op), "{op} takes If-Match");
+        }
+    }
+
     #[test]
     fn every_authenticated_operation_names_its_scope() {
         let mut doc = document();
@@ -452,7 +478,7 @@ mod tests {
         for item in doc.paths.paths.values_mut() {
             for (_, op) in operations(item) {
                 let id = op.operation_id.clone().unwrap_or_default();
-                let bearer = serde_json::to_string(&op.security).unwrap_or_default().contains("\"oauth2\"");
+                let bearer = serde_json::to_string(&op.security).unwrap_or_default().contains("\"bearer\"");
                 let named = OPERATION_SCOPES.iter().any(|(o, _)| *o == id);
                 if bearer && !PUBLIC_OPERATIONS.contains(&id.as_str()) && !named && !SCOPE_FREE.contains(&id.as_str()) {
                     unnamed.push(id);

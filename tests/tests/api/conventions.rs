@@ -6,6 +6,26 @@ use keel_tests::both_backends;
 use serde_json::json;
 
 both_backends! {
+    async fn an_empty_query_parameter_is_an_absent_one(app) {
+        app.create_org("Acme").await;
+        let all = app.get("/v1/organizations").await.expect_status(200).json();
+        for path in [
+            "/v1/organizations?cursor=",
+            "/v1/organizations?cursor=&limit=",
+            "/v1/users?organization_id=&role=&status=&email=&cursor=",
+            "/v1/engagements?organization_id=&phase=&coach_id=&status=&cursor=",
+            "/v1/program-templates?organization_id=",
+            "/v1/audit-events?cursor=",
+        ] {
+            let response = app.get(path).await;
+            assert_eq!(response.status.as_u16(), 200, "{path}: {}", response.text());
+        }
+        assert_eq!(app.get("/v1/organizations?cursor=&limit=").await.json(), all, "the same as no parameter");
+        // A value that is there must still be valid.
+        app.get("/v1/organizations?cursor=x").await.expect_problem(400);
+        app.get("/v1/organizations?limit=0").await.expect_problem(400);
+    }
+
     async fn malformed_json_is_a_400_problem(app) {
         let response = app.send(Method::POST, "/v1/organizations", &[], Some("application/json"), Some(b"{\"name\": ".to_vec())).await;
         let problem = response.expect_problem(400);

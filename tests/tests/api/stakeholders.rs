@@ -10,6 +10,26 @@ use serde_json::{Value, json};
 
 both_backends! {
     fn the_360(backend: Backend);
+    fn removing_a_rater_or_a_theme_takes_if_match(app: TestApp);
+}
+
+/// DELETE of a rater or a theme answers 412 to a stale `If-Match` and removes nothing.
+async fn removing_a_rater_or_a_theme_takes_if_match(app: TestApp) {
+    let p = keel_tests::fixtures::to_coaching(&app).await;
+    let coach = p.tokens["coach"].clone();
+    let rater = json!({ "name": "Pat Peer", "email": "pat@acme.test", "relationship": "peer" });
+    let rater = p.call(&app, "coach", Method::POST, "/raters", Some(rater)).await.expect_status(201).json();
+    let theme = json!({ "kind": "strength", "title": "Listens" });
+    let theme = p.call(&app, "coach", Method::POST, "/themes", Some(theme)).await.expect_status(201).json();
+    for path in [
+        format!("{}/raters/{}", p.base, rater["id"].as_str().unwrap()),
+        format!("{}/themes/{}", p.base, theme["id"].as_str().unwrap()),
+    ] {
+        let stale = app.call_as(Some(&coach), Method::DELETE, &path, &[("if-match", "\"9\"")], None).await;
+        assert_eq!(stale.expect_problem(412)["code"], "stale_version", "{path}");
+        let current = app.call_as(Some(&coach), Method::DELETE, &path, &[("if-match", "\"1\"")], None).await;
+        current.expect_status(204);
+    }
 }
 
 /// The one-time code in a rater's invitation: the last part of the link to the feedback form.

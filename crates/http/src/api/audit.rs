@@ -21,8 +21,7 @@ pub struct AuditEvent {
     #[serde(serialize_with = "crate::json::timestamp")]
     pub occurred_at: DateTime<Utc>,
     pub organization_id: Option<Uuid>,
-    /// `user`, `api_client`, `system` or `anonymous`.
-    pub actor_kind: String,
+    pub actor_kind: keel_domain::audit::ActorKind,
     pub actor_id: Option<String>,
     #[schema(example = "engagement.phase_changed")]
     pub action: String,
@@ -41,7 +40,8 @@ impl From<&AuditEventRow> for AuditEvent {
             id: r.id.parse().unwrap_or_default(),
             occurred_at: r.occurred_at.and_utc(),
             organization_id: r.organization_id.as_deref().and_then(|o| o.parse().ok()),
-            actor_kind: r.actor_kind.clone(),
+            // Written from `Actor::kind`; a row Keel did not write shows as the system's.
+            actor_kind: r.actor_kind.parse().unwrap_or(keel_domain::audit::ActorKind::System),
             actor_id: r.actor_id.clone(),
             action: r.action.clone(),
             resource_type: r.resource_type.clone(),

@@ -34,10 +34,8 @@ pub struct DesignItemBody {
 pub struct DecisionResponse {
     pub id: Uuid,
     pub approver_id: Uuid,
-    /// `leader` or `sponsor`.
-    pub role: String,
-    /// `approve` or `request_changes`.
-    pub decision: String,
+    pub role: keel_domain::design::ApproverRole,
+    pub decision: keel_domain::design::Verdict,
     pub comment: Option<String>,
     #[serde(serialize_with = "crate::json::timestamp")]
     pub decided_at: DateTime<Utc>,
@@ -48,8 +46,8 @@ impl From<&Decision> for DecisionResponse {
         DecisionResponse {
             id: d.id.as_uuid(),
             approver_id: d.approver_id.as_uuid(),
-            role: d.role.as_str().to_owned(),
-            decision: d.verdict.as_str().to_owned(),
+            role: d.role,
+            decision: d.verdict,
             comment: d.comment.clone(),
             decided_at: d.decided_at,
         }
@@ -60,9 +58,7 @@ impl From<&Decision> for DecisionResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DesignResponse {
     pub version: i32,
-    /// `draft`, `submitted`, `approved` or `changes_requested`.
-    #[schema(example = "submitted")]
-    pub status: String,
+    pub status: keel_domain::design::DesignStatus,
     pub summary: String,
     pub theme_ids: Vec<Uuid>,
     pub outcome_ids: Vec<Uuid>,
@@ -80,7 +76,7 @@ pub struct DesignResponse {
 fn design_response(d: &Design, decisions: &[Decision]) -> DesignResponse {
     DesignResponse {
         version: d.version,
-        status: d.status.as_str().to_owned(),
+        status: d.status,
         summary: d.summary.clone(),
         theme_ids: d.theme_ids.iter().map(|id| id.as_uuid()).collect(),
         outcome_ids: d.outcome_ids.iter().map(|id| id.as_uuid()).collect(),

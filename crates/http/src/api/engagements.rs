@@ -140,8 +140,7 @@ pub struct TimelineEntry {
     pub from: Option<PhaseValue>,
     pub to: PhaseValue,
     pub reason: Option<String>,
-    /// `user`, `api_client` or `system`.
-    pub actor_kind: String,
+    pub actor_kind: keel_domain::audit::ActorKind,
     pub actor_id: Option<String>,
     #[serde(serialize_with = "crate::json::timestamp")]
     pub occurred_at: DateTime<Utc>,
@@ -154,7 +153,7 @@ impl From<&TransitionRecord> for TimelineEntry {
             from: t.from,
             to: t.to,
             reason: t.reason.clone(),
-            actor_kind: t.actor_kind.clone(),
+            actor_kind: t.actor_kind,
             actor_id: t.actor_id.clone(),
             occurred_at: t.occurred_at,
         }

@@ -25,9 +25,7 @@ pub struct ExtensionResponse {
     pub month: String,
     pub new_planned_end_date: Option<NaiveDate>,
     pub reason: String,
-    /// `requested`, `approved` or `declined`.
-    #[schema(example = "requested")]
-    pub status: String,
+    pub status: keel_domain::coaching::ExtensionStatus,
     pub decided_by: Option<Uuid>,
     pub decision_comment: Option<String>,
     #[serde(serialize_with = "crate::json::timestamp")]
@@ -43,7 +41,7 @@ impl From<&Extension> for ExtensionResponse {
             month: x.month.to_string(),
             new_planned_end_date: x.new_planned_end_date,
             reason: x.reason.clone(),
-            status: x.status.as_str().to_owned(),
+            status: x.status,
             decided_by: x.decided_by.map(|u| u.as_uuid()),
             decision_comment: x.decision_comment.clone(),
             requested_at: x.requested_at,

@@ -30,9 +30,7 @@ pub struct RaterResponse {
     pub name: String,
     pub email: Option<String>,
     pub relationship: RelationshipValue,
-    /// `pending`, `invited`, `interviewed` or `feedback_submitted`.
-    #[schema(example = "invited")]
-    pub status: String,
+    pub status: keel_domain::stakeholders::RaterStatus,
     pub version: i64,
 }
 
@@ -43,7 +41,7 @@ impl From<&Rater> for RaterResponse {
             name: r.name.clone(),
             email: r.email.as_ref().map(|e| e.as_str().to_owned()),
             relationship: r.relationship,
-            status: r.status.as_str().to_owned(),
+            status: r.status,
             version: r.version,
         }
     }
@@ -191,16 +189,18 @@ pub async fn update_rater(
 }
 
 /// Remove a rater (coach only): no longer counted; their feedback link stops working.
-#[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement"), ("rater_id" = Uuid, Path, description = "The rater")),
+#[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement"), ("rater_id" = Uuid, Path, description = "The rater"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
     responses((status = 204, description = "Removed")))]
 #[delete("/engagements/{id}/raters/{rater_id}")]
 pub async fn delete_rater(
     caller: Caller,
     state: Data<AppState>,
     path: Path<(EngagementId, RaterId)>,
+    if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    state.run(move |conn| stakeholders::delete_rater(conn, &caller, path)).await?;
+    state.run(move |conn| stakeholders::delete_rater(conn, &caller, path, if_match.0.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -394,16 +394,18 @@ pub async fn update_theme(
 }
 
 /// Delete a theme (coach only).
-#[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement"), ("theme_id" = Uuid, Path, description = "The theme")),
+#[utoipa::path(tag = "stakeholders", params(("id" = Uuid, Path, description = "The engagement"), ("theme_id" = Uuid, Path, description = "The theme"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if it is no longer current")),
     responses((status = 204, description = "Deleted")))]
 #[delete("/engagements/{id}/themes/{theme_id}")]
 pub async fn delete_theme(
     caller: Caller,
     state: Data<AppState>,
     path: Path<(EngagementId, ThemeId)>,
+    if_match: IfMatchVersion,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    state.run(move |conn| stakeholders::delete_theme(conn, &caller, path)).await?;
+    state.run(move |conn| stakeholders::delete_theme(conn, &caller, path, if_match.0.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -217,7 +217,7 @@ pub fn timeline(
                 from: from.as_deref().map(phase).transpose()?,
                 to: phase(&to)?,
                 reason,
-                actor_kind,
+                actor_kind: actor_kind.parse().map_err(|_| crate::rows::corrupt("actor kind", &actor_kind))?,
                 actor_id,
                 occurred_at: from_db_time(at),
             })
