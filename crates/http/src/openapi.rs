@@ -135,17 +135,8 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut O
 }
 
 /// Operations that need no access token.
-pub const PUBLIC_OPERATIONS: &[&str] = &[
-    "healthz",
-    "readyz",
-    "metrics",
-    "openapi_json",
-    "docs",
-    "api_docs",
-    "issue_token",
-    "create_sign_in_link",
-    "redeem_sign_in_link",
-];
+pub const PUBLIC_OPERATIONS: &[&str] =
+    &["healthz", "readyz", "metrics", "openapi_json", "issue_token", "create_sign_in_link", "redeem_sign_in_link"];
 
 /// Operations whose errors follow their own protocol (OAuth's token endpoint) rather than the
 /// JSON-body conventions: no 415 or 422 from them.
@@ -258,9 +249,9 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
                     "An access token, sent as `Authorization: Bearer <token>`: a person's (sign-in link, \
                      `keel token`, or the configured identity provider), or an API client's from \
                      `POST /v1/oauth/token` (OAuth 2.0 client-credentials grant, RFC 6749 §4.4, with the \
-                     client's id and secret). The scope an API client needs for an operation is listed in its \
-                     security requirement (engagements:read, engagements:write, users:read, users:write, \
-                     reports:read, webhooks:manage); people are not limited by scopes.",
+                     client's id and secret). The scope an API client needs for an operation is named in its \
+                     description and in `x-keel-scopes` (engagements:read, engagements:write, users:read, \
+                     users:write, reports:read, webhooks:manage); people are not limited by scopes.",
                 ))
                 .build(),
         ),
@@ -288,9 +279,20 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
             if op.security.is_none() {
                 let scope: Vec<&str> = OPERATION_SCOPES.iter().filter(|(op, _)| *op == id).map(|(_, s)| *s).collect();
                 // One scheme, so that a client configured with just a token sends it as a bearer
-                // token; the scope an API client needs is named as the requirement's role
-                // (OpenAPI 3.1 allows role names for non-OAuth schemes).
-                op.security = Some(vec![SecurityRequirement::new("bearer", scope)]);
+                // token; the scope an API client needs is named in `x-keel-scopes` (and the
+                // description), as linters take a bearer requirement's list for OAuth scopes.
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                if !scope.is_empty() {
+                    let extension = utoipa::openapi::extensions::ExtensionsBuilder::new()
+                        .add("x-keel-scopes", serde_json::json!(scope))
+                        .build();
+                    op.extensions.get_or_insert_with(Default::default).merge(extension);
+                    let note = format!("API clients need the `{}` scope.", scope.join("`, `"));
+                    op.description = Some(match op.description.take() {
+                        Some(text) if !text.is_empty() => format!("{text}\n\n{note}"),
+                        _ => note,
+                    });
+                }
             }
             for status in ["401", "403"] {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
@@ -336,6 +338,15 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
     }
     let (name, response) = <TooManyRequests as utoipa::ToResponse>::response();
     components.responses.insert(name.to_owned(), response);
+    // The HTTP layer refuses a request whose headers are too many or too large before Keel sees
+    // it, on every route, with no body.
+    components.responses.insert(
+        "RequestHeaderFieldsTooLarge".to_owned(),
+        ResponseBuilder::new()
+            .description("The request's headers are too many or too large (answered by the HTTP layer, without a body)")
+            .build()
+            .into(),
+    );
     for (path, item) in doc.paths.paths.iter_mut() {
         let has_path_params = path.contains('{');
         for (method, op) in operations(item) {
@@ -377,6 +388,10 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
             for status in statuses {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| standard_ref(status));
             }
+            op.responses
+                .responses
+                .entry("431".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RequestHeaderFieldsTooLarge")));
         }
     }
 }
@@ -385,29 +400,41 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) =
         App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::routes).split_for_parts();
-    add_docs_page(&mut doc);
+    remove_docs_page(&mut doc);
+    split_summaries(&mut doc);
     add_standard_errors(&mut doc);
     add_security(&mut doc);
     doc
 }
 
-/// `/docs` is served by Swagger UI rather than a handler; it is documented here.
-fn add_docs_page(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-    let operation = OperationBuilder::new()
-        .tag("ops")
-        .operation_id(Some("api_docs"))
-        .summary(Some("Interactive API documentation (Swagger UI)"))
-        .response(
-            "200",
-            ResponseBuilder::new()
-                .description("The Swagger UI page")
-                .content("text/html", Content::new(None::<RefOr<utoipa::openapi::schema::Schema>>))
-                .build(),
-        )
-        .build();
-    doc.paths.paths.insert("/docs/".to_owned(), PathItem::new(HttpMethod::Get, operation));
+/// A handler's doc comment arrives as the operation's summary: its first sentence stays the
+/// summary (one line, for generated clients and the docs' menu), the whole text becomes the
+/// description.
+fn split_summaries(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            let Some(text) = op.summary.clone() else { continue };
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let first = match flat.find(". ") {
+                Some(end) => flat[..=end].to_owned(),
+                None => flat.clone(),
+            };
+            op.summary = Some(first);
+            if op.description.as_deref().is_none_or(str::is_empty) {
+                op.description = Some(text);
+            }
+        }
+    }
 }
+
+/// The interactive documentation (`/docs`, redirecting to Swagger UI at `/docs/`) is a page for
+/// people, like Keel's other pages: it is served, not part of the API's contract.
+fn remove_docs_page(doc: &mut utoipa::openapi::OpenApi) {
+    doc.paths.paths.remove("/docs");
+}
+
+/// The routes besides the document's that answer 405 (not 404) to another method.
+const PAGE_ROUTES: &[(&str, &[&str])] = &[("/docs", &["GET"]), ("/docs/", &["GET"])];
 
 /// The document as the JSON committed in `openapi/openapi.json` and served at `/openapi.json`.
 pub fn document_json() -> String {
@@ -423,7 +450,14 @@ pub fn render(doc: &utoipa::openapi::OpenApi) -> String {
 /// Path templates and the methods each accepts, for telling 405 from 404.
 pub fn route_table(doc: &utoipa::openapi::OpenApi) -> Vec<(String, Vec<&'static str>)> {
     let mut doc = doc.clone();
-    doc.paths.paths.iter_mut().map(|(path, item)| (path.clone(), operations(item).map(|(m, _)| m).collect())).collect()
+    let mut routes: Vec<(String, Vec<&'static str>)> = doc
+        .paths
+        .paths
+        .iter_mut()
+        .map(|(path, item)| (path.clone(), operations(item).map(|(m, _)| m).collect()))
+        .collect();
+    routes.extend(PAGE_ROUTES.iter().map(|(path, methods)| ((*path).to_owned(), methods.to_vec())));
+    routes
 }
 
 #[cfg(test)]
@@ -479,7 +513,7 @@ mod tests {
             for (_, op) in operations(item) {
                 let id = op.operation_id.clone().unwrap_or_default();
                 let bearer = serde_json::to_string(&op.security).unwrap_or_default().contains("\"bearer\"");
-                let named = OPERATION_SCOPES.iter().any(|(o, _)| *o == id);
+                let named = serde_json::to_value(&*op).ok().is_some_and(|v| v.get("x-keel-scopes").is_some());
                 if bearer && !PUBLIC_OPERATIONS.contains(&id.as_str()) && !named && !SCOPE_FREE.contains(&id.as_str()) {
                     unnamed.push(id);
                 }

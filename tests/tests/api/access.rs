@@ -63,8 +63,7 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         Anonymous => 401,
     };
     Some(match op {
-        "healthz" | "readyz" | "metrics" | "openapi_json" | "api_docs" | "issue_token" => 200,
-        "docs" => 308,
+        "healthz" | "readyz" | "metrics" | "openapi_json" | "issue_token" => 200,
         // Public by design: always 202 (no enumeration); redeeming a made-up code is a 400.
         "create_sign_in_link" => 202,
         "redeem_sign_in_link" => 400,
@@ -901,8 +900,6 @@ impl World {
             "readyz" => call(Method::GET, "/readyz".into(), None).await,
             "metrics" => call(Method::GET, "/metrics".into(), None).await,
             "openapi_json" => call(Method::GET, "/openapi.json".into(), None).await,
-            "docs" => call(Method::GET, "/docs".into(), None).await,
-            "api_docs" => call(Method::GET, "/docs/".into(), None).await,
             "issue_token" => {
                 let basic = base64::engine::general_purpose::STANDARD
                     .encode(format!("{}:{}", self.client_credentials.0, self.client_credentials.1));

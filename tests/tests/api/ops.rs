@@ -37,6 +37,9 @@ both_backends! {
         assert_eq!(redirect.header("location").as_deref(), Some("/docs/"));
         let docs = app.get("/docs/").await.expect_status(200);
         assert!(docs.text().contains("swagger-ui"), "Swagger UI page");
+        // A page for people, not an operation of the contract; another method is still a 405.
+        assert!(!committed.contains("\"/docs"), "the docs page is not in the document");
+        app.call(actix_web::http::Method::POST, "/docs", &[], None).await.expect_status(405);
     }
 }
 
