@@ -474,11 +474,6 @@ impl TemplateDefinition {
         next
     }
 
-    /// What comes after `from` on the usual way through the program (for people's pages).
-    pub fn next_step(&self, from: Phase) -> Option<Phase> {
-        self.forward(from).into_iter().rfind(|p| *p != Phase::MidReview || from != Phase::Coaching)
-    }
-
     /// The unmet guards of leaving `from` for `to` (a forward move of this program).
     pub fn unmet(&self, from: Phase, to: Phase, facts: &ProgramFacts) -> Vec<Unmet> {
         let mut unmet = Vec::new();
@@ -1022,7 +1017,6 @@ mod tests {
         assert_eq!(e.forward(Coaching), [MidReview, EndReview]);
         assert_eq!(e.forward(MidReview), [Coaching]);
         assert_eq!(e.forward(EndReview), [Completed]);
-        assert_eq!(e.next_step(Coaching), Some(EndReview));
         let m = micro().definition;
         assert_eq!(m.forward(Context), [Coaching]);
         assert_eq!(m.forward(Coaching), [EndReview]);
