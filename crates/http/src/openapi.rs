@@ -330,6 +330,17 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
     )
 }
 
+/// The schema of an `If-Match` header: `*`, or a comma-separated list of entity tags (`"3"`,
+/// weak ones `W/"3"` never match).
+fn if_match_schema() -> RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r#"^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$"#))
+        .examples([serde_json::json!("\"3\"")])
+        .into()
+}
+
 /// Adds the error responses that conventions (and actix itself) produce to every operation.
 fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
@@ -366,6 +377,14 @@ fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
                 statuses.push("413");
                 if !OWN_ERROR_FORMAT.contains(&op.operation_id.as_deref().unwrap_or_default()) {
                     statuses.extend(["415", "422"]);
+                }
+            }
+            // The entity tags Keel's ETags are, and `*` (what `IfMatchVersion` parses).
+            for parameter in op.parameters.iter_mut().flatten() {
+                if let RefOr::T(p) = parameter
+                    && p.name == "If-Match"
+                {
+                    p.schema = Some(if_match_schema());
                 }
             }
             // 412 where the operation takes If-Match (and only there: a client can read it).
