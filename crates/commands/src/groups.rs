@@ -219,13 +219,13 @@ pub fn change_session(
     caller: &Caller,
     (id, session_id): (GroupId, GroupSessionId),
     precondition: Option<&Precondition>,
-    (scheduled_at, cancel_reason): (Option<Timestamp>, Option<Option<String>>),
+    (scheduled_at, status, reason): (Option<Timestamp>, Option<GroupSessionStatus>, Option<String>),
 ) -> Result<SeenGroupSession, StoreError> {
     frame::run(conn, |tx, effects| {
         let seen = open(tx, caller, id, true, GroupAction::RunSessions)?;
         let current = groups::get_session(tx, id, session_id)?;
         Precondition::check(precondition, current.version)?;
-        let next = current.change(scheduled_at, cancel_reason.as_ref().map(|r| r.as_deref()))?;
+        let next = current.change(scheduled_at, status, reason.as_deref())?;
         groups::save_session(tx, &seen.group, &next, current.version)?;
         audit(effects, caller, "group.session_updated", "group_session", next.id, &seen.group);
         Ok(seen_session(caller, &seen, next, &[]))
@@ -297,12 +297,17 @@ pub fn hours(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<(G
 }
 
 fn ledger_of(conn: &mut DbConnection, group: &Group) -> Result<Vec<LedgerMonth>, StoreError> {
-    let used: Vec<(Month, i64)> = groups::sessions(conn, group.id)?
-        .into_iter()
+    Ok(ledger_from(group, &groups::sessions(conn, group.id)?))
+}
+
+/// The ledger of `group` from its sessions (the completed ones count, once each).
+fn ledger_from(group: &Group, sessions: &[GroupSession]) -> Vec<LedgerMonth> {
+    let used: Vec<(Month, i64)> = sessions
+        .iter()
         .filter(|s| s.status == GroupSessionStatus::Completed)
         .map(|s| (s.month(), i64::from(s.duration_minutes)))
         .collect();
-    Ok(ledger(group, &used, &[]))
+    ledger(group, &used, &[])
 }
 
 /// The participant named in a path must be (or have been) in the group.
@@ -430,13 +435,18 @@ pub struct GroupPage {
 }
 
 pub fn page(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<GroupPage, StoreError> {
+    // The group, its memberships and its sessions are read once, for the page and its ledger.
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
-    let sessions = sessions(conn, caller, id)?;
+    let attendance = groups::attendance(conn, id)?;
+    let all = groups::sessions(conn, id)?;
+    let hours = ledger_from(&seen.group, &all);
+    let sessions = all.into_iter().map(|s| seen_session(caller, &seen, s, &attendance)).collect();
     let coach = users::find(conn, seen.group.coach_id)?.map(|u| u.name).unwrap_or_else(|| "the coach".to_owned());
-    let hours = ledger_of(conn, &seen.group)?;
     let mine = match (me(caller), seen.participation) {
         (Some(me), Participation::Current | Participation::Former) => {
-            Some((outcomes(conn, caller, (id, me))?, items(conn, caller, (id, me))?))
+            let mine = GroupAction::ReadItems { participant: me };
+            policy::check_group(&caller.principal, &seen.group, seen.participation, mine)?;
+            Some((groups::outcomes(conn, id, me)?, groups::items(conn, id, me)?))
         }
         _ => None,
     };

@@ -346,11 +346,13 @@ impl GroupSession {
         })
     }
 
-    /// Moves or cancels (with a reason) a scheduled session.
+    /// Moves a scheduled session, or cancels it (`status: cancelled`, with a reason); any other
+    /// status is reached by completing it.
     pub fn change(
         &self,
         scheduled_at: Option<Timestamp>,
-        cancel_reason: Option<Option<&str>>,
+        status: Option<GroupSessionStatus>,
+        reason: Option<&str>,
     ) -> Result<GroupSession, DomainError> {
         if self.status != GroupSessionStatus::Scheduled {
             return Err(DomainError::conflict("session_closed", format!("the session is {}", self.status)));
@@ -359,7 +361,14 @@ impl GroupSession {
         if let Some(at) = scheduled_at {
             next.scheduled_at = time::truncate(at);
         }
-        if let Some(reason) = cancel_reason {
+        match status {
+            None | Some(GroupSessionStatus::Cancelled) => {}
+            Some(_) => {
+                let message = "only cancelled; complete the session with its complete operation";
+                return Err(DomainError::Validation(ValidationErrors::single("status", "not_settable", message)));
+            }
+        }
+        if status == Some(GroupSessionStatus::Cancelled) {
             let mut errors = ValidationErrors::new();
             let reason = reason.and_then(|r| validate::text(&mut errors, "reason", r, 1, 2000));
             if reason.is_none() && errors.is_empty() {
@@ -615,6 +624,11 @@ mod tests {
             version: 1,
         };
         let session = GroupSession::schedule(&group, time::now(), 90, SessionFormat::InPerson, None).unwrap();
+        let completed = Some(GroupSessionStatus::Completed);
+        assert_eq!(codes(session.change(None, completed, None)), [("status".into(), "not_settable")]);
+        let cancel = Some(GroupSessionStatus::Cancelled);
+        assert_eq!(codes(session.change(None, cancel, None)), [("reason".into(), "required")]);
+        assert_eq!(session.change(None, cancel, Some("snow")).unwrap().status, GroupSessionStatus::Cancelled);
         assert_eq!(
             codes(session.complete(90, None, None, &[a, c, a], &[a, b], coach)),
             [("attended[1]".into(), "not_a_member"), ("attended[2]".into(), "duplicate")]

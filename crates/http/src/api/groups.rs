@@ -14,7 +14,7 @@ use keel_domain::group::{
     GroupActionItem, GroupChanges, GroupItemStatus as GroupItemStatusValue, GroupKind as GroupKindValue, GroupOutcome,
     GroupSessionStatus as GroupSessionStatusValue, Membership, NewGroup,
 };
-use keel_domain::{GroupActionItemId, GroupId, GroupSessionId, UserId, ValidationErrors};
+use keel_domain::{GroupActionItemId, GroupId, GroupSessionId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -559,16 +559,7 @@ pub async fn update_group_session(
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner();
     let b = body.0;
-    let cancel = match b.status {
-        None => None,
-        Some(GroupSessionStatusValue::Cancelled) => Some(b.reason),
-        Some(_) => {
-            let error =
-                ValidationErrors::single("status", "not_settable", "only cancelled; complete it with /complete");
-            return Err(keel_domain::DomainError::Validation(error).into());
-        }
-    };
-    let changes = (b.scheduled_at, cancel);
+    let changes = (b.scheduled_at, b.status, b.reason);
     let seen = state.run(move |conn| groups::change_session(conn, &caller, key, if_match.0.as_ref(), changes)).await?;
     Ok(resource(StatusCode::OK, seen.session.version, &session_response(&seen)))
 }
