@@ -405,6 +405,10 @@ pub fn mover(principal: &Principal, engagement: &Engagement) -> Result<Mover, Do
     }
 }
 
+/// Nobody locks themselves out: an admin keeps their own admin role and nobody deactivates their
+/// own account (another admin, or the organization's hr_partner, can).
+const LOCK_OUT: &str = "you cannot deactivate yourself or remove your own admin role; another admin can";
+
 /// Decides whether `principal` may perform `action`.
 pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainError> {
     match action {
@@ -428,6 +432,10 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
             };
         }
         Action::TransitionEngagement { engagement } => return mover(principal, engagement).map(|_| ()),
+        Action::DeactivateUser { user } if principal.is_user(user.id) => return Err(forbidden(LOCK_OUT)),
+        Action::UpdateUser { user, changes } if principal.is_user(user.id) && changes.locks_out(user) => {
+            return Err(forbidden(LOCK_OUT));
+        }
         _ => {}
     }
     if principal.is_admin() {
@@ -500,7 +508,7 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 } else {
                     Ok(())
                 }
-            } else if principal.is_user(user.id) || principal.lacks_scope(user.organization_id, Scope::UsersWrite) {
+            } else if principal.lacks_scope(user.organization_id, Scope::UsersWrite) {
                 Err(forbidden("only an admin or the organization's hr_partner can deactivate users"))
             } else {
                 Err(not_found("user"))
@@ -1239,11 +1247,13 @@ mod tests {
             }
         }
         // On themselves: everyone may change their name; the hr_partner (a person of the
-        // organization with only that role) as much as on their people; anyone else nothing more
-        // (the coach "granted" coach, a role they hold, changes nothing).
+        // organization with only that role) as much as on their people but for deactivating
+        // themselves; an admin all but dropping their admin role (both grants replace the roles)
+        // and deactivating themselves; anyone else nothing more (the coach "granted" coach, a
+        // role they hold, changes nothing).
         let on_themselves = [
-            ("admin", &w.admin, "oooooo"),
-            ("hr_partner", &w.hr, "ooofoo"),
+            ("admin", &w.admin, "oofffo"),
+            ("hr_partner", &w.hr, "oooffo"),
             ("leader", &w.leader, "offfff"),
             ("sponsor", &w.sponsor, "offfff"),
             ("member", &w.member, "offfff"),
@@ -1281,5 +1291,26 @@ mod tests {
         let changes = same_roles.changes(&coach_in_acme);
         let hr = Principal::for_user(&w.hr);
         assert_eq!(answer(&check(&hr, &Action::UpdateUser { user: &coach_in_acme, changes: &changes }), "user"), 'f');
+    }
+
+    /// Nobody locks themselves out; another admin (or the hr_partner, for their people) can.
+    #[test]
+    fn nobody_deactivates_themselves_or_drops_their_own_admin_role() {
+        let w = world();
+        let admin = Principal::for_user(&w.admin);
+        let hr = Principal::for_user(&w.hr);
+        assert_eq!(answer(&check(&admin, &Action::DeactivateUser { user: &w.admin }), "user"), 'f');
+        assert_eq!(answer(&check(&hr, &Action::DeactivateUser { user: &w.hr }), "user"), 'f');
+        assert!(check(&hr, &Action::DeactivateUser { user: &w.member }).is_ok());
+        let demote = UserPatch { roles: Some(vec![Role::Coach]), ..Default::default() };
+        let changes = demote.changes(&w.admin);
+        assert_eq!(answer(&check(&admin, &Action::UpdateUser { user: &w.admin, changes: &changes }), "user"), 'f');
+        let keep = UserPatch { roles: Some(vec![Role::Admin, Role::Coach]), ..Default::default() };
+        let changes = keep.changes(&w.admin);
+        assert!(check(&admin, &Action::UpdateUser { user: &w.admin, changes: &changes }).is_ok());
+        let other_admin = person("admin2@provider.test", None, &[Role::Admin]);
+        let changes = demote.changes(&other_admin);
+        assert!(check(&admin, &Action::UpdateUser { user: &other_admin, changes: &changes }).is_ok());
+        assert!(check(&admin, &Action::DeactivateUser { user: &other_admin }).is_ok());
     }
 }

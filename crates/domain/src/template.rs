@@ -235,7 +235,7 @@ impl ProgramLength {
 #[serde(deny_unknown_fields)]
 pub struct SessionChoice {
     /// What is chosen.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, example = "Focus of the coaching"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, example = "Focus of the coaching", max_length = 200))]
     pub question: String,
     /// The possible answers; completing the session records one of them as `choice`.
     #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 10))]
@@ -248,11 +248,11 @@ pub struct SessionChoice {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlannedSession {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, example = "Opening session"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, example = "Opening session", max_length = 200))]
     pub title: String,
     /// What the session is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000, pattern = "multiline"))]
     pub purpose: Option<String>,
     pub kind: SessionKind,
     /// Within the kind's range (micro 5–30, regular 15–480).
@@ -274,10 +274,10 @@ pub struct PlannedSession {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanPart {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, example = "Check-in"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, example = "Check-in", max_length = 100))]
     pub title: String,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = "multiline"))]
     pub prompt: String,
 }
 

@@ -121,6 +121,12 @@ pub struct UserChanges {
 }
 
 impl UserChanges {
+    /// Whether the change would take `user` out of their own account: a status change (an
+    /// active user can only be deactivated) or an admin's roles without admin.
+    pub fn locks_out(&self, user: &User) -> bool {
+        self.status || (self.roles && user.has_role(Role::Admin) && !self.new_roles.contains(&Role::Admin))
+    }
+
     /// Whether anything but the name changes.
     pub fn beyond_name(&self) -> bool {
         self.email || self.roles || self.status || self.external_id

@@ -66,26 +66,46 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if body.len() > limit {
                 return Err(too_large(limit));
             }
-            let de = &mut serde_json::Deserializer::from_slice(&body);
-            match serde_path_to_error::deserialize::<_, T>(de) {
+            let mut document: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
+                ApiError::bad_request(
+                    "malformed-json",
+                    format!("The request body is not valid: {err}"),
+                    vec![ApiError::field("", "malformed_json", strip_position(&err.to_string()))],
+                )
+            })?;
+            integral_numbers_as_integers(&mut document);
+            match serde_path_to_error::deserialize::<_, T>(document) {
                 Ok(value) => Ok(JsonBody(value)),
                 Err(err) => {
                     let path = err.path().to_string();
                     let inner = err.into_inner();
-                    let (slug, code) = if inner.is_syntax() || inner.is_eof() {
-                        ("malformed-json", "malformed_json")
-                    } else {
-                        ("invalid-body", "invalid")
-                    };
                     let field = if path == "." { String::new() } else { path };
                     Err(ApiError::bad_request(
-                        slug,
+                        "invalid-body",
                         format!("The request body is not valid: {inner}"),
-                        vec![ApiError::field(&field, code, strip_position(&inner.to_string()))],
+                        vec![ApiError::field(&field, "invalid", strip_position(&inner.to_string()))],
                     ))
                 }
             }
         })
+    }
+}
+
+/// JSON has one number type: `3.0` is the integer 3 to JSON Schema (and to every client that
+/// writes numbers as doubles), so a number without a fractional part is taken where an integer
+/// is expected. Anything else stays as sent (`3.5` for an integer is still refused).
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15) {
+                // Exactly representable: |f| < 2^53.
+                *n = if f < 0.0 { (f as i64).into() } else { (f as u64).into() };
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 
@@ -200,6 +220,14 @@ mod tests {
         assert_eq!(parse_if_match("\"3"), None);
         assert_eq!(parse_if_match(""), None);
     }
+
+    #[test]
+    fn whole_numbers_written_as_decimals_are_integers() {
+        let mut body = serde_json::json!({"a": 57.0, "b": [1e2, -3.0, 2.5], "c": {"d": 0.0}, "e": "4.0"});
+        integral_numbers_as_integers(&mut body);
+        assert_eq!(body, serde_json::json!({"a": 57, "b": [100, -3, 2.5], "c": {"d": 0}, "e": "4.0"}));
+        assert!(body["a"].is_u64() && body["b"][1].is_i64() && body["b"][2].is_f64());
+    }
 }
 
 /// Who is calling, authenticated, and the request it came with: the context every command runs
@@ -262,6 +290,13 @@ pub(crate) async fn resolve_principal(state: &web::Data<AppState>, verified: Ver
 pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
     if !req.path().starts_with("/v1/") {
         return crate::pages::PageError::not_found().into();
+    }
+    // `PATCH …/themes/release` reached `…/themes/{theme_id}`; the path names another resource.
+    if let Some(routes) = req.app_data::<web::Data<crate::api::ops::RouteTable>>()
+        && let Some(methods) = routes.refuses(req.path(), req.method().as_str())
+    {
+        let response = crate::api::ops::method_not_allowed(req, &methods);
+        return actix_web::error::InternalError::from_response(err, response).into();
     }
     let names: Vec<ProblemFieldError> =
         req.match_info().iter().map(|(name, _)| ApiError::field(name, "invalid", "must be a UUID")).collect();

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod contract;
 pub mod cursor;
 pub mod dbtiming;
 pub mod extract;

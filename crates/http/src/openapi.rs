@@ -317,7 +317,7 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
             .parameter_in(ParameterIn::Header)
             .required(Required::False)
             .description(Some(
-                "Makes a retry safe: the first response for this key (per caller) is kept for 24 hours and returned \
+                "Makes a retry safe (1 to 255 visible ASCII characters, e.g. a UUID): the first response for this key (per caller) is kept for 24 hours and returned \
                  unchanged (with `Idempotent-Replayed: true`) for repeats; the same key with a different request is \
                  a 422 (`idempotency_key_reused`), a repeat while the first is still running a 409 \
                  (`idempotency_request_in_progress`). A response that holds a secret (a client or webhook secret) \
@@ -325,7 +325,13 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
                  `Location`. The caller is checked before anything is replayed: a deactivated user's or revoked \
                  client's token gets 401.",
             ))
-            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
+            ))
             .build(),
     )
 }
@@ -423,6 +429,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     split_summaries(&mut doc);
     add_standard_errors(&mut doc);
     add_security(&mut doc);
+    crate::contract::apply(&mut doc);
     doc
 }
 

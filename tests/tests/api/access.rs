@@ -438,6 +438,8 @@ fn own_change(hr_partner: bool, change: PersonChange) -> u16 {
         PersonChange::Name => 200,
         // A member holds no role to remove: the same value is no change.
         PersonChange::RemoveRoles if !hr_partner => 200,
+        // Nobody locks themselves out: deactivating one's own account is someone else's to do.
+        PersonChange::Deactivate | PersonChange::Delete => 403,
         _ if hr_partner => 200,
         _ => 403,
     }

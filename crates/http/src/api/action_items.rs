@@ -69,7 +69,9 @@ pub struct ActionItemListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateActionItemRequest {
+    #[schema(max_length = 200)]
     pub title: String,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub details: Option<String>,
     pub due_date: Option<NaiveDate>,
     /// The session that set it.
@@ -80,16 +82,17 @@ pub struct CreateActionItemRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateActionItemRequest {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 20000, pattern = "multiline")]
     pub details: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_date: Option<Option<NaiveDate>>,
     pub status: Option<ActionItemStatusValue>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000, pattern = "multiline")]
     pub leader_note: Option<Option<String>>,
 }
 

@@ -61,10 +61,10 @@ pub struct ApiClientWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiClientRequest {
-    #[schema(example = "Workday sync")]
+    #[schema(example = "Workday sync", max_length = 200)]
     pub name: String,
     /// At least one of: engagements:read, engagements:write, users:read, users:write, reports:read, webhooks:manage.
-    #[schema(example = json!(["users:read", "users:write"]))]
+    #[schema(example = json!(["users:read", "users:write"]), min_items = 1)]
     pub scopes: Vec<String>,
 }
 

@@ -23,10 +23,11 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct DesignItemBody {
     pub kind: ItemKindValue,
-    #[schema(example = "Delegate one decision a day")]
+    #[schema(example = "Delegate one decision a day", max_length = 200)]
     pub title: String,
+    #[schema(max_length = 5000, pattern = "multiline")]
     pub description: Option<String>,
-    #[schema(example = "daily")]
+    #[schema(example = "daily", max_length = 200)]
     pub cadence: Option<String>,
 }
 
@@ -108,6 +109,7 @@ pub struct DesignList {
 pub struct CreateDesignRequest {
     /// Start from this version's content.
     pub copy_from: Option<i32>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub summary: Option<String>,
     pub theme_ids: Option<Vec<Uuid>>,
     pub outcome_ids: Option<Vec<Uuid>>,
@@ -118,6 +120,7 @@ pub struct CreateDesignRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDesignRequest {
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub summary: Option<String>,
     pub theme_ids: Option<Vec<Uuid>>,
     pub outcome_ids: Option<Vec<Uuid>>,
@@ -129,6 +132,7 @@ pub struct UpdateDesignRequest {
 pub struct DecisionRequest {
     pub decision: DecisionValue,
     /// Required to request changes.
+    #[schema(max_length = 5000, pattern = "multiline")]
     pub comment: Option<String>,
 }
 

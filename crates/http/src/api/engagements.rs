@@ -83,13 +83,14 @@ impl From<&Engagement> for EngagementResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateEngagementRequest {
     pub organization_id: Uuid,
-    #[schema(example = "Leading through the merger")]
+    #[schema(example = "Leading through the merger", max_length = 200)]
     pub title: String,
     /// An active user of the organization.
     pub leader_id: Uuid,
     /// An active user holding the coach role.
     pub coach_id: Uuid,
-    /// One or more active users of the organization (not the leader).
+    /// One or more active users of the organization (not the leader), each once.
+    #[schema(min_items = 1)]
     pub sponsor_ids: Vec<Uuid>,
     /// An active hr_partner of the organization.
     pub hr_partner_id: Option<Uuid>,
@@ -113,12 +114,14 @@ pub struct CreateEngagementRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEngagementRequest {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     pub planned_end_date: Option<NaiveDate>,
     #[serde(default)]
     pub allow_any_duration: bool,
     pub monthly_hours_budget: Option<f64>,
-    /// Replaces the sponsors.
+    /// Replaces the sponsors (one or more, each once).
+    #[schema(min_items = 1)]
     pub sponsor_ids: Option<Vec<Uuid>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<Uuid>)]
@@ -130,6 +133,7 @@ pub struct UpdateEngagementRequest {
 pub struct TransitionRequest {
     pub to: PhaseValue,
     /// Why; required to cancel.
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub reason: Option<String>,
 }
 

@@ -64,6 +64,7 @@ pub struct ExtensionRequest {
     pub month: String,
     /// A later planned end, if the program should run longer.
     pub new_planned_end_date: Option<NaiveDate>,
+    #[schema(max_length = 2000, pattern = "multiline-required")]
     pub reason: String,
 }
 
@@ -78,6 +79,7 @@ pub enum ExtensionVerdict {
 #[serde(deny_unknown_fields)]
 pub struct ExtensionDecisionRequest {
     pub decision: ExtensionVerdict,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub comment: Option<String>,
 }
 

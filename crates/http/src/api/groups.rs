@@ -101,7 +101,7 @@ pub struct GroupSummary {
 pub struct CreateGroupRequest {
     pub organization_id: Uuid,
     pub kind: GroupKindValue,
-    #[schema(min_length = 1, max_length = 200, example = "Emerging leaders 2026")]
+    #[schema(min_length = 1, example = "Emerging leaders 2026", max_length = 200)]
     pub name: String,
     /// An active user holding the coach role.
     pub coach_id: Uuid,
@@ -229,7 +229,7 @@ pub struct ScheduleGroupSessionRequest {
     #[schema(minimum = 15, maximum = 480)]
     pub duration_minutes: u32,
     pub format: FormatValue,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub agenda: Option<String>,
 }
 
@@ -240,7 +240,7 @@ pub struct UpdateGroupSessionRequest {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// Only `cancelled`.
     pub status: Option<GroupSessionStatusValue>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub reason: Option<String>,
 }
 
@@ -254,10 +254,10 @@ pub struct CompleteGroupSessionRequest {
     #[schema(max_items = 50)]
     pub attended: Vec<Uuid>,
     /// For the participants.
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub shared_summary: Option<String>,
     /// Seen only by you, the coach who writes them.
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub private_notes: Option<String>,
 }
 
@@ -295,11 +295,11 @@ pub struct GroupOutcomeList {
 pub struct CreateGroupOutcomeRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub measure: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub baseline: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub target: Option<String>,
 }
 
@@ -339,7 +339,7 @@ pub struct GroupActionItemList {
 pub struct CreateGroupActionItemRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub details: Option<String>,
     pub due_date: Option<NaiveDate>,
     /// A session of the group that set it.

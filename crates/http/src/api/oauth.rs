@@ -137,7 +137,15 @@ pub async fn issue_token(req: HttpRequest, state: Data<AppState>, body: Bytes) -
     let body_credentials = match (params.get("client_id"), params.get("client_secret")) {
         (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
         (None, None) => None,
-        _ => return Ok(invalid_request("client_id and client_secret go together")),
+        // Half a credential is no client authentication (RFC 6749 §5.2: invalid_client).
+        _ => {
+            return Ok(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client_id and client_secret go together",
+                false,
+            ));
+        }
     };
     let used_basic = basic.is_some();
     let (client_id, secret) = match (basic, body_credentials) {

@@ -112,15 +112,41 @@ impl RouteTable {
         RouteTable(routes.into_iter().map(|(path, methods)| (ResourceDef::new(path), methods)).collect())
     }
 
+    /// The methods of the routes matching `path` that are most specific (the most literal
+    /// segments: `…/themes/release` over `…/themes/{theme_id}`).
     fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
-        let methods: Vec<&'static str> = self
-            .0
-            .iter()
-            .filter(|(def, _)| def.is_match(path))
+        let literals =
+            |def: &ResourceDef| def.pattern().unwrap_or_default().split('/').filter(|s| !s.contains('{')).count();
+        let matching: Vec<_> = self.0.iter().filter(|(def, _)| def.is_match(path)).collect();
+        let most = matching.iter().map(|(def, _)| literals(def)).max()?;
+        let methods: Vec<&'static str> = matching
+            .into_iter()
+            .filter(|(def, _)| literals(def) == most)
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         (!methods.is_empty()).then_some(methods)
     }
+
+    /// The methods of the most specific routes matching `path` when `method` is not among them
+    /// (`PATCH …/themes/release` reached `…/themes/{theme_id}` and is a 405, not a bad id).
+    pub fn refuses(&self, path: &str, method: &str) -> Option<Vec<&'static str>> {
+        self.allowed(path).filter(|methods| !methods.contains(&method))
+    }
+}
+
+/// 405 with `Allow`.
+pub fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> HttpResponse {
+    let allow = methods.join(", ");
+    let mut response = Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} is not supported here; allowed: {allow}.", req.method()),
+    )
+    .with_code("method_not_allowed")
+    .response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The default service: 405 for a known path with another method, else 404.
@@ -130,19 +156,7 @@ fn accepts_html(req: &HttpRequest) -> bool {
 
 pub async fn fallback(req: HttpRequest, routes: Data<RouteTable>) -> HttpResponse {
     match routes.allowed(req.path()) {
-        Some(methods) => {
-            let allow = methods.join(", ");
-            let mut response = Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{} is not supported here; allowed: {allow}.", req.method()),
-            )
-            .with_code("method_not_allowed")
-            .response();
-            if let Ok(value) = HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            response
-        }
+        Some(methods) => method_not_allowed(&req, &methods),
         // A browser asking for a page that does not exist gets a page.
         None if !req.path().starts_with("/v1/") && accepts_html(&req) => {
             actix_web::ResponseError::error_response(&crate::pages::PageError::not_found())

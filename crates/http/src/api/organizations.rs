@@ -99,7 +99,7 @@ impl From<OrganizationSettingsInput> for SettingsInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganizationRequest {
     /// 1 to 200 characters, trimmed.
-    #[schema(example = "Acme Corp")]
+    #[schema(example = "Acme Corp", max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub settings: Option<OrganizationSettingsInput>,
@@ -109,6 +109,7 @@ pub struct CreateOrganizationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganizationRequest {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub settings: Option<OrganizationSettingsInput>,
 }

@@ -52,11 +52,17 @@ impl From<&ContextMeeting> for ContextMeetingResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContextMeetingRequest {
+    /// Required.
+    #[schema(required = true, nullable = false)]
     pub met_on: Option<NaiveDate>,
+    /// Who attended: 1 to 50 names.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 50)]
     pub attendees: Vec<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub notes: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub benchmarks: Vec<String>,
 }
 
@@ -166,11 +172,17 @@ pub struct OutcomeList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOutcomeRequest {
+    #[schema(max_length = 200)]
     pub title: String,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub description: Option<String>,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub measure: Option<String>,
+    #[schema(max_length = 200, pattern = "multiline")]
     pub baseline: Option<String>,
+    #[schema(max_length = 200, pattern = "multiline")]
     pub target: Option<String>,
+    #[schema(max_length = 50, pattern = "multiline")]
     pub unit: Option<String>,
 }
 
@@ -178,28 +190,31 @@ pub struct CreateOutcomeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOutcomeRequest {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "multiline")]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "multiline")]
     pub measure: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "multiline")]
     pub baseline: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "multiline")]
     pub target: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50, pattern = "multiline")]
     pub unit: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementRequest {
+    #[schema(max_length = 200)]
     pub value: String,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub note: Option<String>,
     /// Default: now.
     pub measured_at: Option<DateTime<Utc>>,
@@ -370,13 +385,22 @@ impl From<&LeaderInterview> for LeaderInterviewResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderInterviewRequest {
+    /// Required.
+    #[schema(required = true, nullable = false)]
     pub interviewed_on: Option<NaiveDate>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub commitments: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub immediate_concerns: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub common_breakdowns: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub behaviours: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub communication_style: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub promise_pattern: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub notes: Option<String>,
 }
 

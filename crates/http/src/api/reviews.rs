@@ -24,8 +24,9 @@ use crate::state::AppState;
 pub struct OutcomeReviewBody {
     pub outcome_id: Uuid,
     /// Recorded as a measurement (source mid_review or end_review).
-    #[schema(example = "6 a week")]
+    #[schema(example = "6 a week", max_length = 200)]
     pub actual: String,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub note: Option<String>,
     /// Required in the end review.
     pub achieved: Option<bool>,
@@ -35,11 +36,17 @@ pub struct OutcomeReviewBody {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewalOutcome {
+    #[schema(max_length = 200)]
     pub title: String,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub description: Option<String>,
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub measure: Option<String>,
+    #[schema(max_length = 200, pattern = "multiline")]
     pub baseline: Option<String>,
+    #[schema(max_length = 200, pattern = "multiline")]
     pub target: Option<String>,
+    #[schema(max_length = 50, pattern = "multiline")]
     pub unit: Option<String>,
 }
 
@@ -53,10 +60,13 @@ pub struct Renewal {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
+    #[schema(max_length = 20000, pattern = "multiline-required")]
     pub narrative: String,
     /// Every current outcome, once.
     pub outcomes: Vec<OutcomeReviewBody>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub program_changes: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub achievements: Option<String>,
     pub next_step: Option<NextStepValue>,
     pub renewal: Option<Renewal>,

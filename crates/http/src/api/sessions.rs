@@ -123,7 +123,7 @@ pub struct ScheduleSessionRequest {
     pub duration_minutes: Option<u32>,
     pub format: Option<FormatValue>,
     pub kind: Option<KindValue>,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub agenda: Option<String>,
 }
 
@@ -145,7 +145,7 @@ pub struct NextSessionRequest {
 pub struct HomeworkRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub details: Option<String>,
     pub due_date: Option<chrono::NaiveDate>,
 }
@@ -159,9 +159,10 @@ pub struct UpdateSessionRequest {
     pub duration_minutes: Option<u32>,
     pub format: Option<FormatValue>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 20000, pattern = "multiline")]
     pub agenda: Option<Option<String>>,
     pub status: Option<SessionStatusValue>,
+    #[schema(max_length = 2000, pattern = "line-optional")]
     pub reason: Option<String>,
 }
 
@@ -170,19 +171,30 @@ pub struct UpdateSessionRequest {
 #[serde(deny_unknown_fields)]
 pub struct CompleteSessionRequest {
     pub actual_duration_minutes: u32,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub check_in: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub progress_review: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub challenges: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub session_goals: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub action_plan: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub skill_building: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub reflection: Option<String>,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub next_steps: Option<String>,
     /// Shared with the leader.
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub shared_summary: Option<String>,
     /// Seen only by you, the coach who writes them.
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub private_notes: Option<String>,
     /// For a planned session with a choice (e.g. the opening session's focus): one of its options.
+    #[schema(max_length = 100, pattern = "line-optional")]
     pub choice: Option<String>,
     /// Each becomes an open action item of the leader, set by this session.
     #[serde(default)]

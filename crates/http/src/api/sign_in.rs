@@ -21,7 +21,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct SignInLinkRequest {
     /// A valid address of at most 254 characters; anything else is a 422.
-    #[schema(example = "ann.lee@example.com", max_length = 254)]
+    #[schema(example = "ann.lee@example.com", format = Email, max_length = 254)]
     pub email: String,
 }
 

@@ -59,7 +59,10 @@ pub struct RaterDetail {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RaterInterviewBody {
+    /// Required.
+    #[schema(required = true, nullable = false)]
     pub interviewed_on: Option<NaiveDate>,
+    #[schema(max_length = 20000, pattern = "multiline-required")]
     pub notes: String,
 }
 
@@ -80,7 +83,9 @@ pub struct RaterList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRaterRequest {
+    #[schema(max_length = 200)]
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub relationship: RelationshipValue,
 }
@@ -88,9 +93,10 @@ pub struct CreateRaterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRaterRequest {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     pub relationship: Option<RelationshipValue>,
 }
@@ -99,8 +105,11 @@ pub struct UpdateRaterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
+    #[schema(max_length = 20000, pattern = "multiline-required")]
     pub strengths: String,
+    #[schema(max_length = 20000, pattern = "multiline-required")]
     pub development_areas: String,
+    #[schema(max_length = 20000, pattern = "multiline")]
     pub comments: Option<String>,
 }
 
@@ -325,7 +334,9 @@ pub struct ThemeList {
 #[serde(deny_unknown_fields)]
 pub struct CreateThemeRequest {
     pub kind: ThemeKindValue,
+    #[schema(max_length = 200)]
     pub title: String,
+    #[schema(max_length = 5000, pattern = "multiline")]
     pub description: Option<String>,
 }
 
@@ -333,9 +344,10 @@ pub struct CreateThemeRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateThemeRequest {
     pub kind: Option<ThemeKindValue>,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000, pattern = "multiline")]
     pub description: Option<Option<String>>,
 }
 

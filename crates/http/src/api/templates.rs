@@ -95,7 +95,7 @@ pub struct TemplateFields {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "multiline")]
     pub description: Option<Option<String>>,
     /// A subset of the eight steps, in their order: starting at `context`, with `coaching` and
     /// ending with `end_review`.
@@ -139,9 +139,9 @@ pub struct CreateTemplateRequest {
     pub organization_id: Uuid,
     #[schema(example = "00000000-0000-7000-8000-000000000002")]
     pub copy_from: Option<Uuid>,
-    #[schema(min_length = 1, max_length = 200, example = "Micro coaching for new managers")]
+    #[schema(min_length = 1, example = "Micro coaching for new managers", max_length = 200)]
     pub name: String,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "multiline")]
     pub description: Option<String>,
     #[schema(min_items = 1, max_items = 8)]
     pub steps: Option<Vec<TemplateStep>>,

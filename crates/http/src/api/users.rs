@@ -64,15 +64,16 @@ impl From<&User> for UserResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Unique, case-insensitively.
-    #[schema(example = "ann.lee@example.com")]
+    #[schema(example = "ann.lee@example.com", format = Email, max_length = 254)]
     pub email: String,
     /// 1 to 200 characters, trimmed.
-    #[schema(example = "Ann Lee")]
+    #[schema(example = "Ann Lee", max_length = 200)]
     pub name: String,
     /// Required for hr_partners; omit for provider-side coaches and admins.
     pub organization_id: Option<Uuid>,
     #[serde(default)]
     pub roles: Vec<UserRole>,
+    #[schema(max_length = 200)]
     pub external_id: Option<String>,
 }
 
@@ -80,13 +81,15 @@ pub struct CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Replaces the roles.
     pub roles: Option<Vec<UserRole>>,
     pub status: Option<UserStatusValue>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub external_id: Option<Option<String>>,
 }
 

@@ -26,7 +26,7 @@ use crate::webhook_signature::Secret;
 pub struct WebhookResponse {
     pub id: Uuid,
     pub organization_id: Uuid,
-    #[schema(example = "https://hr.example.com/keel/events")]
+    #[schema(example = "https://hr.example.com/keel/events", max_length = 2048, pattern = "url")]
     pub url: String,
     pub description: Option<String>,
     #[schema(example = json!(["engagement.phase_changed", "session.completed"]))]
@@ -91,7 +91,7 @@ pub struct CreateWebhookRequest {
     pub organization_id: Option<Uuid>,
     /// Where deliveries are POSTed: http or https; loopback, private and other internal
     /// addresses are refused unless the operator allows them (`webhook_allow_internal`).
-    #[schema(example = "https://hr.example.com/keel/events")]
+    #[schema(example = "https://hr.example.com/keel/events", max_length = 2048, pattern = "url")]
     pub url: String,
     /// At least one of: engagement.created, engagement.phase_changed, design.submitted,
     /// design.decided, design.approved, session.scheduled, session.completed,
@@ -101,20 +101,22 @@ pub struct CreateWebhookRequest {
     pub event_types: Vec<String>,
     /// Default true.
     pub enabled: Option<bool>,
-    #[schema(example = "Workday sync")]
+    #[schema(example = "Workday sync", max_length = 500, pattern = "multiline")]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
+    #[schema(max_length = 2048, pattern = "url")]
     pub url: Option<String>,
+    #[schema(min_items = 1)]
     pub event_types: Option<Vec<String>>,
     /// Enabling a subscription Keel disabled clears `disabled_reason` and `failing_since`.
     pub enabled: Option<bool>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "multiline")]
     pub description: Option<Option<String>>,
 }
 

@@ -1,0 +1,283 @@
+//! What the OpenAPI document states beyond what each handler declares, added once for every
+//! operation: how optional query parameters, cursors and free text are read, and the links from
+//! a created (or listed) resource to the operations that take its id. The schema fuzzer in CI
+//! (`tests/contract`) holds the server to all of it.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Components, OpenApi, RefOr, Required};
+
+/// A pagination cursor as Keel issues it: 40 bytes (the position, the list it belongs to and an
+/// HMAC), base64url without padding. A value of this shape that Keel did not issue for this list
+/// and these filters is a 400 `invalid_cursor`.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{53}[AQgw]$";
+
+/// A webhook URL of the plain form Keel takes: http(s), a host name with a dot, an optional port,
+/// path and query; no credentials, no fragment (the server also refuses internal addresses unless
+/// the operator allows them).
+pub const URL_PATTERN: &str = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$";
+
+/// A query parameter's text: no control character.
+pub const NO_CONTROLS_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
+
+/// Single-line text as `keel_domain::validate::text` takes it: no control character, and one
+/// character that is not a space (the value is stored trimmed).
+pub const LINE_PATTERN: &str =
+    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+/// Free text as `keel_domain::validate::text_multiline` takes it: line breaks (`\n` or `\r\n`)
+/// and tabs, no other control character.
+pub const TEXT_PATTERN: &str = r"^(?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\r\n)*$";
+
+/// Free text that must hold something besides spaces.
+pub const TEXT_REQUIRED_PATTERN: &str = r"^(?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\r\n)*[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\r\n)*$";
+
+/// The markers a request field's `#[schema(pattern = "…")]` leaves for [`text_rules`], by the
+/// domain's rule for the field: none is single-line text that is required (names, titles);
+/// `multiline` free text that may be empty, `multiline-required` free text that may not, and
+/// `line-optional` a single line where a blank value means none (a reason, a choice).
+const MARKERS: &[(&str, &str)] = &[
+    ("multiline", TEXT_PATTERN),
+    ("multiline-required", TEXT_REQUIRED_PATTERN),
+    ("line-optional", NO_CONTROLS_PATTERN),
+];
+
+pub fn apply(doc: &mut OpenApi) {
+    query_parameters(doc);
+    if let Some(components) = doc.components.as_mut() {
+        text_rules(components);
+        let scopes: Vec<&str> = keel_domain::policy::Scope::ALL.iter().map(|s| s.as_str()).collect();
+        let events = keel_domain::webhook::EVENT_TYPES;
+        for (schema, property, values) in [
+            ("CreateApiClientRequest", "scopes", &scopes[..]),
+            ("CreateWebhookRequest", "event_types", events),
+            ("UpdateWebhookRequest", "event_types", events),
+        ] {
+            enumerate_items(components, schema, property, values);
+        }
+    }
+    links(doc);
+}
+
+fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &'static str, &mut Operation)> {
+    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            ("get", item.get.as_mut()),
+            ("put", item.put.as_mut()),
+            ("post", item.post.as_mut()),
+            ("delete", item.delete.as_mut()),
+            ("patch", item.patch.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(move |(method, op)| op.map(|op| (path, method, op)))
+    })
+}
+
+/// An optional query parameter sent empty means the same as one left out (`allowEmptyValue`);
+/// a cursor has the shape Keel issues.
+fn query_parameters(doc: &mut OpenApi) {
+    for (_, _, op) in operations_mut(doc) {
+        for parameter in op.parameters.iter_mut().flatten() {
+            let RefOr::T(parameter) = parameter else { continue };
+            if parameter.parameter_in != ParameterIn::Query || parameter.required == Required::True {
+                continue;
+            }
+            parameter.extensions.get_or_insert_with(Default::default).insert("allowEmptyValue".to_owned(), true.into());
+            if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut()
+                && is_string(object)
+                && object.pattern.is_none()
+                && object.format.is_none()
+                && object.enum_values.is_none()
+            {
+                // `ApiQuery` refuses control characters in any parameter.
+                object.pattern = Some(NO_CONTROLS_PATTERN.to_owned());
+            }
+            if parameter.name == "cursor" {
+                parameter.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(CURSOR_PATTERN))
+                        .description(Some("The `next_cursor` of the previous page, unchanged, with the same filters"))
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
+/// Every string property of a component that has a `maxLength` and no format or enum is free
+/// text read by the domain's text rules: single-line unless marked multi-line.
+fn text_rules(components: &mut Components) {
+    for schema in components.schemas.values_mut() {
+        visit_strings(schema, &mut |object| {
+            if object.pattern.as_deref() == Some("url") {
+                object.pattern = Some(URL_PATTERN.to_owned());
+                return;
+            }
+            if object.max_length.is_none() || object.format.is_some() || object.enum_values.is_some() {
+                return;
+            }
+            let rule = match object.pattern.as_deref() {
+                None => LINE_PATTERN,
+                Some(marker) => match MARKERS.iter().find(|(name, _)| *name == marker) {
+                    Some((_, pattern)) => pattern,
+                    None => return,
+                },
+            };
+            object.pattern = Some(rule.to_owned());
+        });
+    }
+}
+
+/// The items of an array of names are one of `values` (scopes, event types).
+fn enumerate_items(components: &mut Components, schema: &str, property: &str, values: &[&str]) {
+    let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
+        panic!("{schema} is a component");
+    };
+    let Some(RefOr::T(field)) = object.properties.get_mut(property) else { panic!("{schema}.{property}") };
+    let array = match field {
+        Schema::Array(array) => array,
+        Schema::OneOf(one) => match one.items.iter_mut().find_map(|s| match s {
+            RefOr::T(Schema::Array(array)) => Some(array),
+            _ => None,
+        }) {
+            Some(array) => array,
+            None => panic!("{schema}.{property} is an array"),
+        },
+        _ => panic!("{schema}.{property} is an array"),
+    };
+    array.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
+    ));
+}
+
+fn is_string(object: &utoipa::openapi::schema::Object) -> bool {
+    use utoipa::openapi::schema::SchemaType;
+    match &object.schema_type {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(types) => types.contains(&Type::String),
+        _ => false,
+    }
+}
+
+fn visit_strings(schema: &mut RefOr<Schema>, f: &mut dyn FnMut(&mut utoipa::openapi::schema::Object)) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            if is_string(object) {
+                f(object);
+            }
+            for property in object.properties.values_mut() {
+                visit_strings(property, f);
+            }
+        }
+        Schema::Array(array) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items {
+                visit_strings(items, f);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(|s| visit_strings(s, f)),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(|s| visit_strings(s, f)),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(|s| visit_strings(s, f)),
+        _ => {}
+    }
+}
+
+/// The component a response's JSON body refers to.
+fn body_schema<'a>(op: &Operation, status: &str, components: &'a Components) -> Option<&'a Schema> {
+    let RefOr::T(response) = op.responses.responses.get(status)? else { return None };
+    let RefOr::T(content) = response.content.get("application/json")? else { return None };
+    let RefOr::Ref(reference) = content.schema.as_ref()? else { return None };
+    let name = reference.ref_location.rsplit('/').next()?;
+    match components.schemas.get(name)? {
+        RefOr::T(schema) => Some(schema),
+        RefOr::Ref(_) => None,
+    }
+}
+
+fn properties(schema: &Schema) -> Option<&BTreeMap<String, RefOr<Schema>>> {
+    match schema {
+        Schema::Object(object) => Some(&object.properties),
+        _ => None,
+    }
+}
+
+/// Where an id of a created or listed resource is in the response body, for the parameter
+/// `param` of an operation under that resource: the property named like the parameter
+/// (`client_id`), else `id`.
+fn id_pointer(schema: &Schema, components: &Components, param: &str) -> Option<String> {
+    let props = properties(schema)?;
+    for name in [param, "id"] {
+        if props.contains_key(name) {
+            return Some(format!("/{name}"));
+        }
+    }
+    // A page: the first item's id.
+    let RefOr::T(Schema::Array(array)) = props.get("items")? else { return None };
+    let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &array.items else { return None };
+    let item = match items.as_ref() {
+        RefOr::Ref(reference) => match components.schemas.get(reference.ref_location.rsplit('/').next()?)? {
+            RefOr::T(schema) => schema,
+            RefOr::Ref(_) => return None,
+        },
+        RefOr::T(schema) => schema,
+    };
+    let item_props = properties(item)?;
+    [param, "id"].into_iter().find(|name| item_props.contains_key(*name)).map(|name| format!("/items/0/{name}"))
+}
+
+fn params_of(path: &str) -> Vec<&str> {
+    path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
+}
+
+/// Links from each `POST` that creates a resource (201) and each list (`GET`, 200 with `items`)
+/// to every operation under `<collection>/{param}` whose other path parameters the source has:
+/// the id comes from the response body, the rest from the source's own path.
+fn links(doc: &mut OpenApi) {
+    let Some(components) = doc.components.clone() else { return };
+    let targets: Vec<(String, String)> =
+        operations_mut(doc).filter_map(|(path, _, op)| op.operation_id.clone().map(|id| (path.clone(), id))).collect();
+    for (path, method, op) in operations_mut(doc) {
+        let status = match method {
+            "post" => "201",
+            "get" => "200",
+            _ => continue,
+        };
+        let Some(schema) = body_schema(op, status, &components) else { continue };
+        let source_params = params_of(path);
+        let mut links = BTreeMap::new();
+        for (target_path, target_id) in &targets {
+            let Some(rest) = target_path.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix("/{")) else {
+                continue;
+            };
+            let Some((param, _)) = rest.split_once('}') else { continue };
+            if params_of(target_path).iter().any(|p| *p != param && !source_params.contains(p)) {
+                continue;
+            }
+            let Some(pointer) = id_pointer(schema, &components, param) else { continue };
+            if method == "get" && !pointer.starts_with("/items/") {
+                continue;
+            }
+            let mut link = LinkBuilder::new()
+                .operation_id(target_id.clone())
+                .parameter(param, format!("$response.body#{pointer}"))
+                .description(format!(
+                    "`{param}` is the {} in this response",
+                    if method == "get" { "first item's id" } else { "id" }
+                ));
+            for p in &source_params {
+                link = link.parameter(*p, format!("$request.path.{p}"));
+            }
+            links.insert(target_id.clone(), RefOr::T(link.build()));
+        }
+        if links.is_empty() {
+            continue;
+        }
+        if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
+            response.links.extend(links);
+        }
+    }
+}

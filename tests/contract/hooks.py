@@ -1,0 +1,123 @@
+"""Schemathesis hooks for Keel's contract fuzzing (loaded through SCHEMATHESIS_HOOKS by
+tests/contract/fuzz).
+
+`keel_positive_data_acceptance` replaces schemathesis' `positive_data_acceptance`. It fails a
+request that the OpenAPI document allows and the server refuses, exactly like the built-in check
+(accepted: 2xx, 3xx, 401, 403, 404, 409, 429; 5xx are `not_a_server_error`'s), with these
+refusals that depend on the server's state rather than on the request, each documented in
+openapi/openapi.json:
+
+- 412 `stale_version`: an `If-Match` that names a version that is not the current one;
+- 422 `idempotency_key_reused`: an `Idempotency-Key` this caller already used for another request;
+- 400 `invalid_cursor`: a cursor of the right shape that Keel did not issue for this list;
+- 422 whose every field error is about the record an id names, not the request: `not_found` (no
+  such organization, user, template, theme...), `missing_role` (the user named as coach is not
+  one), `wrong_organization`, `deactivated`, `same_as_leader`, `not_a_member`, `duplicate`
+  (the same person named twice);
+- 422 `organization_id required` from an operation whose organization defaults to the caller's,
+  called by someone of no organization (an admin must name it; the document says so);
+- 422 `hr_partner_requires_organization`: the one cross-field rule on people the schema does not
+  state (an hr_partner belongs to an organization; the field's description says so);
+- 400/401 OAuth errors and 400 `invalid_sign_in_code` from the two operations that exchange a
+  credential for a token (`issue_token`, `redeem_sign_in_link`): a credential that was never
+  issued. Schemathesis' own check exempts credential-minting operations the same way.
+
+A case whose headers do not match their declared schema is not a positive case, whatever
+schemathesis labelled it (its coverage phase sends `If-Match: 0` when no alphanumeric value can
+match the header's pattern); the server's 400 to it is right, and such a case is not judged here.
+"""
+
+import re
+
+import schemathesis
+from schemathesis.core.failures import Failure
+
+ACCEPTED = {401, 403, 404, 409, 429}
+CREDENTIAL_OPERATIONS = {"issue_token", "redeem_sign_in_link"}
+REFERENCE_CODES = {
+    "not_found", "missing_role", "wrong_organization", "deactivated", "same_as_leader", "not_a_member", "duplicate",
+    # A date against the engagement's stored start date (a PATCH of the planned end alone).
+    "before_start",
+}
+
+
+class RejectedValidRequest(Failure):
+    kind_title = "Schema-valid request rejected"
+    checks = ("keel_positive_data_acceptance",)
+
+    def __init__(self, operation, status, body):
+        super().__init__(
+            operation=operation,
+            message=f"The document allows this request; the server answered {status}:\n{body[:600]}",
+        )
+        self.status_code = status
+
+    @property
+    def _unique_key(self):
+        return str(self.status_code)
+
+
+def _problem(response):
+    try:
+        body = response.json()
+    except Exception:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _header_parameters(case):
+    raw = getattr(case.operation.definition, "raw", None) or {}
+    for parameter in raw.get("parameters", []):
+        if isinstance(parameter, dict) and parameter.get("in") == "header":
+            yield parameter
+
+
+def _headers_match_their_schema(case):
+    headers = {k.lower(): v for k, v in (case.headers or {}).items()}
+    for parameter in _header_parameters(case):
+        value = headers.get(parameter["name"].lower())
+        pattern = (parameter.get("schema") or {}).get("pattern")
+        if value is not None and pattern and not re.search(pattern, str(value)):
+            return False
+    return True
+
+
+def _state_dependent(case, response):
+    status = response.status_code
+    problem = _problem(response)
+    code = problem.get("code") or problem.get("error")
+    operation_id = (getattr(case.operation.definition, "raw", None) or {}).get("operationId")
+    if status == 412 and code == "stale_version":
+        return True
+    if status == 422 and code == "idempotency_key_reused":
+        return True
+    if status == 400 and code == "invalid_cursor":
+        return True
+    if status == 422 and code == "validation_failed":
+        errors = problem.get("errors") or []
+        if errors and all(e.get("code") in REFERENCE_CODES for e in errors):
+            return True
+        if errors and all(
+            (e.get("field"), e.get("code")) in {("organization_id", "required"), ("roles", "hr_partner_requires_organization")}
+            for e in errors
+        ):
+            return True
+        return False
+    if operation_id in CREDENTIAL_OPERATIONS and status in (400, 401):
+        return True
+    return False
+
+
+@schemathesis.check
+def keel_positive_data_acceptance(ctx, response, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    status = response.status_code
+    if 200 <= status < 400 or status in ACCEPTED or status >= 500:
+        return None
+    if not _headers_match_their_schema(case):
+        return None
+    if _state_dependent(case, response):
+        return None
+    raise RejectedValidRequest(case.operation.label, status, response.text or "")
