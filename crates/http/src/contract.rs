@@ -15,10 +15,11 @@ use utoipa::openapi::{Components, OpenApi, RefOr, Required};
 /// and these filters is a 400 `invalid_cursor`.
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{53}[AQgw]$";
 
-/// A webhook URL of the plain form Keel takes: http(s), a host name with a dot, an optional port,
+/// A webhook URL of the plain form Keel takes: http(s), a host name of labels and a top-level
+/// domain of letters, an optional port,
 /// path and query; no credentials, no fragment (the server also refuses internal addresses unless
 /// the operator allows them).
-pub const URL_PATTERN: &str = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$";
+pub const URL_PATTERN: &str = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$";
 
 /// A query parameter's text: no control character.
 pub const NO_CONTROLS_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
@@ -132,7 +133,7 @@ fn text_rules(components: &mut Components) {
     }
 }
 
-/// The items of an array of names are one of `values` (scopes, event types).
+/// An array of names (scopes, event types): at least one, each one of `values`.
 fn enumerate_items(components: &mut Components, schema: &str, property: &str, values: &[&str]) {
     let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
         panic!("{schema} is a component");
@@ -149,6 +150,7 @@ fn enumerate_items(components: &mut Components, schema: &str, property: &str, va
         },
         _ => panic!("{schema}.{property} is an array"),
     };
+    array.min_items = Some(1);
     array.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(
         ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
     ));

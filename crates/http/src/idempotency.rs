@@ -148,10 +148,10 @@ pub async fn idempotency(
             let detail = "This Idempotency-Key was used for a different request; use a new key for a new request.";
             Ok(into_response(req, problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail)))
         }
-        Claim::InProgress => {
+        Claim::InProgress { retry_after_secs } => {
             let detail = "A request with this Idempotency-Key is still being processed; retry shortly.";
             let mut response = problem(StatusCode::CONFLICT, "idempotency_request_in_progress", detail);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             Ok(into_response(req, response))
         }
         Claim::Replay { status, headers, body } => {

@@ -320,7 +320,9 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
                 "Makes a retry safe (1 to 255 visible ASCII characters, e.g. a UUID): the first response for this key (per caller) is kept for 24 hours and returned \
                  unchanged (with `Idempotent-Replayed: true`) for repeats; the same key with a different request is \
                  a 422 (`idempotency_key_reused`), a repeat while the first is still running a 409 \
-                 (`idempotency_request_in_progress`). A response that holds a secret (a client or webhook secret) \
+                 (`idempotency_request_in_progress`, with `Retry-After`; a request that never recorded its answer, \
+                 because the database went away or the server stopped, holds its key for 60 seconds, then a retry \
+                 runs it again). A response that holds a secret (a client or webhook secret) \
                  is never kept: a repeat of it is a 409 (`idempotency_response_withheld`) with the resource's \
                  `Location`. The caller is checked before anything is replayed: a deactivated user's or revoked \
                  client's token gets 401.",

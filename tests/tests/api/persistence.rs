@@ -101,6 +101,27 @@ async fn the_audit_log_is_append_only(backend: Backend) {
     assert_eq!(audit::for_resource(&mut conn, "thing", "t").unwrap()[0].action, "x");
 }
 
+/// An idempotency claim whose request never recorded its answer (the database went away, or the
+/// process was killed) holds its key for the lease only; then a retry takes the key over. A
+/// recorded answer is kept for a day.
+async fn an_unfinished_idempotency_claim_runs_out(backend: Backend) {
+    use keel_persistence::repo::idempotency::{self, Claim, LEASE};
+    let Some((_guard, db)) = migrated(backend) else { return };
+    let mut conn = db.conn().unwrap();
+    let t0 = keel_domain::time::now();
+    let claim = |conn: &mut DbConnection, at| idempotency::claim_at(conn, "user:1", "k-1", "hash", at).unwrap();
+    assert_eq!(claim(&mut conn, t0), Claim::Claimed);
+    let Claim::InProgress { retry_after_secs } = claim(&mut conn, t0 + chrono::Duration::seconds(10)) else {
+        panic!("{backend:?}: a running claim is in progress");
+    };
+    assert!((45..=50).contains(&retry_after_secs), "{backend:?}: {retry_after_secs} s of the lease are left");
+    let after_lease = t0 + LEASE + chrono::Duration::seconds(1);
+    assert_eq!(claim(&mut conn, after_lease), Claim::Claimed, "{backend:?}: taken over");
+    idempotency::complete(&mut conn, "user:1", "k-1", 201, "[]", "{}").unwrap();
+    let replay = claim(&mut conn, after_lease + LEASE + chrono::Duration::hours(1));
+    assert!(matches!(replay, Claim::Replay { status: 201, .. }), "{backend:?}: kept after the lease: {replay:?}");
+}
+
 /// Every table and column `schema.rs` names, read from its text: `table (pk) { column -> Type, … }`.
 fn declared_schema() -> BTreeMap<String, BTreeSet<String>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/persistence/src/schema.rs");
@@ -164,6 +185,7 @@ both_backends! {
     fn migrations_go_up_down_and_up_again(backend: Backend);
     fn the_audit_log_is_append_only(backend: Backend);
     fn migrations_match_schema_rs(backend: Backend);
+    fn an_unfinished_idempotency_claim_runs_out(backend: Backend);
 
     async fn every_change_is_audited_with_its_request_id(app) {
         use actix_web::http::Method;

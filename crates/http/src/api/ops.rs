@@ -48,9 +48,14 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let backend = state.db.backend().to_string();
     let db = state.db.clone();
-    let checked = actix_web::web::block(move || db.ping(READY_TIMEOUT))
-        .await
-        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?;
+    // The ping runs on the blocking pool, behind requests that may each be waiting
+    // `db_acquire_timeout` for a connection: readiness answers within its own timeout whatever
+    // they do (a probe that waits longer than that learns nothing).
+    let ping = actix_web::web::block(move || db.ping(READY_TIMEOUT));
+    let checked = match actix_web::rt::time::timeout(READY_TIMEOUT + Duration::from_millis(500), ping).await {
+        Ok(done) => done.map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?,
+        Err(_) => Err(keel_commands::StoreError::Unavailable("the ping did not answer in time".to_owned())),
+    };
     if let Err(error) = checked {
         tracing::warn!(%error, "readiness check failed");
         return Err(ApiError::problem(
