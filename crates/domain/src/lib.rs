@@ -24,7 +24,7 @@ pub mod stakeholders;
 pub mod template;
 pub mod time;
 pub mod user;
-mod validate;
+pub mod validate;
 pub mod webhook;
 mod wire;
 

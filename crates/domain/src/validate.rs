@@ -7,7 +7,7 @@ use crate::error::ValidationErrors;
 /// refused, not trimmed). This is what the OpenAPI document states for such fields
 /// (`maxLength`, and a pattern of no control characters and one that is not a space), so a
 /// request the document allows is one the server takes.
-pub(crate) fn text(errors: &mut ValidationErrors, field: &str, value: &str, min: usize, max: usize) -> Option<String> {
+pub fn text(errors: &mut ValidationErrors, field: &str, value: &str, min: usize, max: usize) -> Option<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {
@@ -32,7 +32,7 @@ pub(crate) fn text(errors: &mut ValidationErrors, field: &str, value: &str, min:
 /// Like [`text`] for free text, which may be empty: line breaks (`\n`, or `\r\n`, stored as
 /// `\n`) and tabs are allowed; other control characters, a carriage return on its own among them,
 /// are not (they would reach mail headers and calendar lines). The length is counted as sent.
-pub(crate) fn text_multiline(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) -> Option<String> {
+pub fn text_multiline(errors: &mut ValidationErrors, field: &str, value: &str, max: usize) -> Option<String> {
     if value.chars().count() > max {
         errors.add(field, "too_long", format!("must be at most {max} characters"));
         return None;

@@ -94,7 +94,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// JSON has one number type: `3.0` is the integer 3 to JSON Schema (and to every client that
 /// writes numbers as doubles), so a number without a fractional part is taken where an integer
 /// is expected. Anything else stays as sent (`3.5` for an integer is still refused).
-fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+pub(crate) fn integral_numbers_as_integers(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::Number(n) => {
@@ -186,7 +186,7 @@ impl FromRequest for IfMatchVersion {
 /// Parses `*` or a comma-separated list of entity tags (RFC 9110 §13.1.1). If-Match compares
 /// strongly, so weak tags (`W/"3"`) are accepted but never match; tags that are not one of our
 /// version numbers never match either.
-fn parse_if_match(value: &str) -> Option<Precondition> {
+pub(crate) fn parse_if_match(value: &str) -> Option<Precondition> {
     if value.trim() == "*" {
         return Some(Precondition::Any);
     }

@@ -79,6 +79,11 @@ fn into_response(req: ServiceRequest, response: HttpResponse) -> ServiceResponse
     req.into_response(response)
 }
 
+/// 1 to 255 visible ASCII characters (the document's pattern `^[!-~]+$`, `maxLength` 255).
+pub(crate) fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -88,7 +93,7 @@ pub async fn idempotency(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let key = match key.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_owned(),
+        Ok(k) if valid_key(k) => k.to_owned(),
         _ => {
             let response = problem(
                 StatusCode::BAD_REQUEST,

@@ -16,6 +16,8 @@ pub mod openapi;
 pub mod pages;
 pub mod principal;
 pub mod problem;
+#[cfg(test)]
+mod proptests;
 pub mod ratelimit;
 pub mod state;
 pub mod webhook_signature;

@@ -338,13 +338,16 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
     )
 }
 
+/// What `If-Match` may hold: `*`, or a comma-separated list of entity tags.
+pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$"#;
+
 /// The schema of an `If-Match` header: `*`, or a comma-separated list of entity tags (`"3"`,
 /// weak ones `W/"3"` never match).
 fn if_match_schema() -> RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some(r#"^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$"#))
+        .pattern(Some(IF_MATCH_PATTERN))
         .examples([serde_json::json!("\"3\"")])
         .into()
 }
