@@ -220,6 +220,7 @@ impl Shared {
             openapi_json: Arc::from(json),
             principals: principal::PrincipalCache::new(settings.principal_cache),
             pages: settings.pages.clone(),
+            draining: Default::default(),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }
     }

@@ -26,6 +26,9 @@ pub struct AppState {
     pub principals: crate::principal::PrincipalCache,
     /// Where the pages are reached and how their links and cookies are made.
     pub pages: PageSettings,
+    /// Set when shutdown was asked for: readiness answers 503 while requests are still served
+    /// for the drain period, so a load balancer stops sending new ones first.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the pages and the mails that link to them need from the configuration.

@@ -19,6 +19,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_timeout_secs: u64,
+    pub shutdown_drain_secs: u64,
     pub data_dir: String,
     pub jwt_keys_file: String,
     pub token_issuer: String,
@@ -65,6 +66,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             shutdown_timeout_secs: 30,
+            shutdown_drain_secs: 5,
             data_dir: "keel-data".to_owned(),
             jwt_keys_file: String::new(),
             token_issuer: "keel".to_owned(),
@@ -110,6 +112,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("log_format", "KEEL_LOG_FORMAT", "text", "text or json (one JSON object per line)"),
     ("log_level", "KEEL_LOG_LEVEL", "info", "tracing filter, e.g. info or keel_http=debug,info (RUST_LOG overrides)"),
     ("shutdown_timeout_secs", "KEEL_SHUTDOWN_TIMEOUT_SECS", "30", "grace period for in-flight requests on SIGTERM"),
+    (
+        "shutdown_drain_secs",
+        "KEEL_SHUTDOWN_DRAIN_SECS",
+        "5",
+        "on SIGTERM, readiness says 503 and requests are still served this long before the server stops (0 = stop at once; Ctrl-C always does)",
+    ),
     ("data_dir", "KEEL_DATA_DIR", "keel-data", "directory for generated keys (and mail files when no SMTP is set)"),
     (
         "jwt_keys_file",

@@ -154,6 +154,39 @@ pub fn rotate_keys(config: &Config) -> Result<String, StartError> {
     Ok(kid)
 }
 
+/// SIGTERM (an orchestrator stopping Keel): readiness turns 503 at once, requests keep being
+/// served for `drain` (a request whose head or body is still arriving completes, and the load
+/// balancer notices readiness and stops sending), then the server stops gracefully: no new
+/// connections, in-flight requests finish within `shutdown_timeout_secs`. SIGINT (Ctrl-C) and
+/// SIGQUIT skip the drain.
+async fn stop_on_signal(
+    handle: actix_web::dev::ServerHandle,
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    drain: Duration,
+) {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::quit()))
+    else {
+        tracing::error!("cannot listen for signals; stop Keel with SIGKILL");
+        return;
+    };
+    let signals: [std::pin::Pin<Box<dyn std::future::Future<Output = bool>>>; 3] = [
+        Box::pin(async move { term.recv().await.is_some() }),
+        Box::pin(async move { int.recv().await.is_none() }),
+        Box::pin(async move { quit.recv().await.is_none() }),
+    ];
+    // true for SIGTERM (its stream yields), false for the others.
+    let (terminate, _, _) = futures_util::future::select_all(signals).await;
+    draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    if terminate && !drain.is_zero() {
+        tracing::info!(drain_secs = drain.as_secs(), "SIGTERM: readiness says 503; serving on for the drain period");
+        actix_web::rt::time::sleep(drain).await;
+    }
+    tracing::info!("stopping: no new connections; in-flight requests finish");
+    handle.stop(true).await;
+}
+
 /// A started instance: the HTTP server (to await or stop), the address it listens on (the port is
 /// chosen by the OS when the configured one is 0) and the delivery worker.
 pub struct Started {
@@ -222,7 +255,9 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
     // connections would only wait for one, so the excess queues as tasks instead of threads.
     let workers = config.worker_count();
     let blocking = (config.pool_size() as usize).div_ceil(workers).max(1);
+    let draining = shared.state.draining.clone();
     let server = HttpServer::new(move || keel_http::build_app(&shared))
+        .disable_signals()
         .shutdown_timeout(config.shutdown_timeout_secs)
         .workers(workers)
         .worker_max_blocking_threads(blocking);
@@ -240,5 +275,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
         lease: delivery::LEASE,
     };
     let worker = actix_web::rt::spawn(worker.run());
-    Ok(Started { server: server.run(), addr, worker })
+    let server = server.run();
+    actix_web::rt::spawn(stop_on_signal(server.handle(), draining, Duration::from_secs(config.shutdown_drain_secs)));
+    Ok(Started { server, addr, worker })
 }

@@ -41,11 +41,20 @@ pub async fn healthz() -> HttpResponse {
     tag = "ops",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable (`database_unavailable`), or Keel is shutting down (`shutting_down`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::problem(
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Keel is shutting down; requests already sent are still served.",
+            )
+            .with_code("shutting_down"),
+        ));
+    }
     let backend = state.db.backend().to_string();
     let db = state.db.clone();
     // The ping runs on the blocking pool, behind requests that may each be waiting
