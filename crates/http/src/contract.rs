@@ -64,17 +64,10 @@ pub fn apply(doc: &mut OpenApi) {
 }
 
 fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &'static str, &mut Operation)> {
-    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
-        [
-            ("get", item.get.as_mut()),
-            ("put", item.put.as_mut()),
-            ("post", item.post.as_mut()),
-            ("delete", item.delete.as_mut()),
-            ("patch", item.patch.as_mut()),
-        ]
-        .into_iter()
-        .filter_map(move |(method, op)| op.map(|op| (path, method, op)))
-    })
+    doc.paths
+        .paths
+        .iter_mut()
+        .flat_map(|(path, item)| crate::openapi::operations(item).map(move |(method, op)| (path, method, op)))
 }
 
 /// An optional query parameter sent empty means the same as one left out (`allowEmptyValue`);
@@ -244,8 +237,8 @@ fn links(doc: &mut OpenApi) {
         operations_mut(doc).filter_map(|(path, _, op)| op.operation_id.clone().map(|id| (path.clone(), id))).collect();
     for (path, method, op) in operations_mut(doc) {
         let status = match method {
-            "post" => "201",
-            "get" => "200",
+            "POST" => "201",
+            "GET" => "200",
             _ => continue,
         };
         let Some(schema) = body_schema(op, status, &components) else { continue };
@@ -260,7 +253,7 @@ fn links(doc: &mut OpenApi) {
                 continue;
             }
             let Some(pointer) = id_pointer(schema, &components, param) else { continue };
-            if method == "get" && !pointer.starts_with("/items/") {
+            if method == "GET" && !pointer.starts_with("/items/") {
                 continue;
             }
             let mut link = LinkBuilder::new()
@@ -268,7 +261,7 @@ fn links(doc: &mut OpenApi) {
                 .parameter(param, format!("$response.body#{pointer}"))
                 .description(format!(
                     "`{param}` is the {} in this response",
-                    if method == "get" { "first item's id" } else { "id" }
+                    if method == "GET" { "first item's id" } else { "id" }
                 ));
             for p in &source_params {
                 link = link.parameter(*p, format!("$request.path.{p}"));

@@ -122,7 +122,7 @@ fn standard_ref(status: &str) -> RefOr<Response> {
     RefOr::Ref(Ref::from_response_name(*name))
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
         ("GET", item.get.as_mut()),
         ("PUT", item.put.as_mut()),
