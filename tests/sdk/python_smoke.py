@@ -71,10 +71,10 @@ assert [o.name for o in list_organizations.sync(client=client).items] == ["Acme 
 
 # An HR system: an API client, a token by the client-credentials grant (form-encoded), a call.
 from keel_client.api.auth import create_api_client, issue_token  # noqa: E402
-from keel_client.models import CreateApiClientRequest, TokenRequest  # noqa: E402
+from keel_client.models import CreateApiClientRequest, Scope, TokenRequest  # noqa: E402
 
 created = create_api_client.sync(
-    client=client, org_id=org.id, body=CreateApiClientRequest(name="HRIS", scopes=["users:read"])
+    client=client, org_id=org.id, body=CreateApiClientRequest(name="HRIS", scopes=[Scope.USERSREAD])
 )
 assert created.client_secret.startswith("kcs_")
 anonymous_client = Client(base_url=os.environ["KEEL_URL"])

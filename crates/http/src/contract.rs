@@ -51,11 +51,17 @@ pub fn apply(doc: &mut OpenApi) {
     if let Some(components) = doc.components.as_mut() {
         text_rules(components);
         let scopes: Vec<&str> = keel_domain::policy::Scope::ALL.iter().map(|s| s.as_str()).collect();
-        let events = keel_domain::webhook::EVENT_TYPES;
+        name_enum(components, "Scope", "What an API client may do", &scopes);
+        name_enum(
+            components,
+            "EventType",
+            "A kind of event a webhook subscription receives",
+            keel_domain::webhook::EVENT_TYPES,
+        );
         for (schema, property, values) in [
-            ("CreateApiClientRequest", "scopes", &scopes[..]),
-            ("CreateWebhookRequest", "event_types", events),
-            ("UpdateWebhookRequest", "event_types", events),
+            ("CreateApiClientRequest", "scopes", "Scope"),
+            ("CreateWebhookRequest", "event_types", "EventType"),
+            ("UpdateWebhookRequest", "event_types", "EventType"),
         ] {
             enumerate_items(components, schema, property, values);
         }
@@ -126,8 +132,18 @@ fn text_rules(components: &mut Components) {
     }
 }
 
-/// An array of names (scopes, event types): at least one, each one of `values`.
-fn enumerate_items(components: &mut Components, schema: &str, property: &str, values: &[&str]) {
+/// A named string enum among the components, for generated clients to name.
+fn name_enum(components: &mut Components, name: &str, description: &str, values: &[&str]) {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
+        .into();
+    components.schemas.insert(name.to_owned(), schema);
+}
+
+/// An array of names (scopes, event types): at least one, each the named enum `items`.
+fn enumerate_items(components: &mut Components, schema: &str, property: &str, items: &str) {
     let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
         panic!("{schema} is a component");
     };
@@ -144,9 +160,9 @@ fn enumerate_items(components: &mut Components, schema: &str, property: &str, va
         _ => panic!("{schema}.{property} is an array"),
     };
     array.min_items = Some(1);
-    array.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(
-        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into(),
-    ));
+    array.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(RefOr::Ref(
+        utoipa::openapi::Ref::from_schema_name(items),
+    )));
 }
 
 fn is_string(object: &utoipa::openapi::schema::Object) -> bool {
@@ -200,17 +216,17 @@ fn properties(schema: &Schema) -> Option<&BTreeMap<String, RefOr<Schema>>> {
     }
 }
 
-/// Where an id of a created or listed resource is in the response body, for the parameter
-/// `param` of an operation under that resource: the property named like the parameter
-/// (`client_id`), else `id`.
-fn id_pointer(schema: &Schema, components: &Components, param: &str) -> Option<String> {
+/// The properties of a created resource (a `POST`'s body) or of a page's first item (a list's
+/// `items`), with the JSON pointer prefix that reaches them.
+fn resource_properties<'a>(
+    schema: &'a Schema,
+    components: &'a Components,
+    list: bool,
+) -> Option<(&'a BTreeMap<String, RefOr<Schema>>, &'static str)> {
     let props = properties(schema)?;
-    for name in [param, "id"] {
-        if props.contains_key(name) {
-            return Some(format!("/{name}"));
-        }
+    if !list {
+        return Some((props, ""));
     }
-    // A page: the first item's id.
     let RefOr::T(Schema::Array(array)) = props.get("items")? else { return None };
     let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &array.items else { return None };
     let item = match items.as_ref() {
@@ -220,49 +236,75 @@ fn id_pointer(schema: &Schema, components: &Components, param: &str) -> Option<S
         },
         RefOr::T(schema) => schema,
     };
-    let item_props = properties(item)?;
-    [param, "id"].into_iter().find(|name| item_props.contains_key(*name)).map(|name| format!("/items/0/{name}"))
+    Some((properties(item)?, "/items/0"))
 }
 
 fn params_of(path: &str) -> Vec<&str> {
     path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
 }
 
+/// The part of `path` up to its last parameter (`/v1/groups/{group_id}` of
+/// `/v1/groups/{group_id}/members`), or the path itself when it has none.
+fn scope_of(path: &str) -> &str {
+    match path.rfind('}') {
+        Some(end) => &path[..=end],
+        None => path,
+    }
+}
+
 /// Links from each `POST` that creates a resource (201) and each list (`GET`, 200 with `items`)
-/// to every operation under `<collection>/{param}` whose other path parameters the source has:
-/// the id comes from the response body, the rest from the source's own path.
+/// to the operations that take what the response holds: for an operation under the source's
+/// scope, each path parameter comes from the source's own path, or from the response (the new
+/// resource's, or the first item's, `id` for the segment right after the collection, else the
+/// property of the parameter's name: a design's `version`, a member's `user_id`).
 fn links(doc: &mut OpenApi) {
     let Some(components) = doc.components.clone() else { return };
     let targets: Vec<(String, String)> =
         operations_mut(doc).filter_map(|(path, _, op)| op.operation_id.clone().map(|id| (path.clone(), id))).collect();
     for (path, method, op) in operations_mut(doc) {
-        let status = match method {
-            "POST" => "201",
-            "GET" => "200",
+        let (status, list) = match method {
+            "POST" => ("201", false),
+            "GET" => ("200", true),
             _ => continue,
         };
         let Some(schema) = body_schema(op, status, &components) else { continue };
+        let Some((props, prefix)) = resource_properties(schema, &components, list) else { continue };
         let source_params = params_of(path);
+        let own = format!("{path}/{{");
         let mut links = BTreeMap::new();
         for (target_path, target_id) in &targets {
-            let Some(rest) = target_path.strip_prefix(path.as_str()).and_then(|r| r.strip_prefix("/{")) else {
-                continue;
-            };
-            let Some((param, _)) = rest.split_once('}') else { continue };
-            if params_of(target_path).iter().any(|p| *p != param && !source_params.contains(p)) {
+            if target_path == path || !target_path.starts_with(scope_of(path)) {
                 continue;
             }
-            let Some(pointer) = id_pointer(schema, &components, param) else { continue };
-            if method == "GET" && !pointer.starts_with("/items/") {
+            // The parameter right after the source's own path is the new (or listed) resource.
+            let own_param = target_path.strip_prefix(&own).and_then(|r| r.split_once('}')).map(|(p, _)| p);
+            let mut from_response = Vec::new();
+            let mut usable = true;
+            for param in params_of(target_path) {
+                if source_params.contains(&param) {
+                    continue;
+                }
+                let name = if props.contains_key(param) {
+                    param
+                } else if own_param == Some(param) && props.contains_key("id") {
+                    "id"
+                } else {
+                    usable = false;
+                    break;
+                };
+                from_response.push((param, format!("$response.body#{prefix}/{name}")));
+            }
+            if !usable || from_response.is_empty() {
                 continue;
             }
-            let mut link = LinkBuilder::new()
-                .operation_id(target_id.clone())
-                .parameter(param, format!("$response.body#{pointer}"))
-                .description(format!(
-                    "`{param}` is the {} in this response",
-                    if method == "GET" { "first item's id" } else { "id" }
-                ));
+            let what = if list { "the first item's" } else { "the new resource's" };
+            let mut link = LinkBuilder::new().operation_id(target_id.clone()).description(format!(
+                "{} from {what} fields in this response",
+                from_response.iter().map(|(p, _)| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            ));
+            for (param, value) in from_response {
+                link = link.parameter(param, value);
+            }
             for p in &source_params {
                 link = link.parameter(*p, format!("$request.path.{p}"));
             }
