@@ -66,7 +66,69 @@ pub fn apply(doc: &mut OpenApi) {
             enumerate_items(components, schema, property, values);
         }
     }
+    if let Some(components) = doc.components.as_mut() {
+        kind_ranges(components);
+    }
     links(doc);
+}
+
+/// How long a session lasts depends on its kind (`keel_domain::coaching::check_duration`): micro
+/// 5 to 30 minutes, regular 15 to 480. Where a request names the kind, the schema says so with
+/// `if`/`then`; where the kind is the stored session's (a change or a completion), the property
+/// holds the range of both kinds, and the session decides. A program's length in months is at
+/// most 36 (`keel_domain::engagement::MAX_DURATION_MONTHS`), in weeks 156.
+fn kind_ranges(components: &mut Components) {
+    // if micro: at most 30; else if regular: at least 15.
+    let by_kind = |field: &str| {
+        let bound = |key: &str, value: u32| {
+            let mut properties = serde_json::Map::new();
+            properties.insert(field.to_owned(), serde_json::json!({ key: value }));
+            serde_json::json!({ "properties": properties })
+        };
+        [
+            ("if", serde_json::json!({ "properties": { "kind": { "const": "micro" } }, "required": ["kind"] })),
+            ("then", bound("maximum", 30)),
+            (
+                "else",
+                serde_json::json!({
+                    "if": { "properties": { "kind": { "const": "regular" } }, "required": ["kind"] },
+                    "then": bound("minimum", 15),
+                }),
+            ),
+        ]
+    };
+    for name in ["ScheduleSessionRequest", "NextSessionRequest", "PlannedSession", "SessionDefaults"] {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
+            panic!("{name} is a component");
+        };
+        let extensions = object.extensions.get_or_insert_with(Default::default);
+        for (keyword, schema) in by_kind("duration_minutes") {
+            extensions.insert(keyword.to_owned(), schema);
+        }
+    }
+    for (name, field) in [("UpdateSessionRequest", "duration_minutes"), ("CompleteSessionRequest", "actual_duration_minutes")] {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
+            panic!("{name} is a component");
+        };
+        let Some(RefOr::T(Schema::Object(minutes))) = object.properties.get_mut(field) else {
+            panic!("{name}.{field} is a number");
+        };
+        minutes.minimum = Some(5.into());
+        minutes.maximum = Some(480.into());
+    }
+    let Some(RefOr::T(Schema::Object(length))) = components.schemas.get_mut("ProgramLength") else {
+        panic!("ProgramLength is a component");
+    };
+    let months = keel_domain::engagement::MAX_DURATION_MONTHS;
+    let extensions = length.extensions.get_or_insert_with(Default::default);
+    extensions.insert(
+        "if".to_owned(),
+        serde_json::json!({ "properties": { "unit": { "const": "months" } }, "required": ["unit"] }),
+    );
+    extensions.insert(
+        "then".to_owned(),
+        serde_json::json!({ "properties": { "min": { "maximum": months }, "default": { "maximum": months }, "max": { "maximum": months } } }),
+    );
 }
 
 fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &'static str, &mut Operation)> {

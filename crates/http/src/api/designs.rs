@@ -108,11 +108,14 @@ pub struct DesignList {
 #[serde(deny_unknown_fields)]
 pub struct CreateDesignRequest {
     /// Start from this version's content.
+    #[schema(minimum = 1)]
     pub copy_from: Option<i32>,
     #[schema(max_length = 20000, pattern = "multiline")]
     pub summary: Option<String>,
     pub theme_ids: Option<Vec<Uuid>>,
     pub outcome_ids: Option<Vec<Uuid>>,
+    /// At most 100.
+    #[schema(max_items = 100)]
     pub items: Option<Vec<DesignItemBody>>,
 }
 
@@ -124,6 +127,8 @@ pub struct UpdateDesignRequest {
     pub summary: Option<String>,
     pub theme_ids: Option<Vec<Uuid>>,
     pub outcome_ids: Option<Vec<Uuid>>,
+    /// At most 100.
+    #[schema(max_items = 100)]
     pub items: Option<Vec<DesignItemBody>>,
 }
 

@@ -103,6 +103,7 @@ pub struct CreateEngagementRequest {
     #[serde(default)]
     pub allow_any_duration: bool,
     /// Default: the template's `default_monthly_hours_budget`, else the organization's.
+    #[schema(minimum = 0.25, maximum = 200)]
     pub monthly_hours_budget: Option<f64>,
     /// The program template (a built-in one or one of the organization's); default: the
     /// executive template (`00000000-0000-7000-8000-000000000001`).
@@ -119,6 +120,7 @@ pub struct UpdateEngagementRequest {
     pub planned_end_date: Option<NaiveDate>,
     #[serde(default)]
     pub allow_any_duration: bool,
+    #[schema(minimum = 0.25, maximum = 200)]
     pub monthly_hours_budget: Option<f64>,
     /// Replaces the sponsors (one or more, each once).
     #[schema(min_items = 1)]

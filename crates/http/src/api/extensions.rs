@@ -59,8 +59,10 @@ pub struct ExtensionList {
 #[serde(deny_unknown_fields)]
 pub struct ExtensionRequest {
     /// Additional hours, up to 200.
+    #[schema(exclusive_minimum = 0, maximum = 200)]
     pub hours: f64,
     /// The month the hours are for, `YYYY-MM`, between the start and the (new) planned end.
+    #[schema(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-03")]
     pub month: String,
     /// A later planned end, if the program should run longer.
     pub new_planned_end_date: Option<NaiveDate>,
