@@ -106,7 +106,9 @@ fn kind_ranges(components: &mut Components) {
             extensions.insert(keyword.to_owned(), schema);
         }
     }
-    for (name, field) in [("UpdateSessionRequest", "duration_minutes"), ("CompleteSessionRequest", "actual_duration_minutes")] {
+    for (name, field) in
+        [("UpdateSessionRequest", "duration_minutes"), ("CompleteSessionRequest", "actual_duration_minutes")]
+    {
         let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
             panic!("{name} is a component");
         };
