@@ -68,8 +68,52 @@ pub fn apply(doc: &mut OpenApi) {
     }
     if let Some(components) = doc.components.as_mut() {
         kind_ranges(components);
+        program_years(components);
+        template_steps(components);
     }
     links(doc);
+}
+
+/// A template's step is one of the eight steps, not any phase (`on_hold`, `completed`,
+/// `cancelled` are not steps). That the steps come in program order, include context, coaching
+/// and end review, and carry guards of their own step are rules over the whole list, said in the
+/// descriptions.
+fn template_steps(components: &mut Components) {
+    use keel_domain::engagement::Phase;
+    let Some(RefOr::T(Schema::Object(step))) = components.schemas.get_mut("TemplateStep") else {
+        panic!("TemplateStep is a component");
+    };
+    let steps: Vec<&str> = Phase::ALL.iter().filter(|p| p.is_active_step()).map(|p| p.as_str()).collect();
+    step.properties.insert(
+        "phase".to_owned(),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("One of the eight steps, in program order."))
+            .enum_values(Some(steps))
+            .into(),
+    );
+}
+
+/// A program's dates lie in the years `keel_domain::engagement::YEARS` (2000 to 2100); that the
+/// end is at most 36 months after the start is a rule between two dates (one of them stored, for a
+/// change), which a schema cannot state, and is said in the fields' descriptions.
+fn program_years(components: &mut Components) {
+    let (first, last) = keel_domain::engagement::YEARS;
+    assert_eq!((first, last), (2000, 2100), "the pattern below spells these years");
+    let pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else { continue };
+        for (name, property) in object.properties.iter_mut() {
+            if !matches!(name.as_str(), "start_date" | "planned_end_date" | "new_planned_end_date") {
+                continue;
+            }
+            if let RefOr::T(Schema::Object(date)) = property
+                && is_string(date)
+            {
+                date.pattern = Some(pattern.to_owned());
+            }
+        }
+    }
 }
 
 /// How long a session lasts depends on its kind (`keel_domain::coaching::check_duration`): micro
@@ -101,6 +145,8 @@ fn kind_ranges(components: &mut Components) {
         let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
             panic!("{name} is a component");
         };
+        // `if`/`then`/`else` beside the generated keywords (generated clients read them as
+        // annotations; under an `allOf` openapi-generator would compose the type instead).
         let extensions = object.extensions.get_or_insert_with(Default::default);
         for (keyword, schema) in by_kind("duration_minutes") {
             extensions.insert(keyword.to_owned(), schema);
