@@ -70,8 +70,29 @@ pub fn apply(doc: &mut OpenApi) {
         kind_ranges(components);
         program_years(components);
         template_steps(components);
+        group_kinds(components);
     }
     links(doc);
+}
+
+/// A team is created with its leader; a cohort has none (`keel_domain::group::Group::create`).
+fn group_kinds(components: &mut Components) {
+    let Some(RefOr::T(Schema::Object(group))) = components.schemas.get_mut("CreateGroupRequest") else {
+        panic!("CreateGroupRequest is a component");
+    };
+    let extensions = group.extensions.get_or_insert_with(Default::default);
+    extensions.insert(
+        "if".to_owned(),
+        serde_json::json!({ "properties": { "kind": { "const": "team" } }, "required": ["kind"] }),
+    );
+    extensions.insert(
+        "then".to_owned(),
+        serde_json::json!({
+            "properties": { "team_leader_id": { "type": "string", "format": "uuid" } },
+            "required": ["team_leader_id"],
+        }),
+    );
+    extensions.insert("else".to_owned(), serde_json::json!({ "properties": { "team_leader_id": { "type": "null" } } }));
 }
 
 /// A template's step is one of the eight steps, not any phase (`on_hold`, `completed`,
