@@ -96,6 +96,29 @@ def _headers_match_their_schema(case):
     return True
 
 
+def _state_or_cross_field(error):
+    """Whether a field error is about stored data or a rule between fields, not the field's shape."""
+    field, code = error.get("field", ""), error.get("code")
+    if code in REFERENCE_CODES:
+        return True
+    # A program's end more than 36 months after its start (the stored one, for a change).
+    if code == "out_of_range" and field in PROGRAM_END_FIELDS:
+        return True
+    # A duration within both kinds' range refused for the stored session's kind.
+    if code == "out_of_range" and field.endswith(DURATION_FIELDS):
+        return True
+    # A template's length: min <= default <= max.
+    if code == "out_of_range" and field.startswith("length."):
+        return True
+    # A template's steps as a list: program order, the steps every program has, guards of their
+    # own step, a sponsors' decision the steps can reach.
+    if (field.startswith("steps") or field == "sponsor_decision_required") and code in TEMPLATE_LIST_CODES:
+        return True
+    # An admin (of no organization) not naming one where it defaults to the caller's; an
+    # hr_partner without an organization.
+    return (field, code) in {("organization_id", "required"), ("roles", "hr_partner_requires_organization")}
+
+
 def _state_dependent(case, response):
     status = response.status_code
     problem = _problem(response)
@@ -109,36 +132,7 @@ def _state_dependent(case, response):
         return True
     if status == 422 and code == "validation_failed":
         errors = problem.get("errors") or []
-        # A template's steps as a list: program order, the steps every program has, guards of
-        # their own step, a sponsors' decision the steps can reach.
-        if errors and all(
-            (e.get("field", "").startswith("steps") or e.get("field") == "sponsor_decision_required")
-            and e.get("code") in TEMPLATE_LIST_CODES
-            for e in errors
-        ):
-            return True
-        # A template's length: min <= default <= max, a rule between three fields.
-        if errors and all(e.get("field", "").startswith("length.") and e.get("code") == "out_of_range" for e in errors):
-            return True
-        # A program's end more than 36 months after its start (the stored one, for a change): a
-        # rule between two dates; the years themselves are in the document.
-        if errors and all(
-            e.get("code") == "out_of_range" and e.get("field") in PROGRAM_END_FIELDS for e in errors
-        ):
-            return True
-        # A duration within both kinds' range refused for the stored session's kind.
-        if errors and all(
-            e.get("code") == "out_of_range" and e.get("field", "").endswith(DURATION_FIELDS) for e in errors
-        ):
-            return True
-        if errors and all(e.get("code") in REFERENCE_CODES for e in errors):
-            return True
-        if errors and all(
-            (e.get("field"), e.get("code")) in {("organization_id", "required"), ("roles", "hr_partner_requires_organization")}
-            for e in errors
-        ):
-            return True
-        return False
+        return bool(errors) and all(_state_or_cross_field(e) for e in errors)
     if operation_id in CREDENTIAL_OPERATIONS and status in (400, 401):
         return True
     return False
