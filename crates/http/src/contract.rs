@@ -75,11 +75,18 @@ pub fn apply(doc: &mut OpenApi) {
     links(doc);
 }
 
+/// The object schema of the component `name`; the document is generated from our own types, so
+/// a missing one is a bug here.
+fn object_mut<'a>(components: &'a mut Components, name: &str) -> &'a mut utoipa::openapi::schema::Object {
+    match components.schemas.get_mut(name) {
+        Some(RefOr::T(Schema::Object(object))) => object,
+        _ => panic!("{name} is an object component"),
+    }
+}
+
 /// A team is created with its leader; a cohort has none (`keel_domain::group::Group::create`).
 fn group_kinds(components: &mut Components) {
-    let Some(RefOr::T(Schema::Object(group))) = components.schemas.get_mut("CreateGroupRequest") else {
-        panic!("CreateGroupRequest is a component");
-    };
+    let group = object_mut(components, "CreateGroupRequest");
     let extensions = group.extensions.get_or_insert_with(Default::default);
     extensions.insert(
         "if".to_owned(),
@@ -101,9 +108,7 @@ fn group_kinds(components: &mut Components) {
 /// descriptions.
 fn template_steps(components: &mut Components) {
     use keel_domain::engagement::Phase;
-    let Some(RefOr::T(Schema::Object(step))) = components.schemas.get_mut("TemplateStep") else {
-        panic!("TemplateStep is a component");
-    };
+    let step = object_mut(components, "TemplateStep");
     let steps: Vec<&str> = Phase::ALL.iter().filter(|p| p.is_active_step()).map(|p| p.as_str()).collect();
     step.properties.insert(
         "phase".to_owned(),
@@ -163,9 +168,7 @@ fn kind_ranges(components: &mut Components) {
         ]
     };
     for name in ["ScheduleSessionRequest", "NextSessionRequest", "PlannedSession", "SessionDefaults"] {
-        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
-            panic!("{name} is a component");
-        };
+        let object = object_mut(components, name);
         // `if`/`then`/`else` beside the generated keywords (generated clients read them as
         // annotations; under an `allOf` openapi-generator would compose the type instead).
         let extensions = object.extensions.get_or_insert_with(Default::default);
@@ -176,18 +179,14 @@ fn kind_ranges(components: &mut Components) {
     for (name, field) in
         [("UpdateSessionRequest", "duration_minutes"), ("CompleteSessionRequest", "actual_duration_minutes")]
     {
-        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else {
-            panic!("{name} is a component");
-        };
+        let object = object_mut(components, name);
         let Some(RefOr::T(Schema::Object(minutes))) = object.properties.get_mut(field) else {
             panic!("{name}.{field} is a number");
         };
         minutes.minimum = Some(5.into());
         minutes.maximum = Some(480.into());
     }
-    let Some(RefOr::T(Schema::Object(length))) = components.schemas.get_mut("ProgramLength") else {
-        panic!("ProgramLength is a component");
-    };
+    let length = object_mut(components, "ProgramLength");
     let months = keel_domain::engagement::MAX_DURATION_MONTHS;
     let extensions = length.extensions.get_or_insert_with(Default::default);
     extensions.insert(
@@ -275,9 +274,7 @@ fn name_enum(components: &mut Components, name: &str, description: &str, values:
 
 /// An array of names (scopes, event types): at least one, each the named enum `items`.
 fn enumerate_items(components: &mut Components, schema: &str, property: &str, items: &str) {
-    let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
-        panic!("{schema} is a component");
-    };
+    let object = object_mut(components, schema);
     let Some(RefOr::T(field)) = object.properties.get_mut(property) else { panic!("{schema}.{property}") };
     let array = match field {
         Schema::Array(array) => array,
