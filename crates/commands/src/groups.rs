@@ -169,21 +169,33 @@ pub struct SeenGroupSession {
     pub attendance: Vec<Attendance>,
 }
 
+/// `session` as the caller sees it, if it is there for them at all (the policy's
+/// `group_session_view`: a participant sees only what was held while they were in the group).
 fn seen_session(
     caller: &Caller,
     seen: &SeenGroup,
     session: GroupSession,
     attendance: &[(GroupSessionId, Attendance)],
-) -> SeenGroupSession {
-    let view = policy::group_session_view(&caller.principal, &seen.group, seen.participation, session.notes_author);
+) -> Option<SeenGroupSession> {
+    let view = policy::group_session_view(&caller.principal, &seen.group, &seen.memberships, &session)?;
     let attendance = attendance.iter().filter(|(s, _)| *s == session.id).map(|(_, a)| a.clone()).collect();
-    SeenGroupSession { session, view, attendance }
+    Some(SeenGroupSession { session, view, attendance })
+}
+
+/// The same, or 404 for a session that is not there for the caller.
+fn visible_session(
+    caller: &Caller,
+    seen: &SeenGroup,
+    session: GroupSession,
+    attendance: &[(GroupSessionId, Attendance)],
+) -> Result<SeenGroupSession, StoreError> {
+    seen_session(caller, seen, session, attendance).ok_or_else(|| StoreError::not_found("session"))
 }
 
 pub fn sessions(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<Vec<SeenGroupSession>, StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
     let attendance = groups::attendance(conn, id)?;
-    Ok(groups::sessions(conn, id)?.into_iter().map(|s| seen_session(caller, &seen, s, &attendance)).collect())
+    Ok(groups::sessions(conn, id)?.into_iter().filter_map(|s| seen_session(caller, &seen, s, &attendance)).collect())
 }
 
 pub fn session(
@@ -193,7 +205,7 @@ pub fn session(
 ) -> Result<SeenGroupSession, StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
     let attendance = groups::attendance(conn, id)?;
-    Ok(seen_session(caller, &seen, groups::get_session(conn, id, session_id)?, &attendance))
+    visible_session(caller, &seen, groups::get_session(conn, id, session_id)?, &attendance)
 }
 
 /// The coach schedules a group session.
@@ -209,7 +221,7 @@ pub fn schedule(
         groups::insert_session(tx, &seen.group, &session)?;
         audit(effects, caller, "group.session_scheduled", "group_session", session.id, &seen.group);
         effects.event(DomainEvent::group_session_scheduled(&seen.group, session.id, session.scheduled_at));
-        Ok(seen_session(caller, &seen, session, &[]))
+        visible_session(caller, &seen, session, &[])
     })
 }
 
@@ -228,7 +240,7 @@ pub fn change_session(
         let next = current.change(scheduled_at, status, reason.as_deref())?;
         groups::save_session(tx, &seen.group, &next, current.version)?;
         audit(effects, caller, "group.session_updated", "group_session", next.id, &seen.group);
-        Ok(seen_session(caller, &seen, next, &[]))
+        visible_session(caller, &seen, next, &[])
     })
 }
 
@@ -285,7 +297,7 @@ pub fn complete_session(
             absent,
         ));
         let with_attendance: Vec<(GroupSessionId, Attendance)> = attendance.into_iter().map(|a| (next.id, a)).collect();
-        Ok(seen_session(caller, &seen, next, &with_attendance))
+        visible_session(caller, &seen, next, &with_attendance)
     })
 }
 
@@ -440,7 +452,7 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<Gro
     let attendance = groups::attendance(conn, id)?;
     let all = groups::sessions(conn, id)?;
     let hours = ledger_from(&seen.group, &all);
-    let sessions = all.into_iter().map(|s| seen_session(caller, &seen, s, &attendance)).collect();
+    let sessions = all.into_iter().filter_map(|s| seen_session(caller, &seen, s, &attendance)).collect();
     let coach = users::find(conn, seen.group.coach_id)?.map(|u| u.name).unwrap_or_else(|| "the coach".to_owned());
     let mine = match (me(caller), seen.participation) {
         (Some(me), Participation::Current | Participation::Former) => {

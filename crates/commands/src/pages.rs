@@ -91,6 +91,12 @@ pub fn peek_link(conn: &mut DbConnection, token: &str) -> Result<LinkView, Store
     Ok(LinkView::Open { name: link.user.name.clone(), target: link.target, user: link.user.id })
 }
 
+/// The address a renewal of this link would mail a fresh one to (its person's), whether or not
+/// the link is still open: the HTTP layer counts renewals per address before renewing.
+pub fn link_address(conn: &mut DbConnection, token: &str) -> Result<Option<String>, StoreError> {
+    Ok(store::find_link(conn, &tokens::hash(token))?.map(|link| link.user.email.as_str().to_owned()))
+}
+
 /// Whether `user` may be signed in by a link to `target` now (the domain's rule, given the
 /// engagement the page belongs to).
 fn followable(conn: &mut DbConnection, user: &User, target: PageTarget, now: Timestamp) -> Result<bool, StoreError> {

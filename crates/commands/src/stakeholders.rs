@@ -223,6 +223,14 @@ pub fn feedback_page(conn: &mut DbConnection, code: &str) -> Result<FeedbackPage
 /// A rater whose link expired asks for a fresh one: it is mailed to the rater's address on file
 /// if they may still give feedback (not yet given, the engagement still open); nothing happens
 /// otherwise, and the rater is told the same either way.
+/// The address a renewal of this invitation would mail a fresh one to (the rater's), if any:
+/// the HTTP layer counts renewals per address before renewing.
+pub fn invitation_address(conn: &mut DbConnection, code: &str) -> Result<Option<String>, StoreError> {
+    let Some(invitation) = stakeholders::find_invitation(conn, &tokens::hash(code))? else { return Ok(None) };
+    let rater = stakeholders::rater(conn, invitation.engagement_id, invitation.rater_id).ok();
+    Ok(rater.and_then(|r| r.email).map(|email| email.as_str().to_owned()))
+}
+
 pub fn renew_invitation(
     conn: &mut DbConnection,
     ctx: &CommandContext,

@@ -257,6 +257,12 @@ impl Membership {
     pub fn is_current(&self) -> bool {
         self.left_at.is_none()
     }
+
+    /// Whether `at` falls within this membership: from joining until leaving, both included
+    /// (docs/access.md, groups).
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.joined_at <= at && self.left_at.is_none_or(|left| at <= left)
+    }
 }
 
 /// How a person stands to a group, from their memberships.

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use crate::engagement::{Engagement, Mover};
 use crate::error::DomainError;
-use crate::group::{Group, Participation};
+use crate::group::{Group, GroupSession, Membership, Participation};
 use crate::id::{OrganizationId, UserId};
 use crate::user::{Role, User, UserChanges};
 
@@ -701,26 +701,48 @@ pub fn check_group(
     }
 }
 
-/// What a reader sees of a group session: the agenda and the shared summary (the coach and the
-/// participants, present and former), the private notes (their author).
+/// What a reader sees of a group session: the agenda and the shared summary (the coach, and a
+/// participant for the sessions held while they were in the group), the private notes (their
+/// author).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupSessionView {
     pub content: bool,
     pub private_notes: bool,
 }
 
+/// What `principal` sees of `session`, or `None` when it is not there for them at all. The coach
+/// reads everything; the sponsor, the hr_partner and admins the schedule and attendance; a
+/// participant, present or former, only the sessions held while they were a member
+/// (`joined_at` ≤ session time ≤ `left_at`), content included, and nothing of the others: a
+/// participant who left reads nothing held later, one who joined late nothing held before.
 pub fn group_session_view(
     principal: &Principal,
     group: &Group,
-    participation: Participation,
-    notes_author: Option<UserId>,
-) -> GroupSessionView {
+    memberships: &[Membership],
+    session: &GroupSession,
+) -> Option<GroupSessionView> {
     use GroupRelation as R;
+    let me = match principal {
+        Principal::User { id, .. } => Some(*id),
+        Principal::ApiClient { .. } => None,
+    };
+    let participation = me.map_or(Participation::Never, |me| Participation::of(memberships, me));
     let relation = group_relation(principal, group, participation, Scope::EngagementsRead);
-    let author = matches!(principal, Principal::User { id, .. } if Some(*id) == notes_author);
-    GroupSessionView {
-        content: matches!(relation, R::Coach | R::Participant | R::FormerParticipant),
-        private_notes: relation == R::Coach && author,
+    let schedule = GroupSessionView { content: false, private_notes: false };
+    match relation {
+        R::Coach => Some(GroupSessionView { content: true, private_notes: me.is_some() && me == session.notes_author }),
+        R::Participant | R::FormerParticipant => {
+            let member_then = memberships.iter().any(|m| Some(m.user_id) == me && m.covers(session.scheduled_at));
+            if member_then {
+                Some(GroupSessionView { content: true, private_notes: false })
+            } else if me == Some(group.sponsor_id) {
+                Some(schedule)
+            } else {
+                None
+            }
+        }
+        R::Admin | R::HrPartner | R::Sponsor => Some(schedule),
+        R::ScopeMissing | R::None => None,
     }
 }
 
@@ -965,9 +987,14 @@ mod tests {
             updated_at: now,
             version: 1,
         };
+        // The unrelated member took part from an hour ago until ten minutes ago; the leader joined
+        // half an hour ago and is still in the group.
+        let ago = |minutes: i64| now - chrono::TimeDelta::minutes(minutes);
         let mut left = Membership::start(&group, w.member.id);
-        left.left_at = Some(now);
-        let memberships = [Membership::start(&group, w.leader.id), left];
+        (left.joined_at, left.left_at) = (ago(60), Some(ago(10)));
+        let mut joined_late = Membership::start(&group, w.leader.id);
+        joined_late.joined_at = ago(30);
+        let memberships = [joined_late, left];
         let (leader, former) = (w.leader.id, w.member.id);
         let actions = [
             GroupAction::Read,
@@ -1008,10 +1035,39 @@ mod tests {
                 })
                 .collect();
             assert_row(who, "group actions", row, answers);
-            // Content of group sessions: the coach and the participants, present and former.
-            let view = group_session_view(&principal, &group, participation, Some(w.coach.id));
-            let reads_content = matches!(who, "coach" | "leader" | "unrelated member");
-            assert_eq!((view.content, view.private_notes), (reads_content, who == "coach"), "{who}");
+            // Group sessions: one held while the member was in the group and before the leader
+            // joined, one after the member left. 'c' content, 'p' private notes too, 's' the
+            // schedule only, '-' not there at all.
+            let expected_views = match who {
+                "coach" => "pp",
+                "leader" => "-c",
+                "unrelated member" => "c-",
+                "client without engagement scopes" | "hr_partner of another tenant" | "client of another tenant" => {
+                    "--"
+                }
+                _ => "ss",
+            };
+            let views: String = [ago(45), ago(5)]
+                .into_iter()
+                .map(|at| {
+                    let mut session = crate::group::GroupSession::schedule(
+                        &group,
+                        at,
+                        60,
+                        crate::coaching::SessionFormat::Video,
+                        None,
+                    )
+                    .unwrap();
+                    session.notes_author = Some(w.coach.id);
+                    match group_session_view(&principal, &group, &memberships, &session) {
+                        None => '-',
+                        Some(GroupSessionView { private_notes: true, .. }) => 'p',
+                        Some(GroupSessionView { content: true, .. }) => 'c',
+                        Some(_) => 's',
+                    }
+                })
+                .collect();
+            assert_eq!(views, expected_views, "group sessions seen by {who}");
         }
     }
 

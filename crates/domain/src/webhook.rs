@@ -93,7 +93,9 @@ pub fn validate_target(raw: &str, allow_internal: bool) -> Result<url::Url, Targ
     let internal = match url.host() {
         None => return Err(TargetError::Invalid),
         Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
+        // A literal that embeds or translates an IPv4 address is refused whatever it embeds: name
+        // the IPv4 address itself.
+        Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)) || embedded_v4(ip).is_some(),
         Some(url::Host::Domain(name)) => is_internal_name(name),
     };
     if internal && !allow_internal {
@@ -114,16 +116,30 @@ fn is_internal_name(name: &str) -> bool {
 
 /// Whether an address is not on the public internet: loopback, private, link-local, shared
 /// (carrier-grade NAT), unspecified, broadcast, multicast, documentation or reserved ranges, and
-/// IPv6 forms that embed such an IPv4 address.
+/// IPv6 forms that embed or translate such an IPv4 address (docs/operations.md, webhooks).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal_v4(v4);
-            }
-            is_internal_v6(v6)
-        }
+        IpAddr::V6(v6) => embedded_v4(v6).is_some_and(is_internal_v4) || is_internal_v6(v6),
+    }
+}
+
+/// The IPv4 address that an IPv6 address embeds or translates, for each range of the IANA
+/// special-purpose registry (RFC 6890) and RFC 6052/6145 that does: IPv4-mapped
+/// `::ffff:0:0/96`, SIIT's IPv4-translated `::ffff:0:0:0/96`, the deprecated IPv4-compatible
+/// `::/96`, NAT64's well-known prefix `64:ff9b::/96`, 6to4 `2002::/16` (bits 16-47) and Teredo
+/// `2001::/32` (the client's address, inverted, in the last 32 bits).
+pub fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let join = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, high, low]
+        | [0, 0, 0, 0, 0xffff, 0, high, low]
+        | [0, 0, 0, 0, 0, 0, high, low]
+        | [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(join(high, low)),
+        [0x2002, high, low, ..] => Some(join(high, low)),
+        [0x2001, 0, .., high, low] => Some(Ipv4Addr::from(!u32::from(join(high, low)))),
+        _ => None,
     }
 }
 
@@ -144,20 +160,20 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_internal_v6(ip: Ipv6Addr) -> bool {
-    let segments = ip.segments();
-    let first = segments[0];
+    let s = ip.segments();
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside some networks)
-        || (first == 0x2002 && is_internal_v4(Ipv4Addr::from((u32::from(segments[1]) << 16) | u32::from(segments[2])))) // 6to4
-        || (first == 0x2001 && segments[1] == 0) // Teredo (embeds IPv4 addresses)
-        || segments[..4] == [0x0100, 0, 0, 0] // discard-only
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || (first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64 (embeds IPv4)
-        || ip.segments()[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible (deprecated)
+        || s[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible (deprecated), RFC 4291
+        || s[..3] == [0x64, 0xff9b, 1] // NAT64 for local use, RFC 8215
+        || s[..4] == [0x0100, 0, 0, 0] // discard-only, RFC 6666
+        || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments (Teredo, benchmarking, ORCHID), RFC 2928
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation, RFC 3849
+        || (s[0] == 0x3fff && s[1] & 0xf000 == 0) // documentation, RFC 9637 (3fff::/20)
+        || s[0] == 0x5f00 // segment routing SIDs, RFC 9602
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside some networks)
 }
 
 /// Checks the event types of a subscription: at least one, each known; returned without repeats,
@@ -418,12 +434,7 @@ mod tests {
 
     #[test]
     fn public_http_and_https_targets_are_accepted() {
-        for url in [
-            "https://hr.example.com/keel/hooks",
-            "http://203.0.114.7:8080/x?y=1",
-            "https://[2a00:1450::1]/h",
-            "https://[2002:cb00:7207::1]/6to4-of-a-public-address",
-        ] {
+        for url in ["https://hr.example.com/keel/hooks", "http://203.0.114.7:8080/x?y=1", "https://[2a00:1450::1]/h"] {
             assert!(validate_target(url, false).is_ok(), "{url}");
         }
         assert_eq!(validate_target("  https://hr.example.com  ", false).unwrap().as_str(), "https://hr.example.com/");
@@ -476,10 +487,59 @@ mod tests {
             "http://[100::1]/",
             "http://0x7f000001/",
             "http://2130706433/",
+            // Issue 22, finding 6: SIIT's IPv4-translated form of loopback.
+            "http://[::ffff:0:127.0.0.1]:8080/",
         ];
         for url in internal {
             assert_eq!(validate_target(url, false).unwrap_err(), TargetError::Internal, "{url}");
             assert!(validate_target(url, true).is_ok(), "{url} when allowed");
+        }
+    }
+
+    /// Every IPv6 range that embeds or translates IPv4 (RFC 6052, 6145, 6890), and the other
+    /// special-purpose ranges: refused as webhook targets, whatever IPv4 address is inside, and
+    /// internal when resolved exactly when what they embed is.
+    #[test]
+    fn ipv6_ranges_that_embed_or_translate_ipv4_are_refused() {
+        // (range, literal form, whether the embedded address is read back, whether a resolved
+        // address is internal only when what it embeds is — else always).
+        let table = [
+            ("IPv4-mapped", "::ffff:{v4}", true, true),
+            ("IPv4-translated (SIIT)", "::ffff:0:{v4}", true, true),
+            ("IPv4-compatible", "::{v4}", true, false),
+            ("NAT64 well-known prefix", "64:ff9b::{v4}", true, true),
+            ("NAT64 local use", "64:ff9b:1::{v4}", false, false),
+            ("6to4", "2002:{hex}::1", true, true),
+            ("Teredo", "2001:0:4136:e378:8000:63bf:{inverted}", true, false),
+            ("IETF protocol assignments", "2001:2::{v4}", false, false),
+        ];
+        for v4 in ["127.0.0.1", "10.0.0.1", "169.254.169.254", "192.168.1.1", "8.8.8.8", "1.1.1.1"] {
+            let ip: Ipv4Addr = v4.parse().unwrap();
+            let bits = u32::from(ip);
+            let hex = format!("{:x}:{:x}", bits >> 16, bits & 0xffff);
+            let inverted = format!("{:x}:{:x}", (!bits) >> 16, (!bits) & 0xffff);
+            for (name, form, embeds, as_embedded) in table {
+                let literal = form.replace("{v4}", v4).replace("{hex}", &hex).replace("{inverted}", &inverted);
+                let v6: Ipv6Addr = literal.parse().unwrap_or_else(|_| panic!("{name}: {literal}"));
+                let url = format!("http://[{v6}]:8080/hook");
+                assert_eq!(validate_target(&url, false).unwrap_err(), TargetError::Internal, "{name}: {url}");
+                assert!(validate_target(&url, true).is_ok(), "{name}: {url} when allowed");
+                if embeds {
+                    assert_eq!(embedded_v4(v6), Some(ip), "{name}: {v6}");
+                }
+                let internal = !as_embedded || is_internal_v4(ip);
+                assert_eq!(is_internal(IpAddr::V6(v6)), internal, "{name}: {v6} resolved");
+            }
+        }
+        for special in
+            ["::", "::1", "100::1", "2001:db8::1", "3fff::1", "5f00::1", "fc00::1", "fe80::1", "fec0::1", "ff02::1"]
+        {
+            let v6: Ipv6Addr = special.parse().unwrap();
+            assert!(is_internal(IpAddr::V6(v6)), "{special}");
+        }
+        for public in ["2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "2001:4860:4860::8888"] {
+            let url = format!("http://[{public}]/hook");
+            assert!(validate_target(&url, false).is_ok(), "{url}");
         }
     }
 

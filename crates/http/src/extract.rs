@@ -169,18 +169,24 @@ impl FromRequest for IfMatchVersion {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let values: Vec<&str> = req.headers().get_all(header::IF_MATCH).filter_map(|v| v.to_str().ok()).collect();
-        if values.is_empty() {
-            return std::future::ready(Ok(IfMatchVersion(None)));
-        }
-        let parsed = parse_if_match(&values.join(",")).map(|p| IfMatchVersion(Some(p))).ok_or_else(|| {
+        let read = read_if_match(&values.join(",")).map(IfMatchVersion).map_err(|()| {
             ApiError::bad_request(
                 "invalid-header",
                 "If-Match must be * or a list of quoted entity tags, e.g. If-Match: \"3\".",
                 vec![ApiError::field("If-Match", "invalid", "not a valid entity-tag list")],
             )
         });
-        std::future::ready(parsed)
+        std::future::ready(read)
     }
+}
+
+/// What an `If-Match` value asks: nothing when it is absent or empty (an empty header is the same
+/// as none, as the document says), else the parsed precondition; `Err` when it is neither.
+pub(crate) fn read_if_match(value: &str) -> Result<Option<Precondition>, ()> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_if_match(value).map(Some).ok_or(())
 }
 
 /// Parses `*` or a comma-separated list of entity tags (RFC 9110 §13.1.1). If-Match compares
@@ -219,6 +225,11 @@ mod tests {
         assert_eq!(parse_if_match("five"), None);
         assert_eq!(parse_if_match("\"3"), None);
         assert_eq!(parse_if_match(""), None);
+        // Issue 22: an empty header is the same as none, as the document's pattern allows.
+        assert_eq!(read_if_match(""), Ok(None));
+        assert_eq!(read_if_match("  "), Ok(None));
+        assert_eq!(read_if_match("\"3\""), Ok(Some(Precondition::OneOf(vec![3]))));
+        assert_eq!(read_if_match("five"), Err(()));
     }
 
     #[test]

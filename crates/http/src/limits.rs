@@ -75,6 +75,12 @@ impl Limits {
         Self::check(&self.by_ip, format!("{endpoint}|{}", self.client_ip(req)), "from this address")
     }
 
+    /// Counts one mail of a link to `address`, whichever door asked for it (the sign-in page, the
+    /// sign-in API, renewing a page link or a rater's invitation): one budget per address.
+    pub fn check_mail_to(&self, address: &str) -> Result<(), ApiError> {
+        Self::check(&self.by_identity, format!("mail|{}", address.trim().to_lowercase()), "for this address")
+    }
+
     /// Counts one attempt for an identity (an email address or a client id).
     pub fn check_identity(&self, endpoint: &str, identity: &str) -> Result<(), ApiError> {
         Self::check(&self.by_identity, format!("{endpoint}|{}", identity.trim().to_lowercase()), "for this account")

@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
+use percent_encoding::{CONTROLS, percent_decode_str, utf8_percent_encode};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -33,16 +34,39 @@ fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
+/// The path segments that a secret follows: the routes `/l/{token}` and `/feedback/{code}`. A
+/// new route that carries a secret in its path adds its segment here.
+const SECRET_FOLLOWS: [&str; 2] = ["l", "feedback"];
+/// How the secrets Keel issues for paths begin (page links, rater codes).
+const SECRET_PREFIXES: [&str; 2] = ["kl_", "kr_"];
+
 /// The path as logged: the secret in a link from a mail (`/l/{token}`, `/feedback/{code}`) is
-/// left out, so logs hold no credential.
+/// left out, so logs hold no credential, however the path is spelled. It is redacted on the
+/// decoded path (percent-encoding undone until nothing changes, so `/%6c/…` and `/%256c/…` are
+/// caught), segment by segment and regardless of case or empty segments; anything that still
+/// looks like one of Keel's secrets is redacted too. Control characters are re-encoded.
 fn loggable_path(path: &str) -> String {
-    for prefix in ["/l/", "/feedback/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let tail = rest.split_once('/').map(|(_, tail)| format!("/{tail}")).unwrap_or_default();
-            return format!("{prefix}[redacted]{tail}");
+    let mut decoded = path.to_owned();
+    for _ in 0..4 {
+        let next = percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
+        if next == decoded {
+            break;
         }
+        decoded = next;
     }
-    path.to_owned()
+    let mut after_marker = false;
+    let segments: Vec<&str> = decoded
+        .split('/')
+        .map(|segment| {
+            let secret = (after_marker && !segment.is_empty())
+                || SECRET_PREFIXES.iter().any(|p| segment.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p)));
+            if !segment.is_empty() {
+                after_marker = SECRET_FOLLOWS.iter().any(|m| segment.trim().eq_ignore_ascii_case(m));
+            }
+            if secret { "[redacted]" } else { segment }
+        })
+        .collect();
+    utf8_percent_encode(&segments.join("/"), CONTROLS).to_string()
 }
 
 pub async fn observe(
@@ -54,6 +78,8 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
     let path = loggable_path(req.path());
+    let routed = percent_decode_str(req.path()).decode_utf8_lossy();
+    let docs = routed == "/docs" || routed.starts_with("/docs/");
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
@@ -69,6 +95,12 @@ pub async fn observe(
         };
         if res.status().as_u16() >= 400 && !is_problem(&res) && !res.response().extensions().contains::<KeepBody>() {
             res = into_problem(res);
+        }
+        if docs {
+            // The Swagger UI is never framed, as no page is (clickjacking).
+            res.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
         }
         res.headers_mut()
             .insert(REQUEST_ID.clone(), HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("-")));
@@ -134,5 +166,26 @@ mod tests {
         assert_eq!(loggable_path("/l/kl_secret/renew"), "/l/[redacted]/renew");
         assert_eq!(loggable_path("/feedback/kr_secret"), "/feedback/[redacted]");
         assert_eq!(loggable_path("/v1/engagements"), "/v1/engagements");
+    }
+
+    /// Issue 22, finding 2: other spellings of the same routes (the router decodes `%6c` to `l`).
+    #[test]
+    fn secrets_are_redacted_however_the_path_is_spelled() {
+        for (spelled, logged) in [
+            ("/%6c/kl_secret", "/l/[redacted]"),
+            ("/%6C/kl_secret/renew", "/l/[redacted]/renew"),
+            ("/l/%6bl_secret", "/l/[redacted]"),
+            ("/%256c/kl_secret", "/l/[redacted]"),
+            ("/%66eedback/kr_secret", "/feedback/[redacted]"),
+            ("//l//kl_secret", "//l//[redacted]"),
+            ("/L/kl_secret", "/L/[redacted]"),
+            ("/l%2Fkl_secret", "/l/[redacted]"),
+            ("/elsewhere/KL_secret", "/elsewhere/[redacted]"),
+            ("/l/%0Asecret", "/l/[redacted]"),
+            ("/x/%0A", "/x/%0A"),
+        ] {
+            assert_eq!(loggable_path(spelled), logged, "{spelled}");
+            assert!(!loggable_path(spelled).contains("secret"), "{spelled}");
+        }
     }
 }

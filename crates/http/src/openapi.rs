@@ -339,7 +339,8 @@ fn idempotency_key_parameter() -> RefOr<utoipa::openapi::path::Parameter> {
 }
 
 /// What `If-Match` may hold: `*`, or a comma-separated list of entity tags.
-pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$"#;
+/// An empty value is the same as no header.
+pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)?\s*$"#;
 
 /// The schema of an `If-Match` header: `*`, or a comma-separated list of entity tags (`"3"`,
 /// weak ones `W/"3"` never match).
@@ -348,6 +349,7 @@ fn if_match_schema() -> RefOr<utoipa::openapi::schema::Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(IF_MATCH_PATTERN))
+        .description(Some("`*` or a list of entity tags; an empty value is the same as no If-Match."))
         .examples([serde_json::json!("\"3\"")])
         .into()
 }

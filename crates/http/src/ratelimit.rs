@@ -1,5 +1,7 @@
 //! The per-caller rate limit of the API (people and API clients), as middleware: requests with a
-//! valid bearer token are counted against their user or client.
+//! valid bearer token are counted against their user or client. The probes and the document
+//! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) are not counted: a load balancer or a
+//! scraper polls them, and the document lists no 429 for them.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,10 +15,16 @@ static LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 static RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
+/// The paths that are never counted (exact: another spelling is counted, which only limits more).
+const UNCOUNTED: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    if UNCOUNTED.contains(&req.path()) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let caller = state
         .as_ref()

@@ -56,7 +56,7 @@ pub async fn create_sign_in_link(
 ) -> Result<HttpResponse, ApiError> {
     state.limits.check_ip(&req, "sign-in")?;
     let email = keel_domain::user::Email::parse_field("email", &body.0.email)?;
-    state.limits.check_identity("sign-in", email.as_str())?;
+    state.limits.check_mail_to(&email.normalized())?;
     let link_base = state.sign_in_url.clone();
     let ctx = CommandContext {
         actor: Actor::Anonymous,

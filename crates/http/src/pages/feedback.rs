@@ -182,6 +182,12 @@ pub async fn renew(
     visitor.check_form(&form.csrf)?;
     state.limits.check_ip(&req, "renew-link")?;
     let code = code.into_inner();
+    let looked_up = code.clone();
+    if let Some(address) =
+        state.run(move |conn| keel_commands::stakeholders::invitation_address(conn, &looked_up)).await?
+    {
+        state.limits.check_mail_to(&address)?;
+    }
     let ctx = visitor.anonymous_ctx();
     let links = state.pages.links.clone();
     state.run(move |conn| keel_commands::stakeholders::renew_invitation(conn, &ctx, &code, &links)).await?;

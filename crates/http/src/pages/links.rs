@@ -71,7 +71,7 @@ pub async fn sign_in(
             return Ok(visitor.finish(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?));
         }
     };
-    state.limits.check_identity("sign-in-page", &email.normalized())?;
+    state.limits.check_mail_to(&email.normalized())?;
     let ctx = visitor.anonymous_ctx();
     let links = state.pages.links.clone();
     let address = email.clone();
@@ -178,6 +178,10 @@ pub async fn renew_link(
     visitor.check_form(&form.csrf)?;
     state.limits.check_ip(&req, "renew-link")?;
     let token = token.into_inner();
+    let looked_up = token.clone();
+    if let Some(address) = state.run(move |conn| keel_commands::pages::link_address(conn, &looked_up)).await? {
+        state.limits.check_mail_to(&address)?;
+    }
     let request_id = visitor.request_id.clone();
     let links = state.pages.links.clone();
     state.run(move |conn| keel_commands::pages::renew_link(conn, &request_id, &token, &links)).await?;

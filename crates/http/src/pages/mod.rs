@@ -195,11 +195,13 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub detail: String,
+    /// For a 429: when to try again (sent as `Retry-After`, as the API does).
+    pub retry_after: Option<u64>,
 }
 
 impl PageError {
     pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> PageError {
-        PageError { status, title: title.to_owned(), detail: detail.into() }
+        PageError { status, title: title.to_owned(), detail: detail.into(), retry_after: None }
     }
 
     pub fn not_found() -> PageError {
@@ -240,7 +242,10 @@ impl From<ApiError> for PageError {
         match error {
             ApiError::Problem(problem) => match StatusCode::from_u16(problem.status) {
                 Ok(StatusCode::NOT_FOUND) | Ok(StatusCode::FORBIDDEN) => PageError::not_found(),
-                Ok(status) if status.is_client_error() => PageError::new(status, &problem.title, problem.detail),
+                Ok(status) if status.is_client_error() => PageError {
+                    retry_after: problem.retry_after,
+                    ..PageError::new(status, &problem.title, problem.detail)
+                },
                 _ => PageError::internal(problem.detail),
             },
             ApiError::Unauthorized(_) => PageError::not_found(),
@@ -256,6 +261,10 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let page = ProblemPage { chrome: Chrome::default(), title: &self.title, detail: &self.detail };
-        render(self.status, &page).unwrap_or_else(|_| HttpResponse::build(self.status).finish())
+        let mut response = render(self.status, &page).unwrap_or_else(|_| HttpResponse::build(self.status).finish());
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
