@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::{Method, StatusCode, header::HeaderMap};
 use keel::Config;
 use serde_json::Value;
@@ -38,7 +37,9 @@ pub struct TestApp {
     /// The bootstrapped admin's id and token (sent by default).
     pub admin_id: String,
     pub admin_token: String,
-    handle: ServerHandle,
+    handles: keel::Handles,
+    /// The metrics listener's address, when the configuration sets `metrics_bind`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     worker: actix_web::rt::task::JoinHandle<()>,
     // Declared last: dropped after the server is told to stop.
     pub db: TestDatabase,
@@ -65,8 +66,7 @@ impl TestApp {
     pub fn start(mut config: Config, db: TestDatabase) -> TestApp {
         let data_dir = tempfile::tempdir().expect("data directory");
         config.data_dir = data_dir.path().display().to_string();
-        let keel::Started { server, addr, worker } = keel::start(&config).expect("keel starts");
-        let handle = server.handle();
+        let keel::Started { server, addr, worker, metrics_addr, handles } = keel::start(&config).expect("keel starts");
         actix_web::rt::spawn(server);
         let database = keel::open_database(&config).expect("database");
         let (admin, _) = keel::bootstrap_admin(&database, ADMIN_EMAIL, "Test Admin").expect("admin");
@@ -78,7 +78,8 @@ impl TestApp {
             config,
             admin_id: admin.id.to_string(),
             admin_token,
-            handle,
+            handles,
+            metrics_addr,
             worker,
             db,
             _data_dir: data_dir,
@@ -88,11 +89,13 @@ impl TestApp {
     /// Stops this instance (server and delivery worker, as a process exit would) and starts a
     /// new one on the same database and data directory, with the configuration adjusted.
     pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
-        self.handle.stop(true).await;
+        self.handles.stop().await;
         self.worker.abort();
         adjust(&mut self.config);
-        let keel::Started { server, addr, worker } = keel::start(&self.config).expect("keel restarts");
-        self.handle = server.handle();
+        let keel::Started { server, addr, worker, metrics_addr, handles } =
+            keel::start(&self.config).expect("keel restarts");
+        self.handles = handles;
+        self.metrics_addr = metrics_addr;
         actix_web::rt::spawn(server);
         self.worker = worker;
         self.base_url = format!("http://{addr}");
@@ -219,7 +222,10 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Sends the stop command now; the returned future only waits for completion.
-        drop(self.handle.stop(false));
+        drop(self.handles.api.stop(false));
+        if let Some(metrics) = &self.handles.metrics {
+            drop(metrics.stop(false));
+        }
         self.worker.abort();
     }
 }

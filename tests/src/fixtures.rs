@@ -214,3 +214,17 @@ fn to_assessment_design_in(app: &TestApp, conn: &mut DbConnection) -> (Program, 
     };
     (program, people)
 }
+
+/// Dates everyone now in `group` as having joined on `at` (`YYYY-MM-DD HH:MM:SS`, UTC). Tests
+/// schedule group sessions on fixed dates while people join when the test runs, and a
+/// participant reads only the sessions held while they were in the group.
+pub fn backdate_memberships(app: &TestApp, group: &str, at: &str) {
+    use diesel::RunQueryDsl;
+    let database = app.db.open();
+    let mut conn = database.conn().expect("a connection");
+    diesel::sql_query(format!(
+        "UPDATE group_members SET joined_at = '{at}' WHERE group_id = '{group}' AND left_at IS NULL"
+    ))
+    .execute(&mut *conn)
+    .expect("memberships backdated");
+}

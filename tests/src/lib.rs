@@ -14,6 +14,7 @@ mod backends;
 pub mod browser;
 pub mod database;
 pub mod fixtures;
+pub mod logs;
 pub mod net;
 pub mod pages;
 pub mod receivers;

@@ -48,6 +48,8 @@ pub struct HttpSettings {
     /// How long a resolved caller is reused by this instance (zero: looked up on every request).
     pub principal_cache: std::time::Duration,
     pub pages: state::PageSettings,
+    /// `/metrics` is served on a listener of its own (`metrics_bind`), not with the API.
+    pub metrics_elsewhere: bool,
 }
 
 /// What the webhook endpoints need from the configuration.
@@ -75,6 +77,7 @@ impl Default for HttpSettings {
             webhooks: WebhookSettings::default(),
             principal_cache: std::time::Duration::from_secs(1),
             pages: state::PageSettings::default(),
+            metrics_elsewhere: false,
         }
     }
 }
@@ -220,6 +223,7 @@ impl Shared {
             openapi_json: Arc::from(json),
             principals: principal::PrincipalCache::new(settings.principal_cache),
             pages: settings.pages.clone(),
+            metrics_elsewhere: settings.metrics_elsewhere,
             draining: Default::default(),
         };
         Shared { state: web::Data::new(state), routes: web::Data::new(routes), settings }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub principals: crate::principal::PrincipalCache,
     /// Where the pages are reached and how their links and cookies are made.
     pub pages: PageSettings,
+    /// `/metrics` has a listener of its own (`metrics_bind`): on the API's it is not there.
+    pub metrics_elsewhere: bool,
     /// Set when shutdown was asked for: readiness answers 503 while requests are still served
     /// for the drain period, so a load balancer stops sending new ones first.
     pub draining: Arc<std::sync::atomic::AtomicBool>,

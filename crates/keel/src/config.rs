@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub database_url: String,
     pub bind: String,
+    pub metrics_bind: String,
     pub workers: usize,
     pub db_pool_size: u32,
     pub db_acquire_timeout_secs: u64,
@@ -59,6 +60,7 @@ impl Default for Config {
         Config {
             database_url: "sqlite://keel.db".to_owned(),
             bind: "127.0.0.1:8080".to_owned(),
+            metrics_bind: String::new(),
             workers: 0,
             db_pool_size: 0,
             db_acquire_timeout_secs: 5,
@@ -105,6 +107,12 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "postgres://user:pass@host:5432/db for PostgreSQL; sqlite://path (or a file path) for SQLite",
     ),
     ("bind", "KEEL_BIND", "127.0.0.1:8080", "address and port to listen on"),
+    (
+        "metrics_bind",
+        "KEEL_METRICS_BIND",
+        "",
+        "a separate address and port for /metrics (e.g. 127.0.0.1:9090), which then answers 404 on bind; empty = /metrics on bind",
+    ),
     ("workers", "KEEL_WORKERS", "0", "HTTP worker threads; 0 = one per CPU core"),
     ("db_pool_size", "KEEL_DB_POOL_SIZE", "0", "maximum database connections; 0 = two per CPU core (at least 4)"),
     ("db_acquire_timeout_secs", "KEEL_DB_ACQUIRE_TIMEOUT_SECS", "5", "wait for a free connection before answering 503"),

@@ -160,7 +160,7 @@ pub fn rotate_keys(config: &Config) -> Result<String, StartError> {
 /// connections, in-flight requests finish within `shutdown_timeout_secs`. SIGINT (Ctrl-C) and
 /// SIGQUIT skip the drain.
 async fn stop_on_signal(
-    handle: actix_web::dev::ServerHandle,
+    handles: Handles,
     draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
     drain: Duration,
 ) {
@@ -184,7 +184,7 @@ async fn stop_on_signal(
         actix_web::rt::time::sleep(drain).await;
     }
     tracing::info!("stopping: no new connections; in-flight requests finish");
-    handle.stop(true).await;
+    handles.stop().await;
 }
 
 /// A started instance: the HTTP server (to await or stop), the address it listens on (the port is
@@ -192,6 +192,10 @@ async fn stop_on_signal(
 pub struct Started {
     pub server: Server,
     pub addr: SocketAddr,
+    /// The metrics listener's address, with `metrics_bind`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Stops the API's server and the metrics listener together.
+    pub handles: Handles,
     /// Stop it with `abort()` once the server has stopped: a delivery cut short keeps its lease
     /// and is made again (by any instance) when the lease runs out; nothing is lost.
     pub worker: actix_web::rt::task::JoinHandle<()>,
@@ -249,6 +253,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
                 secret_overlap: Duration::from_secs(config.webhook_secret_overlap_secs),
             },
             pages,
+            metrics_elsewhere: !config.metrics_bind.trim().is_empty(),
         },
     );
     // Database work runs on each worker's blocking threads; more of them than there are pooled
@@ -256,6 +261,7 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
     let workers = config.worker_count();
     let blocking = (config.pool_size() as usize).div_ceil(workers).max(1);
     let draining = shared.state.draining.clone();
+    let metrics = start_metrics(config, shared.state.clone())?;
     let server = HttpServer::new(move || keel_http::build_app(&shared))
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout_secs)
@@ -276,6 +282,60 @@ pub fn start(config: &Config) -> Result<Started, StartError> {
     };
     let worker = actix_web::rt::spawn(worker.run());
     let server = server.run();
-    actix_web::rt::spawn(stop_on_signal(server.handle(), draining, Duration::from_secs(config.shutdown_drain_secs)));
-    Ok(Started { server, addr, worker })
+    let (metrics_addr, metrics_handle) = match metrics {
+        Some((addr, metrics)) => {
+            let handle = metrics.handle();
+            actix_web::rt::spawn(metrics);
+            (Some(addr), Some(handle))
+        }
+        None => (None, None),
+    };
+    let handles = Handles { api: server.handle(), metrics: metrics_handle };
+    actix_web::rt::spawn(stop_on_signal(handles.clone(), draining, Duration::from_secs(config.shutdown_drain_secs)));
+    Ok(Started { server, addr, worker, metrics_addr, handles })
+}
+
+/// The servers of one instance: the API's and, with `metrics_bind`, the metrics listener's.
+#[derive(Clone)]
+pub struct Handles {
+    pub api: actix_web::dev::ServerHandle,
+    pub metrics: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Handles {
+    /// Stops both (gracefully: in-flight requests finish).
+    pub async fn stop(&self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.stop(true).await;
+        }
+        self.api.stop(true).await;
+    }
+}
+
+/// With `metrics_bind`: a listener of its own that serves `/metrics` and nothing else, so an
+/// operator can keep the metrics off the public port (see the README, Operations).
+fn start_metrics(
+    config: &Config,
+    state: actix_web::web::Data<keel_http::state::AppState>,
+) -> Result<Option<(SocketAddr, Server)>, StartError> {
+    let bind = config.metrics_bind.trim();
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let failed = |source| StartError::Bind { addr: bind.to_owned(), source };
+    let listener = std::net::TcpListener::bind(bind).map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .route("/metrics", actix_web::web::get().to(keel_http::api::ops::render_metrics))
+            .default_service(actix_web::web::to(actix_web::HttpResponse::NotFound))
+    })
+    .disable_signals()
+    .workers(1)
+    .listen(listener)
+    .map_err(failed)?
+    .run();
+    tracing::info!(%addr, "metrics listening");
+    Ok(Some((addr, server)))
 }

@@ -592,6 +592,8 @@ impl World {
         world.group = group["id"].as_str().unwrap().to_owned();
         let join = json!({ "user_id": world.ids[&Who::Leader] });
         world.app.post(&format!("/v1/groups/{}/members", world.group), &join).await.expect_status(201);
+        // The group's sessions are scheduled in February 2026: the leader has been in it since January.
+        keel_tests::fixtures::backdate_memberships(&world.app, &world.group, "2026-01-05 00:00:00");
         let item = format!("/v1/groups/{}/participants/{}/action-items", world.group, world.ids[&Who::Leader]);
         world.group_item =
             world.as_coach(Method::POST, item, json!({ "title": "Practise" })).await["id"].as_str().unwrap().to_owned();

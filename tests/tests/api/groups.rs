@@ -9,6 +9,7 @@ use keel_tests::{Backend, TestApp, both_backends};
 use serde_json::{Value, json};
 
 both_backends! {
+    fn a_participant_reads_only_the_sessions_held_while_a_member(backend: Backend);
     fn a_participant_follows_the_group_on_their_page(backend: Backend);
     fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp);
     fn participants_never_see_each_others_items(app: TestApp);
@@ -80,7 +81,7 @@ impl Cast {
     }
 }
 
-/// A cohort with p0 and p1, a completed session (agenda, shared summary and private notes
+/// A cohort with p0 and p1 (in it since 5 January 2026), a completed session (agenda, shared summary and private notes
 /// marked) that p0 attended, and for each of them an outcome and an action item of their own
 /// (`OUTCOME-OF-p0`, `ITEM-OF-p1`, …). Returns the group and the session.
 async fn planted(app: &TestApp, cast: &Cast) -> (String, String) {
@@ -88,6 +89,7 @@ async fn planted(app: &TestApp, cast: &Cast) -> (String, String) {
     let base = format!("/v1/groups/{group}");
     cast.join(app, &group, "p0").await.expect_status(201);
     cast.join(app, &group, "p1").await.expect_status(201);
+    keel_tests::fixtures::backdate_memberships(app, &group, "2026-01-05 00:00:00");
     let session = json!({ "scheduled_at": "2026-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
     let session = cast.call(app, "coach", Method::POST, &format!("{base}/sessions"), Some(session)).await;
     let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
@@ -124,6 +126,7 @@ async fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp) {
     for i in 0..10 {
         cast.join(&app, &group, &format!("p{i}")).await.expect_status(201);
     }
+    keel_tests::fixtures::backdate_memberships(&app, &group, "2026-01-05 00:00:00");
     // Over its size, someone of another organization, someone already in it: refused, nothing written.
     assert_eq!(cast.join(&app, &group, "p10").await.expect_problem(409)["code"], "group_full");
     let problem = cast.join(&app, &group, "outsider").await.expect_problem(422);
@@ -309,6 +312,69 @@ async fn a_team_is_coached_with_its_leader(app: TestApp) {
     assert!(listed["items"].as_array().unwrap().is_empty());
     let listed = cast.call(&app, "hr_globex", Method::GET, "/v1/groups", None).await.json();
     assert!(listed["items"].as_array().unwrap().is_empty());
+}
+
+/// Issue 22, finding 1: a participant reads the content of the sessions held while they were in
+/// the group (joined_at ≤ session time ≤ left_at) and nothing of the others: p1 leaves and sees
+/// nothing of a later session; p2 joins late and sees nothing of an earlier one; on the API and
+/// on the group's page.
+async fn a_participant_reads_only_the_sessions_held_while_a_member(backend: Backend) {
+    use crate::pages::{app_with_mail, assert_page, signed_in};
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let cast = Cast::new(&app, 3).await;
+    let (group, earlier) = planted(&app, &cast).await;
+    let base = format!("/v1/groups/{group}");
+    // The group runs on past today, so that a session next week counts against its budget.
+    let patch = json!({ "planned_end_date": "2027-06-30" });
+    cast.call(&app, "hr", Method::PATCH, &base, Some(patch)).await.expect_status(200);
+    let p1 = &cast.ids["p1"];
+    cast.call(&app, "hr", Method::DELETE, &format!("{base}/members/{p1}"), None).await.expect_status(204);
+    cast.join(&app, &group, "p2").await.expect_status(201);
+    // A session held after p1 left and p2 joined.
+    let next_week = (chrono::Utc::now() + chrono::TimeDelta::days(7)).format("%Y-%m-%dT09:00:00Z").to_string();
+    let later = json!({ "scheduled_at": next_week, "duration_minutes": 60, "format": "video", "agenda": "LATER-AGENDA" });
+    let later = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(later)).await;
+    let later = later.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    let complete = json!({ "actual_duration_minutes": 60, "attended": [cast.ids["p0"]], "shared_summary": "LATER-SUMMARY" });
+    let path = format!("{base}/sessions/{later}/complete");
+    cast.call(&app, "coach", Method::POST, &path, Some(complete)).await.expect_status(200);
+
+    let listed = |who: &'static str| {
+        let (app, cast, base) = (&app, &cast, base.clone());
+        async move {
+            let list = cast.call(app, who, Method::GET, &format!("{base}/sessions"), None).await;
+            let list = list.expect_status(200).json();
+            list["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    // p0 was there for both; p1 only for the earlier one; p2 only for the later one.
+    assert_eq!(listed("p0").await, [earlier.clone(), later.clone()]);
+    assert_eq!(listed("p1").await, [earlier.clone()]);
+    assert_eq!(listed("p2").await, [later.clone()]);
+    // The sponsor and the hr_partner see the whole schedule (without content), as before.
+    assert_eq!(listed("sponsor").await, [earlier.clone(), later.clone()]);
+    for (who, session, status) in
+        [("p1", &later, 404), ("p1", &earlier, 200), ("p2", &earlier, 404), ("p2", &later, 200), ("p0", &later, 200)]
+    {
+        let response = cast.call(&app, who, Method::GET, &format!("{base}/sessions/{session}"), None).await;
+        assert_eq!(response.status.as_u16(), status, "{who} GET {session}: {}", response.text());
+        let text = response.text();
+        if status == 404 {
+            for hidden in ["AGENDA", "SUMMARY"] {
+                assert!(!text.contains(hidden), "{who}: {text}");
+            }
+        }
+    }
+    // The pages say the same.
+    let page = format!("/groups/{group}");
+    let mut former = signed_in(&app, &smtp, "p1@people.test").await;
+    let html = assert_page(&former.get(&page).await, 200);
+    assert!(html.contains("You took part in this group.") && html.contains("GROUP-SUMMARY"), "{html}");
+    assert!(!html.contains("LATER-AGENDA") && !html.contains("LATER-SUMMARY"), "p1 reads a later session:\n{html}");
+    let mut late = signed_in(&app, &smtp, "p2@people.test").await;
+    let html = assert_page(&late.get(&page).await, 200);
+    assert!(html.contains("LATER-AGENDA") && html.contains("LATER-SUMMARY"), "{html}");
+    assert!(!html.contains("GROUP-AGENDA") && !html.contains("GROUP-SUMMARY"), "p2 reads an earlier session:\n{html}");
 }
 
 async fn a_participant_follows_the_group_on_their_page(backend: Backend) {

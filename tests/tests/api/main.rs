@@ -7,6 +7,7 @@ mod delivery;
 mod designs;
 mod engagements;
 mod groups;
+mod hardening;
 mod idempotency;
 mod layers;
 mod limits;

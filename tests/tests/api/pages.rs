@@ -56,7 +56,7 @@ pub(crate) fn assert_page(response: &Response, status: u16) -> String {
 }
 
 /// The mail to `address` whose text contains `needle`, once it arrived.
-async fn mail_to(smtp: &SmtpSink, address: &str, needle: &str) -> String {
+pub(crate) async fn mail_to(smtp: &SmtpSink, address: &str, needle: &str) -> String {
     let deadline = std::time::Instant::now() + MAIL_WAIT;
     loop {
         let to = format!("To: {address}");

@@ -33,6 +33,7 @@ async fn a_group_participant_marks_an_item_done_in_the_browser() {
     for who in ["ana", "ben"] {
         app.post(&format!("{base}/members"), &json!({ "user_id": ids[who] })).await.expect_status(201);
     }
+    keel_tests::fixtures::backdate_memberships(&app, &group, "2026-01-05 00:00:00");
     let as_coach = |method: Method, path: String, body: serde_json::Value| {
         let app = &app;
         let coach = coach.clone();

@@ -77,12 +77,27 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 
 /// Prometheus metrics: request counts and latency histograms by route and status, pool usage, and
 /// the delivery queue (`keel_outbox_*`: depth, delivered, failed, attempts, oldest waiting message).
+/// When the operator gives metrics a listener of their own (`metrics_bind`), they are served
+/// there and this route answers 404.
 #[utoipa::path(
     tag = "ops",
-    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"))
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are served on their own listener (`metrics_bind`), not here", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/metrics")]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    if state.metrics_elsewhere {
+        return Problem::new(StatusCode::NOT_FOUND, "Metrics are served on their own listener.".to_owned())
+            .with_code("route_not_found")
+            .response();
+    }
+    render_metrics(state).await
+}
+
+/// The metrics, on whichever listener serves them.
+pub async fn render_metrics(state: Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
     let stats = actix_web::web::block(move || {
         let mut conn = db.conn()?;
