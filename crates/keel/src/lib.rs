@@ -159,11 +159,7 @@ pub fn rotate_keys(config: &Config) -> Result<String, StartError> {
 /// balancer notices readiness and stops sending), then the server stops gracefully: no new
 /// connections, in-flight requests finish within `shutdown_timeout_secs`. SIGINT (Ctrl-C) and
 /// SIGQUIT skip the drain.
-async fn stop_on_signal(
-    handles: Handles,
-    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    drain: Duration,
-) {
+async fn stop_on_signal(handles: Handles, draining: std::sync::Arc<std::sync::atomic::AtomicBool>, drain: Duration) {
     use actix_web::rt::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut quit)) =
         (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::quit()))
