@@ -137,7 +137,7 @@ pub fn update(
 }
 
 /// What the transition guards look at, read in the transition's transaction.
-fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
+pub(crate) fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
     let (design_submitted, design_approved_by_leader, sponsors_not_approved) = designs::facts(conn, engagement)?;
     let (mid_review_recorded, mid_review_completed, end_review_recorded) = reviews::facts(conn, engagement)?;

@@ -10,6 +10,7 @@
 pub mod action_items;
 pub mod api_clients;
 pub mod audit;
+pub mod coach;
 pub mod delivery;
 pub mod designs;
 pub mod engagements;

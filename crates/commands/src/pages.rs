@@ -315,10 +315,12 @@ pub struct Mine {
     /// Their part in it.
     pub role: &'static str,
     pub waiting: Vec<Waiting>,
+    /// For the coach: the next thing the program needs of them.
+    pub next: Option<String>,
 }
 
-/// The engagements the caller takes part in (as leader, sponsor or coach), newest first, with
-/// the decisions that wait for them.
+/// The engagements the caller takes part in (as leader, sponsor or coach), those that need them
+/// first, then newest first, with the decisions that wait for them and the coach's next thing.
 pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mine>, StoreError> {
     let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
     let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
@@ -333,9 +335,12 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
             "coach"
         };
         let waiting = waiting_for(conn, caller, &engagement)?;
-        mine.push(Mine { engagement, role, waiting });
+        let next = crate::coach::next_thing(conn, caller, &engagement)?;
+        mine.push(Mine { engagement, role, waiting, next });
     }
     mine.reverse();
+    // What needs the person first (a decision, the coach's next thing), ended programs last.
+    mine.sort_by_key(|m| (m.engagement.phase.is_terminal(), m.waiting.is_empty() && m.next.is_none()));
     Ok(mine)
 }
 

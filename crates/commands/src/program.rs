@@ -1,5 +1,5 @@
 //! Steps 1 and 2 of the program: the context meeting, outcomes with their measurements, and the
-//! leader interview. Who may see or write each is the policy's per-part rule (SPEC §4); only the
+//! leader interview. Who may see or write each is the policy's per-part rule (docs/access.md); only the
 //! coach writes, and an ended engagement changes no more.
 
 use keel_domain::audit::AuditRecord;

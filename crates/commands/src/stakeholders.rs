@@ -1,5 +1,5 @@
 //! Step 3, the 360: raters with their interviews and written feedback, invitation links, and
-//! themes. Raters and what they said are the coach's alone (SPEC §4; everyone else gets 404);
+//! themes. Raters and what they said are the coach's alone (docs/access.md; everyone else gets 404);
 //! themes reach the leader and sponsors once released. Audit records and events name the
 //! engagement or the rater's id only, never a rater's name, address or words.
 
@@ -310,7 +310,7 @@ pub fn list_themes(
 }
 
 /// The themes a design review shows its reader: those [`list_themes`] gives, or none for a reader
-/// of the engagement who may not read themes (the hr_partner, admins: SPEC §4).
+/// of the engagement who may not read themes (the hr_partner, admins: docs/access.md).
 pub fn themes_for_review(
     conn: &mut DbConnection,
     caller: &Caller,

@@ -68,7 +68,7 @@ pub fn list(
     users::list(conn, &filter, page)
 }
 
-/// Changes a person (SPEC §1). Someone else giving the account a new address or identity-provider
+/// Changes a person (docs/access.md, people). Someone else giving the account a new address or identity-provider
 /// subject puts sign-in on hold for the organization's `email_change_hold_hours` and tells the old
 /// address.
 pub fn update(

@@ -1,4 +1,4 @@
-//! Engagements and the eight-step program as a state machine (SPEC §2, seed 003).
+//! Engagements and the eight-step program as a state machine (docs/program.md, seed 003).
 
 use std::collections::BTreeSet;
 
@@ -71,6 +71,24 @@ impl Phase {
     pub fn is_terminal(self) -> bool {
         matches!(self, Phase::Completed | Phase::Renewed | Phase::Cancelled)
     }
+
+    /// The phase in words, as people read it on pages and in mails (docs/program.md).
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Context => "Context",
+            Phase::LeaderInterview => "Leader interview",
+            Phase::StakeholderInterviews => "Stakeholder interviews",
+            Phase::AssessmentDesign => "Assessment and design",
+            Phase::SponsorReview => "Sponsor review",
+            Phase::Coaching => "Coaching",
+            Phase::MidReview => "Mid-program review",
+            Phase::EndReview => "End-of-program review",
+            Phase::Completed => "Completed",
+            Phase::Renewed => "Renewed",
+            Phase::OnHold => "On hold",
+            Phase::Cancelled => "Cancelled",
+        }
+    }
 }
 
 /// An unmet condition of a transition, with a stable code clients can rely on.
@@ -107,6 +125,92 @@ pub const GUARD_CODES: &[(&str, &str)] = &[
     ("end_review_missing", "the end-of-program review is not recorded"),
     ("renewal_via_end_review", "renewal happens by recording the end review with next_step renewed"),
 ];
+
+/// The work that meets a guard, as the coach's next thing to do (docs/program.md, guards).
+pub fn to_meet(code: &str) -> &'static str {
+    match code {
+        "sponsor_missing" => "Ask the HR partner to name a sponsor",
+        "outcome_missing" => "Add a measurable outcome",
+        "outcome_missing_baseline" => "Give every outcome a baseline",
+        "outcome_missing_target" => "Give every outcome a target",
+        "outcome_missing_measure" => "Give every outcome a measure",
+        "context_meeting_missing" => "Record the context meeting",
+        "leader_interview_missing" => "Record the leader interview",
+        "stakeholder_contributions_insufficient" => "Collect more feedback from raters",
+        "design_not_submitted" => "Compose and submit the program design",
+        "design_not_approved_by_leader" => "Wait for the leader to approve the design",
+        "design_not_approved_by_sponsor" => "Wait for the sponsors to approve the design",
+        "mid_review_not_completed" | "mid_review_missing" => "Record the mid-program review",
+        "end_review_missing" => "Record the end-of-program review",
+        "renewal_via_end_review" => "Record the end review with the next step renewed",
+        "reason_required" => "Give a reason",
+        "engagement_ended" => "Nothing: the engagement has ended",
+        _ => "This move is not possible from here",
+    }
+}
+
+/// A move a caller may ask for from where the program is, with the guards it still lacks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Move {
+    pub to: Phase,
+    /// The program's way on (the template's next step, or resuming), not a hold or a cancel.
+    pub forward: bool,
+    pub unmet: Vec<Unmet>,
+}
+
+impl Move {
+    pub fn allowed(&self) -> bool {
+        self.unmet.is_empty()
+    }
+}
+
+/// Every move `mover` may ask for from `from`, each judged by [`check_transition`] (the same
+/// rules a transition request meets): the template's next steps, on hold, resume and cancel.
+/// A cancel's reason is asked with the move, so its absence is not listed as unmet.
+pub fn moves(
+    from: Phase,
+    held_from: Option<Phase>,
+    facts: &ProgramFacts,
+    template: &TemplateDefinition,
+    mover: Mover,
+) -> Vec<Move> {
+    if from.is_terminal() {
+        return Vec::new();
+    }
+    let mut targets: Vec<(Phase, bool)> = Vec::new();
+    if from == Phase::OnHold {
+        targets.extend(held_from.map(|p| (p, true)));
+    } else {
+        targets.extend(template.forward(from).into_iter().map(|p| (p, true)));
+        targets.push((Phase::OnHold, false));
+    }
+    targets.push((Phase::Cancelled, false));
+    targets
+        .into_iter()
+        .filter(|(to, _)| mover_may(mover, from, *to))
+        .map(|(to, forward)| {
+            let mut unmet = check_transition(from, held_from, to, None, facts, template).err().unwrap_or_default();
+            unmet.retain(|u| u.code != "reason_required");
+            Move { to, forward, unmet }
+        })
+        .collect()
+}
+
+/// The coach's next thing to do in a program at `phase`, from its moves: what the first way on
+/// still needs, or the move itself once nothing is missing.
+pub fn next_for_coach(phase: Phase, moves: &[Move]) -> Option<String> {
+    if phase.is_terminal() {
+        return None;
+    }
+    let way_on = moves.iter().find(|m| m.forward)?;
+    if phase == Phase::OnHold {
+        return Some(format!("On hold: resume at {} when the program can go on", way_on.to.label()));
+    }
+    Some(match way_on.unmet.first() {
+        Some(first) => to_meet(first.code).to_owned(),
+        None => format!("Move the program on to {}", way_on.to.label()),
+    })
+}
 
 /// What an outcome needs before the program can leave `context`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,7 +294,7 @@ pub fn check_transition(
     if unmet.is_empty() { Ok(()) } else { Err(unmet) }
 }
 
-/// The moves the program makes by itself when a step's work is recorded (SPEC §2): these edges of
+/// The moves the program makes by itself when a step's work is recorded (docs/program.md, transitions): these edges of
 /// the table are taken by no caller's transition request, only as the consequence of the work.
 pub const SYSTEM_EDGES: [(Phase, Phase, &str); 4] = [
     (Phase::AssessmentDesign, Phase::SponsorReview, "a design version is submitted for review"),
@@ -800,5 +904,49 @@ mod tests {
         assert_eq!((held.phase, held.held_from, held.version), (OnHold, Some(Coaching), 5));
         let resumed = held.moved_to(Coaching);
         assert_eq!((resumed.phase, resumed.held_from), (Coaching, None));
+    }
+
+    /// The moves offered to a mover are exactly those `check_transition` would take, each with
+    /// the same unmet guards; and the coach's next thing is what the way on still needs.
+    #[test]
+    fn moves_are_the_transition_table_as_offered() {
+        let executive = crate::template::executive().definition;
+        let mut facts = ready();
+        facts.context_recorded = false;
+        facts.outcomes.clear();
+        let offered = moves(Context, None, &facts, &executive, Mover::Coach);
+        let summary: Vec<(Phase, bool, Vec<&str>)> =
+            offered.iter().map(|m| (m.to, m.forward, m.unmet.iter().map(|u| u.code).collect())).collect();
+        assert_eq!(
+            summary,
+            [
+                (LeaderInterview, true, vec!["outcome_missing", "context_meeting_missing"]),
+                (OnHold, false, vec![]),
+                (Cancelled, false, vec![]),
+            ]
+        );
+        assert_eq!(next_for_coach(Context, &offered).as_deref(), Some("Add a measurable outcome"));
+        for m in &offered {
+            let reason = (m.to == Cancelled).then_some("budget cut");
+            let direct = super::check_transition(Context, None, m.to, reason, &facts, &executive);
+            assert_eq!(direct.err().unwrap_or_default(), m.unmet, "{:?}", m.to);
+        }
+        let ready_now = moves(Context, None, &ready(), &executive, Mover::Coach);
+        assert!(ready_now[0].allowed());
+        assert_eq!(next_for_coach(Context, &ready_now).as_deref(), Some("Move the program on to Leader interview"));
+        // Coaching offers the mid review and the end review as ways on.
+        let coaching: Vec<Phase> =
+            moves(Coaching, None, &ready(), &executive, Mover::Coach).iter().map(|m| m.to).collect();
+        assert_eq!(coaching, [MidReview, EndReview, OnHold, Cancelled]);
+        // The hr_partner is offered hold and cancel; from on hold, resume and cancel.
+        let hr: Vec<Phase> =
+            moves(Coaching, None, &ready(), &executive, Mover::HrPartner).iter().map(|m| m.to).collect();
+        assert_eq!(hr, [OnHold, Cancelled]);
+        let held = moves(OnHold, Some(Coaching), &ready(), &executive, Mover::HrPartner);
+        assert_eq!(held.iter().map(|m| m.to).collect::<Vec<_>>(), [Coaching, Cancelled]);
+        assert!(next_for_coach(OnHold, &held).unwrap().contains("Coaching"));
+        // An ended program offers nothing and asks nothing.
+        assert!(moves(Completed, None, &ready(), &executive, Mover::Coach).is_empty());
+        assert_eq!(next_for_coach(Completed, &[]), None);
     }
 }

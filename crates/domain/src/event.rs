@@ -1,4 +1,4 @@
-//! Domain events (SPEC §5). Payloads carry ids and states only, never content a receiving
+//! Domain events (docs/operations.md, events). Payloads carry ids and states only, never content a receiving
 //! organization's systems may not see (no notes, no rater data).
 
 use serde_json::{Value, json};

@@ -12,7 +12,7 @@ pub const HOURS_BUDGET_RANGE: (f64, f64) = (0.25, 200.0);
 pub const EMAIL_CHANGE_HOLD_HOURS_RANGE: (u32, u32) = (0, 720);
 const DEFAULT_EMAIL_CHANGE_HOLD_HOURS: u32 = 72;
 
-/// Program settings of an organization (SPEC §8).
+/// Program settings of an organization (docs/program.md, organization settings).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationSettings {
     /// Stakeholder contributions needed before 360 themes can be released (default 3).
@@ -23,7 +23,7 @@ pub struct OrganizationSettings {
     pub no_show_counts: bool,
     /// How long an address that someone else gave a person waits before a sign-in link can go
     /// to it (default 72 h, which also applies to people outside any organization; 0 = no
-    /// hold). SPEC §1.
+    /// hold). See docs/access.md, people.
     pub email_change_hold_hours: u32,
 }
 

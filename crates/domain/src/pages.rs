@@ -1,4 +1,4 @@
-//! The pages people reach from Keel's mails (SPEC §10): where a link leads, how long it and the
+//! The pages people reach from Keel's mails (docs/access.md, pages): where a link leads, how long it and the
 //! browser session it starts last, and who may follow it.
 
 use std::time::Duration;

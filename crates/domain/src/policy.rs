@@ -1,4 +1,4 @@
-//! The access policy: the one place that decides who may see or do what (SPEC §4).
+//! The access policy: the one place that decides who may see or do what (docs/access.md).
 //!
 //! Handlers describe the action and the resource; [`check`] answers allow, deny-as-not-found
 //! (the resource is in another tenant or the caller has no relationship to it: it acts as if it
@@ -15,7 +15,7 @@ use crate::group::{Group, GroupSession, Membership, Participation};
 use crate::id::{OrganizationId, UserId};
 use crate::user::{Role, User, UserChanges};
 
-/// OAuth2 scopes of API clients (SPEC §1).
+/// OAuth2 scopes of API clients (docs/access.md, API clients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     EngagementsRead,
@@ -144,7 +144,7 @@ pub enum Action<'a> {
     ReadUser {
         user: &'a User,
     },
-    /// Changing a person: `changes` says which fields the request would change (SPEC §1).
+    /// Changing a person: `changes` says which fields the request would change (docs/access.md, people).
     UpdateUser {
         user: &'a User,
         changes: &'a UserChanges,
@@ -167,7 +167,7 @@ pub enum Action<'a> {
         engagement: &'a Engagement,
     },
     /// Changing an engagement's details; `changes_terms` is whether the change touches its
-    /// budget, dates or people (SPEC §1: the hr_partner's and admins', not the coach's).
+    /// budget, dates or people (docs/access.md, engagements: the hr_partner's and admins', not the coach's).
     UpdateEngagement {
         engagement: &'a Engagement,
         changes_terms: bool,
@@ -251,7 +251,7 @@ pub fn relation(principal: &Principal, engagement: &Engagement, scope: Scope) ->
     }
 }
 
-/// The parts of an engagement, each with its own visibility (SPEC §4).
+/// The parts of an engagement, each with its own visibility (docs/access.md, engagements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// Outcomes and their measurements (and, later, reviews).
@@ -329,7 +329,7 @@ pub fn check_decide(principal: &Principal, engagement: &Engagement) -> Result<Us
     }
 }
 
-/// Which fields of a session a reader sees (SPEC §4): the coach all content, private notes only
+/// Which fields of a session a reader sees (docs/access.md, engagements): the coach all content, private notes only
 /// as their author; the leader the shared summary; everyone else schedule, status and duration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionView {
@@ -391,6 +391,12 @@ pub fn check_sponsor(principal: &Principal, engagement: &Engagement) -> Result<U
 /// sponsors see only released ones).
 pub fn sees_unreleased_themes(principal: &Principal, engagement: &Engagement) -> bool {
     relation(principal, engagement, Scope::EngagementsRead) == Relation::Coach
+}
+
+/// Whether `principal` is the engagement's coach: their pages are the workspace where every step
+/// of the program is done (docs/access.md).
+pub fn works_on(principal: &Principal, engagement: &Engagement) -> bool {
+    relation(principal, engagement, Scope::EngagementsWrite) == Relation::Coach
 }
 
 /// Who is moving an engagement's program, or why they may not.
@@ -815,7 +821,7 @@ pub fn user_visibility(principal: &Principal) -> Result<Visibility, DomainError>
 
 #[cfg(test)]
 mod tests {
-    //! The policy as tables: for each kind of caller, what every check answers (SPEC §1 and §4).
+    //! The policy as tables: for each kind of caller, what every check answers (docs/access.md).
     //! An answer is `o` (allowed), `f` (forbidden: 403), `n` (not found: 404, as if the resource
     //! were not there) or, for the parts of an engagement, `e` (the engagement itself not found).
 
@@ -1071,7 +1077,7 @@ mod tests {
         }
     }
 
-    /// SPEC §4: who reads which part of an engagement; only its coach writes any of them.
+    /// docs/access.md, engagements: who reads which part of an engagement; only its coach writes any of them.
     #[test]
     fn every_part_for_every_relation() {
         let w = world();
@@ -1126,7 +1132,7 @@ mod tests {
         }
     }
 
-    /// SPEC §1: changing an engagement's details (the coach: all but its terms) and its terms
+    /// docs/access.md, engagements: changing an engagement's details (the coach: all but its terms) and its terms
     /// (budget, dates, people: the hr_partner and admins).
     #[test]
     fn who_changes_an_engagement_and_its_terms() {
@@ -1184,7 +1190,7 @@ mod tests {
         }
     }
 
-    /// SPEC §4: the coach sees a session's content (its private notes only as their author), the
+    /// docs/access.md, engagements: the coach sees a session's content (its private notes only as their author), the
     /// leader the shared summary, everyone else schedule, status and duration.
     #[test]
     fn what_each_reader_sees_of_a_session() {
@@ -1228,7 +1234,7 @@ mod tests {
         ]
     }
 
-    /// SPEC §1, "who may change what" on a person: the callers (rows) on each kind of person
+    /// docs/access.md, people, "who may change what" on a person: the callers (rows) on each kind of person
     /// (tables), for each change (columns: name, email, grant hr_partner, grant coach, deactivate,
     /// external id).
     #[test]

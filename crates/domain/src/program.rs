@@ -1,5 +1,5 @@
-//! What the program's first steps hold (SPEC §3): the context meeting and the outcomes with
-//! their measurements (step 1), and the leader interview (step 2).
+//! What the program's first steps hold (docs/program.md, what each step holds): the context meeting and
+//! the outcomes with their measurements (step 1), and the leader interview (step 2).
 
 use chrono::NaiveDate;
 

@@ -1,6 +1,6 @@
-//! Program templates (SPEC §10): which of the eight steps a kind of program goes through and with
-//! which guards, the sessions it plans, the structure of each session (seed 004), its length and
-//! budget, and whether the sponsors' decision on the design is required.
+//! Program templates (docs/program.md, other kinds of program): which of the eight steps a kind of
+//! program goes through and with which guards, the sessions it plans, the structure of each session
+//! (seed 004), its length and budget, and whether the sponsors' decision on the design is required.
 //!
 //! Three templates are built in — *executive* (the eight steps, seed 003), *micro coaching*
 //! (seed 000) and the *introductory sequence* (seed 001) — and an organization copies and edits

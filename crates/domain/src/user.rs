@@ -81,7 +81,7 @@ pub struct User {
     pub updated_at: Timestamp,
     pub version: i64,
     /// Until then no sign-in link goes to the address and no identity provider signs in by it:
-    /// someone else changed it (SPEC §1).
+    /// someone else changed it (docs/access.md, people).
     pub sign_in_hold_until: Option<Timestamp>,
 }
 
@@ -132,7 +132,7 @@ impl UserChanges {
         self.email || self.roles || self.status || self.external_id
     }
 
-    /// Whether the change puts sign-in on hold (SPEC §1): it gives the account a new address or
+    /// Whether the change puts sign-in on hold (docs/access.md, people): it gives the account a new address or
     /// identity-provider subject, and someone other than the user (`by_self` false) makes it.
     pub fn holds_sign_in(&self, by_self: bool) -> bool {
         self.reidentifies && !by_self

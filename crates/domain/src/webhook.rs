@@ -15,7 +15,7 @@ use crate::time::{self, Timestamp};
 use crate::validate;
 use crate::wire::wire_enum;
 
-/// The event types of SPEC §5, in the order they occur in a program, then those of templates and
+/// The event types of docs/operations.md (events), in the order they occur in a program, then those of templates and
 /// groups.
 pub const EVENT_TYPES: &[&str] = &[
     "engagement.created",

@@ -112,7 +112,7 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Unrelated => 404,
             Anonymous => 401,
         },
-        // SPEC §4, per part. Only the coach writes; a reader who may not read a part gets 404.
+        // docs/access.md, per part. Only the coach writes; a reader who may not read a part gets 404.
         "list_outcomes" => match who {
             Admin | HrSame | ClientScoped | Coach | Leader | Sponsor => 200,
             ClientUnscoped => 403,
@@ -414,7 +414,7 @@ const PERSON_CHANGES: [PersonChange; 7] = [
     PersonChange::Delete,
 ];
 
-/// SPEC §1: who may change what on someone else. Admins change anyone; the organization's
+/// docs/access.md, people: who may change what on someone else. Admins change anyone; the organization's
 /// hr_partner (and its API client with users:write) changes its people who hold no global role
 /// or only hr_partner, never an admin or a coach, whatever organization their record names.
 fn person_change(person: Person, who: Who) -> u16 {
@@ -431,7 +431,7 @@ fn person_change(person: Person, who: Who) -> u16 {
     }
 }
 
-/// SPEC §1: what a person may change on themselves: their name only (an hr_partner, who manages
+/// docs/access.md, people: what a person may change on themselves: their name only (an hr_partner, who manages
 /// the organization's people, also the rest of their own record).
 fn own_change(hr_partner: bool, change: PersonChange) -> u16 {
     match change {
@@ -455,7 +455,7 @@ enum EngagementField {
     HrPartner,
 }
 
-/// SPEC §1 and §4: budget, dates and people are the hr_partner's and admins'; the coach changes
+/// docs/access.md, engagements: budget, dates and people are the hr_partner's and admins'; the coach changes
 /// the title only (more hours come through an extension).
 fn engagement_change(field: EngagementField, who: Who) -> u16 {
     use Who::*;

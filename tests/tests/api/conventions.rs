@@ -1,4 +1,4 @@
-//! The conventions every endpoint follows (SPEC §6): problem documents for every error, request
+//! The conventions every endpoint follows (README.md, conventions): problem documents for every error, request
 //! ids, times in RFC 3339 UTC, and no internal detail in a 500.
 
 use actix_web::http::Method;

@@ -1,7 +1,7 @@
 //! The pages for people (issue 14), over HTTP as a browser without JavaScript sees them: the way
 //! in from a mail's link (opening it uses nothing up; the person's click does, once), the forms'
 //! protection (a form token per browser, checked on every POST), each decision taken through
-//! the same command as the API, and what each page shows to whom (SPEC §4).
+//! the same command as the API, and what each page shows to whom (docs/access.md).
 
 use std::time::Duration;
 
@@ -386,7 +386,7 @@ pub(crate) async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str
     browser
 }
 
-/// A program in coaching with what SPEC §4 hides planted in it: the leader interview, a rater's
+/// A program in coaching with what docs/access.md hides planted in it: the leader interview, a rater's
 /// raw feedback, a completed session with a shared summary (the leader's and the coach's) and
 /// private notes (the coach's), an upcoming session with an agenda, homework, a measurement and
 /// an extension request. The fixtures' raters ("Rater-Secret-…", interview notes
@@ -475,7 +475,7 @@ async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend
     assert_eq!(items["items"][0]["leader_note"], "Delegated it to Sam");
 }
 
-/// Every page as every role: nothing SPEC §4 hides from them is on it.
+/// Every page as every role: nothing docs/access.md hides from them is on it.
 async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
     let Some((app, smtp)) = app_with_mail(backend).await else { return };
     let (p, next, _) = planted(&app, &smtp).await;

@@ -105,7 +105,7 @@ async fn invitations_and_views(backend: Backend) {
         assert!(raw.contains("method=CANCEL"), "the part says it is a cancellation");
     }
 
-    // Completion with content; each reader sees what SPEC §4 allows.
+    // Completion with content; each reader sees what docs/access.md allows.
     let content = json!({
         "actual_duration_minutes": 80, "check_in": "CHECKIN-TEXT", "challenges": "CHALLENGE-TEXT",
         "shared_summary": "SUMMARY-TEXT", "private_notes": "PRIVATE-TEXT"

@@ -1,5 +1,5 @@
 //! The mail of sign-in: the one-time code asked for through the API, and the notice to a
-//! person's address after someone else re-addressed their account (SPEC §1). (The sign-in page's
+//! person's address after someone else re-addressed their account (docs/access.md, people). (The sign-in page's
 //! link is a page link: see [`super::pages`].)
 
 use keel_domain::outbox::Email;
@@ -28,7 +28,7 @@ pub fn link(user: &User, token: &str, link_base: Option<&str>) -> Email {
 }
 
 /// The notice to a person's address as it was, after someone else gave the account a new address
-/// or identity-provider subject (SPEC §1): so that a re-addressed account cannot be entered
+/// or identity-provider subject (docs/access.md, people): so that a re-addressed account cannot be entered
 /// quietly.
 pub fn reidentified_email(before: &User, after: &User) -> Email {
     let mut what = Vec::new();

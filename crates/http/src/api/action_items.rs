@@ -1,5 +1,5 @@
 //! Action items (homework): set by the coach, owned by the leader, who marks them done or adds a
-//! note. Only the coach and the leader see them (SPEC §4).
+//! note. Only the coach and the leader see them (docs/access.md).
 
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};

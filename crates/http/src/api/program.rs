@@ -1,5 +1,5 @@
 //! Steps 1 and 2 of the program: the context meeting, outcomes with measurements, and the leader
-//! interview. Who may see each is decided by the policy's per-part rules (SPEC §4): the leader
+//! interview. Who may see each is decided by the policy's per-part rules (docs/access.md): the leader
 //! interview is the coach's alone; the context notes are not shown to hr_partners or admins.
 
 use actix_web::http::StatusCode;

@@ -1,4 +1,4 @@
-//! The design review (SPEC §3 step 5): the leader and every sponsor read the submitted version,
+//! The design review (docs/program.md, step 5): the leader and every sponsor read the submitted version,
 //! what the assessment found, the outcomes it aims at and what changed since the previous
 //! version, and approve it or ask for changes, exactly as through the API.
 

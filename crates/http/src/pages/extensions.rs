@@ -1,4 +1,4 @@
-//! A request for extra coaching hours, decided by a sponsor (SPEC §3, hours ledger): the hours,
+//! A request for extra coaching hours, decided by a sponsor (docs/program.md, hours and extensions): the hours,
 //! the month, the coach's reason and the month's ledger; approve or decline, once.
 
 use actix_web::http::StatusCode;

@@ -33,6 +33,7 @@ struct EngagementView {
     role: &'static str,
     phase: &'static str,
     waiting: Vec<Todo>,
+    next: Option<String>,
 }
 
 struct GroupView {
@@ -66,8 +67,9 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
             title: m.engagement.title.clone(),
             href: format!("/engagements/{}", m.engagement.id),
             role: m.role,
-            phase: m.engagement.phase.as_str(),
+            phase: m.engagement.phase.label(),
             waiting: m.waiting.iter().map(todo).collect(),
+            next: m.next.clone(),
         })
         .collect();
     Ok(visitor.finish(render(StatusCode::OK, &Home { chrome: visitor.chrome(), engagements, groups })?))

@@ -1,4 +1,4 @@
-//! Pages for the people in the program (SPEC §10): server-rendered HTML reached from Keel's mails,
+//! Pages for the people in the program (docs/access.md, pages): server-rendered HTML reached from Keel's mails,
 //! for raters, leaders, sponsors and anyone signing in. Every action goes through the same command
 //! as its API twin, with the signed-in person as the caller; this module only speaks HTML.
 //!
@@ -11,6 +11,7 @@
 //!   a sponsor's overview), drawn with [`chart`].
 
 pub mod chart;
+pub mod coach;
 pub mod designs;
 pub mod extensions;
 pub mod feedback;
@@ -48,6 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/groups/{id}", web::get().to(group::group))
         .route("/groups/{id}/action-items/{item}/done", web::post().to(group::item_done))
         .route("/engagements/{id}", web::get().to(program::engagement))
+        .route("/engagements/{id}/context", web::post().to(coach::context))
+        .route("/engagements/{id}/outcomes", web::post().to(coach::outcome))
+        .route("/engagements/{id}/leader-interview", web::post().to(coach::interview))
+        .route("/engagements/{id}/phase", web::post().to(coach::phase))
         .route("/engagements/{id}/sessions/{session}/calendar.ics", web::get().to(program::calendar))
         .route("/engagements/{id}/action-items/{item}/done", web::post().to(program::homework_done))
         .route("/engagements/{id}/designs/{version}", web::get().to(designs::review))

@@ -2,7 +2,7 @@
 //! with their measurements drawn, upcoming sessions with a calendar file, shared summaries of
 //! past sessions, homework to mark done); for a sponsor (and the coach, hr_partner or an admin),
 //! the overview: phase, dates, hours against budget and the decisions waiting, never session
-//! content (SPEC §4).
+//! content (docs/access.md).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -18,6 +18,7 @@ use keel_domain::{ActionItemId, EngagementId, SessionId};
 use serde::Deserialize;
 
 use super::chart::{self, Point};
+use super::coach::{CoachData, Drafts, coach_page, saved_message};
 use super::extensions::hours;
 use super::home::{Todo, todo};
 use super::{Chrome, PageError, Visitor, after_form, render};
@@ -185,7 +186,7 @@ fn outcome_view(outcome: &Outcome, measurements: &[Measurement]) -> OutcomeView 
 }
 
 /// Everything the leader's page shows, read as the leader.
-struct LeaderData {
+pub(super) struct LeaderData {
     engagement: Engagement,
     people: Participants,
     waiting: Vec<keel_commands::pages::Waiting>,
@@ -195,7 +196,7 @@ struct LeaderData {
 }
 
 /// What a sponsor's (or another reader's) overview shows.
-struct OverviewData {
+pub(super) struct OverviewData {
     engagement: Engagement,
     people: Participants,
     waiting: Vec<keel_commands::pages::Waiting>,
@@ -203,18 +204,41 @@ struct OverviewData {
     sessions: Vec<SeenSession>,
 }
 
-enum Loaded {
+pub(super) enum Loaded {
+    Coach(Box<CoachData>),
     Leader(Box<LeaderData>),
     Overview(Box<OverviewData>),
 }
 
-async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<Loaded, PageError> {
+/// A session's status in words.
+pub(super) fn session_status(status: SessionStatus) -> &'static str {
+    match status {
+        SessionStatus::Requested => "Requested",
+        SessionStatus::Proposed => "Proposed",
+        SessionStatus::Scheduled => "Scheduled",
+        SessionStatus::Completed => "Completed",
+        SessionStatus::Cancelled => "Cancelled",
+        SessionStatus::NoShow => "Missed",
+    }
+}
+
+/// What the engagement's page shows the signed-in person: the workspace to its coach, the
+/// program to its leader, the overview to everyone else who may read it.
+pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<Loaded, PageError> {
     let caller = visitor.require()?;
     let me = visitor.person.as_ref().map(|p| p.id);
     Ok(state
         .run(move |conn| {
-            use keel_commands::{action_items, pages, program, sessions};
+            use keel_commands::{action_items, coach, pages, program, sessions};
             let people = pages::participants(conn, &caller, id)?;
+            let people = match coach::workspace(conn, &caller, people)? {
+                Ok(workspace) => {
+                    let sessions = sessions::list(conn, &caller, id)?;
+                    let (_, ledger) = sessions::hours(conn, &caller, id)?;
+                    return Ok(Loaded::Coach(Box::new(CoachData { workspace, sessions, ledger })));
+                }
+                Err(people) => people,
+            };
             let engagement = people.engagement.clone();
             let waiting = pages::waiting_for(conn, &caller, &engagement)?;
             let sessions = sessions::list(conn, &caller, id)?;
@@ -265,7 +289,7 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
         title: engagement.title.clone(),
         coach: people.coach.1.clone(),
         program: people.program.clone(),
-        phase: engagement.phase.as_str(),
+        phase: engagement.phase.label(),
         phase_text,
         next_text,
         dates: dates(&engagement),
@@ -311,7 +335,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),
         program: people.program.clone(),
-        phase: engagement.phase.as_str(),
+        phase: engagement.phase.label(),
         phase_text,
         dates: dates(&engagement),
         hours_used: hours(used),
@@ -322,7 +346,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
             .map(|s| SessionRow {
                 when: when(s.session.scheduled_at),
                 minutes: s.session.duration_minutes,
-                status: s.session.status.as_str(),
+                status: session_status(s.session.status),
             })
             .collect(),
     }
@@ -332,6 +356,8 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
 pub struct PageQuery {
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 pub async fn engagement(
@@ -342,6 +368,10 @@ pub async fn engagement(
 ) -> Result<HttpResponse, PageError> {
     let message = query.done.as_ref().map(|_| "Marked done. Your coach will see it with your note.".to_owned());
     match load(&state, &visitor, path.into_inner()).await? {
+        Loaded::Coach(data) => {
+            let saved = query.saved.as_deref().and_then(saved_message);
+            Ok(visitor.finish(render(StatusCode::OK, &coach_page(&visitor, *data, saved, Drafts::default(), None))?))
+        }
         Loaded::Leader(data) => {
             Ok(visitor.finish(render(StatusCode::OK, &leader_page(&visitor, *data, message, None))?))
         }
@@ -398,6 +428,6 @@ pub async fn homework_done(
     };
     match load(&state, &visitor, id).await? {
         Loaded::Leader(data) => Ok(visitor.finish(render(status, &leader_page(&visitor, *data, None, Some(error)))?)),
-        Loaded::Overview(_) => Err(PageError::not_found()),
+        Loaded::Coach(_) | Loaded::Overview(_) => Err(PageError::not_found()),
     }
 }

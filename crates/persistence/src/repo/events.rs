@@ -1,4 +1,4 @@
-//! The domain events log (SPEC §5): appended in the transaction of the change.
+//! The domain events log (docs/operations.md, events): appended in the transaction of the change.
 
 use diesel::prelude::*;
 use keel_domain::event::DomainEvent;

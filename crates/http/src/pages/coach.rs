@@ -1,0 +1,497 @@
+//! The coach's workspace: an engagement's page as its coach sees it (docs/access.md), where the
+//! program's steps are done with forms instead of API calls. Each form calls the same command as
+//! its API twin with the coach as the caller; a refusal shows its reason next to the fields and
+//! keeps everything typed, and a form opened before someone else changed the record says so and
+//! shows what is there now, the typed text still in the form.
+//!
+//! Today: the phase (one button per move the template allows, unmet guards in words), the
+//! context meeting, outcomes and the leader interview; sessions and hours as an overview.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDate;
+use keel_commands::coach::Workspace;
+use keel_commands::sessions::SeenSession;
+use keel_domain::coaching::LedgerMonth;
+use keel_domain::engagement::Phase;
+use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
+use keel_domain::{EngagementId, Precondition};
+use serde::Deserialize;
+
+use super::extensions::hours;
+use super::{Chrome, PageError, Visitor, render, see_other};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// What the coach's page is drawn from.
+pub(super) struct CoachData {
+    pub workspace: Workspace,
+    pub sessions: Vec<SeenSession>,
+    pub ledger: Vec<LedgerMonth>,
+}
+
+/// A form the command refused, shown on the form it came from.
+pub(super) struct Refused {
+    form: &'static str,
+    text: String,
+    /// Field name (as in the form) and what is wrong with it.
+    fields: Vec<(String, String)>,
+    /// The record changed since the form was opened: nothing was saved.
+    stale: bool,
+}
+
+struct MoveView {
+    to: &'static str,
+    label: &'static str,
+    allowed: bool,
+    cancel: bool,
+    unmet: Vec<String>,
+}
+
+struct OutcomeRow {
+    title: String,
+    measure: String,
+    baseline: String,
+    target: String,
+}
+
+struct SessionRow {
+    when: String,
+    minutes: u32,
+    status: &'static str,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct ContextForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    met_on: String,
+    #[serde(default)]
+    attendees: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    benchmarks: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    measure: String,
+    #[serde(default)]
+    baseline: String,
+    #[serde(default)]
+    target: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct InterviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    interviewed_on: String,
+    #[serde(default)]
+    commitments: String,
+    #[serde(default)]
+    immediate_concerns: String,
+    #[serde(default)]
+    common_breakdowns: String,
+    #[serde(default)]
+    behaviours: String,
+    #[serde(default)]
+    communication_style: String,
+    #[serde(default)]
+    promise_pattern: String,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/coach.html")]
+pub(super) struct CoachPage {
+    chrome: Chrome,
+    id: EngagementId,
+    title: String,
+    leader: String,
+    sponsors: String,
+    program: String,
+    phase: &'static str,
+    next: Option<String>,
+    dates: String,
+    hours_used: String,
+    hours_budget: String,
+    version: i64,
+    moves: Vec<MoveView>,
+    move_reason: String,
+    context_recorded: Option<String>,
+    context: ContextForm,
+    /// What is recorded, shown beside a form refused because it changed since it was opened.
+    context_now: ContextForm,
+    outcomes: Vec<OutcomeRow>,
+    outcome: OutcomeForm,
+    interview_recorded: Option<String>,
+    interview: InterviewForm,
+    interview_now: InterviewForm,
+    sessions: Vec<SessionRow>,
+    message: Option<&'static str>,
+    refused: Option<Refused>,
+}
+
+impl CoachPage {
+    /// The refusal of `form`, if it is the one that was refused.
+    fn refused_on(&self, form: &str) -> Option<&Refused> {
+        self.refused.as_ref().filter(|r| r.form == form)
+    }
+
+    /// Whether `form` was refused because the record changed since it was opened.
+    fn stale(&self, form: &str) -> bool {
+        self.refused_on(form).is_some_and(|r| r.stale)
+    }
+
+    /// What is wrong with `field` of `form`, or "".
+    fn field_error(&self, form: &str, field: &str) -> &str {
+        self.refused_on(form)
+            .and_then(|r| r.fields.iter().find(|(f, _)| f == field || f.starts_with(&format!("{field}["))))
+            .map_or("", |(_, message)| message.as_str())
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+/// The version a form was opened at: the record must still be at it (0: none was recorded yet).
+fn opened_at(version: &str) -> Option<Precondition> {
+    version.trim().parse::<i64>().ok().map(|v| Precondition::OneOf(vec![v]))
+}
+
+/// A date typed in a form (`2026-12-07`, as a date field sends it); empty is none.
+fn date_field(form: &'static str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| Refused {
+        form,
+        text: "Nothing was saved: a date could not be read.".to_owned(),
+        fields: vec![(field.to_owned(), "a date such as 2026-12-07".to_owned())],
+        stale: false,
+    })
+}
+
+/// The page's own drafts, filled from what is recorded.
+fn recorded_context(workspace: &Workspace) -> ContextForm {
+    match &workspace.context {
+        Some(c) => ContextForm {
+            csrf: String::new(),
+            version: c.version.to_string(),
+            met_on: c.met_on.to_string(),
+            attendees: c.attendees.join("\n"),
+            notes: c.notes.clone(),
+            benchmarks: c.benchmarks.join("\n"),
+        },
+        None => ContextForm { version: "0".to_owned(), ..ContextForm::default() },
+    }
+}
+
+fn recorded_interview(workspace: &Workspace) -> InterviewForm {
+    match &workspace.interview {
+        Some(i) => InterviewForm {
+            csrf: String::new(),
+            version: i.version.to_string(),
+            interviewed_on: i.interviewed_on.to_string(),
+            commitments: i.commitments.clone().unwrap_or_default(),
+            immediate_concerns: i.immediate_concerns.clone().unwrap_or_default(),
+            common_breakdowns: i.common_breakdowns.clone().unwrap_or_default(),
+            behaviours: i.behaviours.clone().unwrap_or_default(),
+            communication_style: i.communication_style.clone().unwrap_or_default(),
+            promise_pattern: i.promise_pattern.clone().unwrap_or_default(),
+            notes: i.notes.clone().unwrap_or_default(),
+        },
+        None => InterviewForm { version: "0".to_owned(), ..InterviewForm::default() },
+    }
+}
+
+/// What a form typed, kept on the page it is shown again on.
+#[derive(Default)]
+pub(super) struct Drafts {
+    context: Option<ContextForm>,
+    outcome: Option<OutcomeForm>,
+    interview: Option<InterviewForm>,
+    reason: Option<String>,
+}
+
+pub(super) fn coach_page(
+    visitor: &Visitor,
+    data: CoachData,
+    message: Option<&'static str>,
+    drafts: Drafts,
+    refused: Option<Refused>,
+) -> CoachPage {
+    let CoachData { workspace, sessions, ledger } = data;
+    let engagement = &workspace.people.engagement;
+    let today = keel_domain::time::now();
+    let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
+    let used: i64 = so_far.iter().map(|m| m.used_minutes).sum();
+    let budget: i64 = so_far.iter().map(|m| m.available_minutes()).sum();
+    let moves = workspace
+        .moves
+        .iter()
+        .map(|m| MoveView {
+            to: m.to.as_str(),
+            label: match (engagement.phase, m.to) {
+                (Phase::OnHold, to) if to != Phase::Cancelled => "Resume",
+                (_, Phase::OnHold) => "Put on hold",
+                (_, Phase::Cancelled) => "Cancel the program",
+                (_, to) => to.label(),
+            },
+            allowed: m.allowed(),
+            cancel: m.to == Phase::Cancelled,
+            unmet: m.unmet.iter().map(|u| capitalised(&u.message)).collect(),
+        })
+        .collect();
+    CoachPage {
+        chrome: visitor.chrome(),
+        id: engagement.id,
+        title: engagement.title.clone(),
+        leader: workspace.people.leader.1.clone(),
+        sponsors: workspace.people.sponsors.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "),
+        program: workspace.people.program.clone(),
+        phase: engagement.phase.label(),
+        next: workspace.next.clone(),
+        dates: format!("{} to {}", day(engagement.start_date), day(engagement.planned_end_date)),
+        hours_used: hours(used),
+        hours_budget: hours(budget),
+        version: engagement.version,
+        moves,
+        move_reason: drafts.reason.unwrap_or_default(),
+        context_recorded: workspace.context.as_ref().map(|c| day(c.met_on)),
+        context: drafts.context.unwrap_or_else(|| recorded_context(&workspace)),
+        context_now: recorded_context(&workspace),
+        outcomes: workspace
+            .outcomes
+            .iter()
+            .map(|o| OutcomeRow {
+                title: o.title.clone(),
+                measure: o.measure.clone().unwrap_or_else(|| "no measure yet".to_owned()),
+                baseline: o.baseline.clone().unwrap_or_else(|| "no baseline yet".to_owned()),
+                target: o.target.clone().unwrap_or_else(|| "no target yet".to_owned()),
+            })
+            .collect(),
+        outcome: drafts.outcome.unwrap_or_default(),
+        interview_recorded: workspace.interview.as_ref().map(|i| day(i.interviewed_on)),
+        interview: drafts.interview.unwrap_or_else(|| recorded_interview(&workspace)),
+        interview_now: recorded_interview(&workspace),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionRow {
+                when: s.session.scheduled_at.format("%A %-d %B %Y, %H:%M UTC").to_string(),
+                minutes: s.session.duration_minutes,
+                status: super::program::session_status(s.session.status),
+            })
+            .collect(),
+        message,
+        refused,
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// What `?saved=` says after a form of the workspace went through.
+pub(super) fn saved_message(saved: &str) -> Option<&'static str> {
+    match saved {
+        "context" => Some("The context meeting is recorded."),
+        "outcome" => Some("The outcome is added."),
+        "interview" => Some("The leader interview is recorded. It stays yours alone."),
+        "phase" => Some("The program moved on."),
+        _ => None,
+    }
+}
+
+/// A command's answer to a form: on to the page (303), or the page again with the refusal.
+async fn answer<T>(
+    state: &AppState,
+    visitor: &Visitor,
+    id: EngagementId,
+    form: &'static str,
+    result: Result<T, ApiError>,
+    drafts: Drafts,
+) -> Result<HttpResponse, PageError> {
+    let refused = match result {
+        Ok(_) => return Ok(see_other(&format!("/engagements/{id}?saved={form}#{form}"))),
+        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => {
+            let stale = problem.status == 412;
+            let text = if stale {
+                "Nothing was saved: someone changed this since you opened the page. What is recorded now is shown; your text is still in the form: compare, then send it again.".to_owned()
+            } else {
+                super::refusal(&problem).1
+            };
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
+            let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+            (status, Refused { form, text, fields, stale })
+        }
+        Err(other) => return Err(other.into()),
+    };
+    show_refused(state, visitor, id, refused, drafts).await
+}
+
+async fn show_refused(
+    state: &AppState,
+    visitor: &Visitor,
+    id: EngagementId,
+    (status, refused): (StatusCode, Refused),
+    drafts: Drafts,
+) -> Result<HttpResponse, PageError> {
+    match super::program::load(state, visitor, id).await? {
+        super::program::Loaded::Coach(data) => {
+            Ok(visitor.finish(render(status, &coach_page(visitor, *data, None, drafts, Some(refused)))?))
+        }
+        _ => Err(PageError::not_found()),
+    }
+}
+
+/// Step 1: the context meeting.
+pub async fn context(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<ContextForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let drafts = || Drafts { context: Some(typed.clone()), ..Drafts::default() };
+    let met_on = match date_field("context", "met_on", &typed.met_on) {
+        Ok(date) => date,
+        Err(refused) => {
+            return show_refused(&state, &visitor, id, (StatusCode::UNPROCESSABLE_ENTITY, refused), drafts()).await;
+        }
+    };
+    let input = ContextMeetingInput {
+        met_on,
+        attendees: lines(&typed.attendees),
+        notes: optional(&typed.notes),
+        benchmarks: lines(&typed.benchmarks),
+    };
+    let precondition = opened_at(&typed.version);
+    let result = state
+        .run(move |conn| keel_commands::program::put_context(conn, &caller, id, precondition.as_ref(), input))
+        .await;
+    answer(&state, &visitor, id, "context", result, drafts()).await
+}
+
+/// Step 1: an outcome, with its measure, baseline and target.
+pub async fn outcome(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<OutcomeForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let changes = OutcomeChanges {
+        title: Some(typed.title.trim().to_owned()),
+        description: Some(optional(&typed.description)),
+        measure: Some(optional(&typed.measure)),
+        baseline: Some(optional(&typed.baseline)),
+        target: Some(optional(&typed.target)),
+        unit: None,
+    };
+    let result = state.run(move |conn| keel_commands::program::create_outcome(conn, &caller, id, &changes)).await;
+    answer(&state, &visitor, id, "outcome", result, Drafts { outcome: Some(typed), ..Drafts::default() }).await
+}
+
+/// Step 2: the leader interview, the coach's alone.
+pub async fn interview(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<InterviewForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let drafts = || Drafts { interview: Some(typed.clone()), ..Drafts::default() };
+    let interviewed_on = match date_field("interview", "interviewed_on", &typed.interviewed_on) {
+        Ok(date) => date,
+        Err(refused) => {
+            return show_refused(&state, &visitor, id, (StatusCode::UNPROCESSABLE_ENTITY, refused), drafts()).await;
+        }
+    };
+    let input = LeaderInterviewInput {
+        interviewed_on,
+        commitments: optional(&typed.commitments),
+        immediate_concerns: optional(&typed.immediate_concerns),
+        common_breakdowns: optional(&typed.common_breakdowns),
+        behaviours: optional(&typed.behaviours),
+        communication_style: optional(&typed.communication_style),
+        promise_pattern: optional(&typed.promise_pattern),
+        notes: optional(&typed.notes),
+    };
+    let precondition = opened_at(&typed.version);
+    let result = state
+        .run(move |conn| keel_commands::program::put_leader_interview(conn, &caller, id, precondition.as_ref(), input))
+        .await;
+    answer(&state, &visitor, id, "interview", result, drafts()).await
+}
+
+/// The phase: one of the moves the page offered, through the transition command.
+pub async fn phase(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<MoveForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let Ok(to) = typed.to.trim().parse::<Phase>() else {
+        return Err(PageError::new(StatusCode::BAD_REQUEST, "The form could not be read", "Nothing was changed."));
+    };
+    let precondition = opened_at(&typed.version);
+    let reason = optional(&typed.reason);
+    let result = state
+        .run(move |conn| keel_commands::engagements::transition(conn, &caller, id, precondition.as_ref(), to, reason))
+        .await;
+    answer(&state, &visitor, id, "phase", result, Drafts { reason: Some(typed.reason), ..Drafts::default() }).await
+}
