@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use actix_web::http::Method;
 use chrono::NaiveDate;
 use keel_commands::{Caller, DbConnection, designs, engagements, organizations, program, stakeholders, users};
-use keel_domain::UserId;
 use keel_domain::audit::{Actor, CommandContext};
 use keel_domain::design::{DesignInput, DesignItem, ItemKind, Verdict};
 use keel_domain::engagement::{NewEngagement, Phase};
@@ -18,6 +17,7 @@ use keel_domain::policy::Principal;
 use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
 use keel_domain::stakeholders::{RaterChanges, Relationship, ThemeChanges, ThemeKind};
 use keel_domain::user::{NewUser, Role};
+use keel_domain::{EngagementId, UserId};
 use serde_json::Value;
 
 use crate::{Response, TestApp};
@@ -121,7 +121,9 @@ fn engagement_id(p: &Program) -> keel_domain::EngagementId {
     p.engagement.parse().expect("engagement id")
 }
 
-fn to_assessment_design_in(app: &TestApp, conn: &mut DbConnection) -> (Program, People) {
+/// An engagement just created (in `context`, nothing recorded), with its people: ids by name,
+/// their tokens, and their callers.
+fn started_in(app: &TestApp, conn: &mut DbConnection) -> (EngagementId, HashMap<&'static str, String>, People) {
     let admin = admin(app, conn);
     let org = organizations::create(conn, &admin, NewOrganization { name: "Acme".to_owned(), ..Default::default() })
         .expect("organization")
@@ -164,6 +166,26 @@ fn to_assessment_design_in(app: &TestApp, conn: &mut DbConnection) -> (Program, 
         template_id: None,
     };
     let id = engagements::create(conn, &admin, input).expect("engagement").id;
+    (id, tokens, people)
+}
+
+/// An engagement just created by an admin: in `context`, no outcome, nothing recorded (the
+/// program's `outcome` and `theme` are empty).
+pub async fn in_context(app: &TestApp) -> Program {
+    let database = app.db.open();
+    let conn = &mut *database.conn().expect("a connection");
+    let (id, tokens, _) = started_in(app, conn);
+    Program {
+        base: format!("/v1/engagements/{id}"),
+        engagement: id.to_string(),
+        tokens,
+        outcome: String::new(),
+        theme: String::new(),
+    }
+}
+
+fn to_assessment_design_in(app: &TestApp, conn: &mut DbConnection) -> (Program, People) {
+    let (id, tokens, people) = started_in(app, conn);
     let coach = &people.coach;
     let move_to = |conn: &mut DbConnection, to: Phase| {
         engagements::transition(conn, coach, id, None, to, None).unwrap_or_else(|e| panic!("to {to}: {e:?}"));

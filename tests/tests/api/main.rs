@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod coach;
 mod conventions;
 mod delivery;
 mod designs;

@@ -1,0 +1,150 @@
+//! Issue 23: the coach's workspace. The engagement's coach does the program's first steps on its
+//! page (context meeting, outcomes, leader interview, phase moves) through the same commands as
+//! the API; refused forms keep what was typed; a form opened before someone else changed the
+//! record says so; nobody else can use these forms.
+
+use actix_web::http::Method;
+use keel_tests::pages::Browser;
+use keel_tests::{Backend, Response, both_backends};
+use serde_json::json;
+
+use crate::pages::{app_with_mail, assert_page, signed_in};
+
+both_backends! {
+    fn the_coach_does_the_first_steps_on_the_page(backend: Backend);
+    fn only_the_coach_may_use_the_workspace_forms(backend: Backend);
+}
+
+/// The value of the hidden field `name` in the form of `html` whose action is `action`.
+fn hidden(html: &str, action: &str, name: &str) -> String {
+    let form = html.split(&format!("action=\"{action}\"")).nth(1).expect("the form").split("</form>").next().unwrap();
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = form.find(&marker).unwrap_or_else(|| panic!("no {name} in the form {action}")) + marker.len();
+    form[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Sends the form of `page` at `action` with its hidden `version` and `fields`.
+async fn send(browser: &mut Browser<'_>, page: &Response, action: &str, fields: &[(&str, &str)]) -> Response {
+    let version = hidden(&page.text(), action, "version");
+    let mut all = vec![("version", version.as_str())];
+    all.extend_from_slice(fields);
+    browser.submit(page, action, &all).await
+}
+
+async fn the_coach_does_the_first_steps_on_the_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::in_context(&app).await;
+    let e = p.engagement.clone();
+    let page_path = format!("/engagements/{e}");
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+
+    // Home: the program, its phase in words and the next thing to do, from the guards.
+    let home = assert_page(&coach.get("/home").await, 200);
+    assert!(home.contains("Context") && !home.contains(">context<"), "{home}");
+    assert!(home.contains("Next: <a href=\"/engagements/") && home.contains("Add a measurable outcome"), "{home}");
+
+    // The workspace: the move on is offered disabled, with the guards it lacks in words.
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("You coach this program.") && html.contains("Private to you"), "{html}");
+    let mover = html.split("name=\"to\" value=\"leader_interview\"").nth(1).unwrap().split("</form>").next().unwrap();
+    assert!(mover.contains("disabled"), "{mover}");
+    assert!(mover.contains("Define at least one outcome") && mover.contains("Record the context meeting"), "{mover}");
+
+    // An outcome without a title is refused next to the field, and what was typed stays.
+    let outcomes = format!("/engagements/{e}/outcomes");
+    let refused = coach.submit(&page, &outcomes, &[("title", " "), ("measure", "decisions delegated a week")]).await;
+    let html = assert_page(&refused, 422);
+    assert!(html.contains("value=\"decisions delegated a week\""), "the typed measure is kept: {html}");
+    assert!(html.contains("id=\"outcome-title-e\"") && html.contains("aria-invalid=\"true\""), "{html}");
+    let fields =
+        [("title", "Delegates"), ("measure", "decisions delegated a week"), ("baseline", "2"), ("target", "8")];
+    let saved = coach.submit(&page, &outcomes, &fields).await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.text());
+    assert_eq!(saved.header("location").as_deref(), Some(format!("{page_path}?saved=outcome#outcome").as_str()));
+    let listed = p.call(&app, "coach", Method::GET, "/outcomes", None).await.expect_status(200).json();
+    assert_eq!(listed["items"][0]["title"], "Delegates", "{listed}");
+
+    // The context meeting: a date that cannot be read keeps the typed text; then it is saved.
+    let context = format!("/engagements/{e}/context");
+    let typed = [("met_on", "12/07/2026"), ("attendees", "Pat\nSam"), ("notes", "Wants a bench")];
+    let html = assert_page(&send(&mut coach, &page, &context, &typed).await, 422);
+    assert!(html.contains("a date such as 2026-12-07") && html.contains("Pat\nSam</textarea>"), "{html}");
+    let typed = [("met_on", "2026-01-12"), ("attendees", "Pat\nSam"), ("notes", "Wants a bench"), ("benchmarks", "")];
+    assert_eq!(send(&mut coach, &page, &context, &typed).await.status.as_u16(), 303);
+    let recorded = p.call(&app, "coach", Method::GET, "/context", None).await.expect_status(200).json();
+    assert_eq!(
+        (recorded["met_on"].as_str(), recorded["attendees"].clone()),
+        (Some("2026-01-12"), json!(["Pat", "Sam"]))
+    );
+
+    // Opened before someone else changed it: refused with what is recorded now, the text kept.
+    let opened = coach.get(&page_path).await;
+    let changed = json!({ "met_on": "2026-01-13", "attendees": ["Pat"], "notes": "CHANGED-THROUGH-THE-API" });
+    p.call(&app, "coach", Method::PUT, "/context", Some(changed)).await.expect_status(200);
+    let typed = [("met_on", "2026-01-12"), ("attendees", "Pat"), ("notes", "MY-TYPED-NOTES"), ("benchmarks", "")];
+    let html = assert_page(&send(&mut coach, &opened, &context, &typed).await, 412);
+    assert!(html.contains("Changed since you opened it"), "{html}");
+    assert!(html.contains("CHANGED-THROUGH-THE-API") && html.contains("MY-TYPED-NOTES</textarea>"), "{html}");
+    let recorded = p.call(&app, "coach", Method::GET, "/context", None).await.expect_status(200).json();
+    assert_eq!(recorded["notes"], "CHANGED-THROUGH-THE-API", "nothing was overwritten");
+
+    // Every guard met: the move is offered, and taken.
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("Move the program on to Leader interview"), "the next thing: {html}");
+    let moved = send(&mut coach, &page, &format!("/engagements/{e}/phase"), &[("to", "leader_interview")]).await;
+    assert_eq!(moved.status.as_u16(), 303, "{}", moved.text());
+    let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
+    assert_eq!(engagement.expect_status(200).json()["phase"], "leader_interview");
+
+    // A move from a page opened before the program moved is refused, and nothing moves twice.
+    let again = send(&mut coach, &page, &format!("/engagements/{e}/phase"), &[("to", "leader_interview")]).await;
+    assert_page(&again, 412);
+
+    // Step 2: the leader interview, the coach's alone.
+    let page = coach.get(&page_path).await;
+    let interview = format!("/engagements/{e}/leader-interview");
+    let typed = [("interviewed_on", "2026-01-20"), ("commitments", "INTERVIEW-COMMITMENTS")];
+    assert_eq!(send(&mut coach, &page, &interview, &typed).await.status.as_u16(), 303);
+    let recorded = p.call(&app, "coach", Method::GET, "/leader-interview", None).await.expect_status(200).json();
+    assert_eq!(recorded["commitments"], "INTERVIEW-COMMITMENTS");
+    let html = assert_page(&coach.get(&page_path).await, 200);
+    assert!(html.contains("INTERVIEW-COMMITMENTS</textarea>") && html.contains("Leader interview"), "{html}");
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let theirs = assert_page(&leader.get(&page_path).await, 200);
+    assert!(!theirs.contains("INTERVIEW-COMMITMENTS") && !theirs.contains("leader-interview"), "{theirs}");
+}
+
+async fn only_the_coach_may_use_the_workspace_forms(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::in_context(&app).await;
+    let e = p.engagement.clone();
+    for email in ["leader@acme.test", "sponsor@acme.test", keel_tests::ADMIN_EMAIL] {
+        let mut browser = signed_in(&app, &smtp, email).await;
+        let page = browser.get(&format!("/engagements/{e}")).await;
+        let html = assert_page(&page, 200);
+        assert!(!html.contains("/context\"") && !html.contains("name=\"to\""), "{email} gets no workspace: {html}");
+        for (action, fields) in [
+            ("context", vec![("met_on", "2026-01-12"), ("attendees", "Pat"), ("version", "0")]),
+            ("outcomes", vec![("title", "FORGED-OUTCOME")]),
+            ("leader-interview", vec![("interviewed_on", "2026-01-20"), ("version", "0")]),
+            ("phase", vec![("to", "leader_interview")]),
+        ] {
+            let path = format!("/engagements/{e}/{action}");
+            let mut all = vec![("csrf", keel_tests::pages::form_token(&html).unwrap())];
+            all.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+            let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let refused = browser.post(&path, &all).await;
+            let status = refused.status.as_u16();
+            assert!(matches!(status, 403 | 404), "{email} {action}: {status} {}", refused.text());
+        }
+    }
+    // Nothing was written.
+    p.call(&app, "coach", Method::GET, "/context", None).await.expect_problem(404);
+    p.call(&app, "coach", Method::GET, "/leader-interview", None).await.expect_problem(404);
+    let outcomes = p.call(&app, "coach", Method::GET, "/outcomes", None).await.expect_status(200).json();
+    assert_eq!(outcomes["items"], json!([]));
+    let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
+    assert_eq!(engagement.expect_status(200).json()["phase"], "context");
+}
