@@ -302,10 +302,23 @@ pub fn complete_session(
 }
 
 /// The group's hours ledger: its completed sessions, counted once each.
+/// The group's ledger as the caller reads it (see [`ledger_seen`]).
 pub fn hours(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<(Group, Vec<LedgerMonth>), StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
-    let months = ledger_of(conn, &seen.group)?;
+    let months = ledger_seen(caller, &seen, &groups::sessions(conn, id)?);
     Ok((seen.group, months))
+}
+
+/// The ledger counting only the sessions the caller may see: a participant's hours are those of
+/// the sessions held while they were a member, so the ledger tells nothing of the sessions held
+/// outside their span (docs/access.md, groups); everyone else who reads the group sees them all.
+fn ledger_seen(caller: &Caller, seen: &SeenGroup, sessions: &[GroupSession]) -> Vec<LedgerMonth> {
+    let visible: Vec<GroupSession> = sessions
+        .iter()
+        .filter(|s| policy::group_session_view(&caller.principal, &seen.group, &seen.memberships, s).is_some())
+        .cloned()
+        .collect();
+    ledger_from(&seen.group, &visible)
 }
 
 fn ledger_of(conn: &mut DbConnection, group: &Group) -> Result<Vec<LedgerMonth>, StoreError> {
@@ -451,7 +464,7 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<Gro
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
     let attendance = groups::attendance(conn, id)?;
     let all = groups::sessions(conn, id)?;
-    let hours = ledger_from(&seen.group, &all);
+    let hours = ledger_seen(caller, &seen, &all);
     let sessions = all.into_iter().filter_map(|s| seen_session(caller, &seen, s, &attendance)).collect();
     let coach = users::find(conn, seen.group.coach_id)?.map(|u| u.name).unwrap_or_else(|| "the coach".to_owned());
     let mine = match (me(caller), seen.participation) {

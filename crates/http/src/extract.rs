@@ -168,8 +168,10 @@ impl FromRequest for IfMatchVersion {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Vec<&str> = req.headers().get_all(header::IF_MATCH).filter_map(|v| v.to_str().ok()).collect();
-        let read = read_if_match(&values.join(",")).map(IfMatchVersion).map_err(|()| {
+        // A value that is not visible ASCII is no entity-tag list (and never an empty header).
+        let values: Result<Vec<&str>, _> = req.headers().get_all(header::IF_MATCH).map(|v| v.to_str()).collect();
+        let read = values.map_err(|_| ()).and_then(|values| read_if_match(&values.join(",")));
+        let read = read.map(IfMatchVersion).map_err(|()| {
             ApiError::bad_request(
                 "invalid-header",
                 "If-Match must be * or a list of quoted entity tags, e.g. If-Match: \"3\".",

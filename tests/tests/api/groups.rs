@@ -367,6 +367,18 @@ async fn a_participant_reads_only_the_sessions_held_while_a_member(backend: Back
             }
         }
     }
+    // The hours each reads count only the sessions they may see: the later one's hour is not
+    // in p1's ledger, the earlier one's not in p2's.
+    let used = |who: &'static str| {
+        let (app, cast, base) = (&app, &cast, base.clone());
+        async move {
+            let ledger = cast.call(app, who, Method::GET, &format!("{base}/hours"), None).await;
+            ledger.expect_status(200).json()["total_used_hours"].as_f64().unwrap()
+        }
+    };
+    let (all, p0, p1, p2) = (used("sponsor").await, used("p0").await, used("p1").await, used("p2").await);
+    assert_eq!((p0, p2), (all, 1.0), "p0 was there for both; p2 for the later hour");
+    assert_eq!(p1, all - 1.0, "p1's ledger holds nothing of the session held after they left");
     // The pages say the same.
     let page = format!("/groups/{group}");
     let mut former = signed_in(&app, &smtp, "p1@people.test").await;

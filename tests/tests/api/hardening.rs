@@ -25,6 +25,19 @@ both_backends! {
     fn renewing_an_expired_invitation_is_limited_per_rater(backend: Backend);
     fn ipv6_forms_of_ipv4_targets_are_refused_for_webhooks(app: TestApp);
     fn probes_docs_and_an_empty_if_match(app: TestApp);
+    async fn an_if_match_that_is_not_ascii_is_refused(app) {
+        // Found by the contract fuzzer: such a value was dropped and the change made as if none
+        // was sent. It is no entity-tag list: 400, nothing changed.
+        let user = app.create_user(json!({ "email": "a@acme.test", "name": "A" })).await;
+        let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
+        for value in ["\u{84}", "\"1\"\u{e9}"] {
+            let refused = app.call(Method::PATCH, &path, &[("if-match", value)], Some(&json!({ "name": "B" }))).await;
+            assert_eq!(refused.expect_problem(400)["errors"][0]["field"], "If-Match");
+            app.call(Method::DELETE, &path, &[("if-match", value)], None).await.expect_problem(400);
+        }
+        let unchanged = app.get(&path).await.expect_status(200).json();
+        assert_eq!((unchanged["name"].as_str(), unchanged["status"].as_str()), (Some("A"), Some("active")));
+    }
     async fn metrics_can_have_a_listener_of_their_own(app with |c| c.metrics_bind = "127.0.0.1:0".to_owned()) {
         app.get("/metrics").await.expect_problem(404);
         let metrics = app.metrics_addr.expect("the metrics listener");
