@@ -73,6 +73,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     vec![ApiError::field("", "malformed_json", strip_position(&err.to_string()))],
                 )
             })?;
+            // Every JSON body of the API is an object; serde would read a struct from an array
+            // by position, so an array (or anything else) is refused before it gets that far.
+            if !document.is_object() {
+                return Err(ApiError::bad_request(
+                    "invalid-body",
+                    "The request body is not valid: it must be a JSON object.",
+                    vec![ApiError::field("", "invalid", "expected a JSON object")],
+                ));
+            }
             integral_numbers_as_integers(&mut document);
             match serde_path_to_error::deserialize::<_, T>(document) {
                 Ok(value) => Ok(JsonBody(value)),

@@ -45,6 +45,17 @@ both_backends! {
             .await
             .expect_problem(400);
         assert_eq!(problem["errors"][0]["field"], "settings.min_raters");
+        // A body is an object: an array is not read field by field (found by the fuzzer, which
+        // had PATCH an organization with [null, null] answered 200).
+        let org = app.create_org("Acme").await;
+        let path = format!("/v1/organizations/{}", org["id"].as_str().unwrap());
+        for body in [json!([null, null]), json!(["Renamed"]), json!("Renamed"), json!(null)] {
+            let problem = app.patch(&path, None, &body).await.expect_problem(400);
+            assert_eq!(problem["code"], "invalid_body", "{body}: {problem}");
+        }
+        let problem = app.post("/v1/organizations", &json!(["Acme"])).await.expect_problem(400);
+        assert_eq!(problem["errors"][0]["message"], "expected a JSON object");
+        assert_eq!(app.get(&path).await.expect_status(200).json()["version"], org["version"]);
     }
 
     async fn oversized_bodies_are_413_and_write_nothing(app) {
