@@ -6,7 +6,8 @@
 use keel_domain::engagement::{Engagement, Move, Mover, ProgramFacts, moves, next_for_coach};
 use keel_domain::policy;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
-use keel_persistence::repo::program;
+use keel_domain::stakeholders::{Rater, RaterStanding, Theme, chase};
+use keel_persistence::repo::{program, stakeholders};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::Caller;
@@ -25,6 +26,10 @@ pub struct Workspace {
     pub interview: Option<LeaderInterview>,
     pub outcomes: Vec<Outcome>,
     pub measurements: Vec<Measurement>,
+    /// The 360's raters, the coach's alone, with where each stands.
+    pub raters: Vec<(Rater, RaterStanding)>,
+    /// Every theme, released or not.
+    pub themes: Vec<Theme>,
 }
 
 /// The workspace of the engagement of `people` (read by [`crate::pages::participants`], which
@@ -41,8 +46,11 @@ pub fn workspace(
     let engagement = &people.engagement;
     let id = engagement.id;
     let facts = crate::engagements::facts(conn, engagement)?;
-    let (offered, next) = offered_moves(conn, engagement, &facts)?;
+    let raters = standings(conn, engagement)?;
+    let (offered, next) = offered_moves(conn, engagement, &facts, Some(&raters))?;
     Ok(Ok(Workspace {
+        themes: stakeholders::themes(conn, id, false)?,
+        raters,
         context: program::get_context(conn, id)?,
         interview: program::get_leader_interview(conn, id)?,
         outcomes: program::outcomes(conn, id)?,
@@ -54,14 +62,49 @@ pub fn workspace(
     }))
 }
 
+/// The engagement's raters with where each stands.
+fn standings(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<(Rater, RaterStanding)>, StoreError> {
+    let expiries = stakeholders::invitation_expiries(conn, engagement.id)?;
+    let now = keel_domain::time::now();
+    Ok(stakeholders::raters(conn, engagement.id)?
+        .into_iter()
+        .map(|rater| {
+            let expires = expiries.iter().find(|(id, _)| *id == rater.id).map(|(_, at)| *at);
+            let standing = RaterStanding::of(rater.status, expires, now);
+            (rater, standing)
+        })
+        .collect())
+}
+
+/// The moves offered to the coach and their next thing; while the 360 lacks contributions, the
+/// next thing names whom to chase (`raters`, read when not given).
 fn offered_moves(
     conn: &mut DbConnection,
     engagement: &Engagement,
     facts: &ProgramFacts,
+    raters: Option<&[(Rater, RaterStanding)]>,
 ) -> Result<(Vec<Move>, Option<String>), StoreError> {
     let template = crate::templates::of_engagement(conn, engagement)?;
     let offered = moves(engagement.phase, engagement.held_from, facts, &template.definition, Mover::Coach);
-    let next = next_for_coach(engagement.phase, &offered);
+    let chasing = offered
+        .iter()
+        .find(|m| m.forward)
+        .and_then(|m| m.unmet.first())
+        .is_some_and(|u| u.code == "stakeholder_contributions_insufficient");
+    let next = if chasing {
+        let read;
+        let raters = match raters {
+            Some(raters) => raters,
+            None => {
+                read = standings(conn, engagement)?;
+                &read
+            }
+        };
+        let named: Vec<(String, RaterStanding)> = raters.iter().map(|(r, s)| (r.name.clone(), *s)).collect();
+        Some(chase(facts.stakeholder_contributions, facts.min_raters, &named))
+    } else {
+        next_for_coach(engagement.phase, &offered)
+    };
     Ok((offered, next))
 }
 
@@ -75,5 +118,5 @@ pub fn next_thing(
         return Ok(None);
     }
     let facts = crate::engagements::facts(conn, engagement)?;
-    Ok(offered_moves(conn, engagement, &facts)?.1)
+    Ok(offered_moves(conn, engagement, &facts, None)?.1)
 }

@@ -52,6 +52,58 @@ impl RaterStatus {
     }
 }
 
+/// Where a rater stands as the coach follows the 360: their status, with an invitation whose
+/// link has run out told apart (docs/program.md, stakeholder interviews).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaterStanding {
+    Added,
+    Invited,
+    InvitationExpired,
+    Interviewed,
+    Answered,
+}
+
+impl RaterStanding {
+    /// `invitation_expires`: when the rater's latest invitation runs out, if they have one.
+    pub fn of(status: RaterStatus, invitation_expires: Option<Timestamp>, now: Timestamp) -> RaterStanding {
+        match status {
+            RaterStatus::Pending => RaterStanding::Added,
+            RaterStatus::Invited if invitation_expires.is_some_and(|at| at <= now) => RaterStanding::InvitationExpired,
+            RaterStatus::Invited => RaterStanding::Invited,
+            RaterStatus::Interviewed => RaterStanding::Interviewed,
+            RaterStatus::FeedbackSubmitted => RaterStanding::Answered,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RaterStanding::Added => "Not invited yet",
+            RaterStanding::Invited => "Invited",
+            RaterStanding::InvitationExpired => "Invitation expired",
+            RaterStanding::Interviewed => "Interviewed",
+            RaterStanding::Answered => "Answered",
+        }
+    }
+
+    /// Whether the rater's contribution is in (it counts towards `min_raters`).
+    pub fn contributed(self) -> bool {
+        matches!(self, RaterStanding::Interviewed | RaterStanding::Answered)
+    }
+}
+
+/// What the coach does next while the 360 lacks contributions: remind the first rater who has
+/// not answered (`raters`: names and standings, in the order they were added), or add raters.
+pub fn chase(contributions: u32, min_raters: u32, raters: &[(String, RaterStanding)]) -> String {
+    let waiting = raters.iter().find(|(_, standing)| !standing.contributed());
+    let have = format!("{contributions} of {min_raters} raters have answered");
+    match waiting {
+        Some((name, RaterStanding::Added)) => format!("{have}: invite {name}"),
+        Some((name, RaterStanding::InvitationExpired)) => format!("{have}: send {name} a new invitation"),
+        Some((name, _)) => format!("{have}: remind {name}"),
+        None => format!("{have}: add more raters"),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rater {
     pub id: RaterId,
@@ -306,6 +358,26 @@ pub fn check_release(contributions: u32, min_raters: u32, theme_count: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raters_standing_and_whom_to_chase() {
+        let now = time::now();
+        let later = now + chrono::Duration::days(1);
+        let earlier = now - chrono::Duration::days(1);
+        assert_eq!(RaterStanding::of(RaterStatus::Invited, Some(later), now), RaterStanding::Invited);
+        assert_eq!(RaterStanding::of(RaterStatus::Invited, Some(earlier), now), RaterStanding::InvitationExpired);
+        assert_eq!(RaterStanding::of(RaterStatus::Pending, None, now), RaterStanding::Added);
+        assert_eq!(RaterStanding::of(RaterStatus::FeedbackSubmitted, Some(earlier), now), RaterStanding::Answered);
+        let raters = [
+            ("Ann".to_owned(), RaterStanding::Answered),
+            ("Pat".to_owned(), RaterStanding::Invited),
+            ("Sam".to_owned(), RaterStanding::Added),
+        ];
+        assert_eq!(chase(1, 3, &raters), "1 of 3 raters have answered: remind Pat");
+        assert_eq!(chase(1, 3, &raters[..1]), "1 of 3 raters have answered: add more raters");
+        let expired = [("Pat".to_owned(), RaterStanding::InvitationExpired)];
+        assert_eq!(chase(0, 3, &expired), "0 of 3 raters have answered: send Pat a new invitation");
+    }
 
     #[test]
     fn raters_need_a_name_and_relationship_and_an_email_to_be_invited() {

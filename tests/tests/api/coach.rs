@@ -8,11 +8,12 @@ use keel_tests::pages::Browser;
 use keel_tests::{Backend, Response, both_backends};
 use serde_json::json;
 
-use crate::pages::{app_with_mail, assert_page, signed_in};
+use crate::pages::{app_with_mail, assert_page, mail_to, signed_in};
 
 both_backends! {
     fn the_coach_does_the_first_steps_on_the_page(backend: Backend);
     fn only_the_coach_may_use_the_workspace_forms(backend: Backend);
+    fn the_coach_runs_the_360_on_the_page(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -147,4 +148,90 @@ async fn only_the_coach_may_use_the_workspace_forms(backend: Backend) {
     assert_eq!(outcomes["items"], json!([]));
     let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
     assert_eq!(engagement.expect_status(200).json()["phase"], "context");
+}
+
+/// The program moved on to `stakeholder_interviews` through the API, as the coach.
+async fn to_stakeholder_interviews(app: &keel_tests::TestApp, p: &keel_tests::fixtures::Program) {
+    let outcome = json!({ "title": "Delegates", "measure": "a week", "baseline": "2", "target": "8" });
+    p.call(app, "coach", Method::POST, "/outcomes", Some(outcome)).await.expect_status(201);
+    let context = json!({ "met_on": "2026-01-12", "attendees": ["Pat"] });
+    p.call(app, "coach", Method::PUT, "/context", Some(context)).await.expect_status(200);
+    for (to, work) in [("leader_interview", "/leader-interview"), ("stakeholder_interviews", "")] {
+        let moved = p.call(app, "coach", Method::POST, "/transitions", Some(json!({ "to": to }))).await;
+        moved.expect_status(200);
+        if !work.is_empty() {
+            let interview = json!({ "interviewed_on": "2026-01-20" });
+            p.call(app, "coach", Method::PUT, work, Some(interview)).await.expect_status(200);
+        }
+    }
+}
+
+async fn the_coach_runs_the_360_on_the_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::in_context(&app).await;
+    to_stakeholder_interviews(&app, &p).await;
+    let e = p.engagement.clone();
+    let page_path = format!("/engagements/{e}");
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let home = assert_page(&coach.get("/home").await, 200);
+    assert!(home.contains("0 of 3 raters have answered: add more raters"), "{home}");
+
+    // A rater without a relationship is refused, the name kept; then added.
+    let page = coach.get(&page_path).await;
+    assert!(assert_page(&page, 200).contains("<strong>0 of 3</strong> contributions"));
+    let raters = format!("/engagements/{e}/raters");
+    let typed = [("name", "Pat Peer"), ("email", "pat@acme.test"), ("relationship", "")];
+    let html = assert_page(&coach.submit(&page, &raters, &typed).await, 422);
+    assert!(html.contains("value=\"Pat Peer\"") && html.contains("id=\"rater-relationship-e\""), "{html}");
+    let typed = [("name", "Pat Peer"), ("email", "pat@acme.test"), ("relationship", "peer")];
+    assert_eq!(coach.submit(&page, &raters, &typed).await.status.as_u16(), 303);
+    let listed = p.call(&app, "coach", Method::GET, "/raters", None).await.expect_status(200).json();
+    let rater = listed["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // Invited from the page: the mail goes out, and the coach's next thing is to remind Pat.
+    let page = coach.get(&page_path).await;
+    assert!(assert_page(&page, 200).contains("Not invited yet"));
+    let invitation = format!("/engagements/{e}/raters/{rater}/invitation");
+    assert_eq!(coach.submit(&page, &invitation, &[]).await.status.as_u16(), 303);
+    mail_to(&smtp, "pat@acme.test", "Give your feedback").await;
+    let home = assert_page(&coach.get("/home").await, 200);
+    assert!(home.contains("0 of 3 raters have answered: remind Pat Peer"), "{home}");
+    {
+        use diesel::RunQueryDsl;
+        let database = app.db.open();
+        let mut conn = database.conn().unwrap();
+        diesel::sql_query("UPDATE rater_invitations SET expires_at = '2000-01-01 00:00:00'")
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("Invitation expired") && html.contains("Send a new invitation"), "{html}");
+
+    // An interview without notes keeps the date typed; with notes it counts.
+    let interview = format!("/engagements/{e}/raters/{rater}/interview");
+    let typed = [("interviewed_on", "2026-02-01"), ("notes", "")];
+    let html = assert_page(&coach.submit(&page, &interview, &typed).await, 422);
+    assert!(html.contains("value=\"2026-02-01\"") && html.contains("<details open>"), "{html}");
+    let typed = [("interviewed_on", "2026-02-01"), ("notes", "PAT-SAID")];
+    assert_eq!(coach.submit(&page, &interview, &typed).await.status.as_u16(), 303);
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("<strong>1 of 3</strong> contributions") && html.contains("Interviewed"), "{html}");
+
+    // A theme; its release is refused in words below the threshold, and nothing is released.
+    let themes = format!("/engagements/{e}/themes");
+    let typed = [("kind", "strength"), ("title", "Calm under pressure"), ("description", "")];
+    assert_eq!(coach.submit(&page, &themes, &typed).await.status.as_u16(), 303);
+    let page = coach.get(&page_path).await;
+    let release = format!("/engagements/{e}/themes/release");
+    let html = assert_page(&coach.submit(&page, &release, &[]).await, 409);
+    assert!(html.contains("1 of the 3 stakeholder contributions needed are complete"), "{html}");
+    let listed = p.call(&app, "leader", Method::GET, "/themes", None).await.expect_status(200).json();
+    assert_eq!(listed["items"], json!([]), "the leader reads no theme yet");
+
+    // Nobody else reads the raters or what they said.
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let theirs = assert_page(&leader.get(&page_path).await, 200);
+    assert!(!theirs.contains("Pat Peer") && !theirs.contains("PAT-SAID") && !theirs.contains("Calm under"), "{theirs}");
 }

@@ -16,7 +16,8 @@ use keel_commands::sessions::SeenSession;
 use keel_domain::coaching::LedgerMonth;
 use keel_domain::engagement::Phase;
 use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
-use keel_domain::{EngagementId, Precondition};
+use keel_domain::stakeholders::{RaterChanges, RaterStanding, Relationship, ThemeChanges, ThemeKind};
+use keel_domain::{EngagementId, Precondition, RaterId};
 use serde::Deserialize;
 
 use super::extensions::hours;
@@ -33,7 +34,8 @@ pub(super) struct CoachData {
 
 /// A form the command refused, shown on the form it came from.
 pub(super) struct Refused {
-    form: &'static str,
+    /// The form's name (its section's anchor): `context`, `outcome`, `rater-<id>`, ….
+    form: String,
     text: String,
     /// Field name (as in the form) and what is wrong with it.
     fields: Vec<(String, String)>,
@@ -47,6 +49,34 @@ struct MoveView {
     allowed: bool,
     cancel: bool,
     unmet: Vec<String>,
+}
+
+struct RaterView {
+    id: RaterId,
+    name: String,
+    email: String,
+    relationship: &'static str,
+    standing: &'static str,
+    /// The invitation button's words, when the rater can be (re)invited.
+    invite: Option<&'static str>,
+    interviewable: bool,
+    interview: RaterInterviewForm,
+}
+
+struct ThemeView {
+    kind: &'static str,
+    title: String,
+    description: String,
+    released: bool,
+}
+
+fn relationship(r: Relationship) -> &'static str {
+    match r {
+        Relationship::Boss => "Manager",
+        Relationship::Peer => "Peer",
+        Relationship::DirectReport => "Direct report",
+        Relationship::Other => "Other",
+    }
 }
 
 struct OutcomeRow {
@@ -119,6 +149,47 @@ pub struct InterviewForm {
 }
 
 #[derive(Clone, Default, Deserialize)]
+pub struct RaterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    relationship: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct RaterInterviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    interviewed_on: String,
+    #[serde(default)]
+    notes: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct ThemeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// A form with nothing but its token (a button).
+#[derive(Deserialize)]
+pub struct ButtonForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Clone, Default, Deserialize)]
 pub struct MoveForm {
     #[serde(default)]
     csrf: String,
@@ -156,6 +227,12 @@ pub(super) struct CoachPage {
     interview_recorded: Option<String>,
     interview: InterviewForm,
     interview_now: InterviewForm,
+    contributions: u32,
+    min_raters: u32,
+    raters: Vec<RaterView>,
+    rater: RaterForm,
+    themes: Vec<ThemeView>,
+    theme: ThemeForm,
     sessions: Vec<SessionRow>,
     message: Option<&'static str>,
     refused: Option<Refused>,
@@ -198,13 +275,13 @@ fn opened_at(version: &str) -> Option<Precondition> {
 }
 
 /// A date typed in a form (`2026-12-07`, as a date field sends it); empty is none.
-fn date_field(form: &'static str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
+fn date_field(form: &str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| Refused {
-        form,
+        form: form.to_owned(),
         text: "Nothing was saved: a date could not be read.".to_owned(),
         fields: vec![(field.to_owned(), "a date such as 2026-12-07".to_owned())],
         stale: false,
@@ -247,6 +324,10 @@ fn recorded_interview(workspace: &Workspace) -> InterviewForm {
 /// What a form typed, kept on the page it is shown again on.
 #[derive(Default)]
 pub(super) struct Drafts {
+    rater: Option<RaterForm>,
+    /// A rater's interview, by rater.
+    rater_interview: Option<(RaterId, RaterInterviewForm)>,
+    theme: Option<ThemeForm>,
     context: Option<ContextForm>,
     outcome: Option<OutcomeForm>,
     interview: Option<InterviewForm>,
@@ -314,6 +395,46 @@ pub(super) fn coach_page(
         interview_recorded: workspace.interview.as_ref().map(|i| day(i.interviewed_on)),
         interview: drafts.interview.unwrap_or_else(|| recorded_interview(&workspace)),
         interview_now: recorded_interview(&workspace),
+        contributions: workspace.facts.stakeholder_contributions,
+        min_raters: workspace.facts.min_raters,
+        raters: workspace
+            .raters
+            .iter()
+            .map(|(r, standing)| {
+                let typed = drafts.rater_interview.as_ref().filter(|(id, _)| *id == r.id).map(|(_, f)| f.clone());
+                RaterView {
+                    id: r.id,
+                    name: r.name.clone(),
+                    email: r.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+                    relationship: relationship(r.relationship),
+                    standing: standing.label(),
+                    invite: match standing {
+                        RaterStanding::Added => Some("Invite by email"),
+                        RaterStanding::Invited => Some("Send the invitation again"),
+                        RaterStanding::InvitationExpired => Some("Send a new invitation"),
+                        RaterStanding::Interviewed | RaterStanding::Answered => None,
+                    }
+                    .filter(|_| r.email.is_some()),
+                    interviewable: !standing.contributed(),
+                    interview: typed.unwrap_or_default(),
+                }
+            })
+            .collect(),
+        rater: drafts.rater.unwrap_or_default(),
+        themes: workspace
+            .themes
+            .iter()
+            .map(|t| ThemeView {
+                kind: match t.kind {
+                    ThemeKind::Strength => "Strength",
+                    ThemeKind::DevelopmentArea => "Development area",
+                },
+                title: t.title.clone(),
+                description: t.description.clone().unwrap_or_default(),
+                released: t.released_at.is_some(),
+            })
+            .collect(),
+        theme: drafts.theme.unwrap_or_default(),
         sessions: sessions
             .iter()
             .map(|s| SessionRow {
@@ -339,6 +460,11 @@ pub(super) fn saved_message(saved: &str) -> Option<&'static str> {
         "outcome" => Some("The outcome is added."),
         "interview" => Some("The leader interview is recorded. It stays yours alone."),
         "phase" => Some("The program moved on."),
+        "rater" => Some("The rater is added."),
+        "invitation" => Some("The invitation is on its way."),
+        "rater-interview" => Some("The rater's interview is recorded. It stays yours alone."),
+        "theme" => Some("The theme is added."),
+        "release" => Some("The themes are released: the leader and the sponsors can read them."),
         _ => None,
     }
 }
@@ -348,12 +474,12 @@ async fn answer<T>(
     state: &AppState,
     visitor: &Visitor,
     id: EngagementId,
-    form: &'static str,
+    (form, saved): (String, &str),
     result: Result<T, ApiError>,
     drafts: Drafts,
 ) -> Result<HttpResponse, PageError> {
     let refused = match result {
-        Ok(_) => return Ok(see_other(&format!("/engagements/{id}?saved={form}#{form}"))),
+        Ok(_) => return Ok(see_other(&format!("/engagements/{id}?saved={saved}#{form}"))),
         Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => {
             let stale = problem.status == 412;
             let text = if stale {
@@ -413,7 +539,7 @@ pub async fn context(
     let result = state
         .run(move |conn| keel_commands::program::put_context(conn, &caller, id, precondition.as_ref(), input))
         .await;
-    answer(&state, &visitor, id, "context", result, drafts()).await
+    answer(&state, &visitor, id, ("context".to_owned(), "context"), result, drafts()).await
 }
 
 /// Step 1: an outcome, with its measure, baseline and target.
@@ -436,7 +562,15 @@ pub async fn outcome(
         unit: None,
     };
     let result = state.run(move |conn| keel_commands::program::create_outcome(conn, &caller, id, &changes)).await;
-    answer(&state, &visitor, id, "outcome", result, Drafts { outcome: Some(typed), ..Drafts::default() }).await
+    answer(
+        &state,
+        &visitor,
+        id,
+        ("outcome".to_owned(), "outcome"),
+        result,
+        Drafts { outcome: Some(typed), ..Drafts::default() },
+    )
+    .await
 }
 
 /// Step 2: the leader interview, the coach's alone.
@@ -471,7 +605,7 @@ pub async fn interview(
     let result = state
         .run(move |conn| keel_commands::program::put_leader_interview(conn, &caller, id, precondition.as_ref(), input))
         .await;
-    answer(&state, &visitor, id, "interview", result, drafts()).await
+    answer(&state, &visitor, id, ("interview".to_owned(), "interview"), result, drafts()).await
 }
 
 /// The phase: one of the moves the page offered, through the transition command.
@@ -493,5 +627,140 @@ pub async fn phase(
     let result = state
         .run(move |conn| keel_commands::engagements::transition(conn, &caller, id, precondition.as_ref(), to, reason))
         .await;
-    answer(&state, &visitor, id, "phase", result, Drafts { reason: Some(typed.reason), ..Drafts::default() }).await
+    answer(
+        &state,
+        &visitor,
+        id,
+        ("phase".to_owned(), "phase"),
+        result,
+        Drafts { reason: Some(typed.reason), ..Drafts::default() },
+    )
+    .await
+}
+
+/// A choice from a form's list that is not one of its options: the form was not Keel's.
+fn unreadable() -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        "The form could not be read",
+        "Nothing was saved. Go back and send the form again.",
+    )
+}
+
+/// Step 3: a rater, added by the coach.
+pub async fn add_rater(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<RaterForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let relationship = match typed.relationship.trim() {
+        "" => None,
+        chosen => Some(chosen.parse::<Relationship>().map_err(|_| unreadable())?),
+    };
+    let changes =
+        RaterChanges { name: Some(typed.name.trim().to_owned()), email: Some(optional(&typed.email)), relationship };
+    let result = state.run(move |conn| keel_commands::stakeholders::create_rater(conn, &caller, id, &changes)).await;
+    answer(
+        &state,
+        &visitor,
+        id,
+        ("raters".to_owned(), "rater"),
+        result,
+        Drafts { rater: Some(typed), ..Drafts::default() },
+    )
+    .await
+}
+
+/// Step 3: the rater's invitation by email (again, or anew once it expired).
+pub async fn invite_rater(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(EngagementId, RaterId)>,
+    form: web::Form<ButtonForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let (id, rater) = path.into_inner();
+    let links = state.pages.links.clone();
+    let result = state.run(move |conn| keel_commands::stakeholders::invite(conn, &caller, (id, rater), &links)).await;
+    answer(&state, &visitor, id, (format!("rater-{rater}"), "invitation"), result, Drafts::default()).await
+}
+
+/// Step 3: the coach's interview with a rater (counts as the rater's contribution).
+pub async fn rater_interview(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<(EngagementId, RaterId)>,
+    form: web::Form<RaterInterviewForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let (id, rater) = path.into_inner();
+    let typed = form.into_inner();
+    let anchor = format!("rater-{rater}");
+    let drafts = || Drafts { rater_interview: Some((rater, typed.clone())), ..Drafts::default() };
+    let interviewed_on = match date_field(&anchor, "interviewed_on", &typed.interviewed_on) {
+        Ok(date) => date,
+        Err(refused) => {
+            return show_refused(&state, &visitor, id, (StatusCode::UNPROCESSABLE_ENTITY, refused), drafts()).await;
+        }
+    };
+    let notes = typed.notes.clone();
+    let result = state
+        .run(move |conn| {
+            keel_commands::stakeholders::record_interview(conn, &caller, (id, rater), interviewed_on, &notes)
+        })
+        .await;
+    answer(&state, &visitor, id, (anchor, "rater-interview"), result, drafts()).await
+}
+
+/// Step 3: a theme of the coach's synthesis.
+pub async fn add_theme(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<ThemeForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let typed = form.into_inner();
+    let kind = match typed.kind.trim() {
+        "" => None,
+        chosen => Some(chosen.parse::<ThemeKind>().map_err(|_| unreadable())?),
+    };
+    let changes = ThemeChanges {
+        kind,
+        title: Some(typed.title.trim().to_owned()),
+        description: Some(optional(&typed.description)),
+    };
+    let result = state.run(move |conn| keel_commands::stakeholders::create_theme(conn, &caller, id, &changes)).await;
+    answer(
+        &state,
+        &visitor,
+        id,
+        ("themes".to_owned(), "theme"),
+        result,
+        Drafts { theme: Some(typed), ..Drafts::default() },
+    )
+    .await
+}
+
+/// Step 3: the themes released to the leader and the sponsors (refused below `min_raters`).
+pub async fn release_themes(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    path: web::Path<EngagementId>,
+    form: web::Form<ButtonForm>,
+) -> Result<HttpResponse, PageError> {
+    visitor.check_form(&form.csrf)?;
+    let caller = visitor.require()?;
+    let id = path.into_inner();
+    let result = state.run(move |conn| keel_commands::stakeholders::release_themes(conn, &caller, id)).await;
+    answer(&state, &visitor, id, ("themes".to_owned(), "release"), result, Drafts::default()).await
 }

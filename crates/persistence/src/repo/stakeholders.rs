@@ -243,6 +243,23 @@ pub fn find_invitation(conn: &mut DbConnection, token_hash: &str) -> Result<Opti
     .transpose()
 }
 
+/// When each rater's latest invitation of the engagement runs out (raters never invited are
+/// absent), in one statement.
+pub fn invitation_expiries(
+    conn: &mut DbConnection,
+    engagement_id: EngagementId,
+) -> Result<Vec<(RaterId, Timestamp)>, StoreError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = rater_invitations::table
+        .filter(rater_invitations::engagement_id.eq(engagement_id.to_string()))
+        .group_by(rater_invitations::rater_id)
+        .select((rater_invitations::rater_id, diesel::dsl::max(rater_invitations::expires_at)))
+        .load(conn)?;
+    rows.into_iter()
+        .filter_map(|(rater, expires)| expires.map(|at| (rater, at)))
+        .map(|(rater, at)| Ok((rater.parse().map_err(|_| corrupt("rater id", &rater))?, from_db_time(at))))
+        .collect()
+}
+
 /// Marks the feedback link with this hash used (at `now`): it works once.
 pub fn use_invitation(conn: &mut DbConnection, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
     diesel::update(rater_invitations::table.find(token_hash))
