@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 /// The window: a phone's width (the pages must work from 360 px up).
 pub const WIDTH: u32 = 360;
 pub const HEIGHT: u32 = 900;
+/// A wide screen's width: every checked page is also shot at it.
+pub const WIDE: u32 = 1280;
 
 /// How long a page, a WebDriver command or chromedriver's start may take.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -310,21 +312,51 @@ impl Chromium {
             file.display(),
             blocking.iter().map(|v| describe(v)).collect::<Vec<_>>().join("\n")
         );
+        self.check_wide(page, &file).await;
+    }
+
+    /// Sets the date field with id `id` (which must have a label) to `date` (`YYYY-MM-DD`). A
+    /// date field's typing order follows the browser's locale, so the value is set as a date
+    /// picker sets it.
+    pub async fn fill_date(&self, id: &str, date: &str) {
+        let label = format!("//label[@for='{id}']");
+        self.client().find(Locator::XPath(&label)).await.unwrap_or_else(|_| panic!("no label for #{id}"));
+        let set = format!("const f = document.getElementById('{id}'); f.value = '{date}'; return f.value");
+        assert_eq!(self.script(&set).await, json!(date), "#{id} took no date");
+    }
+
+    /// The same page on a wide screen (1280 px): nothing sticks out, and its screenshot is saved
+    /// beside the phone's as `…-<page>-1280.png`. The window is then a phone's again.
+    async fn check_wide(&self, page: &str, file: &Path) {
+        self.client().set_window_size(WIDE, HEIGHT).await.expect("a wide window");
+        let wide = file.with_file_name(format!(
+            "{}-1280.png",
+            file.file_stem().and_then(|s| s.to_str()).expect("a screenshot's name")
+        ));
+        let sticks_out =
+            self.script("return document.documentElement.scrollWidth > document.documentElement.clientWidth").await;
+        self.screenshot_at(&wide, WIDE).await;
+        self.client().set_window_size(WIDTH, HEIGHT).await.expect("a phone-sized window");
+        assert_eq!(sticks_out, json!(false), "{page} scrolls sideways at {WIDE} px; see {}", wide.display());
     }
 
     /// Saves the whole page (the window made as tall as the page, then put back) as a PNG.
     async fn screenshot(&self, file: &Path) {
+        self.screenshot_at(file, WIDTH).await;
+    }
+
+    async fn screenshot_at(&self, file: &Path, width: u32) {
         let sizes = self
             .script("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]")
             .await;
         let (page, frame) = (sizes[0].as_u64().unwrap_or(0), sizes[1].as_u64().unwrap_or(0));
         let tall = u32::try_from(page + frame).unwrap_or(HEIGHT).clamp(HEIGHT, 8_000);
         if tall > HEIGHT {
-            self.client().set_window_size(WIDTH, tall).await.expect("resize the window");
+            self.client().set_window_size(width, tall).await.expect("resize the window");
         }
         let png = self.client().screenshot().await.expect("a screenshot");
         if tall > HEIGHT {
-            self.client().set_window_size(WIDTH, HEIGHT).await.expect("resize the window");
+            self.client().set_window_size(width, HEIGHT).await.expect("resize the window");
         }
         std::fs::write(file, png).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
     }

@@ -9,6 +9,7 @@
 //! Without Chromium, chromedriver or axe-core each test prints a notice once and passes, having
 //! skipped; `KEEL_REQUIRE_BROWSER=1` (CI) makes that a failure. See [`keel_tests::browser`].
 
+mod coach;
 mod designs;
 mod extensions;
 mod feedback;

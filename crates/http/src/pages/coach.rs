@@ -44,6 +44,7 @@ pub(super) struct Refused {
 }
 
 struct MoveView {
+    forward: bool,
     to: &'static str,
     label: &'static str,
     allowed: bool,
@@ -206,6 +207,7 @@ pub struct MoveForm {
 pub(super) struct CoachPage {
     chrome: Chrome,
     id: EngagementId,
+    at: Phase,
     title: String,
     leader: String,
     sponsors: String,
@@ -242,6 +244,25 @@ impl CoachPage {
     /// The refusal of `form`, if it is the one that was refused.
     fn refused_on(&self, form: &str) -> Option<&Refused> {
         self.refused.as_ref().filter(|r| r.form == form)
+    }
+
+    /// Whether a hold, resume or cancel is offered besides the way on.
+    fn has_other_moves(&self) -> bool {
+        self.moves.iter().any(|m| !m.forward)
+    }
+
+    /// Whether the forms of `step` are shown open: the step the program is at, and any step whose
+    /// form was just refused; the others are a click away.
+    fn open_step(&self, step: &str) -> bool {
+        let current = match self.at {
+            Phase::Context => ["context", "outcome"].contains(&step),
+            Phase::LeaderInterview => step == "interview",
+            Phase::StakeholderInterviews => ["raters", "themes"].contains(&step),
+            _ => false,
+        };
+        let refused =
+            self.refused.as_ref().is_some_and(|r| r.form == step || (step == "raters" && r.form.starts_with("rater-")));
+        current || refused
     }
 
     /// Whether `form` was refused because the record changed since it was opened.
@@ -351,6 +372,7 @@ pub(super) fn coach_page(
         .moves
         .iter()
         .map(|m| MoveView {
+            forward: m.forward,
             to: m.to.as_str(),
             label: match (engagement.phase, m.to) {
                 (Phase::OnHold, to) if to != Phase::Cancelled => "Resume",
@@ -366,6 +388,7 @@ pub(super) fn coach_page(
     CoachPage {
         chrome: visitor.chrome(),
         id: engagement.id,
+        at: engagement.phase,
         title: engagement.title.clone(),
         leader: workspace.people.leader.1.clone(),
         sponsors: workspace.people.sponsors.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "),
