@@ -97,6 +97,12 @@ pub fn link_address(conn: &mut DbConnection, token: &str) -> Result<Option<Strin
     Ok(store::find_link(conn, &tokens::hash(token))?.map(|link| link.user.email.as_str().to_owned()))
 }
 
+/// Whose a link is and where it leads, open or not: a browser already signed in as its person
+/// goes on to the page when it opens the link again.
+pub fn link_owner(conn: &mut DbConnection, token: &str) -> Result<Option<(UserId, PageTarget)>, StoreError> {
+    Ok(store::find_link(conn, &tokens::hash(token))?.map(|link| (link.user.id, link.target)))
+}
+
 /// Whether `user` may be signed in by a link to `target` now (the domain's rule, given the
 /// engagement the page belongs to).
 fn followable(conn: &mut DbConnection, user: &User, target: PageTarget, now: Timestamp) -> Result<bool, StoreError> {
@@ -176,7 +182,7 @@ pub fn renew_link(conn: &mut DbConnection, request_id: &str, token: &str, links:
         }
         let ttl = if link.target == PageTarget::Home { SIGN_IN_LINK_TTL } else { links.ttl };
         let issued = issue(tx, links, &link.user, link.target, ttl)?;
-        effects.queue(notifications::pages::fresh_link(&link.user, link.target, &issued, ttl));
+        effects.queue(notifications::pages::fresh_link(&link.user, link.target, false, &issued, ttl));
         effects.audit(AuditRecord::new(
             &person(&link.user, request_id),
             "page_link.renewed",
@@ -209,12 +215,14 @@ pub fn issue_for_operator(
     })
 }
 
-/// The sign-in page: mails a link to the person's programs to `email` if it belongs to someone
-/// who may sign in by address now. Nobody learns whether it did.
+/// The sign-in page: mails a link to `target` (the page the person was on their way to, else
+/// their programs) to `email` if it belongs to someone who may sign in by address now. A page
+/// they may not be signed in to is replaced by their programs. Nobody learns whether it mailed.
 pub fn request_sign_in(
     conn: &mut DbConnection,
     ctx: &CommandContext,
     email: &Email,
+    target: PageTarget,
     links: &Links,
 ) -> Result<(), StoreError> {
     let now = time::now();
@@ -222,8 +230,9 @@ pub fn request_sign_in(
         let Some(user) = users::find_by_email(tx, email.as_str())?.filter(|u| u.may_sign_in(now)) else {
             return Ok(());
         };
-        let issued = issue(tx, links, &user, PageTarget::Home, SIGN_IN_LINK_TTL)?;
-        effects.queue(notifications::pages::fresh_link(&user, PageTarget::Home, &issued, SIGN_IN_LINK_TTL));
+        let target = if followable(tx, &user, target, now)? { target } else { PageTarget::Home };
+        let issued = issue(tx, links, &user, target, SIGN_IN_LINK_TTL)?;
+        effects.queue(notifications::pages::fresh_link(&user, target, true, &issued, SIGN_IN_LINK_TTL));
         effects.audit(AuditRecord::new(ctx, "sign_in_link.sent", "user", user.id, user.organization_id));
         Ok(())
     })

@@ -14,6 +14,7 @@ both_backends! {
     fn the_coach_does_the_first_steps_on_the_page(backend: Backend);
     fn only_the_coach_may_use_the_workspace_forms(backend: Backend);
     fn the_coach_runs_the_360_on_the_page(backend: Backend);
+    fn deep_links_and_used_links_go_on_to_their_page(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -234,4 +235,52 @@ async fn the_coach_runs_the_360_on_the_page(backend: Backend) {
     let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
     let theirs = assert_page(&leader.get(&page_path).await, 200);
     assert!(!theirs.contains("Pat Peer") && !theirs.contains("PAT-SAID") && !theirs.contains("Calm under"), "{theirs}");
+}
+
+/// Every page: a deep link that needs signing in comes back to its page after signing in; a
+/// used link opened again by its person, signed in, goes on to its page; the icon is there.
+async fn deep_links_and_used_links_go_on_to_their_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::in_context(&app).await;
+    let page_path = format!("/engagements/{}", p.engagement);
+    let mut coach = Browser::new(&app);
+    let asked = coach.get(&page_path).await;
+    let html = assert_page(&asked, 401);
+    let sign_in = format!("/sign-in?next={page_path}");
+    assert!(html.contains(&format!("href=\"{sign_in}\"")), "{html}");
+    let form = coach.get(&sign_in).await;
+    assert!(assert_page(&form, 200).contains(&format!("name=\"next\" value=\"{page_path}\"")));
+    let next = page_path.clone();
+    let sent = coach.submit(&form, "/sign-in", &[("email", "coach@provider.test"), ("next", next.as_str())]).await;
+    assert_page(&sent, 200);
+    let mail = mail_to(&smtp, "coach@provider.test", "Subject: Your Keel sign-in link").await;
+    let link = keel_tests::pages::link_in(&mail, &format!("{}/l/", app.base_url)).expect("a link");
+    let action = link.strip_prefix(&app.base_url).unwrap().to_owned();
+    let opened = coach.get(&link).await;
+    let landed = coach.submit(&opened, &action, &[]).await;
+    assert_eq!(landed.header("location").as_deref(), Some(page_path.as_str()), "back to the page asked for");
+    // The used link, opened again in the signed-in browser, goes on to the page; elsewhere it is used.
+    let again = coach.get(&link).await;
+    assert_eq!((again.status.as_u16(), again.header("location")), (303, Some(page_path.clone())));
+    assert_page(&Browser::new(&app).get(&link).await, 410);
+    // Signed in, the sign-in page goes on to the page asked for; a next that is no page is home.
+    let ahead = coach.get(&sign_in).await;
+    assert_eq!(ahead.header("location").as_deref(), Some(page_path.as_str()));
+    let elsewhere = coach.get("/sign-in?next=https://evil.example/").await;
+    assert_eq!(elsewhere.header("location").as_deref(), Some("/home"));
+    // A page the person may not be signed in to is not where the mailed link leads.
+    let mut other = Browser::new(&app);
+    let form = other.get(&sign_in).await;
+    let fields = [("email", "sponsor@acme.test"), ("next", "/engagements/01930000-0000-7000-8000-000000000000")];
+    assert_page(&other.submit(&form, "/sign-in", &fields).await, 200);
+    let mail = mail_to(&smtp, "sponsor@acme.test", "Subject: Your Keel sign-in link").await;
+    let link = keel_tests::pages::link_in(&mail, &format!("{}/l/", app.base_url)).expect("a link");
+    let opened = other.get(&link).await;
+    let landed = other.submit(&opened, link.strip_prefix(&app.base_url).unwrap(), &[]).await;
+    assert_eq!(landed.header("location").as_deref(), Some("/home"));
+    // The icon every page asks for.
+    let icon = other.get("/favicon.ico").await;
+    assert_eq!((icon.status.as_u16(), icon.header("content-type").as_deref()), (200, Some("image/svg+xml")));
+    let home = assert_page(&other.get("/home").await, 200);
+    assert!(home.contains("rel=\"icon\" href=\"/assets/favicon.svg\""), "{home}");
 }

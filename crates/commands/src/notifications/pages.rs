@@ -20,9 +20,14 @@ pub fn lasts(ttl: Duration) -> String {
     }
 }
 
-/// A link to `target` for `user`.
-pub fn fresh_link(user: &User, target: PageTarget, link: &IssuedLink, ttl: Duration) -> Message {
+/// A link to `target` for `user`: asked for on the sign-in page (`sign_in`), or a fresh one for
+/// a used or expired link (a sign-in link's is a sign-in link again).
+pub fn fresh_link(user: &User, target: PageTarget, sign_in: bool, link: &IssuedLink, ttl: Duration) -> Message {
     let (subject, intro) = match target {
+        _ if sign_in => (
+            "Your Keel sign-in link".to_owned(),
+            "someone (hopefully you) asked to sign in to Keel with this address.".to_owned(),
+        ),
         PageTarget::Home => (
             "Your Keel sign-in link".to_owned(),
             "someone (hopefully you) asked to sign in to Keel with this address.".to_owned(),

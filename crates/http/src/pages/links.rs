@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use keel_commands::pages::{LinkView, Started};
-use keel_domain::pages::SIGN_IN_LINK_TTL;
+use keel_domain::pages::{PageTarget, SIGN_IN_LINK_TTL};
 use keel_domain::user::Email;
 use serde::Deserialize;
 
@@ -30,19 +30,37 @@ struct SignIn {
     email: String,
     error: Option<String>,
     minutes: u64,
+    /// Where the mailed link leads.
+    next: String,
 }
 
 impl SignIn {
     fn new(visitor: &Visitor, email: String, sent: bool, error: Option<String>) -> SignIn {
-        SignIn { chrome: visitor.chrome(), sent, email, error, minutes: SIGN_IN_LINK_TTL.as_secs() / 60 }
+        let minutes = SIGN_IN_LINK_TTL.as_secs() / 60;
+        SignIn { chrome: visitor.chrome(), sent, email, error, minutes, next: PageTarget::Home.path() }
     }
 }
 
-pub async fn sign_in_form(visitor: Visitor) -> Result<HttpResponse, PageError> {
+/// `?next=`: the page a visitor was on their way to when asked to sign in (only a page a link
+/// can lead to is taken; anything else is the person's programs).
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+fn next_page(next: &str) -> PageTarget {
+    PageTarget::parse(next).unwrap_or(PageTarget::Home)
+}
+
+pub async fn sign_in_form(visitor: Visitor, query: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
+    let next = next_page(&query.next);
     if visitor.person.is_some() {
-        return Ok(see_other("/home"));
+        return Ok(see_other(&next.path()));
     }
-    Ok(visitor.finish(render(StatusCode::OK, &SignIn::new(&visitor, String::new(), false, None))?))
+    let mut page = SignIn::new(&visitor, String::new(), false, None);
+    page.next = next.path();
+    Ok(visitor.finish(render(StatusCode::OK, &page)?))
 }
 
 /// A form of a page: its token, and its fields.
@@ -52,6 +70,8 @@ pub struct SignInForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn sign_in(
@@ -66,8 +86,9 @@ pub async fn sign_in(
     let email = match Email::parse(&typed) {
         Ok(email) => email,
         Err(_) => {
-            let page =
+            let mut page =
                 SignIn::new(&visitor, typed, false, Some("Enter an email address, like name@example.com.".to_owned()));
+            page.next = next_page(&form.next).path();
             return Ok(visitor.finish(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?));
         }
     };
@@ -75,7 +96,8 @@ pub async fn sign_in(
     let ctx = visitor.anonymous_ctx();
     let links = state.pages.links.clone();
     let address = email.clone();
-    state.run(move |conn| keel_commands::pages::request_sign_in(conn, &ctx, &address, &links)).await?;
+    let target = next_page(&form.next);
+    state.run(move |conn| keel_commands::pages::request_sign_in(conn, &ctx, &address, target, &links)).await?;
     Ok(visitor.finish(render(StatusCode::OK, &SignIn::new(&visitor, email.as_str().to_owned(), true, None))?))
 }
 
@@ -137,7 +159,17 @@ pub async fn open_link(
                 LinkPage { chrome: visitor.chrome(), name, purpose: target.purpose(), action: format!("/l/{token}") };
             Ok(visitor.finish(render(StatusCode::OK, &page)?))
         }
-        LinkView::Closed => invalid(&visitor, &format!("/l/{token}/renew"), false),
+        LinkView::Closed => {
+            // Used or expired, opened again by its person, signed in: on to the page.
+            if let Some(me) = visitor.person.as_ref().map(|p| p.id) {
+                let owned = token.clone();
+                let owner = state.run(move |conn| keel_commands::pages::link_owner(conn, &owned)).await?;
+                if let Some((_, target)) = owner.filter(|(user, _)| *user == me) {
+                    return Ok(see_other(&target.path()));
+                }
+            }
+            invalid(&visitor, &format!("/l/{token}/renew"), false)
+        }
     }
 }
 

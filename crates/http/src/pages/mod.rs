@@ -31,11 +31,15 @@ pub use visitor::Visitor;
 
 /// The stylesheet, compiled in (pages load nothing from elsewhere).
 const STYLESHEET: &str = include_str!("../../assets/keel.css");
+/// The icon browsers show in the tab (and ask for at `/favicon.ico` on every page view).
+const ICON: &str = include_str!("../../assets/favicon.svg");
 
 /// The pages' routes (they are HTML for people, not part of the API's OpenAPI document).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(links::landing))
         .route("/assets/keel.css", web::get().to(stylesheet))
+        .route("/assets/favicon.svg", web::get().to(icon))
+        .route("/favicon.ico", web::get().to(icon))
         .route("/sign-in", web::get().to(links::sign_in_form))
         .route("/sign-in", web::post().to(links::sign_in))
         .route("/sign-out", web::post().to(links::sign_out))
@@ -95,6 +99,13 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
+async fn icon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(ICON)
+}
+
 /// What every page shows around its content: who is signed in, and the form token.
 #[derive(Clone, Debug, Default)]
 pub struct Chrome {
@@ -143,6 +154,7 @@ struct ProblemPage<'a> {
     chrome: Chrome,
     title: &'a str,
     detail: &'a str,
+    sign_in: &'a str,
 }
 
 /// A command's refusal (409 or 422) as a page shows it above the form: its status and text.
@@ -207,11 +219,13 @@ pub struct PageError {
     pub detail: String,
     /// For a 429: when to try again (sent as `Retry-After`, as the API does).
     pub retry_after: Option<u64>,
+    /// For a 401: the sign-in page, on to the page that asked for it.
+    pub sign_in: Option<String>,
 }
 
 impl PageError {
     pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> PageError {
-        PageError { status, title: title.to_owned(), detail: detail.into(), retry_after: None }
+        PageError { status, title: title.to_owned(), detail: detail.into(), retry_after: None, sign_in: None }
     }
 
     pub fn not_found() -> PageError {
@@ -270,7 +284,8 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let page = ProblemPage { chrome: Chrome::default(), title: &self.title, detail: &self.detail };
+        let sign_in = self.sign_in.as_deref().unwrap_or("/sign-in");
+        let page = ProblemPage { chrome: Chrome::default(), title: &self.title, detail: &self.detail, sign_in };
         let mut response = render(self.status, &page).unwrap_or_else(|_| HttpResponse::build(self.status).finish());
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, seconds.into());

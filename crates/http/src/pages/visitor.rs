@@ -38,6 +38,8 @@ pub struct Visitor {
     /// Whether cookies are marked Secure (Keel is reached over https).
     secure_cookies: bool,
     origin_ok: bool,
+    /// The page asked for, when a link can lead to it (where to come back after signing in).
+    page: Option<keel_domain::pages::PageTarget>,
 }
 
 impl Visitor {
@@ -56,8 +58,9 @@ impl Visitor {
 
     /// The caller, or the answer to a visitor who must sign in first.
     pub fn require(&self) -> Result<Caller, PageError> {
-        self.caller().ok_or_else(|| {
-            PageError::new(
+        self.caller().ok_or_else(|| PageError {
+            sign_in: self.page.map(|page| format!("/sign-in?next={}", page.path())),
+            ..PageError::new(
                 actix_web::http::StatusCode::UNAUTHORIZED,
                 "Please sign in",
                 "This page is for people taking part in a program. Sign in with your work email address, or use the link in the email Keel sent you.",
@@ -133,6 +136,7 @@ impl FromRequest for Visitor {
         let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty());
         let form_cookie = req.cookie(FORM_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() >= 32);
         let origin_ok = same_origin(req);
+        let page = keel_domain::pages::PageTarget::parse(req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| PageError::internal("application state missing".to_owned()))?;
             let secure_cookies = state.pages.secure_cookies;
@@ -148,7 +152,7 @@ impl FromRequest for Visitor {
                 },
             };
             let session = person.as_ref().and(session);
-            Ok(Visitor { person, session, csrf, new_form_cookie, request_id, secure_cookies, origin_ok })
+            Ok(Visitor { person, session, csrf, new_form_cookie, request_id, secure_cookies, origin_ok, page })
         })
     }
 }
