@@ -459,6 +459,8 @@ async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend
     for hidden in ["PRIVATE-NOTES-SECRET", "CHECKIN-SECRET", "Rater-Secret", "NOTES-SECRET"] {
         assert!(!html.contains(hidden), "{hidden} on the leader's page");
     }
+    // Due on 1 March and still to do: flagged, in words.
+    assert!(html.contains(">To do</span> <span class=\"pill overdue\">Overdue</span>"), "{html}");
     // The calendar file of the upcoming session.
     let ics = leader.get(&format!("{page_path}/sessions/{next}/calendar.ics")).await.expect_status(200);
     assert!(ics.header("content-type").unwrap().starts_with("text/calendar"));
@@ -469,7 +471,7 @@ async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend
     let done = leader.submit(&page, &action, &[("note", "Delegated it to Sam")]).await;
     assert_eq!(done.status.as_u16(), 303, "{}", done.text());
     let after = assert_page(&leader.get(&format!("{page_path}?done=1")).await, 200);
-    assert!(after.contains("Marked done") && after.contains("done</span>"));
+    assert!(after.contains("Marked done") && after.contains(">Done</span>") && !after.contains("Overdue"));
     let items = p.call(&app, "coach", Method::GET, "/action-items", None).await.expect_status(200).json();
     assert_eq!(items["items"][0]["status"], "done");
     assert_eq!(items["items"][0]["leader_note"], "Delegated it to Sam");

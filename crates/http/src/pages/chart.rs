@@ -82,10 +82,18 @@ pub fn outcome(title: &str, baseline: Option<&str>, target: Option<&str>, points
         let _ =
             write!(svg, r##"<polyline points="{}" fill="none" stroke="#0b4f9c" stroke-width="2"/>"##, line.join(" "));
     }
+    let last = values.len().saturating_sub(1);
     for (i, (label, v)) in values.iter().enumerate() {
+        // The first and last labels hang inwards, so that every label stays inside the chart.
+        let anchor = match i {
+            _ if last == 0 => "middle",
+            0 => "start",
+            i if i == last => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" fill="#0b4f9c"/><text x="{cx:.1}" y="{ly}" text-anchor="middle">{label}</text>"##,
+            r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" fill="#0b4f9c"/><text x="{cx:.1}" y="{ly}" text-anchor="{anchor}">{label}</text>"##,
             cx = x(i),
             cy = y(*v),
             ly = HEIGHT - 8.0,

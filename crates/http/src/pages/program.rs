@@ -110,6 +110,8 @@ struct HomeworkView {
     due: String,
     status: &'static str,
     open: bool,
+    /// Open and past its due date.
+    overdue: bool,
     action: String,
 }
 
@@ -165,7 +167,7 @@ fn when(t: keel_domain::time::Timestamp) -> String {
 fn outcome_view(outcome: &Outcome, measurements: &[Measurement]) -> OutcomeView {
     let mine: Vec<&Measurement> = measurements.iter().filter(|m| m.outcome_id == outcome.id).collect();
     let points: Vec<Point<'_>> =
-        mine.iter().map(|m| Point { label: m.measured_at.format("%b %y").to_string(), value: &m.value }).collect();
+        mine.iter().map(|m| Point { label: m.measured_at.format("%b %Y").to_string(), value: &m.value }).collect();
     let base = super::designs::outcome_view(outcome);
     OutcomeView {
         chart: chart::outcome(&outcome.title, outcome.baseline.as_deref(), outcome.target.as_deref(), &points)
@@ -208,6 +210,15 @@ pub(super) enum Loaded {
     Coach(Box<CoachData>),
     Leader(Box<LeaderData>),
     Overview(Box<OverviewData>),
+}
+
+/// Homework's status in words.
+fn homework_status(status: ActionItemStatus) -> &'static str {
+    match status {
+        ActionItemStatus::Open => "To do",
+        ActionItemStatus::Done => "Done",
+        ActionItemStatus::Dropped => "Dropped",
+    }
 }
 
 /// A session's status in words.
@@ -305,8 +316,9 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
                 title: i.title.clone(),
                 details: i.details.clone().unwrap_or_default(),
                 due: i.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default(),
-                status: i.status.as_str(),
+                status: homework_status(i.status),
                 open: i.status == ActionItemStatus::Open,
+                overdue: i.status == ActionItemStatus::Open && i.due_date.is_some_and(|d| d < now.date_naive()),
                 action: format!("/engagements/{}/action-items/{}/done", engagement.id, i.id),
             })
             .collect(),
