@@ -3,11 +3,14 @@
 //! from the domain's state machine (the same guards a transition request meets), not from a
 //! second copy of its rules (docs/program.md).
 
-use keel_domain::engagement::{Engagement, Move, Mover, ProgramFacts, moves, next_for_coach};
+use keel_domain::coaching::{ActionItem, LedgerMonth, NewSession, Session, SessionStatus};
+use keel_domain::engagement::{Engagement, Move, Mover, Phase, ProgramFacts, moves, next_for_coach};
 use keel_domain::policy;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
 use keel_domain::stakeholders::{Rater, RaterStanding, Theme, chase};
-use keel_persistence::repo::{program, stakeholders};
+use keel_domain::template::{PlannedSession, SessionRequest};
+use keel_domain::{EngagementId, SessionId};
+use keel_persistence::repo::{action_items, program, sessions, stakeholders};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::Caller;
@@ -30,6 +33,15 @@ pub struct Workspace {
     pub raters: Vec<(Rater, RaterStanding)>,
     /// Every theme, released or not.
     pub themes: Vec<Theme>,
+    /// Every session, in time order, content and all (the coach's private notes are theirs).
+    pub sessions: Vec<Session>,
+    /// The hours ledger, month by month.
+    pub ledger: Vec<LedgerMonth>,
+    /// What scheduling a session would fill in from the template (its time aside), while the
+    /// program is in coaching.
+    pub next_session: Option<NewSession>,
+    /// Homework, with the leader's notes.
+    pub action_items: Vec<ActionItem>,
 }
 
 /// The workspace of the engagement of `people` (read by [`crate::pages::participants`], which
@@ -48,7 +60,19 @@ pub fn workspace(
     let facts = crate::engagements::facts(conn, engagement)?;
     let raters = standings(conn, engagement)?;
     let (offered, next) = offered_moves(conn, engagement, &facts, Some(&raters))?;
+    let template = crate::templates::of_engagement(conn, engagement)?;
+    let next_session = if engagement.phase == Phase::Coaching {
+        let places = crate::sessions::plan_places(conn, engagement)?;
+        let request = SessionRequest { scheduled_at: Some(keel_domain::time::now()), ..SessionRequest::default() };
+        template.definition.new_session(request, &places, None).ok()
+    } else {
+        None
+    };
     Ok(Ok(Workspace {
+        sessions: sessions::list(conn, id)?,
+        ledger: crate::sessions::ledger_of(conn, engagement)?,
+        next_session,
+        action_items: action_items::list(conn, id, &Default::default())?,
         themes: stakeholders::themes(conn, id, false)?,
         raters,
         context: program::get_context(conn, id)?,
@@ -119,4 +143,46 @@ pub fn next_thing(
     }
     let facts = crate::engagements::facts(conn, engagement)?;
     Ok(offered_moves(conn, engagement, &facts, None)?.1)
+}
+
+/// What the page to complete a session shows the coach.
+#[derive(Clone, Debug)]
+pub struct ToComplete {
+    pub engagement: Engagement,
+    pub session: Session,
+    /// The ledger of the session's month.
+    pub month: LedgerMonth,
+    /// The template's planned session it realizes (its choice among them).
+    pub planned: Option<PlannedSession>,
+}
+
+/// The session `session_id` as its coach completes it: 404 for anyone else, 409 when it is not
+/// open to completion.
+pub fn to_complete(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, session_id): (EngagementId, SessionId),
+) -> Result<ToComplete, StoreError> {
+    let engagement = crate::engagements::get(conn, caller, engagement_id)?;
+    if !policy::works_on(&caller.principal, &engagement) {
+        return Err(StoreError::not_found("session"));
+    }
+    let session = sessions::get(conn, engagement_id, session_id)?;
+    if matches!(session.status, SessionStatus::Completed | SessionStatus::Cancelled | SessionStatus::NoShow) {
+        return Err(keel_domain::DomainError::conflict(
+            "session_closed",
+            format!("the session is {}: it is completed no more", session.status),
+        )
+        .into());
+    }
+    let template = crate::templates::of_engagement(conn, &engagement)?;
+    let planned = session.plan_index.and_then(|i| template.definition.planned_sessions.get(i as usize)).cloned();
+    let month = crate::sessions::ledger_of(conn, &engagement)?.into_iter().find(|m| m.month == session.month());
+    let month = month.unwrap_or(LedgerMonth {
+        month: session.month(),
+        budget_minutes: 0,
+        extension_minutes: 0,
+        used_minutes: 0,
+    });
+    Ok(ToComplete { engagement, session, month, planned })
 }

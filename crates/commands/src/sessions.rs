@@ -106,7 +106,7 @@ pub fn calendar(
 }
 
 /// The places in the template's plan that the engagement's sessions hold.
-fn plan_places(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<u32>, StoreError> {
+pub(crate) fn plan_places(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<u32>, StoreError> {
     Ok(sessions::list(conn, engagement.id)?
         .into_iter()
         .filter(Session::holds_plan_place)
@@ -276,7 +276,7 @@ pub fn hours(
 
 /// The ledger: budget per month from the engagement, approved extensions, and usage from
 /// completed sessions (and no-shows, when the organization counts them).
-fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
+pub(crate) fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
     let used: Vec<(Month, i64)> = sessions::list(conn, engagement.id)?
         .into_iter()

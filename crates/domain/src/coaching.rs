@@ -360,6 +360,13 @@ impl LedgerMonth {
     pub fn remaining_minutes(&self) -> i64 {
         self.available_minutes() - self.used_minutes
     }
+
+    /// What the month lacks to cover `minutes` more, rounded up to the half hour (0 when it
+    /// covers them): the extension to ask the sponsors for.
+    pub fn shortfall_minutes(&self, minutes: i64) -> i64 {
+        let short = (self.used_minutes + minutes - self.available_minutes()).max(0);
+        (short + 29) / 30 * 30
+    }
 }
 
 /// The ledger from the start month to the planned end month. `used` are (month, minutes) of

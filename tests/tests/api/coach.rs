@@ -15,6 +15,7 @@ both_backends! {
     fn only_the_coach_may_use_the_workspace_forms(backend: Backend);
     fn the_coach_runs_the_360_on_the_page(backend: Backend);
     fn deep_links_and_used_links_go_on_to_their_page(backend: Backend);
+    fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -283,4 +284,100 @@ async fn deep_links_and_used_links_go_on_to_their_page(backend: Backend) {
     assert_eq!((icon.status.as_u16(), icon.header("content-type").as_deref()), (200, Some("image/svg+xml")));
     let home = assert_page(&other.get("/home").await, 200);
     assert!(home.contains("rel=\"icon\" href=\"/assets/favicon.svg\""), "{home}");
+}
+
+async fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::to_coaching(&app).await;
+    let e = p.engagement.clone();
+    let page_path = format!("/engagements/{e}");
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let sessions_of = || {
+        let (app, p) = (&app, &p);
+        async move { p.call(app, "coach", Method::GET, "/sessions", None).await.expect_status(200).json()["items"].clone() }
+    };
+
+    // Scheduling: a time that cannot be read keeps the agenda typed; then it is scheduled.
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("Schedule a session") && html.contains("Hours, month by month"), "{html}");
+    assert!(html.contains("March 2026"), "months in words: {html}");
+    let schedule = format!("/engagements/{e}/sessions");
+    let typed = [("at", "next tuesday"), ("minutes", "60"), ("format", "video"), ("agenda", "AGENDA-TYPED")];
+    let html = assert_page(&coach.submit(&page, &schedule, &typed).await, 422);
+    assert!(html.contains("AGENDA-TYPED</textarea>") && html.contains("id=\"session-at-e\""), "{html}");
+    let typed = [("at", "2026-03-10T09:00"), ("minutes", "60"), ("format", "video"), ("agenda", "AGENDA-TYPED")];
+    assert_eq!(coach.submit(&page, &schedule, &typed).await.status.as_u16(), 303);
+    let listed = sessions_of().await;
+    assert_eq!(listed[0]["scheduled_at"], "2026-03-10T09:00:00Z", "{listed}");
+    let session = listed[0]["id"].as_str().unwrap().to_owned();
+
+    // Moved, from the page opened before: a second move from the same page is refused (412).
+    let page = coach.get(&page_path).await;
+    let change = format!("/engagements/{e}/sessions/{session}/change");
+    let moved =
+        send(&mut coach, &page, &change, &[("action", "move"), ("at", "2026-03-11T10:00"), ("minutes", "60")]).await;
+    assert_eq!(moved.status.as_u16(), 303, "{}", moved.text());
+    assert_eq!(sessions_of().await[0]["scheduled_at"], "2026-03-11T10:00:00Z");
+    let again =
+        send(&mut coach, &page, &change, &[("action", "move"), ("at", "2026-03-12T10:00"), ("minutes", "60")]).await;
+    assert_page(&again, 412);
+
+    // Completing more than the month holds: refused, the extension offered filled in, the text kept.
+    let complete = format!("/engagements/{e}/sessions/{session}/complete");
+    let form = coach.get(&complete).await;
+    assert!(assert_page(&form, 200).contains("Hours in March 2026"));
+    let typed = [
+        ("actual_minutes", "240"),
+        ("shared_summary", "SUMMARY-TYPED"),
+        ("private_notes", "PRIVATE-TYPED"),
+        ("hw1_title", "HOMEWORK-TYPED"),
+        ("hw1_due", "2026-03-20"),
+        ("next_steps", "NEXT-STEPS-TYPED"),
+        ("next_at", "2026-03-25T09:00"),
+    ];
+    let refused = coach.submit(&form, &complete, &typed).await;
+    let html = assert_page(&refused, 409);
+    assert!(html.contains("Ask the sponsors for more hours") && html.contains("name=\"hours\" value=\"1\""), "{html}");
+    assert!(html.contains("SUMMARY-TYPED</textarea>") && html.contains("value=\"HOMEWORK-TYPED\""), "{html}");
+    // The extension request keeps the completion too; the sponsors are mailed.
+    let mut extension: Vec<(&str, &str)> =
+        vec![("session", session.as_str()), ("month", "2026-03"), ("hours", "1"), ("reason", "An intense month")];
+    extension.extend_from_slice(&typed);
+    let asked = coach.submit(&refused, &format!("/engagements/{e}/extensions"), &extension).await;
+    let html = assert_page(&asked, 200);
+    assert!(html.contains("The extension is requested") && html.contains("SUMMARY-TYPED</textarea>"), "{html}");
+    mail_to(&smtp, "sponsor@acme.test", "Extension request").await;
+
+    // Completed within the month: the homework and the proposed next session follow.
+    let typed = [
+        ("actual_minutes", "60"),
+        ("shared_summary", "SUMMARY-TYPED"),
+        ("private_notes", "PRIVATE-TYPED"),
+        ("hw1_title", "HOMEWORK-TYPED"),
+        ("hw1_due", "2026-03-20"),
+        ("next_steps", "NEXT-STEPS-TYPED"),
+        ("next_at", "2026-03-25T09:00"),
+    ];
+    let done = coach.submit(&form, &complete, &typed).await;
+    assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    let listed = sessions_of().await;
+    assert_eq!(listed[0]["status"], "completed");
+    assert_eq!(listed[1]["status"], "proposed", "{listed}");
+    let html = assert_page(&coach.get(&page_path).await, 200);
+    assert!(
+        html.contains("Confirm this time") && html.contains("HOMEWORK-TYPED") && html.contains("Overdue"),
+        "{html}"
+    );
+    assert!(assert_page(&coach.get(&complete).await, 409).contains("completed no more"));
+    let items = p.call(&app, "coach", Method::GET, "/action-items", None).await.expect_status(200).json();
+    assert!(items["items"].as_array().unwrap().iter().any(|i| i["title"] == "HOMEWORK-TYPED"), "{items}");
+
+    // The leader reads the summary and the homework, never the private notes.
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let theirs = assert_page(&leader.get(&page_path).await, 200);
+    assert!(theirs.contains("SUMMARY-TYPED") && theirs.contains("HOMEWORK-TYPED"), "{theirs}");
+    assert!(!theirs.contains("PRIVATE-TYPED"), "{theirs}");
+    // Nobody but the coach opens the completion page.
+    assert_page(&leader.get(&complete).await, 404);
 }

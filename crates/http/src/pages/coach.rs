@@ -12,7 +12,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDate;
 use keel_commands::coach::Workspace;
-use keel_commands::sessions::SeenSession;
 use keel_domain::coaching::LedgerMonth;
 use keel_domain::engagement::Phase;
 use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
@@ -28,19 +27,17 @@ use crate::state::AppState;
 /// What the coach's page is drawn from.
 pub(super) struct CoachData {
     pub workspace: Workspace,
-    pub sessions: Vec<SeenSession>,
-    pub ledger: Vec<LedgerMonth>,
 }
 
 /// A form the command refused, shown on the form it came from.
 pub(super) struct Refused {
     /// The form's name (its section's anchor): `context`, `outcome`, `rater-<id>`, ….
-    form: String,
-    text: String,
+    pub(super) form: String,
+    pub(super) text: String,
     /// Field name (as in the form) and what is wrong with it.
-    fields: Vec<(String, String)>,
+    pub(super) fields: Vec<(String, String)>,
     /// The record changed since the form was opened: nothing was saved.
-    stale: bool,
+    pub(super) stale: bool,
 }
 
 struct MoveView {
@@ -85,12 +82,6 @@ struct OutcomeRow {
     measure: String,
     baseline: String,
     target: String,
-}
-
-struct SessionRow {
-    when: String,
-    minutes: u32,
-    status: &'static str,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -235,7 +226,12 @@ pub(super) struct CoachPage {
     rater: RaterForm,
     themes: Vec<ThemeView>,
     theme: ThemeForm,
-    sessions: Vec<SessionRow>,
+    sessions: Vec<super::coach_sessions::SessionCard>,
+    schedule: super::coach_sessions::ScheduleForm,
+    may_schedule: bool,
+    ledger: Vec<super::coach_sessions::LedgerRow>,
+    action_items: Vec<super::coach_sessions::ItemRow>,
+    item: super::coach_sessions::ItemForm,
     message: Option<&'static str>,
     refused: Option<Refused>,
 }
@@ -258,6 +254,7 @@ impl CoachPage {
             Phase::Context => ["context", "outcome"].contains(&step),
             Phase::LeaderInterview => step == "interview",
             Phase::StakeholderInterviews => ["raters", "themes"].contains(&step),
+            Phase::Coaching => ["sessions", "items"].contains(&step),
             _ => false,
         };
         let refused =
@@ -282,7 +279,7 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
-fn optional(text: &str) -> Option<String> {
+pub(super) fn optional(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
@@ -291,12 +288,12 @@ fn day(d: NaiveDate) -> String {
 }
 
 /// The version a form was opened at: the record must still be at it (0: none was recorded yet).
-fn opened_at(version: &str) -> Option<Precondition> {
+pub(super) fn opened_at(version: &str) -> Option<Precondition> {
     version.trim().parse::<i64>().ok().map(|v| Precondition::OneOf(vec![v]))
 }
 
 /// A date typed in a form (`2026-12-07`, as a date field sends it); empty is none.
-fn date_field(form: &str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
+pub(super) fn date_field(form: &str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -345,14 +342,16 @@ fn recorded_interview(workspace: &Workspace) -> InterviewForm {
 /// What a form typed, kept on the page it is shown again on.
 #[derive(Default)]
 pub(super) struct Drafts {
-    rater: Option<RaterForm>,
+    pub(super) schedule: Option<super::coach_sessions::ScheduleForm>,
+    pub(super) item: Option<super::coach_sessions::ItemForm>,
+    pub(super) rater: Option<RaterForm>,
     /// A rater's interview, by rater.
-    rater_interview: Option<(RaterId, RaterInterviewForm)>,
-    theme: Option<ThemeForm>,
-    context: Option<ContextForm>,
-    outcome: Option<OutcomeForm>,
-    interview: Option<InterviewForm>,
-    reason: Option<String>,
+    pub(super) rater_interview: Option<(RaterId, RaterInterviewForm)>,
+    pub(super) theme: Option<ThemeForm>,
+    pub(super) context: Option<ContextForm>,
+    pub(super) outcome: Option<OutcomeForm>,
+    pub(super) interview: Option<InterviewForm>,
+    pub(super) reason: Option<String>,
 }
 
 pub(super) fn coach_page(
@@ -362,7 +361,8 @@ pub(super) fn coach_page(
     drafts: Drafts,
     refused: Option<Refused>,
 ) -> CoachPage {
-    let CoachData { workspace, sessions, ledger } = data;
+    let CoachData { workspace } = data;
+    let ledger = &workspace.ledger;
     let engagement = &workspace.people.engagement;
     let today = keel_domain::time::now();
     let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
@@ -458,14 +458,14 @@ pub(super) fn coach_page(
             })
             .collect(),
         theme: drafts.theme.unwrap_or_default(),
-        sessions: sessions
-            .iter()
-            .map(|s| SessionRow {
-                when: s.session.scheduled_at.format("%A %-d %B %Y, %H:%M UTC").to_string(),
-                minutes: s.session.duration_minutes,
-                status: super::program::session_status(s.session.status),
-            })
-            .collect(),
+        sessions: workspace.sessions.iter().map(|session| super::coach_sessions::row(engagement.id, session)).collect(),
+        schedule: drafts
+            .schedule
+            .unwrap_or_else(|| super::coach_sessions::schedule_draft(workspace.next_session.as_ref())),
+        may_schedule: workspace.next_session.is_some(),
+        ledger: ledger.iter().map(super::coach_sessions::ledger_row).collect(),
+        action_items: workspace.action_items.iter().map(super::coach_sessions::item_row).collect(),
+        item: drafts.item.unwrap_or_default(),
         message,
         refused,
     }
@@ -488,12 +488,16 @@ pub(super) fn saved_message(saved: &str) -> Option<&'static str> {
         "rater-interview" => Some("The rater's interview is recorded. It stays yours alone."),
         "theme" => Some("The theme is added."),
         "release" => Some("The themes are released: the leader and the sponsors can read them."),
+        "session" => Some("The session is scheduled; the leader's calendar invitation is on its way."),
+        "session-changed" => Some("The session is changed; the leader is told by mail."),
+        "completed" => Some("The session is completed: the leader reads the shared summary and the homework."),
+        "item" => Some("The action item is set for the leader."),
         _ => None,
     }
 }
 
 /// A command's answer to a form: on to the page (303), or the page again with the refusal.
-async fn answer<T>(
+pub(super) async fn answer<T>(
     state: &AppState,
     visitor: &Visitor,
     id: EngagementId,
@@ -519,7 +523,7 @@ async fn answer<T>(
     show_refused(state, visitor, id, refused, drafts).await
 }
 
-async fn show_refused(
+pub(super) async fn show_refused(
     state: &AppState,
     visitor: &Visitor,
     id: EngagementId,
@@ -662,7 +666,7 @@ pub async fn phase(
 }
 
 /// A choice from a form's list that is not one of its options: the form was not Keel's.
-fn unreadable() -> PageError {
+pub(super) fn unreadable() -> PageError {
     PageError::new(
         StatusCode::BAD_REQUEST,
         "The form could not be read",

@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod coach;
+pub mod coach_sessions;
 pub mod designs;
 pub mod extensions;
 pub mod feedback;
@@ -62,6 +63,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/engagements/{id}/raters/{rater}/interview", web::post().to(coach::rater_interview))
         .route("/engagements/{id}/themes", web::post().to(coach::add_theme))
         .route("/engagements/{id}/themes/release", web::post().to(coach::release_themes))
+        .route("/engagements/{id}/sessions", web::post().to(coach_sessions::schedule))
+        .route("/engagements/{id}/sessions/{session}/change", web::post().to(coach_sessions::change))
+        .route("/engagements/{id}/sessions/{session}/complete", web::get().to(coach_sessions::completion_form))
+        .route("/engagements/{id}/sessions/{session}/complete", web::post().to(coach_sessions::complete))
+        .route("/engagements/{id}/extensions", web::post().to(coach_sessions::request_extension))
+        .route("/engagements/{id}/action-items", web::post().to(coach_sessions::add_item))
         .route("/engagements/{id}/sessions/{session}/calendar.ics", web::get().to(program::calendar))
         .route("/engagements/{id}/action-items/{item}/done", web::post().to(program::homework_done))
         .route("/engagements/{id}/designs/{version}", web::get().to(designs::review))

@@ -243,11 +243,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
             use keel_commands::{action_items, coach, pages, program, sessions};
             let people = pages::participants(conn, &caller, id)?;
             let people = match coach::workspace(conn, &caller, people)? {
-                Ok(workspace) => {
-                    let sessions = sessions::list(conn, &caller, id)?;
-                    let (_, ledger) = sessions::hours(conn, &caller, id)?;
-                    return Ok(Loaded::Coach(Box::new(CoachData { workspace, sessions, ledger })));
-                }
+                Ok(workspace) => return Ok(Loaded::Coach(Box::new(CoachData { workspace }))),
                 Err(people) => people,
             };
             let engagement = people.engagement.clone();
