@@ -4,13 +4,14 @@
 //! second copy of its rules (docs/program.md).
 
 use keel_domain::coaching::{ActionItem, LedgerMonth, NewSession, Session, SessionStatus};
+use keel_domain::design::{Decision, Design};
 use keel_domain::engagement::{Engagement, Move, Mover, Phase, ProgramFacts, moves, next_for_coach};
 use keel_domain::policy;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
 use keel_domain::stakeholders::{Rater, RaterStanding, Theme, chase};
 use keel_domain::template::{PlannedSession, SessionRequest};
 use keel_domain::{EngagementId, SessionId};
-use keel_persistence::repo::{action_items, program, sessions, stakeholders};
+use keel_persistence::repo::{action_items, designs, program, sessions, stakeholders};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::Caller;
@@ -42,6 +43,9 @@ pub struct Workspace {
     pub next_session: Option<NewSession>,
     /// Homework, with the leader's notes.
     pub action_items: Vec<ActionItem>,
+    /// Every version of the program design, oldest first, and every decision on them.
+    pub designs: Vec<Design>,
+    pub decisions: Vec<Decision>,
 }
 
 /// The workspace of the engagement of `people` (read by [`crate::pages::participants`], which
@@ -73,6 +77,8 @@ pub fn workspace(
         ledger: crate::sessions::ledger_of(conn, engagement)?,
         next_session,
         action_items: action_items::list(conn, id, &Default::default())?,
+        designs: designs::list(conn, id)?,
+        decisions: designs::decisions(conn, id, None)?,
         themes: stakeholders::themes(conn, id, false)?,
         raters,
         context: program::get_context(conn, id)?,
@@ -185,4 +191,39 @@ pub fn to_complete(
         used_minutes: 0,
     });
     Ok(ToComplete { engagement, session, month, planned })
+}
+
+/// What the design composer shows the coach: the version, the one before it (what changed, and
+/// the decisions on it), the released themes and the outcomes to choose from.
+#[derive(Clone, Debug)]
+pub struct Composer {
+    pub people: Participants,
+    pub design: Design,
+    pub previous: Option<Design>,
+    pub decisions: Vec<Decision>,
+    pub themes: Vec<Theme>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Design version `version` as its coach composes it; 404 for anyone else.
+pub fn composer(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, version): (EngagementId, i32),
+) -> Result<Composer, StoreError> {
+    let people = crate::pages::participants(conn, caller, engagement_id)?;
+    if !policy::works_on(&caller.principal, &people.engagement) {
+        return Err(StoreError::not_found("design version"));
+    }
+    let all = designs::list(conn, engagement_id)?;
+    let design = all.iter().find(|d| d.version == version).cloned().ok_or(StoreError::not_found("design version"))?;
+    let previous = all.iter().rev().find(|d| d.version < version).cloned();
+    Ok(Composer {
+        design,
+        previous,
+        decisions: designs::decisions(conn, engagement_id, None)?,
+        themes: stakeholders::themes(conn, engagement_id, true)?,
+        outcomes: program::outcomes(conn, engagement_id)?,
+        people,
+    })
 }

@@ -16,6 +16,7 @@ both_backends! {
     fn the_coach_runs_the_360_on_the_page(backend: Backend);
     fn deep_links_and_used_links_go_on_to_their_page(backend: Backend);
     fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend);
+    fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -380,4 +381,82 @@ async fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend
     assert!(!theirs.contains("PRIVATE-TYPED"), "{theirs}");
     // Nobody but the coach opens the completion page.
     assert_page(&leader.get(&complete).await, 404);
+}
+
+async fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::to_assessment_design(&app).await;
+    let e = p.engagement.clone();
+    let page_path = format!("/engagements/{e}");
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let page = coach.get(&page_path).await;
+    assert!(assert_page(&page, 200).contains("Start the design"));
+    let started = coach.submit(&page, &format!("/engagements/{e}/designs"), &[]).await;
+    let composer = format!("/engagements/{e}/designs/1/edit");
+    assert_eq!(started.header("location").as_deref(), Some(composer.as_str()));
+
+    // The composer offers the released theme and the outcome; a titleless item is refused with
+    // everything typed kept.
+    let form = coach.get(&composer).await;
+    let html = assert_page(&form, 200);
+    assert!(html.contains("Calm") && html.contains("Delegates") && html.contains("item3_title"), "{html}");
+    let revision = hidden(&html, &composer, "revision");
+    let (theme, outcome) = (p.theme.as_str(), p.outcome.as_str());
+    let typed = [
+        ("revision", revision.as_str()),
+        ("summary", "SUMMARY-TYPED"),
+        ("theme", theme),
+        ("outcome", outcome),
+        ("item1_kind", "practice"),
+        ("item1_title", "Pause before replying"),
+        ("item1_cadence", "daily"),
+        ("item2_kind", "reading"),
+        ("item2_title", ""),
+        ("item2_description", "A book on delegation"),
+    ];
+    let html = assert_page(&coach.submit(&form, &composer, &typed).await, 422);
+    assert!(html.contains("SUMMARY-TYPED</textarea>") && html.contains("value=\"A book on delegation\""), "{html}");
+    assert!(html.contains("id=\"item2-e\"") && html.contains(&format!("value=\"{theme}\" checked")), "{html}");
+    let mut typed = typed.to_vec();
+    typed[8] = ("item2_title", "The delegation book");
+    let saved = coach.submit(&form, &composer, &typed).await;
+    assert_eq!(saved.header("location").as_deref(), Some(format!("{composer}?saved=1").as_str()));
+    let design = p.call(&app, "coach", Method::GET, "/designs/1", None).await.expect_status(200).json();
+    assert_eq!(design["summary"], "SUMMARY-TYPED");
+    assert_eq!(design["items"][1]["title"], "The delegation book", "{design}");
+    assert_eq!(design["theme_ids"], json!([theme]));
+
+    // A form opened before the draft changed elsewhere saves nothing.
+    p.call(&app, "coach", Method::PATCH, "/designs/1", Some(json!({ "summary": "FROM-THE-API" })))
+        .await
+        .expect_status(200);
+    let html = assert_page(&coach.submit(&form, &composer, &typed).await, 412);
+    assert!(html.contains("Changed since you opened it") && html.contains("SUMMARY-TYPED</textarea>"), "{html}");
+
+    // Submitted from the composer: the program moves to the sponsors' review; the approvers are mailed.
+    let form = coach.get(&composer).await;
+    let revision = hidden(&form.text(), &format!("/engagements/{e}/designs/1/submit"), "revision");
+    let submit = format!("/engagements/{e}/designs/1/submit");
+    let submitted = coach.submit(&form, &submit, &[("revision", revision.as_str())]).await;
+    assert_eq!(submitted.status.as_u16(), 303, "{}", submitted.text());
+    mail_to(&smtp, "leader@acme.test", "awaits your decision").await;
+    let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
+    assert_eq!(engagement.expect_status(200).json()["phase"], "sponsor_review");
+
+    // Changes asked for with a comment: the workspace says who and what; version 2 starts from 1.
+    let decision = json!({ "decision": "request_changes", "comment": "More on delegation" });
+    p.call(&app, "sponsor", Method::POST, "/designs/1/decisions", Some(decision)).await.expect_status(201);
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("sponsor: asked for changes — “More on delegation”"), "{html}");
+    let started = coach.submit(&page, &format!("/engagements/{e}/designs"), &[("copy_from", "1")]).await;
+    let composer = format!("/engagements/{e}/designs/2/edit");
+    assert_eq!(started.header("location").as_deref(), Some(composer.as_str()));
+    let html = assert_page(&coach.get(&composer).await, 200);
+    assert!(html.contains("What changed since version 1") && html.contains("More on delegation"), "{html}");
+    assert!(html.contains("FROM-THE-API</textarea>"), "version 2 starts as a copy of 1: {html}");
+
+    // Nobody else composes.
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    assert_page(&leader.get(&composer).await, 404);
 }

@@ -13,6 +13,7 @@ use askama::Template;
 use chrono::NaiveDate;
 use keel_commands::coach::Workspace;
 use keel_domain::coaching::LedgerMonth;
+use keel_domain::design::DesignStatus;
 use keel_domain::engagement::Phase;
 use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
 use keel_domain::stakeholders::{RaterChanges, RaterStanding, Relationship, ThemeChanges, ThemeKind};
@@ -75,6 +76,14 @@ fn relationship(r: Relationship) -> &'static str {
         Relationship::DirectReport => "Direct report",
         Relationship::Other => "Other",
     }
+}
+
+struct DesignRow {
+    version: i32,
+    status: &'static str,
+    draft: bool,
+    /// Who decided what, with their comment.
+    decisions: Vec<String>,
 }
 
 struct OutcomeRow {
@@ -230,6 +239,10 @@ pub(super) struct CoachPage {
     schedule: super::coach_sessions::ScheduleForm,
     may_schedule: bool,
     ledger: Vec<super::coach_sessions::LedgerRow>,
+    designs: Vec<DesignRow>,
+    /// A new version may be started (no draft is open, the program is at its design).
+    may_start_design: bool,
+    last_design: Option<i32>,
     action_items: Vec<super::coach_sessions::ItemRow>,
     item: super::coach_sessions::ItemForm,
     message: Option<&'static str>,
@@ -255,6 +268,7 @@ impl CoachPage {
             Phase::LeaderInterview => step == "interview",
             Phase::StakeholderInterviews => ["raters", "themes"].contains(&step),
             Phase::Coaching => ["sessions", "items"].contains(&step),
+            Phase::AssessmentDesign => ["design", "themes"].contains(&step),
             _ => false,
         };
         let refused =
@@ -464,6 +478,31 @@ pub(super) fn coach_page(
             .unwrap_or_else(|| super::coach_sessions::schedule_draft(workspace.next_session.as_ref())),
         may_schedule: workspace.next_session.is_some(),
         ledger: ledger.iter().map(super::coach_sessions::ledger_row).collect(),
+        designs: workspace
+            .designs
+            .iter()
+            .map(|d| DesignRow {
+                version: d.version,
+                status: super::designs::status_text(d.status),
+                draft: d.status == DesignStatus::Draft,
+                decisions: workspace
+                    .decisions
+                    .iter()
+                    .filter(|x| x.design_version == d.version)
+                    .map(|x| {
+                        let who = workspace.people.name_of(x.approver_id);
+                        let verdict = super::designs::verdict_text(x.verdict);
+                        match &x.comment {
+                            Some(comment) => format!("{who}: {verdict} — “{comment}”"),
+                            None => format!("{who}: {verdict}"),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+        may_start_design: engagement.phase == Phase::AssessmentDesign
+            && keel_domain::design::may_draft(workspace.designs.last()).is_ok(),
+        last_design: workspace.designs.last().map(|d| d.version),
         action_items: workspace.action_items.iter().map(super::coach_sessions::item_row).collect(),
         item: drafts.item.unwrap_or_default(),
         message,
@@ -492,6 +531,7 @@ pub(super) fn saved_message(saved: &str) -> Option<&'static str> {
         "session-changed" => Some("The session is changed; the leader is told by mail."),
         "completed" => Some("The session is completed: the leader reads the shared summary and the homework."),
         "item" => Some("The action item is set for the leader."),
+        "submitted" => Some("The design is submitted: the leader and the sponsors are mailed for their decision."),
         _ => None,
     }
 }

@@ -39,6 +39,7 @@ struct ItemGroup {
 }
 
 struct DecisionView {
+    version: i32,
     who: String,
     decision: &'static str,
     comment: String,
@@ -89,7 +90,7 @@ pub(super) fn status_text(status: DesignStatus) -> &'static str {
     }
 }
 
-fn verdict_text(verdict: Verdict) -> &'static str {
+pub(super) fn verdict_text(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Approve => "approved",
         Verdict::RequestChanges => "asked for changes",
@@ -121,7 +122,7 @@ pub(super) fn outcome_view(outcome: &Outcome) -> OutcomeView {
     }
 }
 
-fn change_text(change: &DesignChange) -> String {
+pub(super) fn change_text(change: &DesignChange) -> String {
     match change {
         DesignChange::Summary => "The summary was rewritten.".to_owned(),
         DesignChange::ItemAdded(title) => format!("Added: {title}."),
@@ -142,7 +143,9 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, version: i3
         .run(move |conn| {
             use keel_commands::{designs, program, stakeholders};
             let people = keel_commands::pages::participants(conn, &caller, id)?;
-            let (design, decisions) = designs::get(conn, &caller, (id, version))?;
+            let design = designs::get(conn, &caller, (id, version))?.0;
+            // Every version's decisions: who decided what, with their comment, for each.
+            let decisions = designs::list(conn, &caller, id)?.1;
             let previous = if version > 1 { Some(designs::get(conn, &caller, (id, version - 1))?.0) } else { None };
             let themes = stakeholders::themes_for_review(conn, &caller, id)?;
             let themes = themes.into_iter().filter(|t| design.theme_ids.contains(&t.id)).collect();
@@ -156,7 +159,7 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, version: i3
 fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Option<String>) -> Review {
     let Loaded { people, design, decisions, previous, themes, outcomes } = loaded;
     let me = visitor.person.as_ref().map(|p| p.id);
-    let mine = decisions.iter().find(|d| Some(d.approver_id) == me);
+    let mine = decisions.iter().find(|d| d.design_version == design.version && Some(d.approver_id) == me);
     let awaits = |person| design::awaits_decision(&people.engagement, &design, &decisions, person);
     let may_decide = me.is_some_and(awaits);
     let waiting_for = people
@@ -199,7 +202,9 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
         changes: previous.map(|p| design.changes_since(&p).iter().map(change_text).collect()).unwrap_or_default(),
         decisions: decisions
             .iter()
+            .rev()
             .map(|d| DecisionView {
+                version: d.design_version,
                 who: people.name_of(d.approver_id),
                 decision: verdict_text(d.verdict),
                 comment: d.comment.clone().unwrap_or_default(),

@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod coach;
+pub mod coach_design;
 pub mod coach_sessions;
 pub mod designs;
 pub mod extensions;
@@ -68,6 +69,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/engagements/{id}/sessions/{session}/complete", web::get().to(coach_sessions::completion_form))
         .route("/engagements/{id}/sessions/{session}/complete", web::post().to(coach_sessions::complete))
         .route("/engagements/{id}/extensions", web::post().to(coach_sessions::request_extension))
+        .route("/engagements/{id}/designs", web::post().to(coach_design::start))
+        .route("/engagements/{id}/designs/{version}/edit", web::get().to(coach_design::composer))
+        .route("/engagements/{id}/designs/{version}/edit", web::post().to(coach_design::save))
+        .route("/engagements/{id}/designs/{version}/submit", web::post().to(coach_design::submit))
         .route("/engagements/{id}/action-items", web::post().to(coach_sessions::add_item))
         .route("/engagements/{id}/sessions/{session}/calendar.ics", web::get().to(program::calendar))
         .route("/engagements/{id}/action-items/{item}/done", web::post().to(program::homework_done))
