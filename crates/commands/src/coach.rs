@@ -8,10 +8,11 @@ use keel_domain::design::{Decision, Design};
 use keel_domain::engagement::{Engagement, Move, Mover, Phase, ProgramFacts, moves, next_for_coach};
 use keel_domain::policy;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
+use keel_domain::review::{Review, ReviewKind};
 use keel_domain::stakeholders::{Rater, RaterStanding, Theme, chase};
 use keel_domain::template::{PlannedSession, SessionRequest};
 use keel_domain::{EngagementId, SessionId};
-use keel_persistence::repo::{action_items, designs, program, sessions, stakeholders};
+use keel_persistence::repo::{action_items, designs, program, reviews, sessions, stakeholders};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::Caller;
@@ -225,5 +226,34 @@ pub fn composer(
         themes: stakeholders::themes(conn, engagement_id, true)?,
         outcomes: program::outcomes(conn, engagement_id)?,
         people,
+    })
+}
+
+/// What the page of a review shows the coach: the outcomes with what each intended and its
+/// latest measurement, and the review as recorded so far (it may be recorded again).
+#[derive(Clone, Debug)]
+pub struct ToReview {
+    pub engagement: Engagement,
+    pub outcomes: Vec<Outcome>,
+    pub measurements: Vec<Measurement>,
+    pub review: Option<Review>,
+}
+
+/// The mid or end review of engagement `engagement_id`, as its coach records it; 404 for anyone
+/// else.
+pub fn to_review(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    (engagement_id, kind): (EngagementId, ReviewKind),
+) -> Result<ToReview, StoreError> {
+    let engagement = crate::engagements::get(conn, caller, engagement_id)?;
+    if !policy::works_on(&caller.principal, &engagement) {
+        return Err(StoreError::not_found("review"));
+    }
+    Ok(ToReview {
+        outcomes: program::outcomes(conn, engagement_id)?,
+        measurements: program::measurements(conn, engagement_id)?,
+        review: reviews::get(conn, engagement_id, kind)?,
+        engagement,
     })
 }

@@ -17,6 +17,7 @@ both_backends! {
     fn deep_links_and_used_links_go_on_to_their_page(backend: Backend);
     fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend);
     fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend);
+    fn the_coach_records_the_reviews_on_the_page(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -459,4 +460,76 @@ async fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend)
     // Nobody else composes.
     let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
     assert_page(&leader.get(&composer).await, 404);
+}
+
+async fn the_coach_records_the_reviews_on_the_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::to_coaching(&app).await;
+    let e = p.engagement.clone();
+    let page_path = format!("/engagements/{e}");
+    let to = |phase: &'static str| {
+        let (app, p) = (&app, &p);
+        async move {
+            let moved = p.call(app, "coach", Method::POST, "/transitions", Some(json!({ "to": phase }))).await;
+            moved.expect_status(200);
+        }
+    };
+    to("mid_review").await;
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let html = assert_page(&coach.get(&page_path).await, 200);
+    let mid = format!("/engagements/{e}/reviews/mid");
+    assert!(html.contains(&format!("href=\"{mid}\"")) && html.contains("Record the mid-program review"), "{html}");
+
+    // The outcome's intended change beside where it stands; a review without a narrative keeps
+    // what was typed.
+    let form = coach.get(&mid).await;
+    let html = assert_page(&form, 200);
+    assert!(html.contains("log: 2 → 8") && html.contains("outcome1_actual"), "{html}");
+    let outcome = p.outcome.as_str();
+    let typed = [
+        ("version", "0"),
+        ("outcome1_id", outcome),
+        ("outcome1_actual", "5 a week"),
+        ("narrative", ""),
+        ("program_changes", "CHANGES-TYPED"),
+    ];
+    let html = assert_page(&coach.submit(&form, &mid, &typed).await, 422);
+    assert!(html.contains("value=\"5 a week\"") && html.contains("CHANGES-TYPED</textarea>"), "{html}");
+    assert!(html.contains("id=\"narrative-e\""), "{html}");
+    let mut typed = typed.to_vec();
+    typed[3] = ("narrative", "Halfway, delegating more");
+    let done = coach.submit(&form, &mid, &typed).await;
+    assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    let review = p.call(&app, "coach", Method::GET, "/reviews/mid", None).await.expect_status(200).json();
+    assert_eq!(review["program_changes"], "CHANGES-TYPED");
+
+    // The end review renews the program: the new engagement's page is next.
+    to("coaching").await;
+    to("end_review").await;
+    let end = format!("/engagements/{e}/reviews/end");
+    let form = coach.get(&end).await;
+    let typed = [
+        ("version", "0"),
+        ("outcome1_id", outcome),
+        ("outcome1_actual", "8 a week"),
+        ("outcome1_achieved", "yes"),
+        ("narrative", "A different leader"),
+        ("achievements", "Delegates every week"),
+        ("next_step", "renewed"),
+        ("renewal1_title", "Builds a bench"),
+        ("renewal1_measure", "ready-now successors"),
+        ("renewal1_baseline", "0"),
+        ("renewal1_target", "2"),
+    ];
+    let renewed = coach.submit(&form, &end, &typed).await;
+    assert_eq!(renewed.status.as_u16(), 303, "{}", renewed.text());
+    let next = renewed.header("location").unwrap();
+    assert!(next.starts_with("/engagements/") && next.ends_with("?saved=renewal") && !next.contains(&e), "{next}");
+    let html = assert_page(&coach.get(&next).await, 200);
+    assert!(html.contains("continues as this new engagement") && html.contains("Builds a bench"), "{html}");
+    let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
+    assert_eq!(engagement.expect_status(200).json()["phase"], "renewed");
+    // Nobody else records a review.
+    let mut sponsor = signed_in(&app, &smtp, "sponsor@acme.test").await;
+    assert_page(&sponsor.get(&end).await, 404);
 }

@@ -242,6 +242,8 @@ pub(super) struct CoachPage {
     designs: Vec<DesignRow>,
     /// A new version may be started (no draft is open, the program is at its design).
     may_start_design: bool,
+    /// The review the program is at: its page and its name.
+    review: Option<(String, &'static str)>,
     last_design: Option<i32>,
     action_items: Vec<super::coach_sessions::ItemRow>,
     item: super::coach_sessions::ItemForm,
@@ -503,6 +505,11 @@ pub(super) fn coach_page(
         may_start_design: engagement.phase == Phase::AssessmentDesign
             && keel_domain::design::may_draft(workspace.designs.last()).is_ok(),
         last_design: workspace.designs.last().map(|d| d.version),
+        review: match engagement.phase {
+            Phase::MidReview => Some((format!("/engagements/{}/reviews/mid", engagement.id), "mid-program review")),
+            Phase::EndReview => Some((format!("/engagements/{}/reviews/end", engagement.id), "end-of-program review")),
+            _ => None,
+        },
         action_items: workspace.action_items.iter().map(super::coach_sessions::item_row).collect(),
         item: drafts.item.unwrap_or_default(),
         message,
@@ -531,6 +538,8 @@ pub(super) fn saved_message(saved: &str) -> Option<&'static str> {
         "session-changed" => Some("The session is changed; the leader is told by mail."),
         "completed" => Some("The session is completed: the leader reads the shared summary and the homework."),
         "item" => Some("The action item is set for the leader."),
+        "review" => Some("The review is recorded."),
+        "renewal" => Some("The program continues as this new engagement, with the outcomes of the end review."),
         "submitted" => Some("The design is submitted: the leader and the sponsors are mailed for their decision."),
         _ => None,
     }

@@ -13,6 +13,7 @@
 pub mod chart;
 pub mod coach;
 pub mod coach_design;
+pub mod coach_review;
 pub mod coach_sessions;
 pub mod designs;
 pub mod extensions;
@@ -69,6 +70,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/engagements/{id}/sessions/{session}/complete", web::get().to(coach_sessions::completion_form))
         .route("/engagements/{id}/sessions/{session}/complete", web::post().to(coach_sessions::complete))
         .route("/engagements/{id}/extensions", web::post().to(coach_sessions::request_extension))
+        .route("/engagements/{id}/reviews/{kind}", web::get().to(coach_review::form))
+        .route("/engagements/{id}/reviews/{kind}", web::post().to(coach_review::record))
         .route("/engagements/{id}/designs", web::post().to(coach_design::start))
         .route("/engagements/{id}/designs/{version}/edit", web::get().to(coach_design::composer))
         .route("/engagements/{id}/designs/{version}/edit", web::post().to(coach_design::save))
