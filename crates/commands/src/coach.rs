@@ -257,3 +257,37 @@ pub fn to_review(
         engagement,
     })
 }
+
+/// The group's page as its coach works in it: every participant (now in the group) by name, with
+/// their own outcomes and action items.
+pub struct GroupDesk {
+    pub page: crate::groups::GroupPage,
+    pub participants: Vec<(keel_domain::UserId, String)>,
+    pub outcomes: Vec<keel_domain::group::GroupOutcome>,
+    pub items: Vec<keel_domain::group::GroupActionItem>,
+}
+
+/// The coach's desk of the group of `page` (read by [`crate::groups::page`]), when the caller is
+/// its coach; anyone else gets `page` back.
+pub fn group_desk(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    page: crate::groups::GroupPage,
+) -> Result<Result<GroupDesk, crate::groups::GroupPage>, StoreError> {
+    let group = &page.seen.group;
+    if !policy::coaches_group(&caller.principal, group) {
+        return Ok(Err(page));
+    }
+    let id = group.id;
+    let mut participants = Vec::new();
+    for membership in page.seen.memberships.iter().filter(|m| m.is_current()) {
+        let name = keel_persistence::repo::users::find(conn, membership.user_id)?.map(|u| u.name);
+        participants.push((membership.user_id, name.unwrap_or_else(|| "a former participant".to_owned())));
+    }
+    Ok(Ok(GroupDesk {
+        outcomes: keel_persistence::repo::groups::outcomes(conn, id, None)?,
+        items: keel_persistence::repo::groups::items(conn, id, None)?,
+        participants,
+        page,
+    }))
+}

@@ -351,7 +351,7 @@ pub fn outcomes(
 ) -> Result<Vec<GroupOutcome>, StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::ReadItems { participant })?;
     participant_of(&seen, participant)?;
-    groups::outcomes(conn, id, participant)
+    groups::outcomes(conn, id, Some(participant))
 }
 
 /// The coach sets an outcome of one participant.
@@ -385,7 +385,7 @@ pub fn items(
 ) -> Result<Vec<GroupActionItem>, StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::ReadItems { participant })?;
     participant_of(&seen, participant)?;
-    groups::items(conn, id, participant)
+    groups::items(conn, id, Some(participant))
 }
 
 /// A new action item of one participant.
@@ -471,7 +471,7 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<Gro
         (Some(me), Participation::Current | Participation::Former) => {
             let mine = GroupAction::ReadItems { participant: me };
             policy::check_group(&caller.principal, &seen.group, seen.participation, mine)?;
-            Some((groups::outcomes(conn, id, me)?, groups::items(conn, id, me)?))
+            Some((groups::outcomes(conn, id, Some(me))?, groups::items(conn, id, Some(me))?))
         }
         _ => None,
     };

@@ -650,6 +650,12 @@ pub fn group_relation(
     }
 }
 
+/// Whether `principal` is the group's coach: their page of it is where its sessions are run and
+/// each participant's outcomes and action items set (docs/access.md, groups).
+pub fn coaches_group(principal: &Principal, group: &Group) -> bool {
+    group_relation(principal, group, Participation::Never, Scope::EngagementsWrite) == GroupRelation::Coach
+}
+
 /// What may be done with a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupAction {

@@ -14,6 +14,7 @@ both_backends! {
     fn a_cohort_of_ten_meets_with_attendance_and_hours(app: TestApp);
     fn participants_never_see_each_others_items(app: TestApp);
     fn a_team_is_coached_with_its_leader(app: TestApp);
+    fn the_coach_runs_the_group_on_its_page(backend: Backend);
 }
 
 /// People of Acme (and one of Globex) and their tokens.
@@ -441,4 +442,80 @@ async fn a_participant_follows_the_group_on_their_page(backend: Backend) {
     // Someone of another organization gets the missing page.
     let mut outsider = signed_in(&app, &smtp, "outsider@people.test").await;
     assert_page(&outsider.get(&page).await, 404);
+}
+
+/// Issue 23: the coach schedules a group session, takes attendance from a checklist, writes the
+/// shared summary and private notes, and sets a participant's own outcome and action item, on
+/// the group's page.
+async fn the_coach_runs_the_group_on_its_page(backend: Backend) {
+    use crate::pages::{app_with_mail, assert_page, signed_in};
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let cast = Cast::new(&app, 2).await;
+    let (group, _) = planted(&app, &cast).await;
+    let base = format!("/v1/groups/{group}");
+    let page_path = format!("/groups/{group}");
+    let mut coach = signed_in(&app, &smtp, "coach@people.test").await;
+    let page = coach.get(&page_path).await;
+    let html = assert_page(&page, 200);
+    assert!(html.contains("You coach this group.") && html.contains("PRIVATE-GROUP-NOTES"), "{html}");
+    assert!(
+        html.contains("OUTCOME-OF-p0") && html.contains("ITEM-OF-p1"),
+        "the coach sees every participant's: {html}"
+    );
+
+    // Scheduled: a time that cannot be read keeps the agenda typed.
+    let schedule = format!("/groups/{group}/sessions");
+    let typed = [("at", "soon"), ("minutes", "90"), ("format", "video"), ("agenda", "SECOND-AGENDA")];
+    let html = assert_page(&coach.submit(&page, &schedule, &typed).await, 422);
+    assert!(html.contains("SECOND-AGENDA</textarea>"), "{html}");
+    let typed = [("at", "2026-03-03T09:00"), ("minutes", "90"), ("format", "video"), ("agenda", "SECOND-AGENDA")];
+    assert_eq!(coach.submit(&page, &schedule, &typed).await.status.as_u16(), 303);
+    let sessions = cast.call(&app, "coach", Method::GET, &format!("{base}/sessions"), None).await;
+    let sessions = sessions.expect_status(200).json()["items"].clone();
+    let second = sessions[1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sessions[1]["scheduled_at"], "2026-03-03T09:00:00Z");
+
+    // Completed with attendance from the checklist: p1 came, p0 did not.
+    let page = coach.get(&page_path).await;
+    let complete = format!("/groups/{group}/sessions/{second}/complete");
+    let fields = [
+        ("actual_minutes", "90"),
+        ("attended", cast.ids["p1"].as_str()),
+        ("shared_summary", "SECOND-SUMMARY"),
+        ("private_notes", "SECOND-PRIVATE"),
+    ];
+    let done = coach.submit(&page, &complete, &fields).await;
+    assert_eq!(done.status.as_u16(), 303, "{}", done.text());
+    let html = assert_page(&coach.get(&page_path).await, 200);
+    assert!(html.contains("1 of 2 attended") && html.contains("SECOND-PRIVATE"), "{html}");
+
+    // p0's own outcome and action item, set on the page; p1 never reads them.
+    let page = coach.get(&page_path).await;
+    let p0 = cast.ids["p0"].clone();
+    let outcome = [("title", "LISTENS-FIRST"), ("baseline", "1"), ("target", "4"), ("measure", "")];
+    let set = coach.submit(&page, &format!("/groups/{group}/participants/{p0}/outcomes"), &outcome).await;
+    assert_eq!(set.status.as_u16(), 303, "{}", set.text());
+    let item = [("title", ""), ("details", "KEPT-DETAILS"), ("due", "")];
+    let html =
+        assert_page(&coach.submit(&page, &format!("/groups/{group}/participants/{p0}/action-items"), &item).await, 422);
+    assert!(html.contains("value=\"KEPT-DETAILS\""), "what was typed is kept: {html}");
+    let item = [("title", "ASK-FOR-FEEDBACK"), ("details", ""), ("due", "2026-03-10")];
+    let set = coach.submit(&page, &format!("/groups/{group}/participants/{p0}/action-items"), &item).await;
+    assert_eq!(set.status.as_u16(), 303, "{}", set.text());
+    let path = format!("{base}/participants/{p0}/outcomes");
+    let outcomes = cast.call(&app, "p0", Method::GET, &path, None).await.expect_status(200).json();
+    assert!(outcomes["items"].as_array().unwrap().iter().any(|o| o["title"] == "LISTENS-FIRST"), "{outcomes}");
+    let mut p1 = signed_in(&app, &smtp, "p1@people.test").await;
+    let theirs = assert_page(&p1.get(&page_path).await, 200);
+    assert!(theirs.contains("SECOND-SUMMARY"), "p1 was there: {theirs}");
+    for hidden in ["LISTENS-FIRST", "ASK-FOR-FEEDBACK", "SECOND-PRIVATE", "PRIVATE-GROUP-NOTES", "name=\"attended\""] {
+        assert!(!theirs.contains(hidden), "{hidden} on p1's page");
+    }
+    // Nobody else uses the coach's forms.
+    let csrf = keel_tests::pages::form_token(&theirs).unwrap();
+    let schedule_as_p1 = [("csrf", csrf.as_str()), ("at", "2026-03-04T09:00"), ("minutes", "60"), ("format", "video")];
+    let refused = p1.post(&schedule, &schedule_as_p1).await;
+    assert!(matches!(refused.status.as_u16(), 403 | 404), "{}", refused.status);
+    let sessions = cast.call(&app, "coach", Method::GET, &format!("{base}/sessions"), None).await;
+    assert_eq!(sessions.expect_status(200).json()["items"].as_array().unwrap().len(), 2, "nothing was scheduled");
 }

@@ -152,16 +152,22 @@ async fn load(state: &AppState, visitor: &Visitor, id: GroupId) -> Result<GroupP
 pub struct PageQuery {
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
+/// The group's page: the coach's desk for its coach, the page below for everyone else.
 pub async fn group(
     state: web::Data<AppState>,
     visitor: Visitor,
     path: web::Path<GroupId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let data = match super::coach_group::load(&state, &visitor, path.into_inner()).await? {
+        Ok(desk) => return super::coach_group::render_desk(&visitor, desk, query.saved.as_deref()),
+        Err(data) => data,
+    };
     let message = query.done.as_ref().map(|_| "Marked done. Your coach will see it.".to_owned());
-    let data = load(&state, &visitor, path.into_inner()).await?;
     Ok(visitor.finish(render(StatusCode::OK, &page(&visitor, data, message, None))?))
 }
 

@@ -13,6 +13,7 @@
 pub mod chart;
 pub mod coach;
 pub mod coach_design;
+pub mod coach_group;
 pub mod coach_review;
 pub mod coach_sessions;
 pub mod designs;
@@ -55,6 +56,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/home", web::get().to(home::home))
         .route("/groups/{id}", web::get().to(group::group))
         .route("/groups/{id}/action-items/{item}/done", web::post().to(group::item_done))
+        .route("/groups/{id}/sessions", web::post().to(coach_group::schedule))
+        .route("/groups/{id}/sessions/{session}/change", web::post().to(coach_group::change))
+        .route("/groups/{id}/sessions/{session}/complete", web::post().to(coach_group::complete))
+        .route("/groups/{id}/participants/{user}/outcomes", web::post().to(coach_group::add_outcome))
+        .route("/groups/{id}/participants/{user}/action-items", web::post().to(coach_group::add_item))
         .route("/engagements/{id}", web::get().to(program::engagement))
         .route("/engagements/{id}/context", web::post().to(coach::context))
         .route("/engagements/{id}/outcomes", web::post().to(coach::outcome))

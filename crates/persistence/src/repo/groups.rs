@@ -398,14 +398,17 @@ pub fn insert_outcome(conn: &mut DbConnection, group: &Group, o: &GroupOutcome) 
     Ok(())
 }
 
-/// One participant's outcomes in the group, oldest first.
-pub fn outcomes(conn: &mut DbConnection, group: GroupId, participant: UserId) -> Result<Vec<GroupOutcome>, StoreError> {
-    let rows: Vec<OutcomeRow> = group_outcomes::table
-        .filter(group_outcomes::group_id.eq(group.to_string()))
-        .filter(group_outcomes::participant_id.eq(participant.to_string()))
-        .order(group_outcomes::id.asc())
-        .select(OutcomeRow::as_select())
-        .load(conn)?;
+/// One participant's outcomes in the group (`None`: every participant's), oldest first.
+pub fn outcomes(
+    conn: &mut DbConnection,
+    group: GroupId,
+    participant: Option<UserId>,
+) -> Result<Vec<GroupOutcome>, StoreError> {
+    let mut query = group_outcomes::table.filter(group_outcomes::group_id.eq(group.to_string())).into_boxed();
+    if let Some(participant) = participant {
+        query = query.filter(group_outcomes::participant_id.eq(participant.to_string()));
+    }
+    let rows: Vec<OutcomeRow> = query.order(group_outcomes::id.asc()).select(OutcomeRow::as_select()).load(conn)?;
     rows.into_iter()
         .map(|r| {
             Ok(GroupOutcome {
@@ -514,13 +517,16 @@ pub fn get_item(
     .into_domain()
 }
 
-/// One participant's action items in the group, oldest first.
-pub fn items(conn: &mut DbConnection, group: GroupId, participant: UserId) -> Result<Vec<GroupActionItem>, StoreError> {
-    let rows: Vec<ItemRow> = group_action_items::table
-        .filter(group_action_items::group_id.eq(group.to_string()))
-        .filter(group_action_items::participant_id.eq(participant.to_string()))
-        .order(group_action_items::id.asc())
-        .select(ItemRow::as_select())
-        .load(conn)?;
+/// One participant's action items in the group (`None`: every participant's), oldest first.
+pub fn items(
+    conn: &mut DbConnection,
+    group: GroupId,
+    participant: Option<UserId>,
+) -> Result<Vec<GroupActionItem>, StoreError> {
+    let mut query = group_action_items::table.filter(group_action_items::group_id.eq(group.to_string())).into_boxed();
+    if let Some(participant) = participant {
+        query = query.filter(group_action_items::participant_id.eq(participant.to_string()));
+    }
+    let rows: Vec<ItemRow> = query.order(group_action_items::id.asc()).select(ItemRow::as_select()).load(conn)?;
     rows.into_iter().map(ItemRow::into_domain).collect()
 }
