@@ -23,6 +23,9 @@ use crate::state::AppState;
 
 type Fields = web::Form<Vec<(String, String)>>;
 
+/// A refused form: its anchor, why, and what was typed in it.
+type Refusal = (String, String, Vec<(String, String)>);
+
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
@@ -63,7 +66,7 @@ struct DeskPage {
     participants: Vec<ParticipantCard>,
     message: Option<&'static str>,
     /// The refused form (its anchor), why, and what was typed in it.
-    refused: Option<(String, String, Vec<(String, String)>)>,
+    refused: Option<Refusal>,
 }
 
 impl DeskPage {
@@ -99,7 +102,7 @@ fn page(
     visitor: &Visitor,
     desk: GroupDesk,
     message: Option<&'static str>,
-    refused: Option<(String, String, Vec<(String, String)>)>,
+    refused: Option<Refusal>,
 ) -> DeskPage {
     let GroupDesk { page, participants, outcomes, items } = desk;
     let group = &page.seen.group;
@@ -225,7 +228,7 @@ async fn refused(
     visitor: &Visitor,
     id: GroupId,
     status: StatusCode,
-    refusal: (String, String, Vec<(String, String)>),
+    refusal: Refusal,
 ) -> Result<HttpResponse, PageError> {
     match load(state, visitor, id).await? {
         Ok(desk) => Ok(visitor.finish(render(status, &page(visitor, desk, None, Some(refusal)))?)),
