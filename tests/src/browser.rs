@@ -315,6 +315,19 @@ impl Chromium {
         self.check_wide(page, &file).await;
     }
 
+    /// Clicks the label of the checkbox (or radio button) with id `id`, as a person ticks it.
+    pub async fn click_label(&self, id: &str) {
+        let label = format!("//label[@for='{id}']");
+        let label = self.client().find(Locator::XPath(&label)).await.unwrap_or_else(|_| panic!("no label for #{id}"));
+        label.click().await.unwrap_or_else(|e| panic!("click the label of #{id}: {e}"));
+    }
+
+    /// Sets the `datetime-local` field with id `id` to `at` (`YYYY-MM-DDTHH:MM`), as
+    /// [`Chromium::fill_date`] does for dates.
+    pub async fn fill_date_time(&self, id: &str, at: &str) {
+        self.fill_date(id, at).await;
+    }
+
     /// Sets the date field with id `id` (which must have a label) to `date` (`YYYY-MM-DD`). A
     /// date field's typing order follows the browser's locale, so the value is set as a date
     /// picker sets it.

@@ -122,7 +122,18 @@ fn offered_moves(
         .find(|m| m.forward)
         .and_then(|m| m.unmet.first())
         .is_some_and(|u| u.code == "stakeholder_contributions_insufficient");
-    let next = if chasing {
+    let next = if engagement.phase == Phase::Coaching {
+        let all = sessions::list(conn, engagement.id)?;
+        let items = action_items::list(conn, engagement.id, &Default::default())?;
+        let now = keel_domain::time::now();
+        let today = now.date_naive();
+        let middle = engagement.start_date + (engagement.planned_end_date - engagement.start_date) / 2;
+        let mid_review_due =
+            template.definition.has(Phase::MidReview) && !facts.mid_review_completed && today >= middle;
+        let end_near = today + chrono::Duration::days(14) >= engagement.planned_end_date;
+        keel_domain::coaching::coaching_next(&all, &items, mid_review_due, end_near, now)
+            .or_else(|| next_for_coach(engagement.phase, &offered))
+    } else if chasing {
         let read;
         let raters = match raters {
             Some(raters) => raters,
@@ -290,4 +301,21 @@ pub fn group_desk(
         participants,
         page,
     }))
+}
+
+/// The engagement's sessions of the coming seven days, when the caller is its coach.
+pub fn this_week(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement: &Engagement,
+) -> Result<Vec<Session>, StoreError> {
+    if !policy::works_on(&caller.principal, engagement) || engagement.phase != Phase::Coaching {
+        return Ok(Vec::new());
+    }
+    let now = keel_domain::time::now();
+    let week = now + chrono::Duration::days(7);
+    Ok(sessions::list(conn, engagement.id)?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now && s.scheduled_at <= week)
+        .collect())
 }

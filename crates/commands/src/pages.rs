@@ -326,6 +326,10 @@ pub struct Mine {
     pub waiting: Vec<Waiting>,
     /// For the coach: the next thing the program needs of them.
     pub next: Option<String>,
+    /// For the coach: the program's sessions of the coming seven days.
+    pub this_week: Vec<keel_domain::coaching::Session>,
+    /// The name of the engagement's organization.
+    pub organization: String,
 }
 
 /// The engagements the caller takes part in (as leader, sponsor or coach), those that need them
@@ -335,7 +339,16 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
     let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
     let page = engagements::list(conn, &filter, PageRequest::new(Some(100), None).map_err(DomainError::Validation)?)?;
     let mut mine = Vec::new();
+    let mut organizations: std::collections::HashMap<keel_domain::OrganizationId, String> = Default::default();
     for engagement in page.items {
+        let organization = match organizations.get(&engagement.organization_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = keel_persistence::repo::organizations::get(conn, engagement.organization_id)?.name;
+                organizations.insert(engagement.organization_id, name.clone());
+                name
+            }
+        };
         let role = if engagement.leader_id == me {
             "leader"
         } else if engagement.is_sponsor(me) {
@@ -345,7 +358,8 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         };
         let waiting = waiting_for(conn, caller, &engagement)?;
         let next = crate::coach::next_thing(conn, caller, &engagement)?;
-        mine.push(Mine { engagement, role, waiting, next });
+        let this_week = crate::coach::this_week(conn, caller, &engagement)?;
+        mine.push(Mine { engagement, role, waiting, next, this_week, organization });
     }
     mine.reverse();
     // What needs the person first (a decision, the coach's next thing), ended programs last.

@@ -852,3 +852,114 @@ mod action_item_tests {
         );
     }
 }
+
+/// What the coach does next in a program in coaching, from its sessions and homework (the state
+/// machine's own next thing is only the move on, which coaching leaves open): a session soon, one
+/// to confirm or to complete, overdue homework, a review that is due, or the next session to
+/// schedule (docs/program.md, coaching). `mid_review_due`: the template has a mid review, none
+/// is completed, and the program is past its middle.
+pub fn coaching_next(
+    sessions: &[Session],
+    items: &[ActionItem],
+    mid_review_due: bool,
+    end_near: bool,
+    now: crate::time::Timestamp,
+) -> Option<String> {
+    let soon = now + chrono::Duration::days(7);
+    let upcoming = sessions
+        .iter()
+        .filter(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now && s.scheduled_at <= soon)
+        .min_by_key(|s| s.scheduled_at);
+    if let Some(s) = upcoming {
+        let day = if s.scheduled_at.date_naive() == now.date_naive() {
+            "today".to_owned()
+        } else if s.scheduled_at.date_naive() == now.date_naive() + chrono::Duration::days(1) {
+            "tomorrow".to_owned()
+        } else {
+            s.scheduled_at.format("%A %-d %B").to_string()
+        };
+        return Some(format!("Session {day} {} UTC", s.scheduled_at.format("%H:%M")));
+    }
+    if let Some(s) = sessions.iter().find(|s| matches!(s.status, SessionStatus::Requested | SessionStatus::Proposed)) {
+        return Some(format!("Confirm the session asked for {}", s.scheduled_at.format("%-d %B, %H:%M UTC")));
+    }
+    if let Some(s) = sessions.iter().find(|s| s.status == SessionStatus::Scheduled && s.scheduled_at < now) {
+        return Some(format!("Complete the session of {}", s.scheduled_at.format("%-d %B")));
+    }
+    let today = now.date_naive();
+    if let Some(item) =
+        items.iter().find(|i| i.status == ActionItemStatus::Open && i.due_date.is_some_and(|d| d < today))
+    {
+        return Some(format!("Homework overdue: {}", item.title));
+    }
+    if mid_review_due {
+        return Some("Mid-program review due".to_owned());
+    }
+    if end_near {
+        return Some("End-of-program review due".to_owned());
+    }
+    if !sessions.iter().any(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now) {
+        return Some("Schedule the next session".to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod coaching_next_tests {
+    use super::tests_support::engagement;
+    use super::*;
+
+    fn at(text: &str) -> crate::time::Timestamp {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc)
+    }
+
+    fn session(when: &str, status: SessionStatus) -> Session {
+        let input = NewSession {
+            scheduled_at: at(when),
+            duration_minutes: 60,
+            format: SessionFormat::Video,
+            kind: SessionKind::Regular,
+            agenda: None,
+            requested_by_leader: false,
+            proposed: false,
+            planned: None,
+        };
+        Session { status, ..Session::schedule(&engagement(), input).unwrap() }
+    }
+
+    /// The coach's next thing in coaching, in the order it is asked: what is soon first.
+    #[test]
+    fn the_next_thing_in_coaching() {
+        let now = at("2026-03-09T12:00:00Z");
+        let tomorrow = session("2026-03-10T09:00:00Z", SessionStatus::Scheduled);
+        let overdue = ActionItem::create(
+            &engagement(),
+            None,
+            &ActionItemChanges {
+                title: Some("Delegate the budget".into()),
+                due_date: Some(NaiveDate::from_ymd_opt(2026, 3, 1)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let next =
+            |sessions: &[Session], items: &[ActionItem], mid: bool| coaching_next(sessions, items, mid, false, now);
+        assert_eq!(
+            next(std::slice::from_ref(&tomorrow), std::slice::from_ref(&overdue), true).as_deref(),
+            Some("Session tomorrow 09:00 UTC")
+        );
+        let proposed = session("2026-03-20T09:00:00Z", SessionStatus::Proposed);
+        assert_eq!(next(&[proposed], &[], false).as_deref(), Some("Confirm the session asked for 20 March, 09:00 UTC"));
+        let past = session("2026-03-02T09:00:00Z", SessionStatus::Scheduled);
+        assert_eq!(next(&[past], &[], false).as_deref(), Some("Complete the session of 2 March"));
+        let later = session("2026-03-30T09:00:00Z", SessionStatus::Scheduled);
+        let done = session("2026-03-02T09:00:00Z", SessionStatus::Completed);
+        assert_eq!(
+            next(&[done.clone(), later.clone()], &[overdue], true).as_deref(),
+            Some("Homework overdue: Delegate the budget")
+        );
+        assert_eq!(next(&[done.clone(), later.clone()], &[], true).as_deref(), Some("Mid-program review due"));
+        assert_eq!(next(&[done.clone(), later], &[], false), None);
+        assert_eq!(next(&[done], &[], false).as_deref(), Some("Schedule the next session"));
+    }
+}

@@ -18,6 +18,7 @@ both_backends! {
     fn the_coach_schedules_and_completes_sessions_on_the_page(backend: Backend);
     fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend);
     fn the_coach_records_the_reviews_on_the_page(backend: Backend);
+    fn the_coachs_home_has_the_week_and_filters(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -532,4 +533,36 @@ async fn the_coach_records_the_reviews_on_the_page(backend: Backend) {
     // Nobody else records a review.
     let mut sponsor = signed_in(&app, &smtp, "sponsor@acme.test").await;
     assert_page(&sponsor.get(&end).await, 404);
+}
+
+async fn the_coachs_home_has_the_week_and_filters(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::to_coaching(&app).await;
+    let me = app.call_as(Some(&p.tokens["coach"]), Method::GET, "/v1/me", &[], None).await.expect_status(200).json();
+    // A second program of the same coach, in another organization, just created.
+    let globex = app.create_org("Globex").await["id"].as_str().unwrap().to_owned();
+    let leader = app.create_user(json!({ "email": "lee@globex.test", "name": "Lee", "organization_id": globex })).await;
+    let sponsor =
+        app.create_user(json!({ "email": "sue@globex.test", "name": "Sue", "organization_id": globex })).await;
+    let engagement = json!({
+        "organization_id": globex, "title": "Globex programme", "leader_id": leader["id"],
+        "coach_id": me["user"]["id"], "sponsor_ids": [sponsor["id"]], "start_date": "2026-11-02"
+    });
+    let second = app.post("/v1/engagements", &engagement).await.expect_status(201).json();
+    // A session tomorrow in the first.
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%dT09:00:00Z").to_string();
+    let session = json!({ "scheduled_at": tomorrow, "duration_minutes": 60, "format": "video" });
+    p.call(&app, "coach", Method::POST, "/sessions", Some(session)).await.expect_status(201);
+
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let home = assert_page(&coach.get("/home").await, 200);
+    assert!(home.contains("Sessions this week") && home.contains("Session tomorrow 09:00 UTC"), "{home}");
+    assert!(home.contains("Globex programme") && home.contains("Add a measurable outcome"), "{home}");
+    assert!(home.contains("<option value=\"context\">Context</option>"), "phases in words: {home}");
+    let only_context = assert_page(&coach.get("/home?phase=context").await, 200);
+    assert!(only_context.contains("Globex programme") && !only_context.contains(">Leading<"), "{only_context}");
+    let acme = app.get(&p.base).await.expect_status(200).json()["organization_id"].as_str().unwrap().to_owned();
+    let only_acme = assert_page(&coach.get(&format!("/home?organization={acme}")).await, 200);
+    assert!(only_acme.contains(">Leading<") && !only_acme.contains("Globex programme"), "{only_acme}");
+    assert!(second["id"].is_string());
 }

@@ -98,12 +98,7 @@ fn format_label(format: SessionFormat) -> &'static str {
     }
 }
 
-fn page(
-    visitor: &Visitor,
-    desk: GroupDesk,
-    message: Option<&'static str>,
-    refused: Option<Refusal>,
-) -> DeskPage {
+fn page(visitor: &Visitor, desk: GroupDesk, message: Option<&'static str>, refused: Option<Refusal>) -> DeskPage {
     let GroupDesk { page, participants, outcomes, items } = desk;
     let group = &page.seen.group;
     let today = keel_domain::time::now().date_naive();

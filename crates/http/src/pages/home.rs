@@ -36,6 +36,29 @@ struct EngagementView {
     next: Option<String>,
 }
 
+/// A session of the coming week, across the coach's programs.
+struct WeekView {
+    when: String,
+    title: String,
+    href: String,
+}
+
+/// A choice of a filter: its value, its words, and whether it is chosen.
+struct Choice {
+    value: String,
+    label: String,
+    chosen: bool,
+}
+
+/// `?phase=…&organization=…`: the programs shown.
+#[derive(serde::Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    phase: String,
+    #[serde(default)]
+    organization: String,
+}
+
 struct GroupView {
     name: String,
     href: String,
@@ -48,9 +71,18 @@ struct Home {
     chrome: Chrome,
     engagements: Vec<EngagementView>,
     groups: Vec<GroupView>,
+    this_week: Vec<WeekView>,
+    /// Filters, offered once there are programs to tell apart.
+    phases: Vec<Choice>,
+    organizations: Vec<Choice>,
+    filtered: bool,
 }
 
-pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpResponse, PageError> {
+pub async fn home(
+    state: web::Data<AppState>,
+    visitor: Visitor,
+    query: web::Query<HomeQuery>,
+) -> Result<HttpResponse, PageError> {
     let caller = visitor.require()?;
     let (mine, groups) = state
         .run(move |conn| {
@@ -61,7 +93,40 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
         .into_iter()
         .map(|(g, role)| GroupView { name: g.name.clone(), href: format!("/groups/{}", g.id), role })
         .collect();
-    let engagements = mine
+    let mut phases: Vec<Choice> = Vec::new();
+    let mut organizations: Vec<Choice> = Vec::new();
+    for m in &mine {
+        let phase = m.engagement.phase.as_str();
+        if !phases.iter().any(|c| c.value == phase) {
+            let label = m.engagement.phase.label().to_owned();
+            phases.push(Choice { value: phase.to_owned(), label, chosen: query.phase == phase });
+        }
+        let org = m.engagement.organization_id.to_string();
+        if !organizations.iter().any(|c| c.value == org) {
+            let chosen = query.organization == org;
+            organizations.push(Choice { value: org, label: m.organization.clone(), chosen });
+        }
+    }
+    let shown: Vec<_> = mine
+        .iter()
+        .filter(|m| query.phase.is_empty() || m.engagement.phase.as_str() == query.phase)
+        .filter(|m| query.organization.is_empty() || m.engagement.organization_id.to_string() == query.organization)
+        .collect();
+    let mut this_week: Vec<(keel_domain::time::Timestamp, WeekView)> = shown
+        .iter()
+        .flat_map(|m| {
+            m.this_week.iter().map(|s| {
+                let view = WeekView {
+                    when: s.scheduled_at.format("%A %-d %B, %H:%M UTC").to_string(),
+                    title: m.engagement.title.clone(),
+                    href: format!("/engagements/{}#session-{}", m.engagement.id, s.id),
+                };
+                (s.scheduled_at, view)
+            })
+        })
+        .collect();
+    this_week.sort_by_key(|(at, _)| *at);
+    let engagements = shown
         .into_iter()
         .map(|m| EngagementView {
             title: m.engagement.title.clone(),
@@ -72,5 +137,14 @@ pub async fn home(state: web::Data<AppState>, visitor: Visitor) -> Result<HttpRe
             next: m.next.clone(),
         })
         .collect();
-    Ok(visitor.finish(render(StatusCode::OK, &Home { chrome: visitor.chrome(), engagements, groups })?))
+    let page = Home {
+        chrome: visitor.chrome(),
+        engagements,
+        groups,
+        this_week: this_week.into_iter().map(|(_, v)| v).collect(),
+        filtered: !query.phase.is_empty() || !query.organization.is_empty(),
+        phases: if mine.len() > 1 { phases } else { Vec::new() },
+        organizations: if organizations.len() > 1 { organizations } else { Vec::new() },
+    };
+    Ok(visitor.finish(render(StatusCode::OK, &page)?))
 }
