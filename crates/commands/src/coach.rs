@@ -133,6 +133,19 @@ fn offered_moves(
         let end_near = today + chrono::Duration::days(14) >= engagement.planned_end_date;
         keel_domain::coaching::coaching_next(&all, &items, mid_review_due, end_near, now)
             .or_else(|| next_for_coach(engagement.phase, &offered))
+    } else if engagement.phase == Phase::SponsorReview {
+        let all = designs::list(conn, engagement.id)?;
+        let decisions = designs::decisions(conn, engagement.id, None)?;
+        let mut approvers = Vec::new();
+        for id in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
+            let name = keel_persistence::repo::users::find(conn, id)?.map(|u| u.name);
+            approvers.push((id, name.unwrap_or_else(|| "a former participant".to_owned())));
+        }
+        let now = keel_domain::time::now();
+        let waiting = all
+            .last()
+            .and_then(|design| keel_domain::design::waiting_line(engagement, design, &decisions, &approvers, now));
+        waiting.or_else(|| next_for_coach(engagement.phase, &offered))
     } else if chasing {
         let read;
         let raters = match raters {

@@ -316,6 +316,32 @@ pub fn awaits_decision(engagement: &Engagement, design: &Design, decisions: &[De
         && !decisions.iter().any(|d| d.design_version == design.version && d.approver_id == person)
 }
 
+/// The coach's next thing while a version awaits decisions: who it waits for, and for how long
+/// (`approvers`: the leader and the sponsors, with their names).
+pub fn waiting_line(
+    engagement: &Engagement,
+    design: &Design,
+    decisions: &[Decision],
+    approvers: &[(UserId, String)],
+    now: Timestamp,
+) -> Option<String> {
+    let waiting: Vec<&str> = approvers
+        .iter()
+        .filter(|(id, _)| awaits_decision(engagement, design, decisions, *id))
+        .map(|(_, name)| name.as_str())
+        .collect();
+    if waiting.is_empty() {
+        return None;
+    }
+    let days = design.submitted_at.map_or(0, |at| (now - at).num_days());
+    let since = match days {
+        0 => "since today".to_owned(),
+        1 => "since yesterday".to_owned(),
+        n => format!("since {n} days"),
+    };
+    Some(format!("Design v{} is waiting for {} {since}", design.version, waiting.join(" and ")))
+}
+
 /// What changed from one version of a design to the next, as the review page lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DesignChange {

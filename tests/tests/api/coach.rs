@@ -444,6 +444,8 @@ async fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend)
     mail_to(&smtp, "leader@acme.test", "awaits your decision").await;
     let engagement = app.call_as(Some(&p.tokens["coach"]), Method::GET, &p.base, &[], None).await;
     assert_eq!(engagement.expect_status(200).json()["phase"], "sponsor_review");
+    let home = assert_page(&coach.get("/home").await, 200);
+    assert!(home.contains("Design v1 is waiting for leader and sponsor and sponsor2 since today"), "{home}");
 
     // Changes asked for with a comment: the workspace says who and what; version 2 starts from 1.
     let decision = json!({ "decision": "request_changes", "comment": "More on delegation" });
