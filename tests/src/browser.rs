@@ -315,6 +315,50 @@ impl Chromium {
         self.check_wide(page, &file).await;
     }
 
+    /// Moves the keyboard's focus with Tab (at most 400 presses) until `found` holds of the
+    /// focused element (a script's expression over `e`, the `document.activeElement`).
+    async fn tab_until(&self, found: &str, what: &str) {
+        let check = format!("const e = document.activeElement; return !!(e && ({found}));");
+        for _ in 0..400 {
+            if self.script(&check).await == json!(true) {
+                return;
+            }
+            let focused = self.client().active_element().await.expect("a focused element");
+            focused.send_keys(&fantoccini::key::Key::Tab.to_string()).await.expect("Tab");
+        }
+        panic!("Tab never reached {what} on {}", self.path().await);
+    }
+
+    /// Keyboard only: tabs to the field with id `id` and types `keys` (which may hold arrow keys).
+    pub async fn key_fill(&self, id: &str, keys: &str) {
+        self.tab_until(&format!("e.id === '{id}'"), &format!("#{id}")).await;
+        let focused = self.client().active_element().await.expect("the field");
+        focused.send_keys(keys).await.unwrap_or_else(|e| panic!("type into #{id}: {e}"));
+    }
+
+    /// Keyboard only: tabs to the one button (or link) whose text starts with `label`, presses
+    /// Enter and waits for the page it leads to.
+    pub async fn key_press(&self, label: &str) {
+        let escaped = label.replace('\'', "\\'");
+        let test = format!("['BUTTON', 'A'].includes(e.tagName) && e.innerText.trim().startsWith('{escaped}')");
+        self.tab_until(&test, label).await;
+        self.mark_page().await;
+        let focused = self.client().active_element().await.expect("the button");
+        focused.send_keys(&fantoccini::key::Key::Enter.to_string()).await.expect("Enter");
+        let deadline = Instant::now() + PATIENCE;
+        let loaded = "return window.__keelOld !== true && document.readyState === 'complete'";
+        while self.script(loaded).await != json!(true) {
+            assert!(Instant::now() < deadline, "pressing {label:?} with Enter led to no page");
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The value of the field with id `id`.
+    pub async fn value(&self, id: &str) -> String {
+        let read = format!("return document.getElementById('{id}').value");
+        self.script(&read).await.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Clicks the label of the checkbox (or radio button) with id `id`, as a person ticks it.
     pub async fn click_label(&self, id: &str) {
         let label = format!("//label[@for='{id}']");

@@ -10,6 +10,7 @@
 //! skipped; `KEEL_REQUIRE_BROWSER=1` (CI) makes that a failure. See [`keel_tests::browser`].
 
 mod coach;
+mod coach_walk;
 mod designs;
 mod extensions;
 mod feedback;

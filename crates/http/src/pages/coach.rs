@@ -80,7 +80,7 @@ fn relationship(r: Relationship) -> &'static str {
 
 struct DesignRow {
     version: i32,
-    status: &'static str,
+    status: String,
     draft: bool,
     /// Who decided what, with their comment.
     decisions: Vec<String>,
@@ -235,6 +235,8 @@ pub(super) struct CoachPage {
     rater: RaterForm,
     themes: Vec<ThemeView>,
     theme: ThemeForm,
+    /// Themes wait to be released (and the program is not over).
+    may_release: bool,
     sessions: Vec<super::coach_sessions::SessionCard>,
     schedule: super::coach_sessions::ScheduleForm,
     may_schedule: bool,
@@ -474,6 +476,7 @@ pub(super) fn coach_page(
             })
             .collect(),
         theme: drafts.theme.unwrap_or_default(),
+        may_release: !engagement.phase.is_terminal() && workspace.themes.iter().any(|t| t.released_at.is_none()),
         sessions: workspace.sessions.iter().map(|session| super::coach_sessions::row(engagement.id, session)).collect(),
         schedule: drafts
             .schedule
@@ -485,7 +488,7 @@ pub(super) fn coach_page(
             .iter()
             .map(|d| DesignRow {
                 version: d.version,
-                status: super::designs::status_text(d.status),
+                status: capitalised(super::designs::status_text(d.status)),
                 draft: d.status == DesignStatus::Draft,
                 decisions: workspace
                     .decisions
