@@ -35,8 +35,8 @@ pub struct Workspace {
     pub raters: Vec<(Rater, RaterStanding)>,
     /// Every theme, released or not.
     pub themes: Vec<Theme>,
-    /// Every session, in time order, content and all (the coach's private notes are theirs).
-    pub sessions: Vec<Session>,
+    /// Every session, in time order, as the coach sees it (private notes only their author's).
+    pub sessions: Vec<crate::sessions::SeenSession>,
     /// The hours ledger, month by month.
     pub ledger: Vec<LedgerMonth>,
     /// What scheduling a session would fill in from the template (its time aside), while the
@@ -74,7 +74,7 @@ pub fn workspace(
         None
     };
     Ok(Ok(Workspace {
-        sessions: sessions::list(conn, id)?,
+        sessions: sessions::list(conn, id)?.into_iter().map(|s| crate::sessions::seen(caller, engagement, s)).collect(),
         ledger: crate::sessions::ledger_of(conn, engagement)?,
         next_session,
         action_items: action_items::list(conn, id, &Default::default())?,

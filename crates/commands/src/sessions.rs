@@ -29,7 +29,7 @@ pub struct SeenSession {
     pub view: SessionView,
 }
 
-fn seen(caller: &Caller, engagement: &Engagement, session: Session) -> SeenSession {
+pub(crate) fn seen(caller: &Caller, engagement: &Engagement, session: Session) -> SeenSession {
     let view = policy::session_view(&caller.principal, engagement, session.notes_author);
     SeenSession { session, view }
 }

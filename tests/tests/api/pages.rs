@@ -486,6 +486,12 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
     let org = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json()["organization_id"].clone();
     app.create_user(json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] }))
         .await;
+    // Another coach (of no part in this engagement) and a person of another organization.
+    app.create_user(json!({ "email": "coach2@provider.test", "name": "coach2", "roles": ["coach"] })).await;
+    let globex = app.create_org("Globex").await["id"].clone();
+    let other =
+        json!({ "email": "hr@globex.test", "name": "globex", "organization_id": globex, "roles": ["hr_partner"] });
+    app.create_user(other).await;
     let e = &p.engagement;
     let pages = [
         "/".to_owned(),
@@ -494,7 +500,13 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         format!("/engagements/{e}/designs/1"),
         format!("/engagements/{e}/extensions/{extension}"),
         format!("/engagements/{e}/sessions/{next}/calendar.ics"),
+        // The coach's own pages.
+        format!("/engagements/{e}/designs/1/edit"),
+        format!("/engagements/{e}/sessions/{next}/complete"),
+        format!("/engagements/{e}/reviews/mid"),
+        format!("/engagements/{e}/reviews/end"),
     ];
+    let coachs = |page: &str| page.ends_with("/edit") || page.ends_with("/complete") || page.contains("/reviews/");
     // Only the coach ever sees these; the shared summary and agenda are the leader's too.
     let coach_only = [
         "Rater-Secret",
@@ -512,6 +524,8 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         ("coach", "coach@provider.test"),
         ("hr_partner", "hr@acme.test"),
         ("admin", keel_tests::ADMIN_EMAIL),
+        ("another coach", "coach2@provider.test"),
+        ("another tenant", "hr@globex.test"),
     ] {
         let mut browser = signed_in(&app, &smtp, email).await;
         for page in &pages {
@@ -519,15 +533,23 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
             let status = response.status.as_u16();
             let text = response.text();
             let calendar = page.ends_with(".ics");
+            let outsider = matches!(who, "another coach" | "another tenant");
             match (who, calendar) {
-                ("leader" | "coach", true) => assert_eq!(status, 200, "{who} {page}"),
+                ("coach", _) => assert_eq!(status, 200, "{who} {page}: {text}"),
+                (_, _) if outsider && page.starts_with("/engagements/") => assert_eq!(status, 404, "{who} {page}"),
+                (_, _) if coachs(page) => assert_eq!(status, 404, "{who} {page}: the coach's page"),
+                ("leader", true) => assert_eq!(status, 200, "{who} {page}"),
                 (_, true) => assert_eq!(status, 404, "{who} gets no calendar file with the agenda: {page}"),
                 _ => assert_eq!(status, 200, "{who} {page}: {text}"),
             }
             if who == "coach" {
                 // The coach's workspace holds what is theirs alone, the leader interview with it.
                 if *page == format!("/engagements/{e}") {
-                    assert!(text.contains("LEADER-INTERVIEW-SECRET") && text.contains("Private to you"), "{text}");
+                    for theirs in
+                        ["LEADER-INTERVIEW-SECRET", "Private to you", "Rater-Secret-9", "PRIVATE-NOTES-SECRET"]
+                    {
+                        assert!(text.contains(theirs), "{theirs} on the coach's workspace: {text}");
+                    }
                 }
                 continue;
             }

@@ -10,9 +10,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime};
 use keel_commands::coach::ToComplete;
-use keel_commands::sessions::Completion;
+use keel_commands::sessions::{Completion, SeenSession};
 use keel_domain::coaching::{
-    ActionItem, ActionItemChanges, ActionItemStatus, LedgerMonth, NewSession, Session, SessionChanges, SessionContent,
+    ActionItem, ActionItemChanges, ActionItemStatus, LedgerMonth, NewSession, SessionChanges, SessionContent,
     SessionFormat, SessionStatus,
 };
 use keel_domain::template::SessionRequest;
@@ -93,6 +93,8 @@ pub(super) struct SessionCard {
     pub title: String,
     pub agenda: String,
     pub summary: String,
+    /// The coach's private notes, when they wrote them.
+    pub notes: String,
     /// Not yet held: it can be moved, cancelled, marked missed or completed.
     pub open: bool,
     /// Requested by the leader or proposed by the session before: the coach confirms it.
@@ -101,8 +103,14 @@ pub(super) struct SessionCard {
     pub complete_href: String,
 }
 
-pub(super) fn row(engagement: EngagementId, s: &Session) -> SessionCard {
+pub(super) fn row(engagement: EngagementId, seen: &SeenSession) -> SessionCard {
+    let s = &seen.session;
     SessionCard {
+        notes: if seen.view.private_notes {
+            s.content.private_notes.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
         id: s.id,
         when: when(s.scheduled_at),
         at: s.scheduled_at.format(FIELD_TIME).to_string(),
