@@ -14,6 +14,17 @@ pub(super) struct Todo {
     pub label: String,
 }
 
+/// A person's part in a program or group, in words.
+fn part(role: &str) -> &'static str {
+    match role {
+        "leader" => "You are the leader",
+        "sponsor" => "You sponsor it",
+        "coach" => "You coach it",
+        "participant" => "You take part",
+        _ => "You follow it",
+    }
+}
+
 pub(super) fn todo(waiting: &Waiting) -> Todo {
     match waiting {
         Waiting::Design { engagement, version } => Todo {
@@ -91,7 +102,7 @@ pub async fn home(
         .await?;
     let groups = groups
         .into_iter()
-        .map(|(g, role)| GroupView { name: g.name.clone(), href: format!("/groups/{}", g.id), role })
+        .map(|(g, role)| GroupView { name: g.name.clone(), href: format!("/groups/{}", g.id), role: part(role) })
         .collect();
     let mut phases: Vec<Choice> = Vec::new();
     let mut organizations: Vec<Choice> = Vec::new();
@@ -131,7 +142,7 @@ pub async fn home(
         .map(|m| EngagementView {
             title: m.engagement.title.clone(),
             href: format!("/engagements/{}", m.engagement.id),
-            role: m.role,
+            role: part(m.role),
             phase: m.engagement.phase.label(),
             waiting: m.waiting.iter().map(todo).collect(),
             next: m.next.clone(),
