@@ -47,11 +47,14 @@ pub struct Workspace {
     /// Every version of the program design, oldest first, and every decision on them.
     pub designs: Vec<Design>,
     pub decisions: Vec<Decision>,
+    /// A new version may be started now: the program is at its design and no version is open.
+    pub may_start_design: bool,
 }
 
 /// The workspace of the engagement of `people` (read by [`crate::pages::participants`], which
 /// answers 404 to those who may not read it), when the caller is its coach; anyone else gets
-/// `people` back, for their own page.
+/// `people` back, for their own page. Each part is read once: the next thing is worked out from
+/// the same parts the page shows.
 pub fn workspace(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -63,23 +66,34 @@ pub fn workspace(
     let engagement = &people.engagement;
     let id = engagement.id;
     let facts = crate::engagements::facts(conn, engagement)?;
-    let raters = standings(conn, engagement)?;
-    let (offered, next) = offered_moves(conn, engagement, &facts, Some(&raters))?;
     let template = crate::templates::of_engagement(conn, engagement)?;
+    let parts = Parts {
+        sessions: sessions::list(conn, id)?,
+        items: action_items::list(conn, id, &Default::default())?,
+        designs: designs::list(conn, id)?,
+        decisions: designs::decisions(conn, id, None)?,
+        raters: standings(conn, engagement)?,
+        approvers: people.approvers(),
+    };
+    let (offered, next) = offered_moves(engagement, &facts, &template, &parts);
     let next_session = if engagement.phase == Phase::Coaching {
-        let places = crate::sessions::plan_places(conn, engagement)?;
+        let places = crate::sessions::places_in(&parts.sessions);
         let request = SessionRequest { scheduled_at: Some(keel_domain::time::now()), ..SessionRequest::default() };
         template.definition.new_session(request, &places, None).ok()
     } else {
         None
     };
+    let may_start_design =
+        engagement.phase == Phase::AssessmentDesign && keel_domain::design::may_draft(parts.designs.last()).is_ok();
+    let Parts { sessions, items, designs, decisions, raters, .. } = parts;
     Ok(Ok(Workspace {
-        sessions: sessions::list(conn, id)?.into_iter().map(|s| crate::sessions::seen(caller, engagement, s)).collect(),
-        ledger: crate::sessions::ledger_of(conn, engagement)?,
+        ledger: crate::sessions::ledger_with(conn, engagement, &sessions)?,
+        sessions: sessions.into_iter().map(|s| crate::sessions::seen(caller, engagement, s)).collect(),
         next_session,
-        action_items: action_items::list(conn, id, &Default::default())?,
-        designs: designs::list(conn, id)?,
-        decisions: designs::decisions(conn, id, None)?,
+        action_items: items,
+        designs,
+        decisions,
+        may_start_design,
         themes: stakeholders::themes(conn, id, false)?,
         raters,
         context: program::get_context(conn, id)?,
@@ -107,60 +121,79 @@ fn standings(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<(Ra
         .collect())
 }
 
-/// The moves offered to the coach and their next thing; while the 360 lacks contributions, the
-/// next thing names whom to chase (`raters`, read when not given).
+/// What the coach's next thing is read from besides the facts. The workspace reads them all (it
+/// shows them); the home reads only what the program's phase asks (see [`Parts::for_next`]).
+#[derive(Default)]
+struct Parts {
+    sessions: Vec<Session>,
+    items: Vec<ActionItem>,
+    designs: Vec<Design>,
+    decisions: Vec<Decision>,
+    raters: Vec<(Rater, RaterStanding)>,
+    /// The leader and the sponsors, by name.
+    approvers: Vec<(keel_domain::UserId, String)>,
+}
+
+impl Parts {
+    /// The parts the next thing of a program at its phase needs, and no others.
+    fn for_next(conn: &mut DbConnection, engagement: &Engagement) -> Result<Parts, StoreError> {
+        let id = engagement.id;
+        let mut parts = Parts::default();
+        match engagement.phase {
+            Phase::Coaching => {
+                parts.sessions = sessions::list(conn, id)?;
+                parts.items = action_items::list(conn, id, &Default::default())?;
+            }
+            Phase::SponsorReview => {
+                parts.designs = designs::list(conn, id)?;
+                parts.decisions = designs::decisions(conn, id, None)?;
+                for who in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
+                    let name = keel_persistence::repo::users::find(conn, who)?.map(|u| u.name);
+                    parts.approvers.push((who, name.unwrap_or_else(|| "a former participant".to_owned())));
+                }
+            }
+            Phase::StakeholderInterviews => parts.raters = standings(conn, engagement)?,
+            _ => {}
+        }
+        Ok(parts)
+    }
+}
+
+/// The moves offered to the coach, and their next thing: in coaching from the sessions and
+/// homework; in the sponsors' review who the design waits for; while the 360 lacks
+/// contributions whom to chase; otherwise what the way on still needs.
 fn offered_moves(
-    conn: &mut DbConnection,
     engagement: &Engagement,
     facts: &ProgramFacts,
-    raters: Option<&[(Rater, RaterStanding)]>,
-) -> Result<(Vec<Move>, Option<String>), StoreError> {
-    let template = crate::templates::of_engagement(conn, engagement)?;
+    template: &keel_domain::template::ProgramTemplate,
+    parts: &Parts,
+) -> (Vec<Move>, Option<String>) {
     let offered = moves(engagement.phase, engagement.held_from, facts, &template.definition, Mover::Coach);
+    let now = keel_domain::time::now();
     let chasing = offered
         .iter()
         .find(|m| m.forward)
         .and_then(|m| m.unmet.first())
         .is_some_and(|u| u.code == "stakeholder_contributions_insufficient");
-    let next = if engagement.phase == Phase::Coaching {
-        let all = sessions::list(conn, engagement.id)?;
-        let items = action_items::list(conn, engagement.id, &Default::default())?;
-        let now = keel_domain::time::now();
-        let today = now.date_naive();
-        let middle = engagement.start_date + (engagement.planned_end_date - engagement.start_date) / 2;
-        let mid_review_due =
-            template.definition.has(Phase::MidReview) && !facts.mid_review_completed && today >= middle;
-        let end_near = today + chrono::Duration::days(14) >= engagement.planned_end_date;
-        keel_domain::coaching::coaching_next(&all, &items, mid_review_due, end_near, now)
-            .or_else(|| next_for_coach(engagement.phase, &offered))
-    } else if engagement.phase == Phase::SponsorReview {
-        let all = designs::list(conn, engagement.id)?;
-        let decisions = designs::decisions(conn, engagement.id, None)?;
-        let mut approvers = Vec::new();
-        for id in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
-            let name = keel_persistence::repo::users::find(conn, id)?.map(|u| u.name);
-            approvers.push((id, name.unwrap_or_else(|| "a former participant".to_owned())));
+    let next = match engagement.phase {
+        Phase::Coaching => keel_domain::coaching::coaching_next(
+            engagement,
+            &parts.sessions,
+            &parts.items,
+            template.definition.has(Phase::MidReview) && !facts.mid_review_completed,
+            now,
+        ),
+        Phase::SponsorReview => parts.designs.last().and_then(|design| {
+            keel_domain::design::waiting_line(engagement, design, &parts.decisions, &parts.approvers, now)
+        }),
+        _ if chasing => {
+            let named: Vec<(String, RaterStanding)> = parts.raters.iter().map(|(r, s)| (r.name.clone(), *s)).collect();
+            Some(chase(facts.stakeholder_contributions, facts.min_raters, &named))
         }
-        let now = keel_domain::time::now();
-        let waiting = all
-            .last()
-            .and_then(|design| keel_domain::design::waiting_line(engagement, design, &decisions, &approvers, now));
-        waiting.or_else(|| next_for_coach(engagement.phase, &offered))
-    } else if chasing {
-        let read;
-        let raters = match raters {
-            Some(raters) => raters,
-            None => {
-                read = standings(conn, engagement)?;
-                &read
-            }
-        };
-        let named: Vec<(String, RaterStanding)> = raters.iter().map(|(r, s)| (r.name.clone(), *s)).collect();
-        Some(chase(facts.stakeholder_contributions, facts.min_raters, &named))
-    } else {
-        next_for_coach(engagement.phase, &offered)
+        _ => None,
     };
-    Ok((offered, next))
+    let next = next.or_else(|| next_for_coach(engagement.phase, &offered));
+    (offered, next)
 }
 
 /// The coach's next thing to do in `engagement`, when the caller is its coach.
@@ -173,7 +206,9 @@ pub fn next_thing(
         return Ok(None);
     }
     let facts = crate::engagements::facts(conn, engagement)?;
-    Ok(offered_moves(conn, engagement, &facts, None)?.1)
+    let template = crate::templates::of_engagement(conn, engagement)?;
+    let parts = Parts::for_next(conn, engagement)?;
+    Ok(offered_moves(engagement, &facts, &template, &parts).1)
 }
 
 /// What the page to complete a session shows the coach.

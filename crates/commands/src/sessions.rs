@@ -106,12 +106,13 @@ pub fn calendar(
 }
 
 /// The places in the template's plan that the engagement's sessions hold.
-pub(crate) fn plan_places(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<u32>, StoreError> {
-    Ok(sessions::list(conn, engagement.id)?
-        .into_iter()
-        .filter(Session::holds_plan_place)
-        .filter_map(|s| s.plan_index)
-        .collect())
+fn plan_places(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<u32>, StoreError> {
+    Ok(places_in(&sessions::list(conn, engagement.id)?))
+}
+
+/// The places in the template's plan that `sessions` hold.
+pub(crate) fn places_in(sessions: &[Session]) -> Vec<u32> {
+    sessions.iter().filter(|s| s.holds_plan_place()).filter_map(|s| s.plan_index).collect()
 }
 
 /// The coach schedules a session, or the leader requests a time (`requested_by_leader` is set
@@ -277,9 +278,19 @@ pub fn hours(
 /// The ledger: budget per month from the engagement, approved extensions, and usage from
 /// completed sessions (and no-shows, when the organization counts them).
 pub(crate) fn ledger_of(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<LedgerMonth>, StoreError> {
+    let all = sessions::list(conn, engagement.id)?;
+    ledger_with(conn, engagement, &all)
+}
+
+/// [`ledger_of`], from the engagement's sessions already read.
+pub(crate) fn ledger_with(
+    conn: &mut DbConnection,
+    engagement: &Engagement,
+    all: &[Session],
+) -> Result<Vec<LedgerMonth>, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
-    let used: Vec<(Month, i64)> = sessions::list(conn, engagement.id)?
-        .into_iter()
+    let used: Vec<(Month, i64)> = all
+        .iter()
         .filter(|s| {
             s.status == SessionStatus::Completed
                 || (s.status == SessionStatus::NoShow && organization.settings.no_show_counts)

@@ -856,15 +856,20 @@ mod action_item_tests {
 /// What the coach does next in a program in coaching, from its sessions and homework (the state
 /// machine's own next thing is only the move on, which coaching leaves open): a session soon, one
 /// to confirm or to complete, overdue homework, a review that is due, or the next session to
-/// schedule (docs/program.md, coaching). `mid_review_due`: the template has a mid review, none
-/// is completed, and the program is past its middle.
+/// schedule (docs/program.md, the coach's next thing). `mid_review_open`: the template has a mid
+/// review and none is completed; it is due once the program is past the middle of its dates,
+/// and the end review two weeks before the planned end.
 pub fn coaching_next(
+    engagement: &Engagement,
     sessions: &[Session],
     items: &[ActionItem],
-    mid_review_due: bool,
-    end_near: bool,
+    mid_review_open: bool,
     now: crate::time::Timestamp,
 ) -> Option<String> {
+    let today = now.date_naive();
+    let middle = engagement.start_date + (engagement.planned_end_date - engagement.start_date) / 2;
+    let mid_review_due = mid_review_open && today >= middle;
+    let end_near = today + chrono::Duration::days(14) >= engagement.planned_end_date;
     let soon = now + chrono::Duration::days(7);
     let upcoming = sessions
         .iter()
@@ -886,7 +891,6 @@ pub fn coaching_next(
     if let Some(s) = sessions.iter().find(|s| s.status == SessionStatus::Scheduled && s.scheduled_at < now) {
         return Some(format!("Complete the session of {}", s.scheduled_at.format("%-d %B")));
     }
-    let today = now.date_naive();
     if let Some(item) =
         items.iter().find(|i| i.status == ActionItemStatus::Open && i.due_date.is_some_and(|d| d < today))
     {
@@ -942,8 +946,15 @@ mod coaching_next_tests {
             },
         )
         .unwrap();
+        // A program of 1 January to 1 April: on 9 March it is past its middle, and its end is
+        // more than two weeks away.
+        let program = Engagement {
+            start_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            planned_end_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+            ..engagement()
+        };
         let next =
-            |sessions: &[Session], items: &[ActionItem], mid: bool| coaching_next(sessions, items, mid, false, now);
+            |sessions: &[Session], items: &[ActionItem], mid: bool| coaching_next(&program, sessions, items, mid, now);
         assert_eq!(
             next(std::slice::from_ref(&tomorrow), std::slice::from_ref(&overdue), true).as_deref(),
             Some("Session tomorrow 09:00 UTC")
