@@ -421,7 +421,7 @@ async fn a_participant_follows_the_group_on_their_page(backend: Backend) {
     let done = p0.submit(&response, &action, &[]).await;
     assert_eq!(done.status.as_u16(), 303, "{}", done.text());
     let html = assert_page(&p0.get(&format!("{page}?done=1")).await, 200);
-    assert!(html.contains("Marked done") && html.contains(">done</span>"), "{html}");
+    assert!(html.contains("Marked done") && html.contains(">Done</span>"), "{html}");
     // p1 cannot mark p0's item: it is not there for them.
     let mut p1 = signed_in(&app, &smtp, "p1@people.test").await;
     let theirs = p1.get(&page).await;

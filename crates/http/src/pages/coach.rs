@@ -17,10 +17,11 @@ use keel_domain::design::DesignStatus;
 use keel_domain::engagement::Phase;
 use keel_domain::program::{ContextMeetingInput, LeaderInterviewInput, OutcomeChanges};
 use keel_domain::stakeholders::{RaterChanges, RaterStanding, Relationship, ThemeChanges, ThemeKind};
-use keel_domain::{EngagementId, Precondition, RaterId};
+use keel_domain::{EngagementId, RaterId};
 use serde::Deserialize;
 
 use super::extensions::hours;
+use super::forms::{Refused, date_field, opened_at, optional, refused_by, unreadable};
 use super::{Chrome, PageError, Visitor, render, see_other};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -28,17 +29,6 @@ use crate::state::AppState;
 /// What the coach's page is drawn from.
 pub(super) struct CoachData {
     pub workspace: Workspace,
-}
-
-/// A form the command refused, shown on the form it came from.
-pub(super) struct Refused {
-    /// The form's name (its section's anchor): `context`, `outcome`, `rater-<id>`, ….
-    pub(super) form: String,
-    pub(super) text: String,
-    /// Field name (as in the form) and what is wrong with it.
-    pub(super) fields: Vec<(String, String)>,
-    /// The record changed since the form was opened: nothing was saved.
-    pub(super) stale: bool,
 }
 
 struct MoveView {
@@ -287,9 +277,7 @@ impl CoachPage {
 
     /// What is wrong with `field` of `form`, or "".
     fn field_error(&self, form: &str, field: &str) -> &str {
-        self.refused_on(form)
-            .and_then(|r| r.fields.iter().find(|(f, _)| f == field || f.starts_with(&format!("{field}["))))
-            .map_or("", |(_, message)| message.as_str())
+        self.refused_on(form).map_or("", |r| r.error_for(field))
     }
 }
 
@@ -297,31 +285,8 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
-pub(super) fn optional(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 fn day(d: NaiveDate) -> String {
     d.format("%-d %B %Y").to_string()
-}
-
-/// The version a form was opened at: the record must still be at it (0: none was recorded yet).
-pub(super) fn opened_at(version: &str) -> Option<Precondition> {
-    version.trim().parse::<i64>().ok().map(|v| Precondition::OneOf(vec![v]))
-}
-
-/// A date typed in a form (`2026-12-07`, as a date field sends it); empty is none.
-pub(super) fn date_field(form: &str, field: &str, text: &str) -> Result<Option<NaiveDate>, Refused> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| Refused {
-        form: form.to_owned(),
-        text: "Nothing was saved: a date could not be read.".to_owned(),
-        fields: vec![(field.to_owned(), "a date such as 2026-12-07".to_owned())],
-        stale: false,
-    })
 }
 
 /// The page's own drafts, filled from what is recorded.
@@ -505,8 +470,7 @@ pub(super) fn coach_page(
                     .collect(),
             })
             .collect(),
-        may_start_design: engagement.phase == Phase::AssessmentDesign
-            && keel_domain::design::may_draft(workspace.designs.last()).is_ok(),
+        may_start_design: workspace.may_start_design,
         last_design: workspace.designs.last().map(|d| d.version),
         review: match engagement.phase {
             Phase::MidReview => Some((format!("/engagements/{}/reviews/mid", engagement.id), "mid-program review")),
@@ -557,20 +521,9 @@ pub(super) async fn answer<T>(
     result: Result<T, ApiError>,
     drafts: Drafts,
 ) -> Result<HttpResponse, PageError> {
-    let refused = match result {
+    let refused = match refused_by(result, &form)? {
         Ok(_) => return Ok(see_other(&format!("/engagements/{id}?saved={saved}#{form}"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => {
-            let stale = problem.status == 412;
-            let text = if stale {
-                "Nothing was saved: someone changed this since you opened the page. What is recorded now is shown; your text is still in the form: compare, then send it again.".to_owned()
-            } else {
-                super::refusal(&problem).1
-            };
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-            let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-            (status, Refused { form, text, fields, stale })
-        }
-        Err(other) => return Err(other.into()),
+        Err(refused) => refused,
     };
     show_refused(state, visitor, id, refused, drafts).await
 }
@@ -715,15 +668,6 @@ pub async fn phase(
         Drafts { reason: Some(typed.reason), ..Drafts::default() },
     )
     .await
-}
-
-/// A choice from a form's list that is not one of its options: the form was not Keel's.
-pub(super) fn unreadable() -> PageError {
-    PageError::new(
-        StatusCode::BAD_REQUEST,
-        "The form could not be read",
-        "Nothing was saved. Go back and send the form again.",
-    )
 }
 
 /// Step 3: a rater, added by the coach.

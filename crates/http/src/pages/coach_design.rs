@@ -9,23 +9,15 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use keel_commands::coach::Composer;
 use keel_domain::design::{DesignInput, DesignItem, DesignStatus, ItemKind};
-use keel_domain::{EngagementId, OutcomeId, Precondition, ThemeId};
+use keel_domain::{EngagementId, OutcomeId, ThemeId};
 
-use super::coach::{Refused, optional, unreadable};
-use super::designs::{change_text, status_text, verdict_text, when};
+use super::designs::{DecisionView, change_text, decision_views, status_text};
+use super::forms::{Fields, Refused, field, opened_at, optional, refused_by, unreadable};
 use super::{Chrome, PageError, Visitor, render, see_other};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Blank item rows the composer offers beyond the version's items.
 const BLANK_ITEMS: usize = 3;
-
-/// A form sent as its fields, in order (checkboxes repeat, items are numbered).
-type Fields = web::Form<Vec<(String, String)>>;
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-}
 
 fn csrf(fields: &[(String, String)]) -> &str {
     field(fields, "csrf")
@@ -47,14 +39,6 @@ struct ItemRow {
     cadence: String,
 }
 
-struct DecisionRow {
-    version: i32,
-    who: String,
-    decision: &'static str,
-    comment: String,
-    at: String,
-}
-
 #[derive(Template)]
 #[template(path = "pages/coach_design.html")]
 struct ComposerPage {
@@ -71,21 +55,14 @@ struct ComposerPage {
     items: Vec<ItemRow>,
     previous: Option<i32>,
     changes: Vec<String>,
-    decisions: Vec<DecisionRow>,
+    decisions: Vec<DecisionView>,
     message: Option<&'static str>,
     refused: Option<Refused>,
 }
 
 impl ComposerPage {
     fn field_error(&self, field: &str) -> &str {
-        self.refused
-            .as_ref()
-            .and_then(|r| {
-                r.fields.iter().find(|(f, _)| {
-                    f == field || f.starts_with(&format!("{field}[")) || f.starts_with(&format!("{field}."))
-                })
-            })
-            .map_or("", |(_, message)| message.as_str())
+        self.refused.as_ref().map_or("", |r| r.error_for(field))
     }
 }
 
@@ -184,17 +161,7 @@ fn page(
         items,
         previous: previous.as_ref().map(|p| p.version),
         changes: previous.map(|p| design.changes_since(&p).iter().map(change_text).collect()).unwrap_or_default(),
-        decisions: decisions
-            .iter()
-            .rev()
-            .map(|d| DecisionRow {
-                version: d.design_version,
-                who: people.name_of(d.approver_id),
-                decision: verdict_text(d.verdict),
-                comment: d.comment.clone().unwrap_or_default(),
-                at: when(d.decided_at),
-            })
-            .collect(),
+        decisions: decision_views(&decisions, &people),
         message,
         refused,
     }
@@ -252,25 +219,6 @@ fn design_input(typed: &Typed) -> Result<DesignInput, PageError> {
     })
 }
 
-/// A refusal of the composer's command, or the error page.
-fn refusal(result: Result<(), ApiError>) -> Result<Option<(StatusCode, Refused)>, PageError> {
-    match result {
-        Ok(()) => Ok(None),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => {
-            let stale = problem.status == 412;
-            let text = if stale {
-                "Nothing was saved: this version changed since you opened it (another tab, or the API). What it holds now is not shown; your text is still in the form: reload the page to compare.".to_owned()
-            } else {
-                super::refusal(&problem).1
-            };
-            let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-            Ok(Some((status, Refused { form: "design".to_owned(), text, fields, stale })))
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// Saves the draft as typed.
 pub async fn save(
     state: web::Data<AppState>,
@@ -284,15 +232,15 @@ pub async fn save(
     let (id, version) = path.into_inner();
     let typed = typed_from(&fields);
     let input = design_input(&typed)?;
-    let precondition = field(&fields, "revision").trim().parse::<i64>().ok().map(|r| Precondition::OneOf(vec![r]));
+    let precondition = opened_at(field(&fields, "revision"));
     let result = state
         .run(move |conn| {
             keel_commands::designs::update(conn, &caller, (id, version), precondition.as_ref(), &input).map(|_| ())
         })
         .await;
-    match refusal(result)? {
-        None => Ok(see_other(&format!("/engagements/{id}/designs/{version}/edit?saved=1"))),
-        Some((status, refused)) => {
+    match refused_by(result, "design")? {
+        Ok(()) => Ok(see_other(&format!("/engagements/{id}/designs/{version}/edit?saved=1"))),
+        Err((status, refused)) => {
             let data = load(&state, &visitor, (id, version)).await?;
             Ok(visitor.finish(render(status, &page(&visitor, data, Some(typed), None, Some(refused)))?))
         }
@@ -310,16 +258,16 @@ pub async fn submit(
     visitor.check_form(csrf(&fields))?;
     let caller = visitor.require()?;
     let (id, version) = path.into_inner();
-    let precondition = field(&fields, "revision").trim().parse::<i64>().ok().map(|r| Precondition::OneOf(vec![r]));
+    let precondition = opened_at(field(&fields, "revision"));
     let links = state.pages.links.clone();
     let result = state
         .run(move |conn| {
             keel_commands::designs::submit(conn, &caller, (id, version), precondition.as_ref(), &links).map(|_| ())
         })
         .await;
-    match refusal(result)? {
-        None => Ok(see_other(&format!("/engagements/{id}?saved=submitted#design"))),
-        Some((status, refused)) => {
+    match refused_by(result, "design")? {
+        Ok(()) => Ok(see_other(&format!("/engagements/{id}?saved=submitted#design"))),
+        Err((status, refused)) => {
             let data = load(&state, &visitor, (id, version)).await?;
             Ok(visitor.finish(render(status, &page(&visitor, data, None, None, Some(refused)))?))
         }
@@ -343,13 +291,8 @@ pub async fn start(
     };
     let input = DesignInput::default();
     let result = state.run(move |conn| keel_commands::designs::create(conn, &caller, id, copy_from, &input)).await;
-    match result {
+    match refused_by(result, "design")? {
         Ok(design) => Ok(see_other(&format!("/engagements/{id}/designs/{}/edit", design.version))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 422) => {
-            let (status, text) = super::refusal(&problem);
-            let refused = Refused { form: "design".to_owned(), text, fields: Vec::new(), stale: false };
-            super::coach::show_refused(&state, &visitor, id, (status, refused), Default::default()).await
-        }
-        Err(other) => Err(other.into()),
+        Err(refused) => super::coach::show_refused(&state, &visitor, id, refused, Default::default()).await,
     }
 }

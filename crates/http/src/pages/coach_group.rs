@@ -7,28 +7,19 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
 use keel_commands::coach::GroupDesk;
 use keel_commands::groups::{GroupCompletion, NewGroupItem};
 use keel_domain::coaching::SessionFormat;
 use keel_domain::group::{GroupItemStatus, GroupSessionStatus};
 use keel_domain::{GroupId, GroupSessionId, UserId};
 
-use super::coach::{optional, unreadable};
 use super::designs::when;
 use super::extensions::hours;
+use super::forms::{Fields, Refused, date_field, field, minutes_field, optional, refused_by, time_field, unreadable};
+use super::words;
 use super::{Chrome, PageError, Visitor, render, see_other};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-type Fields = web::Form<Vec<(String, String)>>;
-
-/// A refused form: its anchor, why, and what was typed in it.
-type Refusal = (String, String, Vec<(String, String)>);
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-}
 
 struct SessionCard {
     id: GroupSessionId,
@@ -65,40 +56,34 @@ struct DeskPage {
     sessions: Vec<SessionCard>,
     participants: Vec<ParticipantCard>,
     message: Option<&'static str>,
-    /// The refused form (its anchor), why, and what was typed in it.
-    refused: Option<Refusal>,
+    refused: Option<Refused>,
+    /// What was typed in the refused form.
+    typed: Vec<(String, String)>,
 }
 
 impl DeskPage {
-    /// What was typed in `field` of the refused form `form`, or "".
+    /// What was typed in `name` of the refused form `form`, or "".
     fn typed(&self, form: &str, name: &str) -> &str {
-        self.refused.as_ref().filter(|(f, _, _)| f == form).map_or("", |(_, _, fields)| field(fields, name))
+        if self.refused_on(form).is_some() { field(&self.typed, name) } else { "" }
     }
 
     fn refused_on(&self, form: &str) -> Option<&str> {
-        self.refused.as_ref().filter(|(f, _, _)| f == form).map(|(_, text, _)| text.as_str())
+        self.refused.as_ref().filter(|r| r.form == form).map(|r| r.text.as_str())
     }
 
-    /// Whether `who` was ticked as present on the refused completion of session form `form`
-    /// (everyone is ticked on a fresh form).
+    /// Whether `who` was ticked as present on the refused completion `form` (everyone is ticked
+    /// on a fresh form).
     fn ticked(&self, form: &str, who: &UserId) -> bool {
-        match self.refused.as_ref().filter(|(f, _, _)| f == form) {
-            Some((_, _, fields)) => fields.iter().any(|(k, v)| k == "attended" && *v == who.to_string()),
-            None => true,
-        }
+        self.refused_on(form).is_none() || self.typed.iter().any(|(k, v)| k == "attended" && *v == who.to_string())
     }
 }
 
-fn format_label(format: SessionFormat) -> &'static str {
-    match format {
-        SessionFormat::InPerson => "In person",
-        SessionFormat::Video => "Video",
-        SessionFormat::Phone => "Phone",
-        SessionFormat::Text => "Text",
-    }
-}
-
-fn page(visitor: &Visitor, desk: GroupDesk, message: Option<&'static str>, refused: Option<Refusal>) -> DeskPage {
+fn page(
+    visitor: &Visitor,
+    desk: GroupDesk,
+    message: Option<&'static str>,
+    refused: Option<(Refused, Vec<(String, String)>)>,
+) -> DeskPage {
     let GroupDesk { page, participants, outcomes, items } = desk;
     let group = &page.seen.group;
     let today = keel_domain::time::now().date_naive();
@@ -122,12 +107,8 @@ fn page(visitor: &Visitor, desk: GroupDesk, message: Option<&'static str>, refus
                     when: when(s.session.scheduled_at),
                     at: s.session.scheduled_at.format("%Y-%m-%dT%H:%M").to_string(),
                     minutes: s.session.duration_minutes,
-                    format: format_label(s.session.format),
-                    status: match s.session.status {
-                        GroupSessionStatus::Scheduled => "Scheduled",
-                        GroupSessionStatus::Completed => "Completed",
-                        GroupSessionStatus::Cancelled => "Cancelled",
-                    },
+                    format: words::session_format(s.session.format),
+                    status: words::group_session_status(s.session.status),
                     open: s.session.status == GroupSessionStatus::Scheduled,
                     attendance: if s.attendance.is_empty() {
                         String::new()
@@ -161,7 +142,7 @@ fn page(visitor: &Visitor, desk: GroupDesk, message: Option<&'static str>, refus
                     .iter()
                     .filter(|i| i.participant_id == id && i.status != GroupItemStatus::Dropped)
                     .map(|i| {
-                        let status = if i.status == GroupItemStatus::Done { "Done" } else { "To do" };
+                        let status = words::group_item_status(i.status);
                         let due = i.due_date.map(|d| format!("due {}", d.format("%-d %B %Y"))).unwrap_or_default();
                         (i.title.clone(), status, due)
                     })
@@ -169,7 +150,8 @@ fn page(visitor: &Visitor, desk: GroupDesk, message: Option<&'static str>, refus
             })
             .collect(),
         message,
-        refused,
+        typed: refused.as_ref().map(|(_, typed)| typed.clone()).unwrap_or_default(),
+        refused: refused.map(|(refused, _)| refused),
     }
 }
 
@@ -210,12 +192,10 @@ async fn answer<T>(
     result: Result<T, ApiError>,
     fields: Vec<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let (status, text) = match result {
-        Ok(_) => return Ok(see_other(&format!("/groups/{id}?saved={saved}#{form}"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => super::refusal(&problem),
-        Err(other) => return Err(other.into()),
-    };
-    refused(state, visitor, id, status, (form, text, fields)).await
+    match refused_by(result, &form)? {
+        Ok(_) => Ok(see_other(&format!("/groups/{id}?saved={saved}#{form}"))),
+        Err((status, refusal)) => refused(state, visitor, id, status, (refusal, fields)).await,
+    }
 }
 
 async fn refused(
@@ -223,7 +203,7 @@ async fn refused(
     visitor: &Visitor,
     id: GroupId,
     status: StatusCode,
-    refusal: Refusal,
+    refusal: (Refused, Vec<(String, String)>),
 ) -> Result<HttpResponse, PageError> {
     match load(state, visitor, id).await? {
         Ok(desk) => Ok(visitor.finish(render(status, &page(visitor, desk, None, Some(refusal)))?)),
@@ -231,8 +211,16 @@ async fn refused(
     }
 }
 
-fn time(text: &str) -> Option<keel_domain::time::Timestamp> {
-    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok().map(|t| t.and_utc())
+/// The time the form must hold (UTC).
+fn required_time(form: &str, fields: &[(String, String)]) -> Result<keel_domain::time::Timestamp, Refused> {
+    time_field(form, "at", field(fields, "at"))?
+        .ok_or_else(|| Refused::unreadable(form, "the time", "at", "a date and time, UTC"))
+}
+
+/// Minutes the form must hold.
+fn required_minutes(form: &str, name: &str, fields: &[(String, String)]) -> Result<u32, Refused> {
+    minutes_field(form, name, field(fields, name))?
+        .ok_or_else(|| Refused::unreadable(form, "the length", name, "a whole number of minutes"))
 }
 
 /// The coach schedules a group session.
@@ -246,10 +234,13 @@ pub async fn schedule(
     visitor.check_form(field(&fields, "csrf"))?;
     let caller = visitor.require()?;
     let id = path.into_inner();
-    let (Some(at), Ok(minutes)) = (time(field(&fields, "at")), field(&fields, "minutes").trim().parse::<u32>()) else {
-        let text = "Nothing was saved: give the time (UTC) and the length in minutes.".to_owned();
-        return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, ("sessions".to_owned(), text, fields))
-            .await;
+    let read = required_time("sessions", &fields)
+        .and_then(|at| required_minutes("sessions", "minutes", &fields).map(|minutes| (at, minutes)));
+    let (at, minutes) = match read {
+        Ok(read) => read,
+        Err(refusal) => {
+            return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (refusal, fields)).await;
+        }
     };
     let format = field(&fields, "format").parse::<SessionFormat>().map_err(|_| unreadable())?;
     let agenda = optional(field(&fields, "agenda"));
@@ -271,11 +262,10 @@ pub async fn change(
     let (id, session) = path.into_inner();
     let anchor = format!("session-{session}");
     let change = match field(&fields, "action") {
-        "move" => match time(field(&fields, "at")) {
-            Some(at) => (Some(at), None, None),
-            None => {
-                let text = "Nothing was saved: give the new time (UTC).".to_owned();
-                return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (anchor, text, fields)).await;
+        "move" => match required_time(&anchor, &fields) {
+            Ok(at) => (Some(at), None, None),
+            Err(refusal) => {
+                return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (refusal, fields)).await;
             }
         },
         "cancel" => (None, Some(GroupSessionStatus::Cancelled), optional(field(&fields, "reason"))),
@@ -298,9 +288,11 @@ pub async fn complete(
     let caller = visitor.require()?;
     let (id, session) = path.into_inner();
     let anchor = format!("session-{session}");
-    let Ok(actual_minutes) = field(&fields, "actual_minutes").trim().parse::<u32>() else {
-        let text = "Nothing was saved: give how long the session took, in minutes.".to_owned();
-        return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (anchor, text, fields)).await;
+    let actual_minutes = match required_minutes(&anchor, "actual_minutes", &fields) {
+        Ok(minutes) => minutes,
+        Err(refusal) => {
+            return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (refusal, fields)).await;
+        }
     };
     let attended = fields
         .iter()
@@ -353,15 +345,11 @@ pub async fn add_item(
     let caller = visitor.require()?;
     let (id, participant) = path.into_inner();
     let anchor = format!("item-{participant}");
-    let due = match field(&fields, "due").trim() {
-        "" => None,
-        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) => Some(date),
-            Err(_) => {
-                let text = "Nothing was saved: the due date could not be read (2026-12-07).".to_owned();
-                return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (anchor, text, fields)).await;
-            }
-        },
+    let due = match date_field(&anchor, "due", field(&fields, "due")) {
+        Ok(due) => due,
+        Err(refusal) => {
+            return refused(&state, &visitor, id, StatusCode::UNPROCESSABLE_ENTITY, (refusal, fields)).await;
+        }
     };
     let input = NewGroupItem {
         session_id: None,

@@ -7,23 +7,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use keel_commands::coach::ToReview;
+use keel_domain::EngagementId;
 use keel_domain::program::OutcomeChanges;
 use keel_domain::review::{NextStep, OutcomeReview, ReviewInput, ReviewKind};
-use keel_domain::{EngagementId, Precondition};
 
-use super::coach::{Refused, optional, unreadable};
+use super::forms::{Fields, Refused, field, opened_at, optional, refused_by, unreadable};
 use super::{Chrome, PageError, Visitor, render, see_other};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Rows offered for the renewal's outcomes.
 const RENEWAL_ROWS: usize = 3;
-
-type Fields = web::Form<Vec<(String, String)>>;
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-}
 
 fn kind_of(text: &str) -> Result<ReviewKind, PageError> {
     match text {
@@ -73,14 +66,7 @@ struct ReviewPage {
 
 impl ReviewPage {
     fn field_error(&self, field: &str) -> &str {
-        self.refused
-            .as_ref()
-            .and_then(|r| {
-                r.fields.iter().find(|(f, _)| {
-                    f == field || f.starts_with(&format!("{field}[")) || f.starts_with(&format!("{field}."))
-                })
-            })
-            .map_or("", |(_, message)| message.as_str())
+        self.refused.as_ref().map_or("", |r| r.error_for(field))
     }
 }
 
@@ -244,27 +230,15 @@ pub async fn record(
     let kind = kind_of(&kind)?;
     let data = load(&state, &visitor, (id, kind)).await?;
     let review = input(kind, &fields, &data)?;
-    let precondition = field(&fields, "version").trim().parse::<i64>().ok().map(|v| Precondition::OneOf(vec![v]));
+    let precondition = opened_at(field(&fields, "version"));
     let result = state
         .run(move |conn| keel_commands::reviews::put(conn, &caller, (id, kind), precondition.as_ref(), review))
         .await;
-    let refused = match result {
+    let (status, refused) = match refused_by(result, "review")? {
         Ok((_, Some(renewed))) => return Ok(see_other(&format!("/engagements/{}?saved=renewal", renewed.id))),
         Ok((_, None)) => return Ok(see_other(&format!("/engagements/{id}?saved=review#phase"))),
-        Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 412 | 422) => {
-            let stale = problem.status == 412;
-            let text = if stale {
-                "Nothing was saved: the review was recorded elsewhere since you opened this page. Your text is still in the form; reload the page to see what is recorded.".to_owned()
-            } else {
-                super::refusal(&problem).1
-            };
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-            let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-            (status, Refused { form: "review".to_owned(), text, fields, stale })
-        }
-        Err(other) => return Err(other.into()),
+        Err(refused) => refused,
     };
-    let (status, refused) = refused;
     let data = load(&state, &visitor, (id, kind)).await?;
     Ok(visitor.finish(render(status, &page(&visitor, kind, data, Some(&fields), Some(refused)))?))
 }

@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+
 use keel_commands::coach::ToComplete;
 use keel_commands::sessions::{Completion, SeenSession};
 use keel_domain::coaching::{
@@ -20,57 +20,17 @@ use keel_domain::time::Timestamp;
 use keel_domain::{EngagementId, SessionId};
 use serde::Deserialize;
 
-use super::coach::{Drafts, Refused, answer, date_field, opened_at, optional, unreadable};
+use super::coach::{Drafts, answer};
 use super::extensions::hours;
+use super::forms::{
+    FIELD_TIME, Refused, date_field, minutes_field, opened_at, optional, refused_by, time_field, unreadable,
+};
+use super::words;
 use super::{Chrome, PageError, Visitor, render};
-use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// The form of a `datetime-local` field, read as UTC (the pages show and take times in UTC).
-const FIELD_TIME: &str = "%Y-%m-%dT%H:%M";
-
-fn format_label(format: SessionFormat) -> &'static str {
-    match format {
-        SessionFormat::InPerson => "In person",
-        SessionFormat::Video => "Video",
-        SessionFormat::Phone => "Phone",
-        SessionFormat::Text => "Text",
-    }
-}
 
 fn when(at: Timestamp) -> String {
     at.format("%A %-d %B %Y, %H:%M UTC").to_string()
-}
-
-/// A time typed in a `datetime-local` field, as UTC; empty is none.
-fn time_field(form: &str, field: &str, text: &str) -> Result<Option<Timestamp>, Refused> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDateTime::parse_from_str(text, FIELD_TIME)
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map(|t| Some(t.and_utc()))
-        .map_err(|_| Refused {
-            form: form.to_owned(),
-            text: "Nothing was saved: a time could not be read.".to_owned(),
-            fields: vec![(field.to_owned(), "a date and time such as 2026-12-08 09:00 (UTC)".to_owned())],
-            stale: false,
-        })
-}
-
-/// Minutes typed in a form; empty is none.
-fn minutes_field(form: &str, field: &str, text: &str) -> Result<Option<u32>, Refused> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse::<u32>().map(Some).map_err(|_| Refused {
-        form: form.to_owned(),
-        text: "Nothing was saved: a number of minutes could not be read.".to_owned(),
-        fields: vec![(field.to_owned(), "a whole number of minutes, such as 60".to_owned())],
-        stale: false,
-    })
 }
 
 fn format_field(text: &str) -> Result<Option<SessionFormat>, PageError> {
@@ -115,8 +75,8 @@ pub(super) fn row(engagement: EngagementId, seen: &SeenSession) -> SessionCard {
         when: when(s.scheduled_at),
         at: s.scheduled_at.format(FIELD_TIME).to_string(),
         minutes: s.duration_minutes,
-        format: format_label(s.format),
-        status: super::program::session_status(s.status),
+        format: words::session_format(s.format),
+        status: words::session_status(s.status),
         title: s.plan_title.clone().unwrap_or_default(),
         agenda: s.agenda.clone().unwrap_or_default(),
         summary: s.content.shared_summary.clone().unwrap_or_default(),
@@ -191,11 +151,7 @@ pub(super) fn item_row(i: &ActionItem) -> ItemRow {
         title: i.title.clone(),
         details: i.details.clone().unwrap_or_default(),
         due: i.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default(),
-        status: match i.status {
-            ActionItemStatus::Open => "To do",
-            ActionItemStatus::Done => "Done",
-            ActionItemStatus::Dropped => "Dropped",
-        },
+        status: words::item_status(i.status),
         overdue: i.status == ActionItemStatus::Open && i.due_date.is_some_and(|d| d < today),
         note: i.leader_note.clone().unwrap_or_default(),
     }
@@ -453,10 +409,7 @@ struct CompletePage {
 
 impl CompletePage {
     fn field_error(&self, field: &str) -> &str {
-        self.refused
-            .as_ref()
-            .and_then(|r| r.fields.iter().find(|(f, _)| f == field || f.starts_with(&format!("{field}."))))
-            .map_or("", |(_, message)| message.as_str())
+        self.refused.as_ref().map_or("", |r| r.error_for(field))
     }
 }
 
@@ -512,29 +465,16 @@ pub async fn completion_form(
 
 /// What the completion form asks the command for, or why it cannot be read.
 fn completion(form: &CompleteForm) -> Result<Completion, Refused> {
-    let refused = |field: &str, message: &str| Refused {
-        form: "complete".to_owned(),
-        text: "Nothing was saved: a field could not be read.".to_owned(),
-        fields: vec![(field.to_owned(), message.to_owned())],
-        stale: false,
-    };
-    let actual_minutes = form
-        .actual_minutes
-        .trim()
-        .parse::<u32>()
-        .map_err(|_| refused("actual_duration_minutes", "a whole number of minutes, such as 60"))?;
+    let actual_minutes =
+        minutes_field("complete", "actual_duration_minutes", &form.actual_minutes)?.ok_or_else(|| {
+            Refused::unreadable("complete", "the length", "actual_duration_minutes", "how long it took, in minutes")
+        })?;
     let mut homework = Vec::new();
     for (row, title, details, due) in form.homework() {
         if title.trim().is_empty() && details.trim().is_empty() && due.trim().is_empty() {
             continue;
         }
-        let due = match due.trim() {
-            "" => None,
-            text => Some(
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| refused(&format!("homework[{}].due_date", row - 1), "a date such as 2026-12-07"))?,
-            ),
-        };
+        let due = date_field("complete", &format!("homework[{}].due_date", row - 1), due)?;
         homework.push(ActionItemChanges {
             title: Some(title.trim().to_owned()),
             details: Some(optional(details)),
@@ -590,21 +530,17 @@ pub async fn complete(
         Err(refused) => (StatusCode::UNPROCESSABLE_ENTITY, refused),
         Ok(completion) => {
             let done = state.run(move |conn| keel_commands::sessions::complete(conn, &caller, key, &completion)).await;
-            match done {
+            match refused_by(done, "complete")? {
                 Ok(_) => {
                     let (id, session) = key;
                     let to = format!("/engagements/{id}?saved=completed#session-{session}");
                     return Ok(super::see_other(&to));
                 }
-                Err(ApiError::Problem(problem)) if matches!(problem.status, 409 | 422) => {
-                    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-                    let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-                    let text = super::refusal(&problem).1;
-                    let over = problem.code.as_deref() == Some("over_budget");
-                    let form = if over { "over_budget" } else { "complete" };
-                    (status, Refused { form: form.to_owned(), text, fields, stale: false })
+                // The month cannot cover the session: the extension is offered with the refusal.
+                Err((status, refused)) if refused.code.as_deref() == Some("over_budget") => {
+                    (status, Refused { form: "over_budget".to_owned(), ..refused })
                 }
-                Err(other) => return Err(other.into()),
+                Err(refused) => refused,
             }
         }
     };
@@ -627,8 +563,7 @@ pub async fn request_extension(
     let id = path.into_inner();
     let typed = form.into_inner();
     let session: SessionId = typed.session.parse().map_err(|_| unreadable())?;
-    let hours_asked = typed.hours.trim().replace(',', ".").parse::<f64>();
-    let result = match hours_asked {
+    let asked = match typed.hours.trim().replace(',', ".").parse::<f64>() {
         Ok(hours) => {
             let input = keel_commands::extensions::ExtensionInput {
                 hours,
@@ -637,32 +572,22 @@ pub async fn request_extension(
                 reason: typed.reason.trim().to_owned(),
             };
             let links = state.pages.links.clone();
-            Some(state.run(move |conn| keel_commands::extensions::request(conn, &caller, id, &input, &links)).await)
+            let result =
+                state.run(move |conn| keel_commands::extensions::request(conn, &caller, id, &input, &links)).await;
+            refused_by(result, "over_budget")?.map(|_| ())
         }
-        Err(_) => None,
+        Err(_) => Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Refused::unreadable("over_budget", "the hours", "hours", "a number of hours, such as 1.5"),
+        )),
     };
-    let (status, refused, message) = match result {
-        Some(Ok(_)) => (
+    let (status, refused, message) = match asked {
+        Ok(()) => (
             StatusCode::OK,
             None,
             Some("The extension is requested: the sponsors are mailed. Once one approves, complete the session."),
         ),
-        Some(Err(ApiError::Problem(problem))) if matches!(problem.status, 409 | 422) => {
-            let fields = problem.errors.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-            let text = super::refusal(&problem).1;
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-            (status, Some(Refused { form: "over_budget".to_owned(), text, fields, stale: false }), None)
-        }
-        Some(Err(other)) => return Err(other.into()),
-        None => {
-            let fields = vec![("hours".to_owned(), "a number of hours, such as 1.5".to_owned())];
-            let text = "Nothing was requested: the hours could not be read.".to_owned();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(Refused { form: "over_budget".to_owned(), text, fields, stale: false }),
-                None,
-            )
-        }
+        Err((status, refused)) => (status, Some(refused), None),
     };
     let data = load_completion(&state, &visitor, (id, session)).await?;
     let extension = refused.as_ref().map(|_| typed.clone());

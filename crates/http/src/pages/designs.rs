@@ -38,12 +38,28 @@ struct ItemGroup {
     items: Vec<ItemView>,
 }
 
-struct DecisionView {
-    version: i32,
-    who: String,
-    decision: &'static str,
-    comment: String,
-    at: String,
+/// A decision on a version of the design: who, what, their comment and when.
+pub(super) struct DecisionView {
+    pub(super) version: i32,
+    pub(super) who: String,
+    pub(super) decision: &'static str,
+    pub(super) comment: String,
+    pub(super) at: String,
+}
+
+/// Every decision on every version, newest first, with the deciders' names.
+pub(super) fn decision_views(decisions: &[Decision], people: &Participants) -> Vec<DecisionView> {
+    decisions
+        .iter()
+        .rev()
+        .map(|d| DecisionView {
+            version: d.design_version,
+            who: people.name_of(d.approver_id),
+            decision: verdict_text(d.verdict),
+            comment: d.comment.clone().unwrap_or_default(),
+            at: when(d.decided_at),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -200,17 +216,7 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
         item_groups,
         previous_version: previous.as_ref().map(|p| p.version),
         changes: previous.map(|p| design.changes_since(&p).iter().map(change_text).collect()).unwrap_or_default(),
-        decisions: decisions
-            .iter()
-            .rev()
-            .map(|d| DecisionView {
-                version: d.design_version,
-                who: people.name_of(d.approver_id),
-                decision: verdict_text(d.verdict),
-                comment: d.comment.clone().unwrap_or_default(),
-                at: when(d.decided_at),
-            })
-            .collect(),
+        decisions: decision_views(&decisions, &people),
         waiting_for,
         may_decide,
         my_decision: mine.map(|d| verdict_text(d.verdict)),

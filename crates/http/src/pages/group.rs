@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::designs::when;
 use super::extensions::hours;
+use super::words;
 use super::{Chrome, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
@@ -98,8 +99,8 @@ fn page(visitor: &Visitor, data: GroupPage, message: Option<String>, error: Opti
                 SessionView {
                     when: when(s.session.scheduled_at),
                     minutes: s.session.duration_minutes,
-                    format: s.session.format.as_str().replace('_', " "),
-                    status: s.session.status.as_str(),
+                    format: words::session_format(s.session.format).to_owned(),
+                    status: words::group_session_status(s.session.status),
                     attendance: if s.attendance.is_empty() {
                         String::new()
                     } else {
@@ -133,7 +134,7 @@ fn page(visitor: &Visitor, data: GroupPage, message: Option<String>, error: Opti
                 title: i.title.clone(),
                 details: i.details.clone().unwrap_or_default(),
                 due: i.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default(),
-                status: i.status.as_str(),
+                status: words::group_item_status(i.status),
                 open: i.status == GroupItemStatus::Open,
                 action: format!("/groups/{}/action-items/{}/done", group.id, i.id),
             })

@@ -19,11 +19,13 @@ pub mod coach_sessions;
 pub mod designs;
 pub mod extensions;
 pub mod feedback;
+pub mod forms;
 pub mod group;
 pub mod home;
 pub mod links;
 pub mod program;
 pub mod visitor;
+pub mod words;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

@@ -21,6 +21,7 @@ use super::chart::{self, Point};
 use super::coach::{CoachData, Drafts, coach_page, saved_message};
 use super::extensions::hours;
 use super::home::{Todo, todo};
+use super::words;
 use super::{Chrome, PageError, Visitor, after_form, render};
 use crate::state::AppState;
 
@@ -212,27 +213,6 @@ pub(super) enum Loaded {
     Overview(Box<OverviewData>),
 }
 
-/// Homework's status in words.
-fn homework_status(status: ActionItemStatus) -> &'static str {
-    match status {
-        ActionItemStatus::Open => "To do",
-        ActionItemStatus::Done => "Done",
-        ActionItemStatus::Dropped => "Dropped",
-    }
-}
-
-/// A session's status in words.
-pub(super) fn session_status(status: SessionStatus) -> &'static str {
-    match status {
-        SessionStatus::Requested => "Requested",
-        SessionStatus::Proposed => "Proposed",
-        SessionStatus::Scheduled => "Scheduled",
-        SessionStatus::Completed => "Completed",
-        SessionStatus::Cancelled => "Cancelled",
-        SessionStatus::NoShow => "Missed",
-    }
-}
-
 /// What the engagement's page shows the signed-in person: the workspace to its coach, the
 /// program to its leader, the overview to everyone else who may read it.
 pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<Loaded, PageError> {
@@ -273,7 +253,7 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
         .map(|s| UpcomingView {
             when: when(s.session.scheduled_at),
             minutes: s.session.duration_minutes,
-            format: s.session.format.as_str().replace('_', " "),
+            format: words::session_format(s.session.format).to_owned(),
             agenda: if s.view.agenda() { s.session.agenda.clone().unwrap_or_default() } else { String::new() },
             ics: format!("/engagements/{}/sessions/{}/calendar.ics", engagement.id, s.session.id),
         })
@@ -312,7 +292,7 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
                 title: i.title.clone(),
                 details: i.details.clone().unwrap_or_default(),
                 due: i.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default(),
-                status: homework_status(i.status),
+                status: words::item_status(i.status),
                 open: i.status == ActionItemStatus::Open,
                 overdue: i.status == ActionItemStatus::Open && i.due_date.is_some_and(|d| d < now.date_naive()),
                 action: format!("/engagements/{}/action-items/{}/done", engagement.id, i.id),
@@ -354,7 +334,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
             .map(|s| SessionRow {
                 when: when(s.session.scheduled_at),
                 minutes: s.session.duration_minutes,
-                status: session_status(s.session.status),
+                status: words::session_status(s.session.status),
             })
             .collect(),
     }
