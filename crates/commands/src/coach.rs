@@ -12,7 +12,8 @@ use keel_domain::review::{Review, ReviewKind};
 use keel_domain::stakeholders::{Rater, RaterStanding, Theme, chase};
 use keel_domain::template::{PlannedSession, SessionRequest};
 use keel_domain::{EngagementId, SessionId};
-use keel_persistence::repo::{action_items, designs, program, reviews, sessions, stakeholders};
+use keel_persistence::repo::parts::{self, Part, ProgramParts, Wanted};
+use keel_persistence::repo::{program, reviews};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::Caller;
@@ -51,55 +52,85 @@ pub struct Workspace {
     pub may_start_design: bool,
 }
 
-/// The workspace of the engagement of `people` (read by [`crate::pages::participants`], which
-/// answers 404 to those who may not read it), when the caller is its coach; anyone else gets
-/// `people` back, for their own page. Each part is read once: the next thing is worked out from
-/// the same parts the page shows.
+/// Every part the workspace shows.
+const WORKSPACE: &[Part] = &[
+    Part::Sessions,
+    Part::ActionItems,
+    Part::Designs,
+    Part::Decisions,
+    Part::Raters,
+    Part::Themes,
+    Part::Outcomes,
+    Part::Measurements,
+    Part::Context,
+    Part::Interview,
+    Part::Reviews,
+    Part::Extensions,
+];
+
+/// The workspace of engagement `id` when the caller is its coach; anyone else who may read the
+/// engagement gets its people back, for their own page (404 for those who may not). Each part is
+/// read once, all of them in one statement after the engagement: the next thing is worked out
+/// from the same parts the page shows.
 pub fn workspace(
     conn: &mut DbConnection,
     caller: &Caller,
-    people: Participants,
+    id: EngagementId,
 ) -> Result<Result<Workspace, Participants>, StoreError> {
-    if !policy::works_on(&caller.principal, &people.engagement) {
-        return Ok(Err(people));
+    let engagement = crate::engagements::get(conn, caller, id)?;
+    let template = crate::templates::of_engagement(conn, &engagement)?;
+    let people = crate::pages::people_of(&engagement);
+    if !policy::works_on(&caller.principal, &engagement) {
+        let loaded = parts::load(conn, Wanted { names: &people, ..Wanted::default() })?;
+        return Ok(Err(crate::pages::participants_from(engagement, &template, &loaded)));
     }
+    let organization_id = engagement.organization_id;
+    let wanted = Wanted { engagements: &[id], parts: WORKSPACE, organizations: &[organization_id], names: &people };
+    let mut loaded = parts::load(conn, wanted)?;
+    let organization = loaded.organizations.remove(&organization_id).ok_or(StoreError::not_found("organization"))?;
+    let parts = loaded.take(id);
+    let people = crate::pages::participants_from(engagement, &template, &loaded);
     let engagement = &people.engagement;
-    let id = engagement.id;
-    let facts = crate::engagements::facts(conn, engagement)?;
-    let template = crate::templates::of_engagement(conn, engagement)?;
-    let parts = Parts {
-        sessions: sessions::list(conn, id)?,
-        items: action_items::list(conn, id, &Default::default())?,
-        designs: designs::list(conn, id)?,
-        decisions: designs::decisions(conn, id, None)?,
-        raters: standings(conn, engagement)?,
-        approvers: people.approvers(),
-    };
-    let (offered, next) = offered_moves(engagement, &facts, &template, &parts);
+    let now = keel_domain::time::now();
+    let facts = crate::engagements::facts_of(engagement, organization.settings.min_raters, &parts);
+    let (offered, next) = offered_moves(engagement, &facts, &template, &parts, &people.approvers(), now);
     let next_session = if engagement.phase == Phase::Coaching {
         let places = crate::sessions::places_in(&parts.sessions);
-        let request = SessionRequest { scheduled_at: Some(keel_domain::time::now()), ..SessionRequest::default() };
+        let request = SessionRequest { scheduled_at: Some(now), ..SessionRequest::default() };
         template.definition.new_session(request, &places, None).ok()
     } else {
         None
     };
     let may_start_design =
         engagement.phase == Phase::AssessmentDesign && keel_domain::design::may_draft(parts.designs.last()).is_ok();
-    let Parts { sessions, items, designs, decisions, raters, .. } = parts;
+    let raters = standings(&parts, now);
+    let ledger = crate::sessions::ledger_from(engagement, &organization, &parts.sessions, &parts.extensions);
+    let ProgramParts {
+        sessions,
+        action_items,
+        designs,
+        decisions,
+        themes,
+        context,
+        interview,
+        outcomes,
+        measurements,
+        ..
+    } = parts;
     Ok(Ok(Workspace {
-        ledger: crate::sessions::ledger_with(conn, engagement, &sessions)?,
+        ledger,
         sessions: sessions.into_iter().map(|s| crate::sessions::seen(caller, engagement, s)).collect(),
         next_session,
-        action_items: items,
+        action_items,
         designs,
         decisions,
         may_start_design,
-        themes: stakeholders::themes(conn, id, false)?,
+        themes,
         raters,
-        context: program::get_context(conn, id)?,
-        interview: program::get_leader_interview(conn, id)?,
-        outcomes: program::outcomes(conn, id)?,
-        measurements: program::measurements(conn, id)?,
+        context,
+        interview,
+        outcomes,
+        measurements,
         moves: offered,
         next,
         facts,
@@ -108,68 +139,30 @@ pub fn workspace(
 }
 
 /// The engagement's raters with where each stands.
-fn standings(conn: &mut DbConnection, engagement: &Engagement) -> Result<Vec<(Rater, RaterStanding)>, StoreError> {
-    let expiries = stakeholders::invitation_expiries(conn, engagement.id)?;
-    let now = keel_domain::time::now();
-    Ok(stakeholders::raters(conn, engagement.id)?
-        .into_iter()
+fn standings(parts: &ProgramParts, now: keel_domain::time::Timestamp) -> Vec<(Rater, RaterStanding)> {
+    parts
+        .raters
+        .iter()
         .map(|rater| {
-            let expires = expiries.iter().find(|(id, _)| *id == rater.id).map(|(_, at)| *at);
-            let standing = RaterStanding::of(rater.status, expires, now);
-            (rater, standing)
+            let expires = parts.invitation_expiries.iter().find(|(id, _)| *id == rater.id).map(|(_, at)| *at);
+            (rater.clone(), RaterStanding::of(rater.status, expires, now))
         })
-        .collect())
+        .collect()
 }
 
-/// What the coach's next thing is read from besides the facts. The workspace reads them all (it
-/// shows them); the home reads only what the program's phase asks (see [`Parts::for_next`]).
-#[derive(Default)]
-struct Parts {
-    sessions: Vec<Session>,
-    items: Vec<ActionItem>,
-    designs: Vec<Design>,
-    decisions: Vec<Decision>,
-    raters: Vec<(Rater, RaterStanding)>,
-    /// The leader and the sponsors, by name.
-    approvers: Vec<(keel_domain::UserId, String)>,
-}
-
-impl Parts {
-    /// The parts the next thing of a program at its phase needs, and no others.
-    fn for_next(conn: &mut DbConnection, engagement: &Engagement) -> Result<Parts, StoreError> {
-        let id = engagement.id;
-        let mut parts = Parts::default();
-        match engagement.phase {
-            Phase::Coaching => {
-                parts.sessions = sessions::list(conn, id)?;
-                parts.items = action_items::list(conn, id, &Default::default())?;
-            }
-            Phase::SponsorReview => {
-                parts.designs = designs::list(conn, id)?;
-                parts.decisions = designs::decisions(conn, id, None)?;
-                for who in std::iter::once(engagement.leader_id).chain(engagement.sponsor_ids.iter().copied()) {
-                    let name = keel_persistence::repo::users::find(conn, who)?.map(|u| u.name);
-                    parts.approvers.push((who, name.unwrap_or_else(|| "a former participant".to_owned())));
-                }
-            }
-            Phase::StakeholderInterviews => parts.raters = standings(conn, engagement)?,
-            _ => {}
-        }
-        Ok(parts)
-    }
-}
-
-/// The moves offered to the coach, and their next thing: in coaching from the sessions and
-/// homework; in the sponsors' review who the design waits for; while the 360 lacks
-/// contributions whom to chase; otherwise what the way on still needs.
+/// The moves offered to the coach, and their next thing: in coaching from the sessions still to
+/// be held and open homework; in the sponsors' review who the design waits for (`approvers`: the
+/// leader and sponsors by name); while the 360 lacks contributions whom to chase; otherwise what
+/// the way on still needs.
 fn offered_moves(
     engagement: &Engagement,
     facts: &ProgramFacts,
     template: &keel_domain::template::ProgramTemplate,
-    parts: &Parts,
+    parts: &ProgramParts,
+    approvers: &[(keel_domain::UserId, String)],
+    now: keel_domain::time::Timestamp,
 ) -> (Vec<Move>, Option<String>) {
     let offered = moves(engagement.phase, engagement.held_from, facts, &template.definition, Mover::Coach);
-    let now = keel_domain::time::now();
     let chasing = offered
         .iter()
         .find(|m| m.forward)
@@ -179,15 +172,17 @@ fn offered_moves(
         Phase::Coaching => keel_domain::coaching::coaching_next(
             engagement,
             &parts.sessions,
-            &parts.items,
+            &parts.action_items,
             template.definition.has(Phase::MidReview) && !facts.mid_review_completed,
             now,
         ),
-        Phase::SponsorReview => parts.designs.last().and_then(|design| {
-            keel_domain::design::waiting_line(engagement, design, &parts.decisions, &parts.approvers, now)
-        }),
+        Phase::SponsorReview => parts
+            .designs
+            .last()
+            .and_then(|design| keel_domain::design::waiting_line(engagement, design, &parts.decisions, approvers, now)),
         _ if chasing => {
-            let named: Vec<(String, RaterStanding)> = parts.raters.iter().map(|(r, s)| (r.name.clone(), *s)).collect();
+            let named: Vec<(String, RaterStanding)> =
+                standings(parts, now).into_iter().map(|(r, s)| (r.name, s)).collect();
             Some(chase(facts.stakeholder_contributions, facts.min_raters, &named))
         }
         _ => None,
@@ -196,19 +191,17 @@ fn offered_moves(
     (offered, next)
 }
 
-/// The coach's next thing to do in `engagement`, when the caller is its coach.
-pub fn next_thing(
-    conn: &mut DbConnection,
-    caller: &Caller,
+/// The coach's next thing to do in `engagement`, from its facts and parts (read with at least
+/// [`Part::FACTS`], the sessions still to be held and open homework; `approvers` by name while the
+/// sponsors review a design).
+pub(crate) fn next_from(
     engagement: &Engagement,
-) -> Result<Option<String>, StoreError> {
-    if !policy::works_on(&caller.principal, engagement) {
-        return Ok(None);
-    }
-    let facts = crate::engagements::facts(conn, engagement)?;
-    let template = crate::templates::of_engagement(conn, engagement)?;
-    let parts = Parts::for_next(conn, engagement)?;
-    Ok(offered_moves(engagement, &facts, &template, &parts).1)
+    facts: &ProgramFacts,
+    template: &keel_domain::template::ProgramTemplate,
+    parts: &ProgramParts,
+    approvers: &[(keel_domain::UserId, String)],
+) -> Option<String> {
+    offered_moves(engagement, facts, template, parts, approvers, keel_domain::time::now()).1
 }
 
 /// What the page to complete a session shows the coach.
@@ -233,7 +226,18 @@ pub fn to_complete(
     if !policy::works_on(&caller.principal, &engagement) {
         return Err(StoreError::not_found("session"));
     }
-    let session = sessions::get(conn, engagement_id, session_id)?;
+    let organization_id = engagement.organization_id;
+    let wanted = Wanted {
+        engagements: &[engagement_id],
+        parts: &[Part::Sessions, Part::Extensions],
+        organizations: &[organization_id],
+        names: &[],
+    };
+    let mut loaded = parts::load(conn, wanted)?;
+    let organization = loaded.organizations.remove(&organization_id).ok_or(StoreError::not_found("organization"))?;
+    let parts = loaded.take(engagement_id);
+    let session =
+        parts.sessions.iter().find(|s| s.id == session_id).cloned().ok_or(StoreError::not_found("session"))?;
     if matches!(session.status, SessionStatus::Completed | SessionStatus::Cancelled | SessionStatus::NoShow) {
         return Err(keel_domain::DomainError::conflict(
             "session_closed",
@@ -243,7 +247,8 @@ pub fn to_complete(
     }
     let template = crate::templates::of_engagement(conn, &engagement)?;
     let planned = session.plan_index.and_then(|i| template.definition.planned_sessions.get(i as usize)).cloned();
-    let month = crate::sessions::ledger_of(conn, &engagement)?.into_iter().find(|m| m.month == session.month());
+    let ledger = crate::sessions::ledger_from(&engagement, &organization, &parts.sessions, &parts.extensions);
+    let month = ledger.into_iter().find(|m| m.month == session.month());
     let month = month.unwrap_or(LedgerMonth {
         month: session.month(),
         budget_minutes: 0,
@@ -271,19 +276,30 @@ pub fn composer(
     caller: &Caller,
     (engagement_id, version): (EngagementId, i32),
 ) -> Result<Composer, StoreError> {
-    let people = crate::pages::participants(conn, caller, engagement_id)?;
-    if !policy::works_on(&caller.principal, &people.engagement) {
+    let engagement = crate::engagements::get(conn, caller, engagement_id)?;
+    if !policy::works_on(&caller.principal, &engagement) {
         return Err(StoreError::not_found("design version"));
     }
-    let all = designs::list(conn, engagement_id)?;
-    let design = all.iter().find(|d| d.version == version).cloned().ok_or(StoreError::not_found("design version"))?;
-    let previous = all.iter().rev().find(|d| d.version < version).cloned();
+    let template = crate::templates::of_engagement(conn, &engagement)?;
+    let people = crate::pages::people_of(&engagement);
+    let wanted = Wanted {
+        engagements: &[engagement_id],
+        parts: &[Part::Designs, Part::Decisions, Part::Themes, Part::Outcomes],
+        organizations: &[],
+        names: &people,
+    };
+    let mut loaded = parts::load(conn, wanted)?;
+    let parts = loaded.take(engagement_id);
+    let people = crate::pages::participants_from(engagement, &template, &loaded);
+    let design =
+        parts.designs.iter().find(|d| d.version == version).cloned().ok_or(StoreError::not_found("design version"))?;
+    let previous = parts.designs.iter().rev().find(|d| d.version < version).cloned();
     Ok(Composer {
         design,
         previous,
-        decisions: designs::decisions(conn, engagement_id, None)?,
-        themes: stakeholders::themes(conn, engagement_id, true)?,
-        outcomes: program::outcomes(conn, engagement_id)?,
+        decisions: parts.decisions,
+        themes: parts.themes.into_iter().filter(|t| t.released_at.is_some()).collect(),
+        outcomes: parts.outcomes,
         people,
     })
 }
@@ -338,11 +354,10 @@ pub fn group_desk(
         return Ok(Err(page));
     }
     let id = group.id;
-    let mut participants = Vec::new();
-    for membership in page.seen.memberships.iter().filter(|m| m.is_current()) {
-        let name = keel_persistence::repo::users::find(conn, membership.user_id)?.map(|u| u.name);
-        participants.push((membership.user_id, name.unwrap_or_else(|| "a former participant".to_owned())));
-    }
+    let current: Vec<keel_domain::UserId> =
+        page.seen.memberships.iter().filter(|m| m.is_current()).map(|m| m.user_id).collect();
+    let loaded = parts::load(conn, Wanted { names: &current, ..Wanted::default() })?;
+    let participants = current.iter().map(|who| (*who, crate::pages::name_in(&loaded, *who))).collect();
     Ok(Ok(GroupDesk {
         outcomes: keel_persistence::repo::groups::outcomes(conn, id, None)?,
         items: keel_persistence::repo::groups::items(conn, id, None)?,
@@ -351,19 +366,17 @@ pub fn group_desk(
     }))
 }
 
-/// The engagement's sessions of the coming seven days, when the caller is its coach.
-pub fn this_week(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    engagement: &Engagement,
-) -> Result<Vec<Session>, StoreError> {
-    if !policy::works_on(&caller.principal, engagement) || engagement.phase != Phase::Coaching {
-        return Ok(Vec::new());
+/// The engagement's sessions of the coming seven days, while it is in coaching (`sessions`: its
+/// sessions, or those still to be held).
+pub(crate) fn this_week(engagement: &Engagement, sessions: &[Session]) -> Vec<Session> {
+    if engagement.phase != Phase::Coaching {
+        return Vec::new();
     }
     let now = keel_domain::time::now();
     let week = now + chrono::Duration::days(7);
-    Ok(sessions::list(conn, engagement.id)?
-        .into_iter()
+    sessions
+        .iter()
         .filter(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now && s.scheduled_at <= week)
-        .collect())
+        .cloned()
+        .collect()
 }

@@ -4,10 +4,11 @@ use std::collections::BTreeSet;
 
 use keel_domain::audit::AuditRecord;
 use keel_domain::engagement::{
-    Engagement, EngagementPatch, NewEngagement, OutcomeFacts, People, Phase, ProgramFacts, TransitionRecord,
-    check_transition, mover_may,
+    Engagement, EngagementPatch, NewEngagement, People, Phase, ProgramFacts, TransitionRecord, check_transition,
+    mover_may,
 };
 use keel_domain::event::DomainEvent;
+use keel_domain::facts::GuardedParts;
 use keel_domain::organization::Organization;
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility};
@@ -15,7 +16,8 @@ use keel_domain::template::ProgramTemplate;
 use keel_domain::user::User;
 use keel_domain::{DomainError, EngagementId, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::engagements::{self, EngagementFilter};
-use keel_persistence::repo::{designs, organizations, program, reviews, stakeholders, users};
+use keel_persistence::repo::parts::{self, Part, ProgramParts};
+use keel_persistence::repo::{organizations, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller};
@@ -136,32 +138,34 @@ pub fn update(
     })
 }
 
-/// What the transition guards look at, read in the transition's transaction.
+/// What the transition guards look at, read in one statement (with the organization's
+/// `min_raters`).
 pub(crate) fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<ProgramFacts, StoreError> {
-    let organization = organizations::get(conn, engagement.organization_id)?;
-    let (design_submitted, design_approved_by_leader, sponsors_not_approved) = designs::facts(conn, engagement)?;
-    let (mid_review_recorded, mid_review_completed, end_review_recorded) = reviews::facts(conn, engagement)?;
-    let outcomes = program::outcomes(conn, engagement.id)?
-        .into_iter()
-        .map(|o| {
-            let (has_baseline, has_target, has_measure) = o.is_complete();
-            OutcomeFacts { title: o.title, has_baseline, has_target, has_measure }
-        })
-        .collect();
-    Ok(ProgramFacts {
-        sponsor_count: engagement.sponsor_ids.len(),
-        outcomes,
-        context_recorded: program::get_context(conn, engagement.id)?.is_some(),
-        leader_interview_recorded: program::get_leader_interview(conn, engagement.id)?.is_some(),
-        stakeholder_contributions: stakeholders::contributions(conn, engagement.id)?,
-        mid_review_recorded,
-        mid_review_completed,
-        end_review_recorded,
-        design_submitted,
-        design_approved_by_leader,
-        sponsors_not_approved,
-        min_raters: organization.settings.min_raters,
-    })
+    let wanted = parts::Wanted {
+        engagements: &[engagement.id],
+        parts: Part::FACTS,
+        organizations: &[engagement.organization_id],
+        names: &[],
+    };
+    let mut loaded = parts::load(conn, wanted)?;
+    let organization =
+        loaded.organizations.get(&engagement.organization_id).ok_or_else(|| StoreError::not_found("organization"))?;
+    Ok(facts_of(engagement, organization.settings.min_raters, &loaded.take(engagement.id)))
+}
+
+/// The facts of `engagement` from its parts, read with (at least) [`Part::FACTS`].
+pub(crate) fn facts_of(engagement: &Engagement, min_raters: u32, parts: &ProgramParts) -> ProgramFacts {
+    let guarded = GuardedParts {
+        designs: &parts.designs,
+        decisions: &parts.decisions,
+        raters: &parts.raters,
+        outcomes: &parts.outcomes,
+        context_recorded: parts.context.is_some(),
+        leader_interview_recorded: parts.interview.is_some(),
+        reviews: &parts.reviews,
+        mid_review_entered: parts.mid_review_entered,
+    };
+    keel_domain::facts::program_facts(engagement, min_raters, guarded)
 }
 
 /// Moves the program to `to`, if the caller may and every guard holds; the row, the timeline

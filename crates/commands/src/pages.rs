@@ -7,14 +7,16 @@ use std::time::Duration;
 use keel_domain::audit::{Actor, AuditRecord, CommandContext};
 use keel_domain::design;
 use keel_domain::engagement::Engagement;
-use keel_domain::page::PageRequest;
 use keel_domain::pages::{self, PageTarget, SESSION_TTL, SIGN_IN_LINK_TTL};
+use keel_domain::policy;
 use keel_domain::policy::Principal;
+use keel_domain::template::ProgramTemplate;
 use keel_domain::time::{self, Timestamp};
 use keel_domain::user::{Email, User, UserStatus};
-use keel_domain::{DomainError, EngagementId, ExtensionId, UserId};
+use keel_domain::{EngagementId, ExtensionId, UserId};
 use keel_persistence::repo::engagements::EngagementFilter;
-use keel_persistence::repo::{designs, engagements, extensions, pages as store, users};
+use keel_persistence::repo::parts::{self, Loaded, Part, Wanted};
+use keel_persistence::repo::{engagements, pages as store, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
@@ -288,26 +290,42 @@ impl Participants {
             .chain(self.sponsors.iter())
             .find(|(who, _)| *who == id)
             .map(|(_, name)| name.clone())
-            .unwrap_or_else(|| "a former participant".to_owned())
+            .unwrap_or_else(|| FORMER.to_owned())
     }
+}
+
+/// What a page calls a person who is no longer there.
+const FORMER: &str = "a former participant";
+
+/// The name of `id` among the names read, or what a page says of a person no longer there.
+pub(crate) fn name_in(loaded: &Loaded, id: UserId) -> String {
+    loaded.names.get(&id).cloned().unwrap_or_else(|| FORMER.to_owned())
+}
+
+/// The engagement's leader, coach and sponsors.
+pub(crate) fn people_of(engagement: &Engagement) -> Vec<UserId> {
+    [engagement.leader_id, engagement.coach_id].into_iter().chain(engagement.sponsor_ids.iter().copied()).collect()
 }
 
 /// The people of an engagement the caller may read (404 otherwise, as for the engagement).
 pub fn participants(conn: &mut DbConnection, caller: &Caller, id: EngagementId) -> Result<Participants, StoreError> {
     let engagement = crate::engagements::get(conn, caller, id)?;
     let template = crate::templates::of_engagement(conn, &engagement)?;
-    let next_phase = template.definition.forward(engagement.phase).first().copied();
-    let mut name = |id: UserId| -> Result<(UserId, String), StoreError> {
-        Ok((id, users::find(conn, id)?.map(|u| u.name).unwrap_or_else(|| "a former participant".to_owned())))
-    };
-    Ok(Participants {
-        leader: name(engagement.leader_id)?,
-        coach: name(engagement.coach_id)?,
-        sponsors: engagement.sponsor_ids.iter().map(|id| name(*id)).collect::<Result<_, _>>()?,
-        program: template.name,
-        next_phase,
+    let loaded = parts::load(conn, Wanted { names: &people_of(&engagement), ..Wanted::default() })?;
+    Ok(participants_from(engagement, &template, &loaded))
+}
+
+/// [`participants`] from the engagement, its template and its people's names already read.
+pub(crate) fn participants_from(engagement: Engagement, template: &ProgramTemplate, loaded: &Loaded) -> Participants {
+    let name = |id: UserId| (id, name_in(loaded, id));
+    Participants {
+        leader: name(engagement.leader_id),
+        coach: name(engagement.coach_id),
+        sponsors: engagement.sponsor_ids.iter().map(|id| name(*id)).collect(),
+        program: template.name.clone(),
+        next_phase: template.definition.forward(engagement.phase).first().copied(),
         engagement,
-    })
+    }
 }
 
 /// A decision that waits for the person.
@@ -332,23 +350,52 @@ pub struct Mine {
     pub organization: String,
 }
 
+/// The most programs a person's home lists (those that need them first).
+pub const HOME_MAX: u32 = 500;
+
+/// What the home reads of each program: what the guards look at, the sessions still to be held
+/// and open homework (the coach's next thing), the extension requests (a sponsor's decisions).
+const HOME_PARTS: &[Part] = &[
+    Part::Designs,
+    Part::Decisions,
+    Part::Raters,
+    Part::Outcomes,
+    Part::Context,
+    Part::Interview,
+    Part::Reviews,
+    Part::OpenSessions,
+    Part::OpenActionItems,
+    Part::Extensions,
+];
+
 /// The engagements the caller takes part in (as leader, sponsor or coach), those that need them
 /// first, then newest first, with the decisions that wait for them and the coach's next thing.
+/// Three statements whatever their number: the engagements, then every part of all of them with
+/// their organizations at once (a custom template is read once per version).
 pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mine>, StoreError> {
     let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
     let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
-    let page = engagements::list(conn, &filter, PageRequest::new(Some(100), None).map_err(DomainError::Validation)?)?;
+    let listed = engagements::newest(conn, &filter, HOME_MAX)?;
+    let ids: Vec<EngagementId> = listed.iter().map(|e| e.id).collect();
+    let mut organizations: Vec<_> = listed.iter().map(|e| e.organization_id).collect();
+    organizations.sort();
+    organizations.dedup();
+    // The names of those a design under the sponsors' review waits for, for its coach.
+    let awaited: Vec<UserId> = listed
+        .iter()
+        .filter(|e| e.phase == keel_domain::engagement::Phase::SponsorReview && policy::works_on(&caller.principal, e))
+        .flat_map(|e| std::iter::once(e.leader_id).chain(e.sponsor_ids.iter().copied()))
+        .collect();
+    let wanted = Wanted { engagements: &ids, parts: HOME_PARTS, organizations: &organizations, names: &awaited };
+    let mut loaded = parts::load(conn, wanted)?;
+    let mut templates = crate::templates::Versions::default();
     let mut mine = Vec::new();
-    let mut organizations: std::collections::HashMap<keel_domain::OrganizationId, String> = Default::default();
-    for engagement in page.items {
-        let organization = match organizations.get(&engagement.organization_id) {
-            Some(name) => name.clone(),
-            None => {
-                let name = keel_persistence::repo::organizations::get(conn, engagement.organization_id)?.name;
-                organizations.insert(engagement.organization_id, name.clone());
-                name
-            }
-        };
+    for engagement in listed {
+        let parts = loaded.take(engagement.id);
+        let organization = loaded
+            .organizations
+            .get(&engagement.organization_id)
+            .ok_or_else(|| StoreError::not_found("organization"))?;
         let role = if engagement.leader_id == me {
             "leader"
         } else if engagement.is_sponsor(me) {
@@ -356,12 +403,22 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         } else {
             "coach"
         };
-        let waiting = waiting_for(conn, caller, &engagement)?;
-        let next = crate::coach::next_thing(conn, caller, &engagement)?;
-        let this_week = crate::coach::this_week(conn, caller, &engagement)?;
+        let waiting = waiting_in(caller, &engagement, &parts.designs, &parts.decisions, &parts.extensions);
+        let (next, this_week) = if policy::works_on(&caller.principal, &engagement) {
+            let template = templates.of(conn, &engagement)?;
+            let facts = crate::engagements::facts_of(&engagement, organization.settings.min_raters, &parts);
+            let approvers: Vec<(UserId, String)> = std::iter::once(engagement.leader_id)
+                .chain(engagement.sponsor_ids.iter().copied())
+                .map(|who| (who, name_in(&loaded, who)))
+                .collect();
+            let next = crate::coach::next_from(&engagement, &facts, template, &parts, &approvers);
+            (next, crate::coach::this_week(&engagement, &parts.sessions))
+        } else {
+            (None, Vec::new())
+        };
+        let organization = organization.name.clone();
         mine.push(Mine { engagement, role, waiting, next, this_week, organization });
     }
-    mine.reverse();
     // What needs the person first (a decision, the coach's next thing), ended programs last.
     mine.sort_by_key(|m| (m.engagement.phase.is_terminal(), m.waiting.is_empty() && m.next.is_none()));
     Ok(mine)
@@ -375,17 +432,37 @@ pub fn waiting_for(
     engagement: &Engagement,
 ) -> Result<Vec<Waiting>, StoreError> {
     let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
+    if engagement.leader_id != me && !engagement.is_sponsor(me) {
+        return Ok(Vec::new());
+    }
+    let wanted = Wanted {
+        engagements: &[engagement.id],
+        parts: &[Part::Designs, Part::Decisions, Part::Extensions],
+        ..Wanted::default()
+    };
+    let parts = parts::load(conn, wanted)?.take(engagement.id);
+    Ok(waiting_in(caller, engagement, &parts.designs, &parts.decisions, &parts.extensions))
+}
+
+/// [`waiting_for`], from the engagement's designs, decisions and extension requests.
+fn waiting_in(
+    caller: &Caller,
+    engagement: &Engagement,
+    designs: &[keel_domain::design::Design],
+    decided: &[keel_domain::design::Decision],
+    extensions: &[keel_domain::coaching::Extension],
+) -> Vec<Waiting> {
+    let Principal::User { id: me, .. } = caller.principal else { return Vec::new() };
     let mut waiting = Vec::new();
     if engagement.leader_id == me || engagement.is_sponsor(me) {
-        let decided = designs::decisions(conn, engagement.id, None)?;
-        for design in designs::list(conn, engagement.id)? {
-            if design::awaits_decision(engagement, &design, &decided, me) {
+        for design in designs {
+            if design::awaits_decision(engagement, design, decided, me) {
                 waiting.push(Waiting::Design { engagement: engagement.id, version: design.version });
             }
         }
     }
     if engagement.is_sponsor(me) {
-        for extension in extensions::list(conn, engagement.id)? {
+        for extension in extensions {
             if extension.awaits_decision(engagement, me) {
                 waiting.push(Waiting::Extension {
                     engagement: engagement.id,
@@ -395,5 +472,5 @@ pub fn waiting_for(
             }
         }
     }
-    Ok(waiting)
+    waiting
 }

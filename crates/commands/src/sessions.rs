@@ -289,6 +289,16 @@ pub(crate) fn ledger_with(
     all: &[Session],
 ) -> Result<Vec<LedgerMonth>, StoreError> {
     let organization = organizations::get(conn, engagement.organization_id)?;
+    Ok(ledger_from(engagement, &organization, all, &extensions::list(conn, engagement.id)?))
+}
+
+/// The ledger of `engagement` from its sessions and extension requests.
+pub(crate) fn ledger_from(
+    engagement: &Engagement,
+    organization: &keel_domain::organization::Organization,
+    all: &[Session],
+    requested: &[keel_domain::coaching::Extension],
+) -> Vec<LedgerMonth> {
     let used: Vec<(Month, i64)> = all
         .iter()
         .filter(|s| {
@@ -297,10 +307,7 @@ pub(crate) fn ledger_with(
         })
         .map(|s| (s.month(), i64::from(s.duration_minutes)))
         .collect();
-    let extended: Vec<(Month, i64)> = extensions::list(conn, engagement.id)?
-        .into_iter()
-        .filter(|x| x.status == ExtensionStatus::Approved)
-        .map(|x| (x.month, x.minutes))
-        .collect();
-    Ok(ledger(engagement, &used, &extended))
+    let extended: Vec<(Month, i64)> =
+        requested.iter().filter(|x| x.status == ExtensionStatus::Approved).map(|x| (x.month, x.minutes)).collect();
+    ledger(engagement, &used, &extended)
 }

@@ -30,6 +30,26 @@ pub(crate) fn of_engagement(conn: &mut DbConnection, engagement: &Engagement) ->
         .ok_or_else(|| StoreError::not_found(RESOURCE))
 }
 
+/// The templates of several engagements, each version read once (versions never change).
+#[derive(Default)]
+pub(crate) struct Versions(std::collections::HashMap<(TemplateId, i64), ProgramTemplate>);
+
+impl Versions {
+    /// The template (at the version) `engagement` runs.
+    pub(crate) fn of(
+        &mut self,
+        conn: &mut DbConnection,
+        engagement: &Engagement,
+    ) -> Result<&ProgramTemplate, StoreError> {
+        let key = (engagement.template_id, engagement.template_version);
+        if !self.0.contains_key(&key) {
+            let template = of_engagement(conn, engagement)?;
+            self.0.insert(key, template);
+        }
+        Ok(&self.0[&key])
+    }
+}
+
 /// The current version of a template, whoever asks.
 pub(crate) fn current(conn: &mut DbConnection, id: TemplateId) -> Result<ProgramTemplate, StoreError> {
     find(conn, id, None)?.ok_or_else(|| StoreError::not_found(RESOURCE))

@@ -24,6 +24,12 @@ wire_enum!(SessionStatus as SessionStatusValue {
     NoShow => "no_show",
 });
 
+impl SessionStatus {
+    /// Sessions still to be held: asked for, proposed or scheduled (the coach's next thing
+    /// looks at these and no others).
+    pub const OPEN: [SessionStatus; 3] = [SessionStatus::Requested, SessionStatus::Proposed, SessionStatus::Scheduled];
+}
+
 /// What a completed session recorded (seed 004). `shared_summary` is for the leader;
 /// `private_notes` for their author only.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod design;
 pub mod engagement;
 pub mod error;
 pub mod event;
+pub mod facts;
 pub mod group;
 pub mod id;
 pub mod organization;

@@ -23,6 +23,11 @@ impl ReviewKind {
         }
     }
 
+    /// The kind its wire name names.
+    pub fn parse(text: &str) -> Option<ReviewKind> {
+        [ReviewKind::Mid, ReviewKind::End].into_iter().find(|k| k.as_str() == text)
+    }
+
     fn phase(self) -> Phase {
         match self {
             ReviewKind::Mid => Phase::MidReview,

@@ -31,7 +31,7 @@ fn flag(b: bool) -> i32 {
     i32::from(b)
 }
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Identifiable, Debug, Clone, PartialEq, serde::Deserialize)]
 #[diesel(table_name = organizations)]
 pub struct OrganizationRow {
     pub id: String,

@@ -19,6 +19,7 @@ both_backends! {
     fn the_coach_composes_and_submits_the_design_on_the_page(backend: Backend);
     fn the_coach_records_the_reviews_on_the_page(backend: Backend);
     fn the_coachs_home_has_the_week_and_filters(backend: Backend);
+    fn each_coach_page_costs_at_most_eight_statements(backend: Backend);
 }
 
 /// The value of the hidden field `name` in the form of `html` whose action is `action`.
@@ -567,4 +568,33 @@ async fn the_coachs_home_has_the_week_and_filters(backend: Backend) {
     let only_acme = assert_page(&coach.get(&format!("/home?organization={acme}")).await, 200);
     assert!(only_acme.contains(">Leading<") && !only_acme.contains("Globex programme"), "{only_acme}");
     assert!(second["id"].is_string());
+}
+
+/// The statements a page cost, from its `Server-Timing` header.
+fn statements(response: &Response) -> u64 {
+    let timing = response.header("server-timing").expect("server-timing header");
+    let desc = timing.split("desc=\"").nth(1).expect("desc");
+    desc.split(' ').next().unwrap().parse().expect("a count")
+}
+
+async fn each_coach_page_costs_at_most_eight_statements(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = keel_tests::fixtures::to_coaching(&app).await;
+    let e = p.engagement.clone();
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%dT09:00:00Z").to_string();
+    let session = json!({ "scheduled_at": tomorrow, "duration_minutes": 60, "format": "video" });
+    let session = p.call(&app, "coach", Method::POST, "/sessions", Some(session)).await.expect_status(201).json();
+    let session = session["id"].as_str().unwrap().to_owned();
+    let mut coach = signed_in(&app, &smtp, "coach@provider.test").await;
+    let pages = [
+        "/home".to_owned(),
+        format!("/engagements/{e}"),
+        format!("/engagements/{e}/sessions/{session}/complete"),
+        format!("/engagements/{e}/reviews/mid"),
+    ];
+    for path in pages {
+        let page = coach.get(&path).await;
+        assert_page(&page, 200);
+        eprintln!("{path}: {}", statements(&page));
+    }
 }

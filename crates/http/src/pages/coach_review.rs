@@ -19,11 +19,7 @@ use crate::state::AppState;
 const RENEWAL_ROWS: usize = 3;
 
 fn kind_of(text: &str) -> Result<ReviewKind, PageError> {
-    match text {
-        "mid" => Ok(ReviewKind::Mid),
-        "end" => Ok(ReviewKind::End),
-        _ => Err(PageError::not_found()),
-    }
+    ReviewKind::parse(text).ok_or_else(PageError::not_found)
 }
 
 struct OutcomeRow {

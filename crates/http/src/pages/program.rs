@@ -221,8 +221,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
     Ok(state
         .run(move |conn| {
             use keel_commands::{action_items, coach, pages, program, sessions};
-            let people = pages::participants(conn, &caller, id)?;
-            let people = match coach::workspace(conn, &caller, people)? {
+            let people = match coach::workspace(conn, &caller, id)? {
                 Ok(workspace) => return Ok(Loaded::Coach(Box::new(CoachData { workspace }))),
                 Err(people) => people,
             };

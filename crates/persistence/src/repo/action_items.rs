@@ -11,7 +11,7 @@ use crate::error::StoreError;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::action_items;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = action_items, treat_none_as_null = true)]
 pub(crate) struct Row {
     id: String,
@@ -46,7 +46,7 @@ impl Row {
         }
     }
 
-    fn into_domain(self) -> Result<ActionItem, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<ActionItem, StoreError> {
         Ok(ActionItem {
             id: self.id.parse().map_err(|_| corrupt("action item id", &self.id))?,
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,

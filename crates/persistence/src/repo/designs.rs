@@ -3,9 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use keel_domain::design::{
-    ApproverRole, Decision, Design, DesignItem, DesignStatus, ItemKind, Verdict, missing_approvals,
-};
+use keel_domain::design::{ApproverRole, Decision, Design, DesignItem, DesignStatus, ItemKind, Verdict};
 use keel_domain::engagement::Engagement;
 use keel_domain::{EngagementId, UserId};
 use serde_json::{Value, json};
@@ -51,9 +49,9 @@ fn parse_ids<Id: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<Id>, Sto
     serde_json::from_str(text).map_err(|_| corrupt("id list", text))
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = designs)]
-struct DesignRow {
+pub(crate) struct DesignRow {
     engagement_id: String,
     version: i32,
     status: String,
@@ -68,7 +66,7 @@ struct DesignRow {
 }
 
 impl DesignRow {
-    fn into_domain(self) -> Result<Design, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Design, StoreError> {
         Ok(Design {
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
             version: self.version,
@@ -106,43 +104,47 @@ pub fn get(conn: &mut DbConnection, engagement_id: EngagementId, version: i32) -
     .ok_or_else(|| StoreError::not_found("design version"))
 }
 
+#[derive(Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = design_decisions)]
+pub(crate) struct DecisionRow {
+    id: String,
+    design_version: i32,
+    approver_id: String,
+    role: String,
+    verdict: String,
+    comment: Option<String>,
+    decided_at: NaiveDateTime,
+}
+
+impl DecisionRow {
+    pub(crate) fn into_domain(self) -> Result<Decision, StoreError> {
+        Ok(Decision {
+            id: self.id.parse().map_err(|_| corrupt("decision id", &self.id))?,
+            design_version: self.design_version,
+            approver_id: self.approver_id.parse::<UserId>().map_err(|_| corrupt("approver id", &self.approver_id))?,
+            role: if self.role == "leader" { ApproverRole::Leader } else { ApproverRole::Sponsor },
+            verdict: self.verdict.parse::<Verdict>().map_err(|_| corrupt("verdict", &self.verdict))?,
+            comment: self.comment,
+            decided_at: from_db_time(self.decided_at),
+        })
+    }
+}
+
 /// Decisions of the engagement (all versions, or one), in order.
 pub fn decisions(
     conn: &mut DbConnection,
     engagement_id: EngagementId,
     version: Option<i32>,
 ) -> Result<Vec<Decision>, StoreError> {
-    type Row = (String, i32, String, String, String, Option<String>, NaiveDateTime);
     let mut query = design_decisions::table
         .filter(design_decisions::engagement_id.eq(engagement_id.to_string()))
         .order(design_decisions::id.asc())
-        .select((
-            design_decisions::id,
-            design_decisions::design_version,
-            design_decisions::approver_id,
-            design_decisions::role,
-            design_decisions::verdict,
-            design_decisions::comment,
-            design_decisions::decided_at,
-        ))
+        .select(DecisionRow::as_select())
         .into_boxed();
     if let Some(version) = version {
         query = query.filter(design_decisions::design_version.eq(version));
     }
-    let rows: Vec<Row> = query.load(conn)?;
-    rows.into_iter()
-        .map(|(id, design_version, approver, role, verdict, comment, decided_at)| {
-            Ok(Decision {
-                id: id.parse().map_err(|_| corrupt("decision id", &id))?,
-                design_version,
-                approver_id: approver.parse::<UserId>().map_err(|_| corrupt("approver id", &approver))?,
-                role: if role == "leader" { ApproverRole::Leader } else { ApproverRole::Sponsor },
-                verdict: verdict.parse::<Verdict>().map_err(|_| corrupt("verdict", &verdict))?,
-                comment,
-                decided_at: from_db_time(decided_at),
-            })
-        })
-        .collect()
+    query.load(conn)?.into_iter().map(DecisionRow::into_domain).collect()
 }
 
 /// Inserts a new version.
@@ -203,17 +205,4 @@ pub fn insert_decision(
         ))
         .execute(conn)?;
     Ok(())
-}
-
-/// The design facts of the guards: the latest version under review or approved, and who still
-/// has to approve it.
-pub fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<(bool, bool, usize), StoreError> {
-    let latest = list(conn, engagement.id)?
-        .into_iter()
-        .rev()
-        .find(|d| matches!(d.status, DesignStatus::Submitted | DesignStatus::Approved));
-    let Some(design) = latest else { return Ok((false, false, engagement.sponsor_ids.len())) };
-    let so_far = decisions(conn, engagement.id, Some(design.version))?;
-    let (leader_missing, sponsors_missing) = missing_approvals(engagement, &so_far);
-    Ok((true, !leader_missing, sponsors_missing))
 }

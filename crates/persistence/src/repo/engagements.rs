@@ -115,17 +115,12 @@ pub struct EngagementFilter {
     pub active: Option<bool>,
 }
 
-/// A page of engagements with their sponsors: one statement whatever the page size.
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &EngagementFilter,
-    page: PageRequest,
-) -> Result<Page<Engagement>, StoreError> {
-    let mut query = engagements::table
-        .select(EngagementRow::as_select())
-        .order(engagements::id.asc())
-        .limit(i64::from(page.limit) + 1)
-        .into_boxed();
+type Db = <DbConnection as diesel::Connection>::Backend;
+type Boxed<'a> = engagements::BoxedQuery<'a, Db, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EngagementRow, Db>>>;
+
+/// The engagements `filter` lets through, with their sponsors, in no order yet.
+fn filtered(filter: &EngagementFilter) -> Boxed<'static> {
+    let mut query = engagements::table.select(EngagementRow::as_select()).into_boxed();
     if let Some(org) = filter.organization_id {
         query = query.filter(engagements::organization_id.eq(org.to_string()));
     }
@@ -162,12 +157,28 @@ pub fn list(
         Some(false) => query = query.filter(engagements::phase.eq_any(ended)),
         None => {}
     }
+    query
+}
+
+/// A page of engagements with their sponsors: one statement whatever the page size.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &EngagementFilter,
+    page: PageRequest,
+) -> Result<Page<Engagement>, StoreError> {
+    let mut query = filtered(filter).order(engagements::id.asc()).limit(i64::from(page.limit) + 1);
     if let Some(after) = page.after {
         query = query.filter(engagements::id.gt(after.to_string()));
     }
     let rows: Vec<EngagementRow> = query.load(conn)?;
     let engagements = rows.into_iter().map(EngagementRow::into_domain).collect::<Result<_, _>>()?;
     Ok(Page::from_overfetch(engagements, page.limit))
+}
+
+/// The newest `max` engagements `filter` lets through, newest first, in one statement.
+pub fn newest(conn: &mut DbConnection, filter: &EngagementFilter, max: u32) -> Result<Vec<Engagement>, StoreError> {
+    let rows: Vec<EngagementRow> = filtered(filter).order(engagements::id.desc()).limit(i64::from(max)).load(conn)?;
+    rows.into_iter().map(EngagementRow::into_domain).collect()
 }
 
 /// Writes the engagement row if its version is still `expected_version`; returns rows written.

@@ -11,60 +11,53 @@ use crate::error::StoreError;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::extensions;
 
-type Row = (
-    String,
-    String,
-    i64,
-    String,
-    Option<chrono::NaiveDate>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
+#[derive(Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = extensions)]
+pub(crate) struct ExtensionRow {
+    id: String,
+    engagement_id: String,
+    minutes: i64,
+    month: String,
+    new_planned_end_date: Option<chrono::NaiveDate>,
+    reason: String,
+    status: String,
+    decided_by: Option<String>,
+    decision_comment: Option<String>,
+    requested_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+}
 
-fn into_domain(row: Row) -> Result<Extension, StoreError> {
-    let (id, engagement_id, minutes, month, new_end, reason, status, decided_by, comment, requested_at, decided_at) =
-        row;
-    Ok(Extension {
-        id: id.parse().map_err(|_| corrupt("extension id", &id))?,
-        engagement_id: engagement_id.parse().map_err(|_| corrupt("engagement id", &engagement_id))?,
-        minutes,
-        month: Month::parse(&month).ok_or_else(|| corrupt("month", &month))?,
-        new_planned_end_date: new_end,
-        reason,
-        status: status.parse::<ExtensionStatus>().map_err(|_| corrupt("extension status", &status))?,
-        decided_by: decided_by
-            .as_deref()
-            .map(|u| u.parse::<UserId>().map_err(|_| corrupt("decided by", u)))
-            .transpose()?,
-        decision_comment: comment,
-        requested_at: from_db_time(requested_at),
-        decided_at: decided_at.map(from_db_time),
-    })
+impl ExtensionRow {
+    pub(crate) fn into_domain(self) -> Result<Extension, StoreError> {
+        Ok(Extension {
+            id: self.id.parse().map_err(|_| corrupt("extension id", &self.id))?,
+            engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
+            minutes: self.minutes,
+            month: Month::parse(&self.month).ok_or_else(|| corrupt("month", &self.month))?,
+            new_planned_end_date: self.new_planned_end_date,
+            reason: self.reason,
+            status: self.status.parse::<ExtensionStatus>().map_err(|_| corrupt("extension status", &self.status))?,
+            decided_by: self
+                .decided_by
+                .as_deref()
+                .map(|u| u.parse::<UserId>().map_err(|_| corrupt("decided by", u)))
+                .transpose()?,
+            decision_comment: self.decision_comment,
+            requested_at: from_db_time(self.requested_at),
+            decided_at: self.decided_at.map(from_db_time),
+        })
+    }
 }
 
 pub fn list(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Extension>, StoreError> {
-    let rows: Vec<Row> = extensions::table
+    extensions::table
         .filter(extensions::engagement_id.eq(engagement_id.to_string()))
         .order(extensions::id.asc())
-        .select((
-            extensions::id,
-            extensions::engagement_id,
-            extensions::minutes,
-            extensions::month,
-            extensions::new_planned_end_date,
-            extensions::reason,
-            extensions::status,
-            extensions::decided_by,
-            extensions::decision_comment,
-            extensions::requested_at,
-            extensions::decided_at,
-        ))
-        .load(conn)?;
-    rows.into_iter().map(into_domain).collect()
+        .select(ExtensionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(ExtensionRow::into_domain)
+        .collect()
 }
 
 /// One extension of the engagement.

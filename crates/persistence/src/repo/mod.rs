@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod organizations;
 pub mod outbox;
 pub mod pages;
+pub mod parts;
 pub mod program;
 pub mod reviews;
 pub mod secrets;

@@ -23,32 +23,35 @@ fn parse_list(value: &str) -> Result<Vec<String>, StoreError> {
 
 // ---- context meeting ----
 
-type ContextRow = (chrono::NaiveDate, String, String, String, NaiveDateTime, i64);
+#[derive(Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = context_meetings)]
+pub(crate) struct ContextRow {
+    met_on: chrono::NaiveDate,
+    attendees: String,
+    notes: String,
+    benchmarks: String,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+impl ContextRow {
+    pub(crate) fn into_domain(self) -> Result<ContextMeeting, StoreError> {
+        Ok(ContextMeeting {
+            met_on: self.met_on,
+            attendees: parse_list(&self.attendees)?,
+            notes: self.notes,
+            benchmarks: parse_list(&self.benchmarks)?,
+            updated_at: from_db_time(self.updated_at),
+            version: self.version,
+        })
+    }
+}
 
 pub fn get_context(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Option<ContextMeeting>, StoreError> {
-    let row: Option<ContextRow> = super::optional(
-        context_meetings::table
-            .find(engagement_id.to_string())
-            .select((
-                context_meetings::met_on,
-                context_meetings::attendees,
-                context_meetings::notes,
-                context_meetings::benchmarks,
-                context_meetings::updated_at,
-                context_meetings::version,
-            ))
-            .first(conn),
-    )?;
-    row.map(|(met_on, attendees, notes, benchmarks, updated_at, version)| {
-        Ok(ContextMeeting {
-            met_on,
-            attendees: parse_list(&attendees)?,
-            notes,
-            benchmarks: parse_list(&benchmarks)?,
-            updated_at: from_db_time(updated_at),
-            version,
-        })
-    })
+    super::optional(
+        context_meetings::table.find(engagement_id.to_string()).select(ContextRow::as_select()).first(conn),
+    )?
+    .map(ContextRow::into_domain)
     .transpose()
 }
 
@@ -83,9 +86,9 @@ pub fn save_context(
 
 // ---- outcomes and measurements ----
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = outcomes)]
-struct OutcomeRow {
+pub(crate) struct OutcomeRow {
     id: String,
     engagement_id: String,
     title: String,
@@ -100,7 +103,7 @@ struct OutcomeRow {
 }
 
 impl OutcomeRow {
-    fn into_domain(self) -> Result<Outcome, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Outcome, StoreError> {
         Ok(Outcome {
             id: self.id.parse().map_err(|_| corrupt("outcome id", &self.id))?,
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
@@ -130,34 +133,44 @@ pub fn outcomes(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<
         .collect()
 }
 
+#[derive(Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = outcome_measurements)]
+pub(crate) struct MeasurementRow {
+    id: String,
+    outcome_id: String,
+    value: String,
+    note: Option<String>,
+    measured_at: NaiveDateTime,
+    source: String,
+    created_at: NaiveDateTime,
+}
+
+impl MeasurementRow {
+    pub(crate) fn into_domain(self) -> Result<Measurement, StoreError> {
+        Ok(Measurement {
+            id: self.id.parse().map_err(|_| corrupt("measurement id", &self.id))?,
+            outcome_id: self.outcome_id.parse().map_err(|_| corrupt("outcome id", &self.outcome_id))?,
+            value: self.value,
+            note: self.note,
+            measured_at: from_db_time(self.measured_at),
+            source: self
+                .source
+                .parse::<MeasurementSource>()
+                .map_err(|_| corrupt("measurement source", &self.source))?,
+            created_at: from_db_time(self.created_at),
+        })
+    }
+}
+
 /// Measurements of the engagement's outcomes, in time order (one query for all outcomes).
 pub fn measurements(conn: &mut DbConnection, engagement_id: EngagementId) -> Result<Vec<Measurement>, StoreError> {
-    type Row = (String, String, String, Option<String>, NaiveDateTime, String, NaiveDateTime);
-    let rows: Vec<Row> = outcome_measurements::table
+    outcome_measurements::table
         .filter(outcome_measurements::engagement_id.eq(engagement_id.to_string()))
         .order((outcome_measurements::measured_at.asc(), outcome_measurements::id.asc()))
-        .select((
-            outcome_measurements::id,
-            outcome_measurements::outcome_id,
-            outcome_measurements::value,
-            outcome_measurements::note,
-            outcome_measurements::measured_at,
-            outcome_measurements::source,
-            outcome_measurements::created_at,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(id, outcome_id, value, note, measured_at, source, created_at)| {
-            Ok(Measurement {
-                id: id.parse().map_err(|_| corrupt("measurement id", &id))?,
-                outcome_id: outcome_id.parse().map_err(|_| corrupt("outcome id", &outcome_id))?,
-                value,
-                note,
-                measured_at: from_db_time(measured_at),
-                source: source.parse::<MeasurementSource>().map_err(|_| corrupt("measurement source", &source))?,
-                created_at: from_db_time(created_at),
-            })
-        })
+        .select(MeasurementRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(MeasurementRow::into_domain)
         .collect()
 }
 
@@ -274,9 +287,9 @@ pub fn remove_outcome(conn: &mut DbConnection, outcome: &Outcome) -> Result<(), 
 
 // ---- leader interview ----
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = leader_interviews)]
-struct InterviewRow {
+pub(crate) struct InterviewRow {
     interviewed_on: chrono::NaiveDate,
     commitments: Option<String>,
     immediate_concerns: Option<String>,
@@ -289,6 +302,23 @@ struct InterviewRow {
     version: i64,
 }
 
+impl InterviewRow {
+    pub(crate) fn into_domain(self) -> LeaderInterview {
+        LeaderInterview {
+            interviewed_on: self.interviewed_on,
+            commitments: self.commitments,
+            immediate_concerns: self.immediate_concerns,
+            common_breakdowns: self.common_breakdowns,
+            behaviours: self.behaviours,
+            communication_style: self.communication_style,
+            promise_pattern: self.promise_pattern,
+            notes: self.notes,
+            updated_at: from_db_time(self.updated_at),
+            version: self.version,
+        }
+    }
+}
+
 pub fn get_leader_interview(
     conn: &mut DbConnection,
     engagement_id: EngagementId,
@@ -296,18 +326,7 @@ pub fn get_leader_interview(
     let row: Option<InterviewRow> = super::optional(
         leader_interviews::table.find(engagement_id.to_string()).select(InterviewRow::as_select()).first(conn),
     )?;
-    Ok(row.map(|r| LeaderInterview {
-        interviewed_on: r.interviewed_on,
-        commitments: r.commitments,
-        immediate_concerns: r.immediate_concerns,
-        common_breakdowns: r.common_breakdowns,
-        behaviours: r.behaviours,
-        communication_style: r.communication_style,
-        promise_pattern: r.promise_pattern,
-        notes: r.notes,
-        updated_at: from_db_time(r.updated_at),
-        version: r.version,
-    }))
+    Ok(row.map(InterviewRow::into_domain))
 }
 
 /// Writes the engagement's leader interview: inserted when `new`, else replaced.

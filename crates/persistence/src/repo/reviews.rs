@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use keel_domain::EngagementId;
-use keel_domain::engagement::{Engagement, Phase};
+use keel_domain::engagement::Engagement;
 use keel_domain::program::OutcomeChanges;
 use keel_domain::review::{NextStep, OutcomeReview, Review, ReviewKind};
 use serde_json::{Value, json};
@@ -12,9 +12,21 @@ use serde_json::{Value, json};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::rows::{corrupt, from_db_time, to_db_time};
-use crate::schema::{engagement_transitions, reviews};
+use crate::schema::reviews;
 
-type Row = (String, String, Option<String>, Option<String>, Option<String>, String, NaiveDateTime, i64);
+#[derive(Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = reviews)]
+pub(crate) struct ReviewRow {
+    kind: String,
+    narrative: String,
+    outcomes: String,
+    program_changes: Option<String>,
+    achievements: Option<String>,
+    next_step: Option<String>,
+    renewal: String,
+    recorded_at: NaiveDateTime,
+    version: i64,
+}
 
 fn outcomes_json(entries: &[OutcomeReview]) -> String {
     Value::Array(
@@ -39,8 +51,17 @@ fn renewal_json(outcomes: &[OutcomeChanges]) -> String {
     .to_string()
 }
 
-fn parse(kind: ReviewKind, row: Row) -> Result<Review, StoreError> {
-    let (narrative, outcomes, program_changes, achievements, next_step, renewal, recorded_at, version) = row;
+impl ReviewRow {
+    pub(crate) fn into_domain(self) -> Result<Review, StoreError> {
+        let kind = ReviewKind::parse(&self.kind).ok_or_else(|| corrupt("review kind", &self.kind))?;
+        parse(kind, self)
+    }
+}
+
+fn parse(kind: ReviewKind, row: ReviewRow) -> Result<Review, StoreError> {
+    let ReviewRow {
+        narrative, outcomes, program_changes, achievements, next_step, renewal, recorded_at, version, ..
+    } = row;
     let entries: Vec<Value> = serde_json::from_str(&outcomes).map_err(|_| corrupt("review outcomes", &outcomes))?;
     let renewal: Vec<Value> = serde_json::from_str(&renewal).map_err(|_| corrupt("renewal", &renewal))?;
     let text = |v: &Value, k: &str| v[k].as_str().map(str::to_owned);
@@ -85,35 +106,10 @@ pub fn get(
     engagement_id: EngagementId,
     kind: ReviewKind,
 ) -> Result<Option<Review>, StoreError> {
-    let row: Option<Row> = super::optional(
-        reviews::table
-            .find((engagement_id.to_string(), kind.as_str()))
-            .select((
-                reviews::narrative,
-                reviews::outcomes,
-                reviews::program_changes,
-                reviews::achievements,
-                reviews::next_step,
-                reviews::renewal,
-                reviews::recorded_at,
-                reviews::version,
-            ))
-            .first(conn),
+    let row: Option<ReviewRow> = super::optional(
+        reviews::table.find((engagement_id.to_string(), kind.as_str())).select(ReviewRow::as_select()).first(conn),
     )?;
     row.map(|r| parse(kind, r)).transpose()
-}
-
-/// (a mid review was recorded since the engagement last entered mid_review, a mid review was
-/// ever recorded, the end review is recorded) — for the guards.
-pub fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<(bool, bool, bool), StoreError> {
-    let mid = get(conn, engagement.id, ReviewKind::Mid)?;
-    let entered: Option<NaiveDateTime> = engagement_transitions::table
-        .filter(engagement_transitions::engagement_id.eq(engagement.id.to_string()))
-        .filter(engagement_transitions::to_phase.eq(Phase::MidReview.as_str()))
-        .select(diesel::dsl::max(engagement_transitions::occurred_at))
-        .first(conn)?;
-    let since = mid.as_ref().is_some_and(|m| entered.is_none_or(|at| m.recorded_at >= from_db_time(at)));
-    Ok((since, mid.is_some(), get(conn, engagement.id, ReviewKind::End)?.is_some()))
 }
 
 /// Writes the engagement's review of `review.kind`: inserted when `new`, else replaced.

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::sessions;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = sessions, treat_none_as_null = true)]
 pub(crate) struct SessionRow {
     id: String,
@@ -83,7 +83,7 @@ impl SessionRow {
         }
     }
 
-    fn into_domain(self) -> Result<Session, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Session, StoreError> {
         Ok(Session {
             id: self.id.parse().map_err(|_| corrupt("session id", &self.id))?,
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,

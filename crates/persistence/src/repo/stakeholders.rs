@@ -18,9 +18,9 @@ use crate::schema::{rater_feedback, rater_interviews, rater_invitations, raters,
 
 // ---- raters ----
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = raters)]
-struct RaterRow {
+pub(crate) struct RaterRow {
     id: String,
     engagement_id: String,
     name: String,
@@ -33,7 +33,7 @@ struct RaterRow {
 }
 
 impl RaterRow {
-    fn into_domain(self) -> Result<Rater, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Rater, StoreError> {
         Ok(Rater {
             id: self.id.parse().map_err(|_| corrupt("rater id", &self.id))?,
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,
@@ -291,9 +291,9 @@ pub fn insert_feedback(
 
 // ---- themes ----
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = themes)]
-struct ThemeRow {
+pub(crate) struct ThemeRow {
     id: String,
     engagement_id: String,
     kind: String,
@@ -306,7 +306,7 @@ struct ThemeRow {
 }
 
 impl ThemeRow {
-    fn into_domain(self) -> Result<Theme, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Theme, StoreError> {
         Ok(Theme {
             id: self.id.parse().map_err(|_| corrupt("theme id", &self.id))?,
             engagement_id: self.engagement_id.parse().map_err(|_| corrupt("engagement id", &self.engagement_id))?,

@@ -1,0 +1,431 @@
+//! Many parts of one or more programs read in one statement: every row of the tables asked for,
+//! as a JSON object of its columns (named and typed by the schema), tagged with its part, the
+//! tables joined by `UNION ALL`. A page that shows a program's sessions, homework, designs,
+//! raters and outcomes, or the next thing of 200 programs, then costs one round trip for all of
+//! them instead of one per table and program (docs/operations.md, "What a request costs").
+//!
+//! Each row is read back through the same row struct and conversion as the table's own
+//! repository, so a part read here is the same value as one read there (a test compares them on
+//! both backends).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
+use keel_domain::coaching::{ActionItem, ActionItemStatus, Extension, Session, SessionStatus};
+use keel_domain::design::{Decision, Design};
+use keel_domain::organization::Organization;
+use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
+use keel_domain::review::Review;
+use keel_domain::stakeholders::{Rater, Theme};
+use keel_domain::time::Timestamp as At;
+use keel_domain::{EngagementId, OrganizationId, RaterId, UserId};
+use serde::de::DeserializeOwned;
+
+use crate::connection::{Backend, DbConnection};
+use crate::error::StoreError;
+use crate::rows::{OrganizationRow, corrupt, from_db_time};
+use crate::schema;
+
+/// A part of a program that [`load`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Sessions,
+    /// Only the sessions still to be held ([`SessionStatus::OPEN`]).
+    OpenSessions,
+    ActionItems,
+    /// Only the open action items.
+    OpenActionItems,
+    Designs,
+    /// The decisions on every design version.
+    Decisions,
+    /// The raters (not removed), with when each one's latest invitation runs out.
+    Raters,
+    Themes,
+    Outcomes,
+    Measurements,
+    Context,
+    Interview,
+    /// The mid and end reviews, with when the program last entered its mid review.
+    Reviews,
+    Extensions,
+}
+
+impl Part {
+    /// What the transition guards look at (docs/program.md, "Guards").
+    pub const FACTS: &'static [Part] =
+        &[Part::Designs, Part::Decisions, Part::Raters, Part::Outcomes, Part::Context, Part::Interview, Part::Reviews];
+}
+
+/// The parts of one program that were asked for (the others are left empty), each in the order
+/// its table's own repository lists it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProgramParts {
+    /// In time order.
+    pub sessions: Vec<Session>,
+    pub action_items: Vec<ActionItem>,
+    /// Oldest version first.
+    pub designs: Vec<Design>,
+    pub decisions: Vec<Decision>,
+    pub raters: Vec<Rater>,
+    /// When each invited rater's latest invitation runs out.
+    pub invitation_expiries: Vec<(RaterId, At)>,
+    pub themes: Vec<Theme>,
+    pub outcomes: Vec<Outcome>,
+    /// In time order.
+    pub measurements: Vec<Measurement>,
+    pub context: Option<ContextMeeting>,
+    pub interview: Option<LeaderInterview>,
+    pub reviews: Vec<Review>,
+    /// When the program last entered `mid_review`.
+    pub mid_review_entered: Option<At>,
+    pub extensions: Vec<Extension>,
+}
+
+/// What to read: the parts of these engagements, these organizations and the names of these
+/// people.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Wanted<'a> {
+    pub engagements: &'a [EngagementId],
+    pub parts: &'a [Part],
+    pub organizations: &'a [OrganizationId],
+    pub names: &'a [UserId],
+}
+
+/// What [`load`] read. An engagement asked for is in `programs` even when it has none of the parts.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub programs: HashMap<EngagementId, ProgramParts>,
+    pub organizations: HashMap<OrganizationId, Organization>,
+    pub names: HashMap<UserId, String>,
+}
+
+impl Loaded {
+    /// The parts of `id` (empty when it was not asked for).
+    pub fn take(&mut self, id: EngagementId) -> ProgramParts {
+        self.programs.remove(&id).unwrap_or_default()
+    }
+}
+
+/// Reads everything `wanted` names in one statement (none when it names nothing).
+pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, StoreError> {
+    let mut loaded = Loaded {
+        programs: wanted.engagements.iter().map(|id| (*id, ProgramParts::default())).collect(),
+        ..Loaded::default()
+    };
+    let mut binds: Vec<String> = Vec::new();
+    let sql = statement(conn.backend(), wanted, &mut binds);
+    if sql.is_empty() {
+        return Ok(loaded);
+    }
+    let rows: Vec<PartRow> = match conn {
+        DbConnection::Postgresql(c) => {
+            let mut query = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+            for value in binds {
+                query = query.bind::<Text, _>(value);
+            }
+            query.load(c)?
+        }
+        DbConnection::Sqlite(c) => {
+            let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            for value in binds {
+                query = query.bind::<Text, _>(value);
+            }
+            query.load(c)?
+        }
+    };
+    for row in rows {
+        loaded.add(row)?;
+    }
+    for parts in loaded.programs.values_mut() {
+        parts.sort();
+    }
+    Ok(loaded)
+}
+
+#[derive(QueryableByName)]
+struct PartRow {
+    #[diesel(sql_type = Text)]
+    part: String,
+    #[diesel(sql_type = Text)]
+    owner: String,
+    #[diesel(sql_type = Text)]
+    doc: String,
+}
+
+fn row<T: DeserializeOwned>(row: &PartRow) -> Result<T, StoreError> {
+    serde_json::from_str(&row.doc).map_err(|_| corrupt(&row.part, &row.doc))
+}
+
+#[derive(serde::Deserialize)]
+struct Named {
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Latest {
+    at: chrono::NaiveDateTime,
+}
+
+impl Loaded {
+    fn add(&mut self, r: PartRow) -> Result<(), StoreError> {
+        use crate::repo::{action_items, designs, extensions, program, reviews, sessions, stakeholders};
+        match r.part.as_str() {
+            "organization" => {
+                let organization = Organization::try_from(row::<OrganizationRow>(&r)?)?;
+                self.organizations.insert(organization.id, organization);
+                return Ok(());
+            }
+            "name" => {
+                let id = r.owner.parse::<UserId>().map_err(|_| corrupt("user id", &r.owner))?;
+                self.names.insert(id, row::<Named>(&r)?.name);
+                return Ok(());
+            }
+            _ => {}
+        }
+        let id = r.owner.parse::<EngagementId>().map_err(|_| corrupt("engagement id", &r.owner))?;
+        let parts = self.programs.entry(id).or_default();
+        match r.part.as_str() {
+            "sessions" => parts.sessions.push(row::<sessions::SessionRow>(&r)?.into_domain()?),
+            "action_items" => parts.action_items.push(row::<action_items::Row>(&r)?.into_domain()?),
+            "designs" => parts.designs.push(row::<designs::DesignRow>(&r)?.into_domain()?),
+            "design_decisions" => parts.decisions.push(row::<designs::DecisionRow>(&r)?.into_domain()?),
+            "raters" => parts.raters.push(row::<stakeholders::RaterRow>(&r)?.into_domain()?),
+            "expiry" => {
+                #[derive(serde::Deserialize)]
+                struct Expiry {
+                    rater_id: String,
+                    at: chrono::NaiveDateTime,
+                }
+                let e = row::<Expiry>(&r)?;
+                let rater = e.rater_id.parse().map_err(|_| corrupt("rater id", &e.rater_id))?;
+                parts.invitation_expiries.push((rater, from_db_time(e.at)));
+            }
+            "themes" => parts.themes.push(row::<stakeholders::ThemeRow>(&r)?.into_domain()?),
+            "outcomes" => parts.outcomes.push(row::<program::OutcomeRow>(&r)?.into_domain()?),
+            "outcome_measurements" => parts.measurements.push(row::<program::MeasurementRow>(&r)?.into_domain()?),
+            "context_meetings" => parts.context = Some(row::<program::ContextRow>(&r)?.into_domain()?),
+            "leader_interviews" => parts.interview = Some(row::<program::InterviewRow>(&r)?.into_domain()),
+            "reviews" => parts.reviews.push(row::<reviews::ReviewRow>(&r)?.into_domain()?),
+            "mid_entered" => parts.mid_review_entered = Some(from_db_time(row::<Latest>(&r)?.at)),
+            "extensions" => parts.extensions.push(row::<extensions::ExtensionRow>(&r)?.into_domain()?),
+            other => return Err(corrupt("part", other)),
+        }
+        Ok(())
+    }
+}
+
+impl ProgramParts {
+    /// The order of each table's own list (UNION ALL keeps none).
+    fn sort(&mut self) {
+        self.sessions.sort_by(|a, b| (a.scheduled_at, a.id.to_string()).cmp(&(b.scheduled_at, b.id.to_string())));
+        self.action_items.sort_by_key(|i| i.id.to_string());
+        self.designs.sort_by_key(|d| d.version);
+        self.decisions.sort_by_key(|d| d.id.to_string());
+        self.raters.sort_by_key(|r| r.id.to_string());
+        self.invitation_expiries.sort_by_key(|(r, _)| r.to_string());
+        self.themes.sort_by_key(|t| t.id.to_string());
+        self.outcomes.sort_by_key(|o| o.id.to_string());
+        self.measurements.sort_by(|a, b| (a.measured_at, a.id.to_string()).cmp(&(b.measured_at, b.id.to_string())));
+        self.reviews.sort_by_key(|r| r.kind.as_str());
+        self.extensions.sort_by_key(|x| x.id.to_string());
+    }
+}
+
+/// The statement for `wanted` on `backend`, its bind values pushed onto `binds`; empty when there
+/// is nothing to read.
+fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> String {
+    let mut placeholders = |values: Vec<String>| -> String {
+        let list: Vec<String> = values
+            .into_iter()
+            .map(|v| {
+                binds.push(v);
+                match backend {
+                    Backend::Postgres => format!("${}", binds.len()),
+                    Backend::Sqlite => format!("?{}", binds.len()),
+                }
+            })
+            .collect();
+        list.join(", ")
+    };
+    let engagements = placeholders(wanted.engagements.iter().map(ToString::to_string).collect());
+    let organizations = placeholders(wanted.organizations.iter().map(ToString::to_string).collect());
+    let names = placeholders(wanted.names.iter().map(ToString::to_string).collect());
+    let mut branches: Vec<String> = Vec::new();
+    let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
+    if !engagements.is_empty() {
+        let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
+            format!(
+                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc FROM {table} WHERE engagement_id IN ({engagements}){condition}",
+                json_object(backend, &columns)
+            )
+        };
+        let rows = |table: &str, columns: Vec<(&'static str, String)>, live_only: bool| {
+            rows_where(table, columns, if live_only { " AND deleted_at IS NULL" } else { "" })
+        };
+        // Statuses are the domain's wire names: plain words, written into the SQL as they are.
+        let open_sessions = SessionStatus::OPEN.map(|s| format!("'{}'", s.as_str())).join(", ");
+        let open_sessions = format!(" AND status IN ({open_sessions})");
+        let open_items = format!(" AND status = '{}'", ActionItemStatus::Open.as_str());
+        for part in wanted.parts {
+            match part {
+                Part::Sessions => branches.push(rows("sessions", columns::<schema::sessions::table>(backend), false)),
+                Part::OpenSessions => {
+                    branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &open_sessions))
+                }
+                Part::ActionItems => {
+                    branches.push(rows("action_items", columns::<schema::action_items::table>(backend), false))
+                }
+                Part::OpenActionItems => branches.push(rows_where(
+                    "action_items",
+                    columns::<schema::action_items::table>(backend),
+                    &open_items,
+                )),
+                Part::Designs => branches.push(rows("designs", columns::<schema::designs::table>(backend), false)),
+                Part::Decisions => {
+                    branches.push(rows("design_decisions", columns::<schema::design_decisions::table>(backend), false))
+                }
+                Part::Raters => {
+                    branches.push(rows("raters", columns::<schema::raters::table>(backend), true));
+                    let at = timestamp(backend, "max(expires_at)");
+                    branches.push(format!(
+                        "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc FROM rater_invitations \
+                         WHERE engagement_id IN ({engagements}) GROUP BY engagement_id, rater_id",
+                        object(&[("rater_id", "rater_id".to_owned()), ("at", at)])
+                    ));
+                }
+                Part::Themes => branches.push(rows("themes", columns::<schema::themes::table>(backend), true)),
+                Part::Outcomes => branches.push(rows("outcomes", columns::<schema::outcomes::table>(backend), true)),
+                Part::Measurements => branches.push(rows(
+                    "outcome_measurements",
+                    columns::<schema::outcome_measurements::table>(backend),
+                    false,
+                )),
+                Part::Context => {
+                    branches.push(rows("context_meetings", columns::<schema::context_meetings::table>(backend), false))
+                }
+                Part::Interview => branches.push(rows(
+                    "leader_interviews",
+                    columns::<schema::leader_interviews::table>(backend),
+                    false,
+                )),
+                Part::Reviews => {
+                    branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
+                    let at = timestamp(backend, "max(occurred_at)");
+                    branches.push(format!(
+                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc FROM engagement_transitions \
+                         WHERE engagement_id IN ({engagements}) AND to_phase = 'mid_review' GROUP BY engagement_id",
+                        object(&[("at", at)])
+                    ));
+                }
+                Part::Extensions => {
+                    branches.push(rows("extensions", columns::<schema::extensions::table>(backend), false))
+                }
+            }
+        }
+    }
+    if !organizations.is_empty() {
+        branches.push(format!(
+            "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id IN ({organizations})",
+            json_object(backend, &columns::<schema::organizations::table>(backend))
+        ));
+    }
+    if !names.is_empty() {
+        branches.push(format!(
+            "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id IN ({names})",
+            object(&[("name", "name".to_owned())])
+        ));
+    }
+    branches.join(" UNION ALL ")
+}
+
+/// A JSON object (as text) of `pairs` of key and SQL expression.
+fn json_object(backend: Backend, pairs: &[(&str, String)]) -> String {
+    let mut args = String::new();
+    for (key, expression) in pairs {
+        if !args.is_empty() {
+            args.push_str(", ");
+        }
+        let _ = write!(args, "'{key}', {expression}");
+    }
+    match backend {
+        Backend::Postgres => format!("json_build_object({args})::text"),
+        Backend::Sqlite => format!("json_object({args})"),
+    }
+}
+
+/// A timestamp expression written as chrono reads it (`2026-12-07T09:00:00.123456`): SQLite
+/// holds the text diesel wrote, with a space between date and time.
+fn timestamp(backend: Backend, expression: &str) -> String {
+    match backend {
+        Backend::Postgres => expression.to_owned(),
+        Backend::Sqlite => format!("replace({expression}, ' ', 'T')"),
+    }
+}
+
+/// Every column of table `T`, each with the expression that writes it into JSON.
+fn columns<T: diesel::Table>(backend: Backend) -> Vec<(&'static str, String)>
+where
+    T::AllColumns: JsonColumns,
+{
+    let mut out = Vec::new();
+    T::AllColumns::push(backend, &mut out);
+    out
+}
+
+/// The columns of a table, named and typed by the schema.
+trait JsonColumns {
+    fn push(backend: Backend, out: &mut Vec<(&'static str, String)>);
+}
+
+/// How a column of this SQL type is written into JSON.
+trait JsonType {
+    const TIMESTAMP: bool = false;
+}
+
+impl JsonType for Text {}
+impl JsonType for Integer {}
+impl JsonType for BigInt {}
+impl JsonType for Double {}
+impl JsonType for Bool {}
+impl JsonType for Date {}
+impl JsonType for Timestamp {
+    const TIMESTAMP: bool = true;
+}
+impl<T: JsonType + diesel::sql_types::SqlType> JsonType for Nullable<T> {
+    const TIMESTAMP: bool = T::TIMESTAMP;
+}
+
+macro_rules! json_columns {
+    ($($column:ident),+) => {
+        impl<$($column),+> JsonColumns for ($($column,)+)
+        where
+            $($column: diesel::Column, <$column as diesel::Expression>::SqlType: JsonType,)+
+        {
+            fn push(backend: Backend, out: &mut Vec<(&'static str, String)>) {
+                $(
+                    let expression = if <<$column as diesel::Expression>::SqlType as JsonType>::TIMESTAMP {
+                        timestamp(backend, $column::NAME)
+                    } else {
+                        $column::NAME.to_owned()
+                    };
+                    out.push(($column::NAME, expression));
+                )+
+            }
+        }
+    };
+}
+
+macro_rules! json_columns_up_to {
+    ($first:ident $(, $rest:ident)*) => {
+        json_columns!($first $(, $rest)*);
+        json_columns_up_to!($($rest),*);
+    };
+    () => {};
+}
+
+json_columns_up_to!(
+    C32, C31, C30, C29, C28, C27, C26, C25, C24, C23, C22, C21, C20, C19, C18, C17, C16, C15, C14, C13, C12, C11, C10,
+    C9, C8, C7, C6, C5, C4, C3, C2, C1
+);
