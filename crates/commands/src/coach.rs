@@ -85,7 +85,13 @@ pub fn workspace(
         return Ok(Err(crate::pages::participants_from(engagement, &template, &loaded)));
     }
     let organization_id = engagement.organization_id;
-    let wanted = Wanted { engagements: &[id], parts: WORKSPACE, organizations: &[organization_id], names: &people };
+    let wanted = Wanted {
+        engagements: &[id],
+        parts: WORKSPACE,
+        organizations: &[organization_id],
+        names: &people,
+        ..Wanted::default()
+    };
     let mut loaded = parts::load(conn, wanted)?;
     let organization = loaded.organizations.remove(&organization_id).ok_or(StoreError::not_found("organization"))?;
     let parts = loaded.take(id);
@@ -231,7 +237,7 @@ pub fn to_complete(
         engagements: &[engagement_id],
         parts: &[Part::Sessions, Part::Extensions],
         organizations: &[organization_id],
-        names: &[],
+        ..Wanted::default()
     };
     let mut loaded = parts::load(conn, wanted)?;
     let organization = loaded.organizations.remove(&organization_id).ok_or(StoreError::not_found("organization"))?;
@@ -285,8 +291,8 @@ pub fn composer(
     let wanted = Wanted {
         engagements: &[engagement_id],
         parts: &[Part::Designs, Part::Decisions, Part::Themes, Part::Outcomes],
-        organizations: &[],
         names: &people,
+        ..Wanted::default()
     };
     let mut loaded = parts::load(conn, wanted)?;
     let parts = loaded.take(engagement_id);
@@ -356,14 +362,10 @@ pub fn group_desk(
     let id = group.id;
     let current: Vec<keel_domain::UserId> =
         page.seen.memberships.iter().filter(|m| m.is_current()).map(|m| m.user_id).collect();
-    let loaded = parts::load(conn, Wanted { names: &current, ..Wanted::default() })?;
+    let mut loaded = parts::load(conn, Wanted { names: &current, groups: &[id], ..Wanted::default() })?;
     let participants = current.iter().map(|who| (*who, crate::pages::name_in(&loaded, *who))).collect();
-    Ok(Ok(GroupDesk {
-        outcomes: keel_persistence::repo::groups::outcomes(conn, id, None)?,
-        items: keel_persistence::repo::groups::items(conn, id, None)?,
-        participants,
-        page,
-    }))
+    let own = loaded.groups.remove(&id).unwrap_or_default();
+    Ok(Ok(GroupDesk { outcomes: own.outcomes, items: own.action_items, participants, page }))
 }
 
 /// The engagement's sessions of the coming seven days, while it is in coaching (`sessions`: its

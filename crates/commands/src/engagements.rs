@@ -145,7 +145,7 @@ pub(crate) fn facts(conn: &mut DbConnection, engagement: &Engagement) -> Result<
         engagements: &[engagement.id],
         parts: Part::FACTS,
         organizations: &[engagement.organization_id],
-        names: &[],
+        ..parts::Wanted::default()
     };
     let mut loaded = parts::load(conn, wanted)?;
     let organization =

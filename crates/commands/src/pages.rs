@@ -386,7 +386,13 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         .filter(|e| e.phase == keel_domain::engagement::Phase::SponsorReview && policy::works_on(&caller.principal, e))
         .flat_map(|e| std::iter::once(e.leader_id).chain(e.sponsor_ids.iter().copied()))
         .collect();
-    let wanted = Wanted { engagements: &ids, parts: HOME_PARTS, organizations: &organizations, names: &awaited };
+    let wanted = Wanted {
+        engagements: &ids,
+        parts: HOME_PARTS,
+        organizations: &organizations,
+        names: &awaited,
+        ..Wanted::default()
+    };
     let mut loaded = parts::load(conn, wanted)?;
     let mut templates = crate::templates::Versions::default();
     let mut mine = Vec::new();

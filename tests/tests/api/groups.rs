@@ -458,6 +458,8 @@ async fn the_coach_runs_the_group_on_its_page(backend: Backend) {
     let page = coach.get(&page_path).await;
     let html = assert_page(&page, 200);
     assert!(html.contains("You coach this group.") && html.contains("PRIVATE-GROUP-NOTES"), "{html}");
+    let cost = crate::queries::statements(&page);
+    assert!(cost <= 8, "the coach's group page: {cost} statements");
     assert!(
         html.contains("OUTCOME-OF-p0") && html.contains("ITEM-OF-p1"),
         "the coach sees every participant's: {html}"

@@ -391,7 +391,7 @@ pub(crate) async fn signed_in<'a>(app: &'a TestApp, smtp: &SmtpSink, email: &str
 /// private notes (the coach's), an upcoming session with an agenda, homework, a measurement and
 /// an extension request. The fixtures' raters ("Rater-Secret-…", interview notes
 /// "NOTES-SECRET-…") are there already.
-async fn planted(app: &TestApp, smtp: &SmtpSink) -> (Program, String, String) {
+pub(crate) async fn planted(app: &TestApp, smtp: &SmtpSink) -> (Program, String, String) {
     let p = fixtures::to_coaching(app).await;
     // The leader interview and a rater's raw written feedback: the coach's alone.
     let interview = json!({ "interviewed_on": "2026-01-20", "commitments": "LEADER-INTERVIEW-SECRET" });

@@ -6,7 +6,8 @@ use actix_web::http::Method;
 use keel_tests::{Response, TestApp, both_backends};
 use serde_json::json;
 
-fn statements(response: &Response) -> u64 {
+/// The statements an answer cost, from its `Server-Timing` header.
+pub(crate) fn statements(response: &Response) -> u64 {
     let timing = response.header("server-timing").expect("server-timing header");
     let desc = timing.split("desc=\"").nth(1).expect("desc");
     desc.split(' ').next().unwrap().parse().expect("a count")
@@ -97,5 +98,86 @@ both_backends! {
         // A change to the user through this instance applies at once.
         app.delete(&format!("/v1/users/{}", user["id"].as_str().unwrap()), None).await.expect_status(204);
         app.call_as(Some(&token), Method::GET, "/v1/me", &[], None).await.expect_status(401);
+    }
+}
+
+/// Parts of many tables read in one statement.
+mod together {
+    use actix_web::http::Method;
+    use keel_tests::{Backend, both_backends};
+    use serde_json::json;
+
+    both_backends! {
+        fn parts_read_together_are_those_each_table_reads(backend: Backend);
+    }
+
+    /// `repo::parts` reads many tables in one statement, as JSON objects of their columns: every part
+    /// it reads is the same value, in the same order, as the table's own repository reads.
+    async fn parts_read_together_are_those_each_table_reads(backend: Backend) {
+        use keel_domain::review::ReviewKind;
+        use keel_persistence::repo::parts::{self, Part, Wanted};
+        use keel_persistence::repo::{
+            action_items, designs, extensions, organizations, program, reviews, sessions, stakeholders,
+        };
+        let Some((app, smtp)) = crate::pages::app_with_mail(backend).await else { return };
+        let (p, _, _) = crate::pages::planted(&app, &smtp).await;
+        p.call(&app, "coach", Method::POST, "/transitions", Some(json!({ "to": "mid_review" })))
+            .await
+            .expect_status(200);
+        let review =
+            json!({ "narrative": "N", "outcomes": [{ "outcome_id": p.outcome, "actual": "5", "note": "up" }] });
+        p.call(&app, "coach", Method::PUT, "/reviews/mid", Some(review)).await.expect_status(200);
+        let engagement = app.get(&p.base).await.expect_status(200).json();
+        let database = app.db.open();
+        let conn = &mut *database.conn().expect("a connection");
+        let id: keel_domain::EngagementId = p.engagement.parse().unwrap();
+        let organization: keel_domain::OrganizationId =
+            engagement["organization_id"].as_str().unwrap().parse().unwrap();
+        let leader: keel_domain::UserId = engagement["leader_id"].as_str().unwrap().parse().unwrap();
+        let every = [
+            Part::Sessions,
+            Part::ActionItems,
+            Part::Designs,
+            Part::Decisions,
+            Part::Raters,
+            Part::Themes,
+            Part::Outcomes,
+            Part::Measurements,
+            Part::Context,
+            Part::Interview,
+            Part::Reviews,
+            Part::Extensions,
+        ];
+        let wanted =
+            Wanted { engagements: &[id], parts: &every, organizations: &[organization], names: &[leader], groups: &[] };
+        let mut loaded = parts::load(conn, wanted).expect("read together");
+        let read = loaded.take(id);
+        assert_eq!(read.sessions, sessions::list(conn, id).unwrap());
+        assert_eq!(read.action_items, action_items::list(conn, id, &Default::default()).unwrap());
+        assert_eq!(read.designs, designs::list(conn, id).unwrap());
+        assert_eq!(read.decisions, designs::decisions(conn, id, None).unwrap());
+        assert_eq!(read.raters, stakeholders::raters(conn, id).unwrap());
+        assert_eq!(read.invitation_expiries, stakeholders::invitation_expiries(conn, id).unwrap());
+        assert_eq!(read.themes, stakeholders::themes(conn, id, false).unwrap());
+        assert_eq!(read.outcomes, program::outcomes(conn, id).unwrap());
+        assert_eq!(read.measurements, program::measurements(conn, id).unwrap());
+        assert_eq!(read.context, program::get_context(conn, id).unwrap());
+        assert_eq!(read.interview, program::get_leader_interview(conn, id).unwrap());
+        let mid = reviews::get(conn, id, ReviewKind::Mid).unwrap();
+        assert_eq!(read.reviews, mid.into_iter().collect::<Vec<_>>());
+        assert!(read.mid_review_entered.is_some(), "the program entered its mid review");
+        assert_eq!(read.extensions, extensions::list(conn, id).unwrap());
+        assert_eq!(loaded.organizations[&organization], organizations::get(conn, organization).unwrap());
+        assert_eq!(loaded.names[&leader], "leader");
+        // Not empty: every part holds something to compare (the planted program's content).
+        assert!(read.sessions.len() >= 2 && read.sessions.iter().any(|s| s.content.private_notes.is_some()));
+        assert!(!read.action_items.is_empty() && !read.designs.is_empty() && read.decisions.len() >= 3);
+        assert!(read.raters.len() >= 4 && !read.invitation_expiries.is_empty() && !read.themes.is_empty());
+        assert!(!read.measurements.is_empty() && read.context.is_some() && read.interview.is_some());
+        assert!(!read.extensions.is_empty() && !read.reviews.is_empty());
+        // One statement for all of it.
+        let before = keel_persistence::instrument::statements_on_this_thread();
+        parts::load(conn, wanted).expect("read together");
+        assert_eq!(keel_persistence::instrument::statements_on_this_thread() - before, 1);
     }
 }

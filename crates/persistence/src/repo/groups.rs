@@ -367,9 +367,9 @@ pub fn attendance(conn: &mut DbConnection, group: GroupId) -> Result<Vec<(GroupS
 
 // ---- participants' own outcomes and action items ----
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = group_outcomes)]
-struct OutcomeRow {
+pub(crate) struct OutcomeRow {
     id: String,
     group_id: String,
     organization_id: String,
@@ -409,25 +409,27 @@ pub fn outcomes(
         query = query.filter(group_outcomes::participant_id.eq(participant.to_string()));
     }
     let rows: Vec<OutcomeRow> = query.order(group_outcomes::id.asc()).select(OutcomeRow::as_select()).load(conn)?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(GroupOutcome {
-                id: parse("outcome id", &r.id)?,
-                group_id: parse("group id", &r.group_id)?,
-                participant_id: parse("user id", &r.participant_id)?,
-                title: r.title,
-                measure: r.measure,
-                baseline: r.baseline,
-                target: r.target,
-                created_at: from_db_time(r.created_at),
-            })
-        })
-        .collect()
+    rows.into_iter().map(OutcomeRow::into_domain).collect()
 }
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+impl OutcomeRow {
+    pub(crate) fn into_domain(self) -> Result<GroupOutcome, StoreError> {
+        Ok(GroupOutcome {
+            id: parse("outcome id", &self.id)?,
+            group_id: parse("group id", &self.group_id)?,
+            participant_id: parse("user id", &self.participant_id)?,
+            title: self.title,
+            measure: self.measure,
+            baseline: self.baseline,
+            target: self.target,
+            created_at: from_db_time(self.created_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = group_action_items, treat_none_as_null = true)]
-struct ItemRow {
+pub(crate) struct ItemRow {
     id: String,
     group_id: String,
     organization_id: String,
@@ -460,7 +462,7 @@ fn item_row(group: &Group, i: &GroupActionItem) -> ItemRow {
 }
 
 impl ItemRow {
-    fn into_domain(self) -> Result<GroupActionItem, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<GroupActionItem, StoreError> {
         Ok(GroupActionItem {
             id: parse("action item id", &self.id)?,
             group_id: parse("group id", &self.group_id)?,

@@ -15,12 +15,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 use keel_domain::coaching::{ActionItem, ActionItemStatus, Extension, Session, SessionStatus};
 use keel_domain::design::{Decision, Design};
+use keel_domain::group::{GroupActionItem, GroupOutcome};
 use keel_domain::organization::Organization;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
 use keel_domain::review::Review;
 use keel_domain::stakeholders::{Rater, Theme};
 use keel_domain::time::Timestamp as At;
-use keel_domain::{EngagementId, OrganizationId, RaterId, UserId};
+use keel_domain::{EngagementId, GroupId, OrganizationId, RaterId, UserId};
 use serde::de::DeserializeOwned;
 
 use crate::connection::{Backend, DbConnection};
@@ -83,14 +84,22 @@ pub struct ProgramParts {
     pub extensions: Vec<Extension>,
 }
 
-/// What to read: the parts of these engagements, these organizations and the names of these
-/// people.
+/// What to read: the parts of these engagements, these organizations, the names of these
+/// people, and the participants' own outcomes and action items of these groups.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Wanted<'a> {
     pub engagements: &'a [EngagementId],
     pub parts: &'a [Part],
     pub organizations: &'a [OrganizationId],
     pub names: &'a [UserId],
+    pub groups: &'a [GroupId],
+}
+
+/// The participants' own outcomes and action items of a group, oldest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupParts {
+    pub outcomes: Vec<GroupOutcome>,
+    pub action_items: Vec<GroupActionItem>,
 }
 
 /// What [`load`] read. An engagement asked for is in `programs` even when it has none of the parts.
@@ -99,6 +108,7 @@ pub struct Loaded {
     pub programs: HashMap<EngagementId, ProgramParts>,
     pub organizations: HashMap<OrganizationId, Organization>,
     pub names: HashMap<UserId, String>,
+    pub groups: HashMap<GroupId, GroupParts>,
 }
 
 impl Loaded {
@@ -141,6 +151,10 @@ pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, Store
     for parts in loaded.programs.values_mut() {
         parts.sort();
     }
+    for parts in loaded.groups.values_mut() {
+        parts.outcomes.sort_by_key(|o| o.id.to_string());
+        parts.action_items.sort_by_key(|i| i.id.to_string());
+    }
     Ok(loaded)
 }
 
@@ -175,6 +189,16 @@ impl Loaded {
             "organization" => {
                 let organization = Organization::try_from(row::<OrganizationRow>(&r)?)?;
                 self.organizations.insert(organization.id, organization);
+                return Ok(());
+            }
+            "group_outcomes" | "group_action_items" => {
+                use crate::repo::groups;
+                let id = r.owner.parse::<GroupId>().map_err(|_| corrupt("group id", &r.owner))?;
+                let parts = self.groups.entry(id).or_default();
+                match r.part.as_str() {
+                    "group_outcomes" => parts.outcomes.push(row::<groups::OutcomeRow>(&r)?.into_domain()?),
+                    _ => parts.action_items.push(row::<groups::ItemRow>(&r)?.into_domain()?),
+                }
                 return Ok(());
             }
             "name" => {
@@ -252,6 +276,7 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
     let engagements = placeholders(wanted.engagements.iter().map(ToString::to_string).collect());
     let organizations = placeholders(wanted.organizations.iter().map(ToString::to_string).collect());
     let names = placeholders(wanted.names.iter().map(ToString::to_string).collect());
+    let groups = placeholders(wanted.groups.iter().map(ToString::to_string).collect());
     let mut branches: Vec<String> = Vec::new();
     let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
     if !engagements.is_empty() {
@@ -336,6 +361,17 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
             "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id IN ({names})",
             object(&[("name", "name".to_owned())])
         ));
+    }
+    if !groups.is_empty() {
+        for (table, columns) in [
+            ("group_outcomes", columns::<schema::group_outcomes::table>(backend)),
+            ("group_action_items", columns::<schema::group_action_items::table>(backend)),
+        ] {
+            branches.push(format!(
+                "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id IN ({groups})",
+                json_object(backend, &columns)
+            ));
+        }
     }
     branches.join(" UNION ALL ")
 }
