@@ -317,6 +317,30 @@ def page_files(args, keel, database, work):
     return files
 
 
+COACH_LOAD = 200
+
+
+def coach_files(args, keel, database, work):
+    """The coach's home with 200 programs and the workspace of each, in the coach's browser
+    session. The first coach (by address) is given exactly 200 engagements of every phase, the
+    same ones on every run (their others go to the next coach); the database keeps it."""
+    coaches = psql(args.pg, database, "SELECT id, email FROM users WHERE role_coach = 1 ORDER BY email LIMIT 2")
+    (coach, email), (other, _) = coaches[0], coaches[1]
+    psql(args.pg, database, f"""
+        UPDATE engagements SET coach_id = '{other}' WHERE coach_id = '{coach}'
+            AND id NOT IN (SELECT id FROM engagements ORDER BY md5(id) LIMIT {COACH_LOAD});
+        UPDATE engagements SET coach_id = '{coach}'
+            WHERE id IN (SELECT id FROM engagements ORDER BY md5(id) LIMIT {COACH_LOAD})""")
+    mine = [row[0] for row in psql(args.pg, database, f"SELECT id FROM engagements WHERE coach_id = '{coach}'")]
+    assert len(mine) == COACH_LOAD, f"the coach has {len(mine)} engagements"
+    session = page_session(keel, keel.cli("sign-in-link", "--email", email, "--to", "/home").strip())
+    return {
+        f"coach's home ({COACH_LOAD} programs)": write_requests(work, "page-coach-home", [("GET", "/home", session, None)]),
+        "coach's workspace": write_requests(work, "page-coach-workspace", [
+            ("GET", f"/engagements/{e}", session, None) for e in mine]),
+    }
+
+
 def scenario_files(args, keel, database, work):
     """Request lists for the read scenarios, with the token of the user who would make each."""
     engagements = psql(args.pg, database, """
@@ -463,6 +487,7 @@ def main():
         keel.start()
         files, tokens = scenario_files(args, keel, db1, work)
         files.update(page_files(args, keel, db1, work))
+        files.update(coach_files(args, keel, db1, work))
         for name, requests in files.items():
             if args.only and args.only not in name:
                 continue
@@ -526,9 +551,16 @@ def report(args, baseline, baseline_latency, rows, ten, sqlite, rss, seeded):
         if name in by and name + ", 10x data" in by:
             cost = by[name]["rps"] / by[name + ", 10x data"]["rps"]
             check(f"{name} with 10x data <= 1.3x", cost <= 1.3, f"{cost:.2f}x")
-    worst = max(rows + ten, key=lambda r: r["half_p99_ms"])
-    check("p99 <= 25 ms at half the maximum throughput (every request)", worst["half_p99_ms"] <= 25,
-          f"worst {worst['half_p99_ms']:.1f} ms ({worst['request']})")
+    for name, r in by.items():
+        if name.startswith("coach's"):
+            check(f"{name}: p99 <= 50 ms at half load", r["half_p99_ms"] <= 50, f"{r['half_p99_ms']:.1f} ms")
+            check(f"{name}: <= 8 SQL statements", (r["statements"] or 99) <= 8, f"{r['statements']}")
+    # The coach's pages have their own target (above): a page of 200 programs is not a single read.
+    worst = max((r for r in rows + ten if not r["request"].startswith("coach's")), key=lambda r: r["half_p99_ms"],
+                default=None)
+    if worst:
+        check("p99 <= 25 ms at half the maximum throughput (every request)", worst["half_p99_ms"] <= 25,
+              f"worst {worst['half_p99_ms']:.1f} ms ({worst['request']})")
     check("peak RSS <= 150 MiB", rss <= 150, f"{rss:.0f} MiB")
     if sqlite:
         check("SQLite get engagement >= 5,000 req/s", sqlite["rps"] >= 5000, f"{sqlite['rps']:.0f} req/s")

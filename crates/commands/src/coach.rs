@@ -375,7 +375,7 @@ pub(crate) fn this_week(engagement: &Engagement, sessions: &[Session]) -> Vec<Se
         return Vec::new();
     }
     let now = keel_domain::time::now();
-    let week = now + chrono::Duration::days(7);
+    let week = keel_domain::coaching::week_ahead(now);
     sessions
         .iter()
         .filter(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now && s.scheduled_at <= week)

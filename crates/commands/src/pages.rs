@@ -353,20 +353,22 @@ pub struct Mine {
 /// The most programs a person's home lists (those that need them first).
 pub const HOME_MAX: u32 = 500;
 
-/// What the home reads of each program: what the guards look at, the sessions still to be held
-/// and open homework (the coach's next thing), the extension requests (a sponsor's decisions).
-const HOME_PARTS: &[Part] = &[
-    Part::Designs,
-    Part::Decisions,
-    Part::Raters,
-    Part::Outcomes,
-    Part::Context,
-    Part::Interview,
-    Part::Reviews,
-    Part::OpenSessions,
-    Part::OpenActionItems,
-    Part::Extensions,
-];
+/// What the home reads of each program: what the guards look at, the sessions the coach's next
+/// thing looks at and open homework, the extension requests (a sponsor's decisions).
+fn home_parts(now: keel_domain::time::Timestamp) -> [Part; 10] {
+    [
+        Part::Designs,
+        Part::Decisions,
+        Part::Raters,
+        Part::Outcomes,
+        Part::Context,
+        Part::Interview,
+        Part::Reviews,
+        Part::DueSessions { until: keel_domain::coaching::week_ahead(now) },
+        Part::OpenActionItems,
+        Part::Extensions,
+    ]
+}
 
 /// The engagements the caller takes part in (as leader, sponsor or coach), those that need them
 /// first, then newest first, with the decisions that wait for them and the coach's next thing.
@@ -376,7 +378,8 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
     let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
     let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
     let listed = engagements::newest(conn, &filter, HOME_MAX)?;
-    let ids: Vec<EngagementId> = listed.iter().map(|e| e.id).collect();
+    // An ended program needs nothing more of anyone: its parts are not read.
+    let ids: Vec<EngagementId> = listed.iter().filter(|e| !e.phase.is_terminal()).map(|e| e.id).collect();
     let mut organizations: Vec<_> = listed.iter().map(|e| e.organization_id).collect();
     organizations.sort();
     organizations.dedup();
@@ -388,7 +391,7 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         .collect();
     let wanted = Wanted {
         engagements: &ids,
-        parts: HOME_PARTS,
+        parts: &home_parts(time::now()),
         organizations: &organizations,
         names: &awaited,
         ..Wanted::default()
@@ -410,7 +413,7 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
             "coach"
         };
         let waiting = waiting_in(caller, &engagement, &parts.designs, &parts.decisions, &parts.extensions);
-        let (next, this_week) = if policy::works_on(&caller.principal, &engagement) {
+        let (next, this_week) = if policy::works_on(&caller.principal, &engagement) && !engagement.phase.is_terminal() {
             let template = templates.of(conn, &engagement)?;
             let facts = crate::engagements::facts_of(&engagement, organization.settings.min_raters, &parts);
             let approvers: Vec<(UserId, String)> = std::iter::once(engagement.leader_id)

@@ -865,6 +865,12 @@ mod action_item_tests {
 /// schedule (docs/program.md, the coach's next thing). `mid_review_open`: the template has a mid
 /// review and none is completed; it is due once the program is past the middle of its dates,
 /// and the end review two weeks before the planned end.
+/// The end of the week ahead of `now`: the sessions the coach's next thing and their home's week
+/// look at are those up to then (and the first one after it).
+pub fn week_ahead(now: crate::time::Timestamp) -> crate::time::Timestamp {
+    now + chrono::Duration::days(7)
+}
+
 pub fn coaching_next(
     engagement: &Engagement,
     sessions: &[Session],
@@ -876,7 +882,7 @@ pub fn coaching_next(
     let middle = engagement.start_date + (engagement.planned_end_date - engagement.start_date) / 2;
     let mid_review_due = mid_review_open && today >= middle;
     let end_near = today + chrono::Duration::days(14) >= engagement.planned_end_date;
-    let soon = now + chrono::Duration::days(7);
+    let soon = week_ahead(now);
     let upcoming = sessions
         .iter()
         .filter(|s| s.status == SessionStatus::Scheduled && s.scheduled_at >= now && s.scheduled_at <= soon)

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 use keel_domain::coaching::{ActionItem, ActionItemStatus, Extension, Session, SessionStatus};
 use keel_domain::design::{Decision, Design};
+use keel_domain::engagement::Phase;
 use keel_domain::group::{GroupActionItem, GroupOutcome};
 use keel_domain::organization::Organization;
 use keel_domain::program::{ContextMeeting, LeaderInterview, Measurement, Outcome};
@@ -33,8 +34,12 @@ use crate::schema;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     Sessions,
-    /// Only the sessions still to be held ([`SessionStatus::OPEN`]).
-    OpenSessions,
+    /// Only the sessions still to be held that the coach's next thing looks at: those asked for or
+    /// proposed, those scheduled up to `until` (overdue ones included) and the first scheduled
+    /// after it.
+    DueSessions {
+        until: At,
+    },
     ActionItems,
     /// Only the open action items.
     OpenActionItems,
@@ -124,7 +129,7 @@ pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, Store
         programs: wanted.engagements.iter().map(|id| (*id, ProgramParts::default())).collect(),
         ..Loaded::default()
     };
-    let mut binds: Vec<String> = Vec::new();
+    let mut binds: Vec<Vec<String>> = Vec::new();
     let sql = statement(conn.backend(), wanted, &mut binds);
     if sql.is_empty() {
         return Ok(loaded);
@@ -132,14 +137,14 @@ pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, Store
     let rows: Vec<PartRow> = match conn {
         DbConnection::Postgresql(c) => {
             let mut query = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
-            for value in binds {
-                query = query.bind::<Text, _>(value);
+            for list in binds {
+                query = query.bind::<diesel::sql_types::Array<Text>, _>(list);
             }
             query.load(c)?
         }
         DbConnection::Sqlite(c) => {
             let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-            for value in binds {
+            for value in binds.into_iter().flatten() {
                 query = query.bind::<Text, _>(value);
             }
             query.load(c)?
@@ -257,47 +262,83 @@ impl ProgramParts {
     }
 }
 
-/// The statement for `wanted` on `backend`, its bind values pushed onto `binds`; empty when there
-/// is nothing to read.
-fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> String {
-    let mut placeholders = |values: Vec<String>| -> String {
-        let list: Vec<String> = values
-            .into_iter()
-            .map(|v| {
-                binds.push(v);
-                match backend {
-                    Backend::Postgres => format!("${}", binds.len()),
-                    Backend::Sqlite => format!("?{}", binds.len()),
-                }
-            })
-            .collect();
-        list.join(", ")
+/// The statement for `wanted` on `backend`, its bind values pushed onto `binds` (one list per
+/// set of ids); empty when there is nothing to read.
+fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>) -> String {
+    // The membership test of a set of ids: on PostgreSQL one array parameter (planned as a
+    // constant, so its test is a hash lookup, not a comparison with every id); on SQLite a list of
+    // numbered parameters (probed in the index one by one). Empty for an empty set.
+    let mut count = 0;
+    let mut among = |ids: Vec<String>| -> String {
+        if ids.is_empty() {
+            return String::new();
+        }
+        let test = match backend {
+            Backend::Postgres => format!("= ANY(${})", binds.len() + 1),
+            Backend::Sqlite => {
+                let numbered: Vec<String> = (count + 1..=count + ids.len()).map(|n| format!("?{n}")).collect();
+                format!("IN ({})", numbered.join(", "))
+            }
+        };
+        count += ids.len();
+        binds.push(ids);
+        test
     };
-    let engagements = placeholders(wanted.engagements.iter().map(ToString::to_string).collect());
-    let organizations = placeholders(wanted.organizations.iter().map(ToString::to_string).collect());
-    let names = placeholders(wanted.names.iter().map(ToString::to_string).collect());
-    let groups = placeholders(wanted.groups.iter().map(ToString::to_string).collect());
+    let engagements = among(wanted.engagements.iter().map(ToString::to_string).collect());
+    let organizations = among(wanted.organizations.iter().map(ToString::to_string).collect());
+    let names = among(wanted.names.iter().map(ToString::to_string).collect());
+    let groups = among(wanted.groups.iter().map(ToString::to_string).collect());
+    // The rows of `table` of the engagements, as a FROM clause followed by WHERE. On PostgreSQL
+    // each engagement's rows are fetched through the table's index by engagement (a lateral
+    // subquery per id, fenced with OFFSET 0); left to itself the planner scans whole tables for
+    // a few hundred ids. SQLite probes the index for each id of an IN list by itself.
+    // The engagements are the first parameter.
+    let engagement_param = 1;
+    let of_engagements = |table: &str| match backend {
+        Backend::Postgres => format!(
+            "FROM unnest(${engagement_param}) AS wanted(wanted_id) CROSS JOIN LATERAL \
+             (SELECT * FROM {table} WHERE engagement_id = wanted.wanted_id OFFSET 0) AS {table} WHERE true"
+        ),
+        Backend::Sqlite => format!("FROM {table} WHERE engagement_id {engagements}"),
+    };
     let mut branches: Vec<String> = Vec::new();
     let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
     if !engagements.is_empty() {
         let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
             format!(
-                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc FROM {table} WHERE engagement_id IN ({engagements}){condition}",
-                json_object(backend, &columns)
+                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}{condition}",
+                json_object(backend, &columns),
+                of_engagements(table)
             )
         };
         let rows = |table: &str, columns: Vec<(&'static str, String)>, live_only: bool| {
             rows_where(table, columns, if live_only { " AND deleted_at IS NULL" } else { "" })
         };
-        // Statuses are the domain's wire names: plain words, written into the SQL as they are.
-        let open_sessions = SessionStatus::OPEN.map(|s| format!("'{}'", s.as_str())).join(", ");
-        let open_sessions = format!(" AND status IN ({open_sessions})");
+        // Statuses are the domain's wire names and times are chrono's digits: plain words, written
+        // into the SQL as they are.
+        let (requested, proposed, scheduled) =
+            (SessionStatus::Requested.as_str(), SessionStatus::Proposed.as_str(), SessionStatus::Scheduled.as_str());
         let open_items = format!(" AND status = '{}'", ActionItemStatus::Open.as_str());
         for part in wanted.parts {
             match part {
                 Part::Sessions => branches.push(rows("sessions", columns::<schema::sessions::table>(backend), false)),
-                Part::OpenSessions => {
-                    branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &open_sessions))
+                Part::DueSessions { until } => {
+                    let until = match backend {
+                        Backend::Postgres => format!("TIMESTAMP '{}'", until.naive_utc().format("%F %T%.f")),
+                        Backend::Sqlite => format!("'{}'", until.naive_utc().format("%F %T%.f")),
+                    };
+                    let due = format!(
+                        " AND (status IN ('{requested}', '{proposed}') OR (status = '{scheduled}' AND scheduled_at <= {until}))"
+                    );
+                    branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &due));
+                    let first_after = format!(
+                        "SELECT (SELECT s.id FROM sessions s WHERE s.engagement_id = e.id AND s.status = '{scheduled}' \
+                         AND s.scheduled_at > {until} ORDER BY s.scheduled_at, s.id LIMIT 1) FROM engagements e WHERE e.id {engagements}"
+                    );
+                    branches.push(format!(
+                        "SELECT 'sessions' AS part, engagement_id AS owner, {} AS doc FROM sessions WHERE id IN ({first_after})",
+                        json_object(backend, &columns::<schema::sessions::table>(backend))
+                    ));
                 }
                 Part::ActionItems => {
                     branches.push(rows("action_items", columns::<schema::action_items::table>(backend), false))
@@ -315,9 +356,9 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
                     branches.push(rows("raters", columns::<schema::raters::table>(backend), true));
                     let at = timestamp(backend, "max(expires_at)");
                     branches.push(format!(
-                        "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc FROM rater_invitations \
-                         WHERE engagement_id IN ({engagements}) GROUP BY engagement_id, rater_id",
-                        object(&[("rater_id", "rater_id".to_owned()), ("at", at)])
+                        "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id, rater_id",
+                        object(&[("rater_id", "rater_id".to_owned()), ("at", at)]),
+                        of_engagements("rater_invitations")
                     ));
                 }
                 Part::Themes => branches.push(rows("themes", columns::<schema::themes::table>(backend), true)),
@@ -339,9 +380,11 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
                     branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
                     let at = timestamp(backend, "max(occurred_at)");
                     branches.push(format!(
-                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc FROM engagement_transitions \
-                         WHERE engagement_id IN ({engagements}) AND to_phase = 'mid_review' GROUP BY engagement_id",
-                        object(&[("at", at)])
+                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} AND to_phase = '{}' \
+                         GROUP BY engagement_id",
+                        object(&[("at", at)]),
+                        of_engagements("engagement_transitions"),
+                        Phase::MidReview.as_str()
                     ));
                 }
                 Part::Extensions => {
@@ -352,13 +395,13 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
     }
     if !organizations.is_empty() {
         branches.push(format!(
-            "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id IN ({organizations})",
+            "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id {organizations}",
             json_object(backend, &columns::<schema::organizations::table>(backend))
         ));
     }
     if !names.is_empty() {
         branches.push(format!(
-            "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id IN ({names})",
+            "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id {names}",
             object(&[("name", "name".to_owned())])
         ));
     }
@@ -368,7 +411,7 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<String>) -> S
             ("group_action_items", columns::<schema::group_action_items::table>(backend)),
         ] {
             branches.push(format!(
-                "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id IN ({groups})",
+                "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id {groups}",
                 json_object(backend, &columns)
             ));
         }

@@ -1,0 +1,2 @@
+DROP INDEX outcome_measurements_engagement_idx;
+DROP INDEX rater_invitations_engagement_idx;
