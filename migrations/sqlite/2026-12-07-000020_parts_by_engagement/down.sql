@@ -1,2 +1,3 @@
+DROP INDEX sessions_open_idx;
 DROP INDEX outcome_measurements_engagement_idx;
 DROP INDEX rater_invitations_engagement_idx;

@@ -140,16 +140,20 @@ fn filtered(filter: &EngagementFilter) -> Boxed<'static> {
         query = query.filter(engagements::id.eq_any(sponsored));
     }
     if let Some(user) = filter.participant {
+        // One subquery per part, each through its own index (an OR of the three would filter
+        // every engagement).
         let me = user.to_string();
+        let (by_coach, by_leader) = diesel::alias!(engagements as by_coach, engagements as by_leader);
+        let coached = by_coach
+            .filter(by_coach.field(engagements::coach_id).eq(me.clone()))
+            .select(by_coach.field(engagements::id));
+        let led = by_leader
+            .filter(by_leader.field(engagements::leader_id).eq(me.clone()))
+            .select(by_leader.field(engagements::id));
         let sponsored = engagement_sponsors::table
-            .filter(engagement_sponsors::user_id.eq(me.clone()))
+            .filter(engagement_sponsors::user_id.eq(me))
             .select(engagement_sponsors::engagement_id);
-        query = query.filter(
-            engagements::coach_id
-                .eq(me.clone())
-                .or(engagements::leader_id.eq(me))
-                .or(engagements::id.eq_any(sponsored)),
-        );
+        query = query.filter(engagements::id.eq_any(coached.union_all(led).union_all(sponsored)));
     }
     let ended = [Phase::Completed.as_str(), Phase::Renewed.as_str(), Phase::Cancelled.as_str()];
     match filter.active {

@@ -294,21 +294,21 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
     // a few hundred ids. SQLite probes the index for each id of an IN list by itself.
     // The engagements are the first parameter.
     let engagement_param = 1;
-    let of_engagements = |table: &str| match backend {
+    let of_engagements = |table: &str, condition: &str| match backend {
         Backend::Postgres => format!(
             "FROM unnest(${engagement_param}) AS wanted(wanted_id) CROSS JOIN LATERAL \
-             (SELECT * FROM {table} WHERE engagement_id = wanted.wanted_id OFFSET 0) AS {table} WHERE true"
+             (SELECT * FROM {table} WHERE engagement_id = wanted.wanted_id{condition} OFFSET 0) AS {table}"
         ),
-        Backend::Sqlite => format!("FROM {table} WHERE engagement_id {engagements}"),
+        Backend::Sqlite => format!("FROM {table} WHERE engagement_id {engagements}{condition}"),
     };
     let mut branches: Vec<String> = Vec::new();
     let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
     if !engagements.is_empty() {
         let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
             format!(
-                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}{condition}",
+                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}",
                 json_object(backend, &columns),
-                of_engagements(table)
+                of_engagements(table, condition)
             )
         };
         let rows = |table: &str, columns: Vec<(&'static str, String)>, live_only: bool| {
@@ -327,8 +327,10 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
                         Backend::Postgres => format!("TIMESTAMP '{}'", until.naive_utc().format("%F %T%.f")),
                         Backend::Sqlite => format!("'{}'", until.naive_utc().format("%F %T%.f")),
                     };
+                    // The first test is the predicate of the index of open sessions.
                     let due = format!(
-                        " AND (status IN ('{requested}', '{proposed}') OR (status = '{scheduled}' AND scheduled_at <= {until}))"
+                        " AND status IN ('{requested}', '{proposed}', '{scheduled}') \
+                         AND (status IN ('{requested}', '{proposed}') OR scheduled_at <= {until})"
                     );
                     branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &due));
                     let first_after = format!(
@@ -358,7 +360,7 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
                     branches.push(format!(
                         "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id, rater_id",
                         object(&[("rater_id", "rater_id".to_owned()), ("at", at)]),
-                        of_engagements("rater_invitations")
+                        of_engagements("rater_invitations", "")
                     ));
                 }
                 Part::Themes => branches.push(rows("themes", columns::<schema::themes::table>(backend), true)),
@@ -380,11 +382,12 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
                     branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
                     let at = timestamp(backend, "max(occurred_at)");
                     branches.push(format!(
-                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} AND to_phase = '{}' \
-                         GROUP BY engagement_id",
+                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id",
                         object(&[("at", at)]),
-                        of_engagements("engagement_transitions"),
-                        Phase::MidReview.as_str()
+                        of_engagements(
+                            "engagement_transitions",
+                            &format!(" AND to_phase = '{}'", Phase::MidReview.as_str())
+                        ),
                     ));
                 }
                 Part::Extensions => {
