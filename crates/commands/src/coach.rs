@@ -197,6 +197,44 @@ fn offered_moves(
     (offered, next)
 }
 
+/// What the coach's next thing in `engagement` reads besides the engagement: the parts the
+/// guards of leaving its step look at (docs/program.md, "Guards"); in coaching also the sessions
+/// due, open homework and the reviews; while the sponsors review, the design and its decisions.
+/// An ended program needs nothing.
+pub(crate) fn parts_for_next(
+    engagement: &Engagement,
+    template: &keel_domain::template::ProgramTemplate,
+    now: keel_domain::time::Timestamp,
+) -> Vec<Part> {
+    use keel_domain::template::Guard;
+    if engagement.phase.is_terminal() {
+        return Vec::new();
+    }
+    let mut parts: Vec<Part> = Vec::new();
+    for guard in template.definition.guards_leaving(engagement.phase) {
+        parts.extend_from_slice(match guard {
+            Guard::SponsorAssigned => &[],
+            Guard::OutcomesComplete => &[Part::Outcomes],
+            Guard::ContextMeetingRecorded => &[Part::Context],
+            Guard::LeaderInterviewRecorded => &[Part::Interview],
+            Guard::StakeholderContributions => &[Part::Raters],
+            Guard::DesignSubmitted => &[Part::Designs],
+            Guard::DesignApproved => &[Part::Designs, Part::Decisions],
+            Guard::MidReviewCompleted | Guard::MidReviewRecorded | Guard::EndReviewRecorded => &[Part::Reviews],
+        });
+    }
+    match engagement.phase {
+        Phase::Coaching => parts.extend([
+            Part::DueSessions { until: keel_domain::coaching::week_ahead(now) },
+            Part::OpenActionItems,
+            Part::Reviews,
+        ]),
+        Phase::SponsorReview => parts.extend([Part::Designs, Part::Decisions]),
+        _ => {}
+    }
+    parts
+}
+
 /// The coach's next thing to do in `engagement`, from its facts and parts (read with at least
 /// [`Part::FACTS`], the sessions still to be held and open homework; `approvers` by name while the
 /// sponsors review a design).

@@ -353,23 +353,6 @@ pub struct Mine {
 /// The most programs a person's home lists (those that need them first).
 pub const HOME_MAX: u32 = 500;
 
-/// What the home reads of each program: what the guards look at, the sessions the coach's next
-/// thing looks at and open homework, the extension requests (a sponsor's decisions).
-fn home_parts(now: keel_domain::time::Timestamp) -> [Part; 10] {
-    [
-        Part::Designs,
-        Part::Decisions,
-        Part::Raters,
-        Part::Outcomes,
-        Part::Context,
-        Part::Interview,
-        Part::Reviews,
-        Part::DueSessions { until: keel_domain::coaching::week_ahead(now) },
-        Part::OpenActionItems,
-        Part::Extensions,
-    ]
-}
-
 /// The engagements the caller takes part in (as leader, sponsor or coach), those that need them
 /// first, then newest first, with the decisions that wait for them and the coach's next thing.
 /// Three statements whatever their number: the engagements, then every part of all of them with
@@ -378,8 +361,30 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
     let Principal::User { id: me, .. } = caller.principal else { return Ok(Vec::new()) };
     let filter = EngagementFilter { participant: Some(me), ..EngagementFilter::default() };
     let listed = engagements::newest(conn, &filter, HOME_MAX)?;
-    // An ended program needs nothing more of anyone: its parts are not read.
-    let ids: Vec<EngagementId> = listed.iter().filter(|e| !e.phase.is_terminal()).map(|e| e.id).collect();
+    let now = time::now();
+    // What each program's part in the home needs: a decision waiting for its leader or a sponsor,
+    // its coach's next thing. An ended program needs nothing more of anyone.
+    let mut templates = crate::templates::Versions::default();
+    let mut each: Vec<(EngagementId, Part)> = Vec::new();
+    for engagement in listed.iter().filter(|e| !e.phase.is_terminal()) {
+        let mut parts: Vec<Part> = Vec::new();
+        if engagement.leader_id == me || engagement.is_sponsor(me) {
+            parts.extend([Part::Designs, Part::Decisions]);
+        }
+        if engagement.is_sponsor(me) {
+            parts.push(Part::Extensions);
+        }
+        if policy::works_on(&caller.principal, engagement) {
+            parts.extend(crate::coach::parts_for_next(engagement, templates.of(conn, engagement)?, now));
+        }
+        let mut once: Vec<Part> = Vec::new();
+        for part in parts {
+            if !once.contains(&part) {
+                once.push(part);
+            }
+        }
+        each.extend(once.into_iter().map(|part| (engagement.id, part)));
+    }
     let mut organizations: Vec<_> = listed.iter().map(|e| e.organization_id).collect();
     organizations.sort();
     organizations.dedup();
@@ -389,15 +394,8 @@ pub fn my_engagements(conn: &mut DbConnection, caller: &Caller) -> Result<Vec<Mi
         .filter(|e| e.phase == keel_domain::engagement::Phase::SponsorReview && policy::works_on(&caller.principal, e))
         .flat_map(|e| std::iter::once(e.leader_id).chain(e.sponsor_ids.iter().copied()))
         .collect();
-    let wanted = Wanted {
-        engagements: &ids,
-        parts: &home_parts(time::now()),
-        organizations: &organizations,
-        names: &awaited,
-        ..Wanted::default()
-    };
+    let wanted = Wanted { each: &each, organizations: &organizations, names: &awaited, ..Wanted::default() };
     let mut loaded = parts::load(conn, wanted)?;
-    let mut templates = crate::templates::Versions::default();
     let mut mine = Vec::new();
     for engagement in listed {
         let parts = loaded.take(engagement.id);

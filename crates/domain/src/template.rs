@@ -452,6 +452,11 @@ impl TemplateDefinition {
         self.steps.iter().any(|s| s.phase == phase)
     }
 
+    /// The guards of leaving `phase` in this program (none for a step it does not have).
+    pub fn guards_leaving(&self, phase: Phase) -> Vec<Guard> {
+        self.step(phase).map(TemplateStep::guards).unwrap_or_default()
+    }
+
     fn step(&self, phase: Phase) -> Option<&TemplateStep> {
         self.steps.iter().find(|s| s.phase == phase)
     }

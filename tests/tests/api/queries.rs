@@ -148,8 +148,13 @@ mod together {
             Part::Reviews,
             Part::Extensions,
         ];
-        let wanted =
-            Wanted { engagements: &[id], parts: &every, organizations: &[organization], names: &[leader], groups: &[] };
+        let wanted = Wanted {
+            engagements: &[id],
+            parts: &every,
+            organizations: &[organization],
+            names: &[leader],
+            ..Wanted::default()
+        };
         let mut loaded = parts::load(conn, wanted).expect("read together");
         let read = loaded.take(id);
         assert_eq!(read.sessions, sessions::list(conn, id).unwrap());

@@ -31,7 +31,7 @@ use crate::rows::{OrganizationRow, corrupt, from_db_time};
 use crate::schema;
 
 /// A part of a program that [`load`] reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
     Sessions,
     /// Only the sessions still to be held that the coach's next thing looks at: those asked for or
@@ -95,6 +95,8 @@ pub struct ProgramParts {
 pub struct Wanted<'a> {
     pub engagements: &'a [EngagementId],
     pub parts: &'a [Part],
+    /// Parts of single engagements, besides `parts` of all `engagements`.
+    pub each: &'a [(EngagementId, Part)],
     pub organizations: &'a [OrganizationId],
     pub names: &'a [UserId],
     pub groups: &'a [GroupId],
@@ -126,7 +128,12 @@ impl Loaded {
 /// Reads everything `wanted` names in one statement (none when it names nothing).
 pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, StoreError> {
     let mut loaded = Loaded {
-        programs: wanted.engagements.iter().map(|id| (*id, ProgramParts::default())).collect(),
+        programs: wanted
+            .engagements
+            .iter()
+            .chain(wanted.each.iter().map(|(id, _)| id))
+            .map(|id| (*id, ProgramParts::default()))
+            .collect(),
         ..Loaded::default()
     };
     let mut binds: Vec<Vec<String>> = Vec::new();
@@ -262,19 +269,27 @@ impl ProgramParts {
     }
 }
 
+/// A set of ids as the statement tests it.
+struct Ids {
+    /// PostgreSQL: the number of the array parameter that holds them.
+    param: usize,
+    /// The membership test: `= ANY($n)` on PostgreSQL (one array parameter, planned as a
+    /// constant, so its test is a hash lookup); `IN (?a, …, ?b)` on SQLite (probed in the index
+    /// one by one).
+    test: String,
+}
+
 /// The statement for `wanted` on `backend`, its bind values pushed onto `binds` (one list per
 /// set of ids); empty when there is nothing to read.
 fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>) -> String {
-    // The membership test of a set of ids: on PostgreSQL one array parameter (planned as a
-    // constant, so its test is a hash lookup, not a comparison with every id); on SQLite a list of
-    // numbered parameters (probed in the index one by one). Empty for an empty set.
     let mut count = 0;
-    let mut among = |ids: Vec<String>| -> String {
+    let mut among = |ids: Vec<String>| -> Option<Ids> {
         if ids.is_empty() {
-            return String::new();
+            return None;
         }
+        let param = binds.len() + 1;
         let test = match backend {
-            Backend::Postgres => format!("= ANY(${})", binds.len() + 1),
+            Backend::Postgres => format!("= ANY(${param})"),
             Backend::Sqlite => {
                 let numbered: Vec<String> = (count + 1..=count + ids.len()).map(|n| format!("?{n}")).collect();
                 format!("IN ({})", numbered.join(", "))
@@ -282,144 +297,146 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
         };
         count += ids.len();
         binds.push(ids);
-        test
+        Some(Ids { param, test })
     };
-    let engagements = among(wanted.engagements.iter().map(ToString::to_string).collect());
-    let organizations = among(wanted.organizations.iter().map(ToString::to_string).collect());
-    let names = among(wanted.names.iter().map(ToString::to_string).collect());
-    let groups = among(wanted.groups.iter().map(ToString::to_string).collect());
-    // The rows of `table` of the engagements, as a FROM clause followed by WHERE. On PostgreSQL
-    // each engagement's rows are fetched through the table's index by engagement (a lateral
-    // subquery per id, fenced with OFFSET 0); left to itself the planner scans whole tables for
-    // a few hundred ids. SQLite probes the index for each id of an IN list by itself.
-    // The engagements are the first parameter.
-    let engagement_param = 1;
-    let of_engagements = |table: &str, condition: &str| match backend {
-        Backend::Postgres => format!(
-            "FROM unnest(${engagement_param}) AS wanted(wanted_id) CROSS JOIN LATERAL \
-             (SELECT * FROM {table} WHERE engagement_id = wanted.wanted_id{condition} OFFSET 0) AS {table}"
-        ),
-        Backend::Sqlite => format!("FROM {table} WHERE engagement_id {engagements}{condition}"),
-    };
-    let mut branches: Vec<String> = Vec::new();
-    let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
-    if !engagements.is_empty() {
-        let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
-            format!(
-                "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}",
-                json_object(backend, &columns),
-                of_engagements(table, condition)
-            )
-        };
-        let rows = |table: &str, columns: Vec<(&'static str, String)>, live_only: bool| {
-            rows_where(table, columns, if live_only { " AND deleted_at IS NULL" } else { "" })
-        };
-        // Statuses are the domain's wire names and times are chrono's digits: plain words, written
-        // into the SQL as they are.
-        let (requested, proposed, scheduled) =
-            (SessionStatus::Requested.as_str(), SessionStatus::Proposed.as_str(), SessionStatus::Scheduled.as_str());
-        let open_items = format!(" AND status = '{}'", ActionItemStatus::Open.as_str());
-        for part in wanted.parts {
-            match part {
-                Part::Sessions => branches.push(rows("sessions", columns::<schema::sessions::table>(backend), false)),
-                Part::DueSessions { until } => {
-                    let until = match backend {
-                        Backend::Postgres => format!("TIMESTAMP '{}'", until.naive_utc().format("%F %T%.f")),
-                        Backend::Sqlite => format!("'{}'", until.naive_utc().format("%F %T%.f")),
-                    };
-                    // The first test is the predicate of the index of open sessions.
-                    let due = format!(
-                        " AND status IN ('{requested}', '{proposed}', '{scheduled}') \
-                         AND (status IN ('{requested}', '{proposed}') OR scheduled_at <= {until})"
-                    );
-                    branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &due));
-                    let first_after = format!(
-                        "SELECT (SELECT s.id FROM sessions s WHERE s.engagement_id = e.id AND s.status = '{scheduled}' \
-                         AND s.scheduled_at > {until} ORDER BY s.scheduled_at, s.id LIMIT 1) FROM engagements e WHERE e.id {engagements}"
-                    );
-                    branches.push(format!(
-                        "SELECT 'sessions' AS part, engagement_id AS owner, {} AS doc FROM sessions WHERE id IN ({first_after})",
-                        json_object(backend, &columns::<schema::sessions::table>(backend))
-                    ));
-                }
-                Part::ActionItems => {
-                    branches.push(rows("action_items", columns::<schema::action_items::table>(backend), false))
-                }
-                Part::OpenActionItems => branches.push(rows_where(
-                    "action_items",
-                    columns::<schema::action_items::table>(backend),
-                    &open_items,
-                )),
-                Part::Designs => branches.push(rows("designs", columns::<schema::designs::table>(backend), false)),
-                Part::Decisions => {
-                    branches.push(rows("design_decisions", columns::<schema::design_decisions::table>(backend), false))
-                }
-                Part::Raters => {
-                    branches.push(rows("raters", columns::<schema::raters::table>(backend), true));
-                    let at = timestamp(backend, "max(expires_at)");
-                    branches.push(format!(
-                        "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id, rater_id",
-                        object(&[("rater_id", "rater_id".to_owned()), ("at", at)]),
-                        of_engagements("rater_invitations", "")
-                    ));
-                }
-                Part::Themes => branches.push(rows("themes", columns::<schema::themes::table>(backend), true)),
-                Part::Outcomes => branches.push(rows("outcomes", columns::<schema::outcomes::table>(backend), true)),
-                Part::Measurements => branches.push(rows(
-                    "outcome_measurements",
-                    columns::<schema::outcome_measurements::table>(backend),
-                    false,
-                )),
-                Part::Context => {
-                    branches.push(rows("context_meetings", columns::<schema::context_meetings::table>(backend), false))
-                }
-                Part::Interview => branches.push(rows(
-                    "leader_interviews",
-                    columns::<schema::leader_interviews::table>(backend),
-                    false,
-                )),
-                Part::Reviews => {
-                    branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
-                    let at = timestamp(backend, "max(occurred_at)");
-                    branches.push(format!(
-                        "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id",
-                        object(&[("at", at)]),
-                        of_engagements(
-                            "engagement_transitions",
-                            &format!(" AND to_phase = '{}'", Phase::MidReview.as_str())
-                        ),
-                    ));
-                }
-                Part::Extensions => {
-                    branches.push(rows("extensions", columns::<schema::extensions::table>(backend), false))
-                }
-            }
+    // Which engagements want each part.
+    let mut asked: Vec<(Part, Vec<String>)> = Vec::new();
+    let every = wanted.parts.iter().flat_map(|part| wanted.engagements.iter().map(move |id| (*id, *part)));
+    for (id, part) in every.chain(wanted.each.iter().copied()) {
+        match asked.iter_mut().find(|(p, _)| *p == part) {
+            Some((_, ids)) => ids.push(id.to_string()),
+            None => asked.push((part, vec![id.to_string()])),
         }
     }
-    if !organizations.is_empty() {
+    let mut branches: Vec<String> = Vec::new();
+    for (part, ids) in asked {
+        if let Some(ids) = among(ids) {
+            part_branches(backend, part, &ids, &mut branches);
+        }
+    }
+    let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
+    if let Some(organizations) = among(wanted.organizations.iter().map(ToString::to_string).collect()) {
         branches.push(format!(
-            "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id {organizations}",
-            json_object(backend, &columns::<schema::organizations::table>(backend))
+            "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id {}",
+            json_object(backend, &columns::<schema::organizations::table>(backend)),
+            organizations.test
         ));
     }
-    if !names.is_empty() {
+    if let Some(names) = among(wanted.names.iter().map(ToString::to_string).collect()) {
         branches.push(format!(
-            "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id {names}",
-            object(&[("name", "name".to_owned())])
+            "SELECT 'name' AS part, id AS owner, {} AS doc FROM users WHERE id {}",
+            object(&[("name", "name".to_owned())]),
+            names.test
         ));
     }
-    if !groups.is_empty() {
+    if let Some(groups) = among(wanted.groups.iter().map(ToString::to_string).collect()) {
         for (table, columns) in [
             ("group_outcomes", columns::<schema::group_outcomes::table>(backend)),
             ("group_action_items", columns::<schema::group_action_items::table>(backend)),
         ] {
             branches.push(format!(
-                "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id {groups}",
-                json_object(backend, &columns)
+                "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id {}",
+                json_object(backend, &columns),
+                groups.test
             ));
         }
     }
     branches.join(" UNION ALL ")
+}
+
+/// The branches that read `part` of the engagements `ids`.
+fn part_branches(backend: Backend, part: Part, ids: &Ids, branches: &mut Vec<String>) {
+    // The rows of `table` of the engagements, as a FROM clause. On PostgreSQL each engagement's
+    // rows are fetched through the table's index by engagement (a lateral subquery per id, fenced
+    // with OFFSET 0); left to itself the planner scans whole tables for a few hundred ids.
+    let of_engagements = |table: &str, condition: &str| match backend {
+        Backend::Postgres => format!(
+            "FROM unnest(${}) AS wanted(wanted_id) CROSS JOIN LATERAL \
+             (SELECT * FROM {table} WHERE engagement_id = wanted.wanted_id{condition} OFFSET 0) AS {table}",
+            ids.param
+        ),
+        Backend::Sqlite => format!("FROM {table} WHERE engagement_id {}{condition}", ids.test),
+    };
+    let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
+        format!(
+            "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}",
+            json_object(backend, &columns),
+            of_engagements(table, condition)
+        )
+    };
+    let rows = |table: &str, columns: Vec<(&'static str, String)>, live_only: bool| {
+        rows_where(table, columns, if live_only { " AND deleted_at IS NULL" } else { "" })
+    };
+    let object = |pairs: &[(&str, String)]| json_object(backend, pairs);
+    // Statuses are the domain's wire names and times are chrono's digits: plain words, written
+    // into the SQL as they are.
+    let (requested, proposed, scheduled) =
+        (SessionStatus::Requested.as_str(), SessionStatus::Proposed.as_str(), SessionStatus::Scheduled.as_str());
+    match part {
+        Part::Sessions => branches.push(rows("sessions", columns::<schema::sessions::table>(backend), false)),
+        Part::DueSessions { until } => {
+            let until = match backend {
+                Backend::Postgres => format!("TIMESTAMP '{}'", until.naive_utc().format("%F %T%.f")),
+                Backend::Sqlite => format!("'{}'", until.naive_utc().format("%F %T%.f")),
+            };
+            // The first test is the predicate of the index of open sessions.
+            let due = format!(
+                " AND status IN ('{requested}', '{proposed}', '{scheduled}') \
+                 AND (status IN ('{requested}', '{proposed}') OR scheduled_at <= {until})"
+            );
+            branches.push(rows_where("sessions", columns::<schema::sessions::table>(backend), &due));
+            let first_after = format!(
+                "SELECT (SELECT s.id FROM sessions s WHERE s.engagement_id = e.id AND s.status = '{scheduled}' \
+                 AND s.scheduled_at > {until} ORDER BY s.scheduled_at, s.id LIMIT 1) FROM engagements e WHERE e.id {}",
+                ids.test
+            );
+            branches.push(format!(
+                "SELECT 'sessions' AS part, engagement_id AS owner, {} AS doc FROM sessions WHERE id IN ({first_after})",
+                json_object(backend, &columns::<schema::sessions::table>(backend))
+            ));
+        }
+        Part::ActionItems => {
+            branches.push(rows("action_items", columns::<schema::action_items::table>(backend), false))
+        }
+        Part::OpenActionItems => {
+            let open = format!(" AND status = '{}'", ActionItemStatus::Open.as_str());
+            branches.push(rows_where("action_items", columns::<schema::action_items::table>(backend), &open))
+        }
+        Part::Designs => branches.push(rows("designs", columns::<schema::designs::table>(backend), false)),
+        Part::Decisions => {
+            branches.push(rows("design_decisions", columns::<schema::design_decisions::table>(backend), false))
+        }
+        Part::Raters => {
+            branches.push(rows("raters", columns::<schema::raters::table>(backend), true));
+            let at = timestamp(backend, "max(expires_at)");
+            branches.push(format!(
+                "SELECT 'expiry' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id, rater_id",
+                object(&[("rater_id", "rater_id".to_owned()), ("at", at)]),
+                of_engagements("rater_invitations", "")
+            ));
+        }
+        Part::Themes => branches.push(rows("themes", columns::<schema::themes::table>(backend), true)),
+        Part::Outcomes => branches.push(rows("outcomes", columns::<schema::outcomes::table>(backend), true)),
+        Part::Measurements => {
+            branches.push(rows("outcome_measurements", columns::<schema::outcome_measurements::table>(backend), false))
+        }
+        Part::Context => {
+            branches.push(rows("context_meetings", columns::<schema::context_meetings::table>(backend), false))
+        }
+        Part::Interview => {
+            branches.push(rows("leader_interviews", columns::<schema::leader_interviews::table>(backend), false))
+        }
+        Part::Reviews => {
+            branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
+            let at = timestamp(backend, "max(occurred_at)");
+            branches.push(format!(
+                "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id",
+                object(&[("at", at)]),
+                of_engagements("engagement_transitions", &format!(" AND to_phase = '{}'", Phase::MidReview.as_str())),
+            ));
+        }
+        Part::Extensions => branches.push(rows("extensions", columns::<schema::extensions::table>(backend), false)),
+    }
 }
 
 /// A JSON object (as text) of `pairs` of key and SQL expression.
