@@ -318,7 +318,7 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
     if let Some(organizations) = among(wanted.organizations.iter().map(ToString::to_string).collect()) {
         branches.push(format!(
             "SELECT 'organization' AS part, id AS owner, {} AS doc FROM organizations WHERE id {}",
-            json_object(backend, &columns::<schema::organizations::table>(backend)),
+            whole_row(backend, "organizations", &columns::<schema::organizations::table>(backend)),
             organizations.test
         ));
     }
@@ -336,7 +336,7 @@ fn statement(backend: Backend, wanted: Wanted<'_>, binds: &mut Vec<Vec<String>>)
         ] {
             branches.push(format!(
                 "SELECT '{table}' AS part, group_id AS owner, {} AS doc FROM {table} WHERE group_id {}",
-                json_object(backend, &columns),
+                whole_row(backend, table, &columns),
                 groups.test
             ));
         }
@@ -360,7 +360,7 @@ fn part_branches(backend: Backend, part: Part, ids: &Ids, branches: &mut Vec<Str
     let rows_where = |table: &str, columns: Vec<(&'static str, String)>, condition: &str| {
         format!(
             "SELECT '{table}' AS part, engagement_id AS owner, {} AS doc {}",
-            json_object(backend, &columns),
+            whole_row(backend, table, &columns),
             of_engagements(table, condition)
         )
     };
@@ -392,7 +392,7 @@ fn part_branches(backend: Backend, part: Part, ids: &Ids, branches: &mut Vec<Str
             );
             branches.push(format!(
                 "SELECT 'sessions' AS part, engagement_id AS owner, {} AS doc FROM sessions WHERE id IN ({first_after})",
-                json_object(backend, &columns::<schema::sessions::table>(backend))
+                whole_row(backend, "sessions", &columns::<schema::sessions::table>(backend))
             ));
         }
         Part::ActionItems => {
@@ -436,6 +436,16 @@ fn part_branches(backend: Backend, part: Part, ids: &Ids, branches: &mut Vec<Str
             ));
         }
         Part::Extensions => branches.push(rows("extensions", columns::<schema::extensions::table>(backend), false)),
+    }
+}
+
+/// A row of `table` (named so in the FROM clause) as a JSON object of its `columns`: on
+/// PostgreSQL the row itself (`row_to_json` names every column and writes times as chrono reads
+/// them), on SQLite an object of each column.
+fn whole_row(backend: Backend, table: &str, columns: &[(&str, String)]) -> String {
+    match backend {
+        Backend::Postgres => format!("row_to_json({table})::text"),
+        Backend::Sqlite => json_object(backend, columns),
     }
 }
 
