@@ -42,11 +42,10 @@ impl Versions {
         engagement: &Engagement,
     ) -> Result<&ProgramTemplate, StoreError> {
         let key = (engagement.template_id, engagement.template_version);
-        if !self.0.contains_key(&key) {
-            let template = of_engagement(conn, engagement)?;
-            self.0.insert(key, template);
-        }
-        Ok(&self.0[&key])
+        Ok(match self.0.entry(key) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => new.insert(of_engagement(conn, engagement)?),
+        })
     }
 }
 

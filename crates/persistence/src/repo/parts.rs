@@ -164,8 +164,8 @@ pub fn load(conn: &mut DbConnection, wanted: Wanted<'_>) -> Result<Loaded, Store
         parts.sort();
     }
     for parts in loaded.groups.values_mut() {
-        parts.outcomes.sort_by_key(|o| o.id.to_string());
-        parts.action_items.sort_by_key(|i| i.id.to_string());
+        parts.outcomes.sort_by_key(|o| o.id);
+        parts.action_items.sort_by_key(|i| i.id);
     }
     Ok(loaded)
 }
@@ -255,17 +255,18 @@ impl Loaded {
 impl ProgramParts {
     /// The order of each table's own list (UNION ALL keeps none).
     fn sort(&mut self) {
-        self.sessions.sort_by(|a, b| (a.scheduled_at, a.id.to_string()).cmp(&(b.scheduled_at, b.id.to_string())));
-        self.action_items.sort_by_key(|i| i.id.to_string());
+        // Ids are UUIDs, whose order is that of their text, which the tables sort by.
+        self.sessions.sort_by_key(|s| (s.scheduled_at, s.id));
+        self.action_items.sort_by_key(|i| i.id);
         self.designs.sort_by_key(|d| d.version);
-        self.decisions.sort_by_key(|d| d.id.to_string());
-        self.raters.sort_by_key(|r| r.id.to_string());
-        self.invitation_expiries.sort_by_key(|(r, _)| r.to_string());
-        self.themes.sort_by_key(|t| t.id.to_string());
-        self.outcomes.sort_by_key(|o| o.id.to_string());
-        self.measurements.sort_by(|a, b| (a.measured_at, a.id.to_string()).cmp(&(b.measured_at, b.id.to_string())));
+        self.decisions.sort_by_key(|d| d.id);
+        self.raters.sort_by_key(|r| r.id);
+        self.invitation_expiries.sort_by_key(|(r, _)| *r);
+        self.themes.sort_by_key(|t| t.id);
+        self.outcomes.sort_by_key(|o| o.id);
+        self.measurements.sort_by_key(|m| (m.measured_at, m.id));
         self.reviews.sort_by_key(|r| r.kind.as_str());
-        self.extensions.sort_by_key(|x| x.id.to_string());
+        self.extensions.sort_by_key(|x| x.id);
     }
 }
 
