@@ -453,7 +453,7 @@ pub(super) fn coach_page(
             .iter()
             .map(|d| DesignRow {
                 version: d.version,
-                status: capitalised(super::designs::status_text(d.status)),
+                status: super::words::design_status(d.status).to_owned(),
                 draft: d.status == DesignStatus::Draft,
                 decisions: workspace
                     .decisions

@@ -11,7 +11,7 @@ use keel_commands::coach::Composer;
 use keel_domain::design::{DesignInput, DesignItem, DesignStatus, ItemKind};
 use keel_domain::{EngagementId, OutcomeId, ThemeId};
 
-use super::designs::{DecisionView, change_text, decision_views, status_text};
+use super::designs::{DecisionView, change_text, decision_views};
 use super::forms::{Fields, Refused, field, opened_at, optional, refused_by, unreadable};
 use super::{Chrome, PageError, Visitor, render, see_other};
 use crate::state::AppState;
@@ -131,7 +131,7 @@ fn page(
         id: people.engagement.id,
         title: people.engagement.title.clone(),
         version: design.version,
-        status: status_text(design.status),
+        status: super::words::design_status(design.status),
         draft: design.status == DesignStatus::Draft,
         revision: design.revision,
         summary: typed.summary,

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use keel_commands::pages::Participants;
 use keel_domain::EngagementId;
-use keel_domain::design::{self, Decision, Design, DesignChange, DesignStatus, ItemKind, Verdict};
+use keel_domain::design::{self, Decision, Design, DesignChange, ItemKind, Verdict};
 use keel_domain::program::Outcome;
 use keel_domain::stakeholders::{Theme, ThemeKind};
 
@@ -95,15 +95,6 @@ struct Loaded {
     previous: Option<Design>,
     themes: Vec<Theme>,
     outcomes: Vec<Outcome>,
-}
-
-pub(super) fn status_text(status: DesignStatus) -> &'static str {
-    match status {
-        DesignStatus::Draft => "draft",
-        DesignStatus::Submitted => "waiting for decisions",
-        DesignStatus::Approved => "approved",
-        DesignStatus::ChangesRequested => "changes requested",
-    }
 }
 
 pub(super) fn verdict_text(verdict: Verdict) -> &'static str {
@@ -208,7 +199,7 @@ fn page(visitor: &Visitor, loaded: Loaded, message: Option<String>, error: Optio
         leader: people.leader.1.clone(),
         coach: people.coach.1.clone(),
         version: design.version,
-        status: status_text(design.status),
+        status: super::words::design_status(design.status),
         submitted_at: design.submitted_at.map(when),
         summary: design.summary.clone(),
         themes: themes.iter().map(theme_view).collect(),

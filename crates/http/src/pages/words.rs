@@ -1,6 +1,7 @@
 //! The domain's values as the pages say them: never a wire code on a page.
 
 use keel_domain::coaching::{ActionItemStatus, SessionFormat, SessionStatus};
+use keel_domain::design::DesignStatus;
 use keel_domain::group::{GroupItemStatus, GroupSessionStatus};
 
 pub fn session_format(format: SessionFormat) -> &'static str {
@@ -9,6 +10,15 @@ pub fn session_format(format: SessionFormat) -> &'static str {
         SessionFormat::Video => "Video",
         SessionFormat::Phone => "Phone",
         SessionFormat::Text => "Text",
+    }
+}
+
+pub fn design_status(status: DesignStatus) -> &'static str {
+    match status {
+        DesignStatus::Draft => "Draft",
+        DesignStatus::Submitted => "Waiting for decisions",
+        DesignStatus::Approved => "Approved",
+        DesignStatus::ChangesRequested => "Changes requested",
     }
 }
 
