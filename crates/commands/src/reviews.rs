@@ -77,6 +77,20 @@ pub fn get(
     reviews::get(conn, engagement_id, kind)?.ok_or_else(|| StoreError::not_found("review"))
 }
 
+/// The reviews recorded so far, mid then end (whoever may read the outcomes).
+pub fn recorded(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    engagement_id: EngagementId,
+) -> Result<Vec<Review>, StoreError> {
+    readable(conn, caller, engagement_id, Part::Outcomes)?;
+    let mut recorded = Vec::new();
+    for kind in [ReviewKind::Mid, ReviewKind::End] {
+        recorded.extend(reviews::get(conn, engagement_id, kind)?);
+    }
+    Ok(recorded)
+}
+
 /// The renewal: same leader, coach, sponsors and hr_partner, starting today at `context`, with
 /// the new outcomes, linked to `previous`; created like any engagement (timeline entry, audit
 /// record, event) in the review's transaction.

@@ -21,6 +21,7 @@ both_backends! {
     fn the_sign_in_page_mails_a_link_to_the_persons_programs(backend: Backend);
     fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend);
     fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend);
+    fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend);
     fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend);
     async fn cookies_are_secure_behind_https(app with |c| c.public_base_url = "https://keel.example".to_owned()) {
         let mut browser = Browser::new(&app);
@@ -478,6 +479,59 @@ async fn the_leader_follows_the_program_and_marks_homework_done(backend: Backend
 }
 
 /// Every page as every role: nothing docs/access.md hides from them is on it.
+/// The sponsor's overview (issue 24, item 4): each outcome with its latest measurement and
+/// progress, the recorded reviews, the approved design, the whole program's hours and each
+/// extension with who decided it; as for the hr_partner.
+async fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let (p, _, _) = planted(&app, &smtp).await;
+    p.call(&app, "coach", Method::POST, "/transitions", Some(json!({ "to": "mid_review" }))).await.expect_status(200);
+    let review = json!({
+        "narrative": "MID-NARRATIVE", "program_changes": "MID-CHANGES",
+        "outcomes": [{ "outcome_id": p.outcome, "actual": "6 a week", "note": "MID-NOTE" }]
+    });
+    p.call(&app, "coach", Method::PUT, "/reviews/mid", Some(review)).await.expect_status(200);
+    let extensions = p.call(&app, "coach", Method::GET, "/extensions", None).await.expect_status(200).json();
+    let extension = extensions["items"][0]["id"].as_str().unwrap().to_owned();
+    p.call(
+        &app,
+        "sponsor",
+        Method::POST,
+        &format!("/extensions/{extension}/decision"),
+        Some(json!({ "decision": "approve" })),
+    )
+    .await
+    .expect_status(200);
+    let org = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json()["organization_id"].clone();
+    app.create_user(json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] }))
+        .await;
+    let page_path = format!("/engagements/{}", p.engagement);
+    for email in ["cfo@acme.test", "hr@acme.test"] {
+        let mut reader = signed_in(&app, &smtp, email).await;
+        let html = assert_page(&reader.get(&page_path).await, 200);
+        for shown in [
+            // The outcome: baseline 2, target 8, measured 5 in the session, 6 at the mid review.
+            "Delegates",
+            "<dt>Latest</dt><dd>6 a week · 67% of the way from baseline to target</dd>",
+            "Mid-program review",
+            "MID-NARRATIVE",
+            "MID-CHANGES",
+            "MID-NOTE",
+            "<td data-label=\"Actual\">6 a week</td>",
+            &format!("href=\"{page_path}/designs/1\">Version 1, approved</a>"),
+            "1.5 of them by approved extensions",
+            "<td data-label=\"Month\">May 2026</td>",
+            "<td data-label=\"Status\">Approved</td>",
+            "<td data-label=\"Decided by\">sponsor, ",
+        ] {
+            assert!(html.contains(shown), "{shown:?} on {email}'s overview:\n{html}");
+        }
+        for hidden in ["PRIVATE-NOTES-SECRET", "CHECKIN-SECRET", "SHARED-SUMMARY-TEXT", "LEADER-INTERVIEW-SECRET"] {
+            assert!(!html.contains(hidden), "{hidden} on {email}'s overview");
+        }
+    }
+}
+
 async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
     let Some((app, smtp)) = app_with_mail(backend).await else { return };
     let (p, next, _) = planted(&app, &smtp).await;

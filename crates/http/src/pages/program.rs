@@ -87,6 +87,9 @@ struct OutcomeView {
     measure: String,
     baseline: String,
     target: String,
+    /// The latest measurement and how far from baseline to target it is, in words.
+    latest: String,
+    progress: String,
     chart: String,
     measurements: Vec<MeasurementView>,
 }
@@ -157,8 +160,41 @@ struct OverviewPage {
     dates: String,
     hours_used: String,
     hours_budget: String,
+    /// The whole program's hours: the monthly budgets and the extensions approved.
+    hours_total: String,
+    hours_extended: String,
+    extensions: Vec<ExtensionRow>,
     waiting: Vec<Todo>,
+    outcomes: Vec<OutcomeView>,
+    reviews: Vec<ReviewView>,
+    /// The approved design version, if there is one: its number and page.
+    design: Option<(i32, String)>,
     sessions: Vec<SessionRow>,
+}
+
+struct ExtensionRow {
+    month: String,
+    hours: String,
+    status: &'static str,
+    decided: String,
+}
+
+struct ReviewView {
+    heading: &'static str,
+    recorded: String,
+    narrative: String,
+    outcomes: Vec<ReviewedOutcome>,
+    program_changes: String,
+    achievements: String,
+    next_step: &'static str,
+}
+
+struct ReviewedOutcome {
+    title: String,
+    intended: String,
+    actual: String,
+    note: String,
+    achieved: &'static str,
 }
 
 fn when(t: keel_domain::time::Timestamp) -> String {
@@ -170,7 +206,13 @@ fn outcome_view(outcome: &Outcome, measurements: &[Measurement]) -> OutcomeView 
     let points: Vec<Point<'_>> =
         mine.iter().map(|m| Point { label: m.measured_at.format("%b %Y").to_string(), value: &m.value }).collect();
     let base = super::designs::outcome_view(outcome);
+    let latest = mine.iter().max_by_key(|m| (m.measured_at, m.id)).map(|m| m.value.clone()).unwrap_or_default();
+    let progress = keel_domain::review::share_achieved(outcome, &mine)
+        .map(|share| format!("{:.0}% of the way from baseline to target", share * 100.0))
+        .unwrap_or_default();
     OutcomeView {
+        latest,
+        progress,
         chart: chart::outcome(&outcome.title, outcome.baseline.as_deref(), outcome.target.as_deref(), &points)
             .unwrap_or_default(),
         title: base.title,
@@ -205,6 +247,10 @@ pub(super) struct OverviewData {
     waiting: Vec<keel_commands::pages::Waiting>,
     ledger: Vec<LedgerMonth>,
     sessions: Vec<SeenSession>,
+    outcomes: (Vec<Outcome>, Vec<Measurement>),
+    reviews: Vec<keel_domain::review::Review>,
+    designs: Vec<keel_domain::design::Design>,
+    extensions: Vec<keel_domain::coaching::Extension>,
 }
 
 pub(super) enum Loaded {
@@ -235,7 +281,18 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
                 Ok(Loaded::Leader(Box::new(data)))
             } else {
                 let (_, ledger) = sessions::hours(conn, &caller, id)?;
-                Ok(Loaded::Overview(Box::new(OverviewData { engagement, people, waiting, ledger, sessions })))
+                let data = OverviewData {
+                    outcomes: program::list_outcomes(conn, &caller, id)?,
+                    reviews: keel_commands::reviews::recorded(conn, &caller, id)?,
+                    designs: keel_commands::designs::list(conn, &caller, id)?.0,
+                    extensions: keel_commands::extensions::list(conn, &caller, id)?,
+                    engagement,
+                    people,
+                    waiting,
+                    ledger,
+                    sessions,
+                };
+                Ok(Loaded::Overview(Box::new(data)))
             }
         })
         .await?)
@@ -303,18 +360,21 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
 }
 
 fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
-    let OverviewData { engagement, people, waiting, ledger, sessions } = data;
+    let OverviewData { engagement, people, waiting, ledger, sessions, outcomes, reviews, designs, extensions } = data;
     let phase_text = phase_text(engagement.phase);
     let today = keel_domain::time::now();
     let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
     let used: i64 = so_far.iter().map(|m| m.used_minutes).sum();
     let budget: i64 = so_far.iter().map(|m| m.available_minutes()).sum();
+    let extended: i64 = ledger.iter().map(|m| m.extension_minutes).sum();
+    let total: i64 = ledger.iter().map(|m| m.budget_minutes).sum::<i64>() + extended;
     let me = visitor.person.as_ref().map(|p| p.id);
     let standing = match me {
         Some(me) if engagement.is_sponsor(me) => "You sponsor this program.",
         Some(me) if engagement.coach_id == me => "You coach this program.",
         _ => "You follow this program for the organization.",
     };
+    let titles = |id| outcomes.0.iter().find(|o| o.id == id);
     OverviewPage {
         chrome: visitor.chrome(),
         standing,
@@ -327,7 +387,63 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         dates: dates(&engagement),
         hours_used: hours(used),
         hours_budget: hours(budget),
+        hours_total: hours(total),
+        hours_extended: hours(extended),
+        extensions: extensions
+            .iter()
+            .map(|x| ExtensionRow {
+                month: x.month.first_day().format("%B %Y").to_string(),
+                hours: hours(x.minutes),
+                status: words::extension_status(x.status),
+                decided: match (x.decided_by, x.decided_at) {
+                    (Some(who), Some(at)) => format!("{}, {}", people.name_of(who), at.format("%-d %B %Y")),
+                    _ => String::new(),
+                },
+            })
+            .collect(),
         waiting: waiting.iter().map(todo).collect(),
+        outcomes: outcomes.0.iter().map(|o| outcome_view(o, &outcomes.1)).collect(),
+        reviews: reviews
+            .iter()
+            .map(|r| ReviewView {
+                heading: match r.kind {
+                    keel_domain::review::ReviewKind::Mid => "Mid-program review",
+                    keel_domain::review::ReviewKind::End => "End-of-program review",
+                },
+                recorded: r.recorded_at.format("%-d %B %Y").to_string(),
+                narrative: r.narrative.clone(),
+                outcomes: r
+                    .outcomes
+                    .iter()
+                    .map(|o| {
+                        let outcome = titles(o.outcome_id);
+                        ReviewedOutcome {
+                            title: outcome.map(|o| o.title.clone()).unwrap_or_else(|| "A removed outcome".to_owned()),
+                            intended: outcome.map(|o| super::designs::outcome_view(o).target).unwrap_or_default(),
+                            actual: o.actual.clone(),
+                            note: o.note.clone().unwrap_or_default(),
+                            achieved: match o.achieved {
+                                Some(true) => "Achieved",
+                                Some(false) => "Not achieved",
+                                None => "",
+                            },
+                        }
+                    })
+                    .collect(),
+                program_changes: r.program_changes.clone().unwrap_or_default(),
+                achievements: r.achievements.clone().unwrap_or_default(),
+                next_step: match r.next_step {
+                    Some(keel_domain::review::NextStep::Completed) => "The program completes.",
+                    Some(keel_domain::review::NextStep::Renewed) => "The program is renewed.",
+                    None => "",
+                },
+            })
+            .collect(),
+        design: designs
+            .iter()
+            .rev()
+            .find(|d| d.status == keel_domain::design::DesignStatus::Approved)
+            .map(|d| (d.version, format!("/engagements/{}/designs/{}", engagement.id, d.version))),
         sessions: sessions
             .iter()
             .map(|s| SessionRow {

@@ -1,6 +1,6 @@
 //! The domain's values as the pages say them: never a wire code on a page.
 
-use keel_domain::coaching::{ActionItemStatus, SessionFormat, SessionStatus};
+use keel_domain::coaching::{ActionItemStatus, ExtensionStatus, SessionFormat, SessionStatus};
 use keel_domain::design::DesignStatus;
 use keel_domain::group::{GroupItemStatus, GroupSessionStatus};
 
@@ -19,6 +19,14 @@ pub fn design_status(status: DesignStatus) -> &'static str {
         DesignStatus::Submitted => "Waiting for decisions",
         DesignStatus::Approved => "Approved",
         DesignStatus::ChangesRequested => "Changes requested",
+    }
+}
+
+pub fn extension_status(status: ExtensionStatus) -> &'static str {
+    match status {
+        ExtensionStatus::Requested => "Waiting for a sponsor's decision",
+        ExtensionStatus::Approved => "Approved",
+        ExtensionStatus::Declined => "Declined",
     }
 }
 
