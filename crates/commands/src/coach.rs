@@ -65,6 +65,7 @@ const WORKSPACE: &[Part] = &[
     Part::Context,
     Part::Interview,
     Part::Reviews,
+    Part::MidReviewEntered,
     Part::Extensions,
 ];
 
@@ -220,7 +221,8 @@ pub(crate) fn parts_for_next(
             Guard::StakeholderContributions => &[Part::Raters],
             Guard::DesignSubmitted => &[Part::Designs],
             Guard::DesignApproved => &[Part::Designs, Part::Decisions],
-            Guard::MidReviewCompleted | Guard::MidReviewRecorded | Guard::EndReviewRecorded => &[Part::Reviews],
+            Guard::MidReviewRecorded => &[Part::Reviews, Part::MidReviewEntered],
+            Guard::MidReviewCompleted | Guard::EndReviewRecorded => &[Part::Reviews],
         });
     }
     match engagement.phase {

@@ -146,6 +146,7 @@ mod together {
             Part::Context,
             Part::Interview,
             Part::Reviews,
+            Part::MidReviewEntered,
             Part::Extensions,
         ];
         let wanted = Wanted {

@@ -53,15 +53,25 @@ pub enum Part {
     Measurements,
     Context,
     Interview,
-    /// The mid and end reviews, with when the program last entered its mid review.
+    /// The mid and end reviews.
     Reviews,
+    /// When the program last entered its mid review.
+    MidReviewEntered,
     Extensions,
 }
 
 impl Part {
     /// What the transition guards look at (docs/program.md, "Guards").
-    pub const FACTS: &'static [Part] =
-        &[Part::Designs, Part::Decisions, Part::Raters, Part::Outcomes, Part::Context, Part::Interview, Part::Reviews];
+    pub const FACTS: &'static [Part] = &[
+        Part::Designs,
+        Part::Decisions,
+        Part::Raters,
+        Part::Outcomes,
+        Part::Context,
+        Part::Interview,
+        Part::Reviews,
+        Part::MidReviewEntered,
+    ];
 }
 
 /// The parts of one program that were asked for (the others are left empty), each in the order
@@ -427,8 +437,8 @@ fn part_branches(backend: Backend, part: Part, ids: &Ids, branches: &mut Vec<Str
         Part::Interview => {
             branches.push(rows("leader_interviews", columns::<schema::leader_interviews::table>(backend), false))
         }
-        Part::Reviews => {
-            branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false));
+        Part::Reviews => branches.push(rows("reviews", columns::<schema::reviews::table>(backend), false)),
+        Part::MidReviewEntered => {
             let at = timestamp(backend, "max(occurred_at)");
             branches.push(format!(
                 "SELECT 'mid_entered' AS part, engagement_id AS owner, {} AS doc {} GROUP BY engagement_id",
