@@ -52,23 +52,6 @@ pub struct Workspace {
     pub may_start_design: bool,
 }
 
-/// Every part the workspace shows.
-const WORKSPACE: &[Part] = &[
-    Part::Sessions,
-    Part::ActionItems,
-    Part::Designs,
-    Part::Decisions,
-    Part::Raters,
-    Part::Themes,
-    Part::Outcomes,
-    Part::Measurements,
-    Part::Context,
-    Part::Interview,
-    Part::Reviews,
-    Part::MidReviewEntered,
-    Part::Extensions,
-];
-
 /// The workspace of engagement `id` when the caller is its coach; anyone else who may read the
 /// engagement gets its people back, for their own page (404 for those who may not). Each part is
 /// read once, all of them in one statement after the engagement: the next thing is worked out
@@ -88,7 +71,7 @@ pub fn workspace(
     let organization_id = engagement.organization_id;
     let wanted = Wanted {
         engagements: &[id],
-        parts: WORKSPACE,
+        parts: Part::WHOLE_PROGRAM,
         organizations: &[organization_id],
         names: &people,
         ..Wanted::default()

@@ -134,24 +134,9 @@ mod together {
         let organization: keel_domain::OrganizationId =
             engagement["organization_id"].as_str().unwrap().parse().unwrap();
         let leader: keel_domain::UserId = engagement["leader_id"].as_str().unwrap().parse().unwrap();
-        let every = [
-            Part::Sessions,
-            Part::ActionItems,
-            Part::Designs,
-            Part::Decisions,
-            Part::Raters,
-            Part::Themes,
-            Part::Outcomes,
-            Part::Measurements,
-            Part::Context,
-            Part::Interview,
-            Part::Reviews,
-            Part::MidReviewEntered,
-            Part::Extensions,
-        ];
         let wanted = Wanted {
             engagements: &[id],
-            parts: &every,
+            parts: Part::WHOLE_PROGRAM,
             organizations: &[organization],
             names: &[leader],
             ..Wanted::default()

@@ -61,6 +61,23 @@ pub enum Part {
 }
 
 impl Part {
+    /// Every part of a program, each whole (the coach's workspace shows them all).
+    pub const WHOLE_PROGRAM: &'static [Part] = &[
+        Part::Sessions,
+        Part::ActionItems,
+        Part::Designs,
+        Part::Decisions,
+        Part::Raters,
+        Part::Themes,
+        Part::Outcomes,
+        Part::Measurements,
+        Part::Context,
+        Part::Interview,
+        Part::Reviews,
+        Part::MidReviewEntered,
+        Part::Extensions,
+    ];
+
     /// What the transition guards look at (docs/program.md, "Guards").
     pub const FACTS: &'static [Part] = &[
         Part::Designs,
