@@ -153,6 +153,7 @@ fn started_in(app: &TestApp, conn: &mut DbConnection) -> (EngagementId, HashMap<
         sponsor2: caller(conn, ids["sponsor2"]),
     };
     let input = NewEngagement {
+        contract_id: None,
         organization_id: org,
         title: "Leading".to_owned(),
         leader_id: ids["leader"],

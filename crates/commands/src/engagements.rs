@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use keel_domain::audit::AuditRecord;
+use keel_domain::contract::Draw;
 use keel_domain::engagement::{
     Engagement, EngagementPatch, NewEngagement, People, Phase, ProgramFacts, TransitionRecord, check_transition,
     mover_may,
@@ -15,11 +16,13 @@ use keel_domain::policy::{self, Action, EngagementVisibility};
 use keel_domain::template::ProgramTemplate;
 use keel_domain::user::User;
 use keel_domain::{DomainError, EngagementId, Precondition, UserId, ValidationErrors};
+use keel_persistence::repo::contracts::Drawer;
 use keel_persistence::repo::engagements::{self, EngagementFilter};
 use keel_persistence::repo::parts::{self, Part, ProgramParts};
 use keel_persistence::repo::{organizations, users};
 use keel_persistence::{DbConnection, StoreError};
 
+use crate::contracts::{self, Allocation};
 use crate::frame::{self, Caller};
 
 const RESOURCE: &str = "engagement";
@@ -51,6 +54,17 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewEngagement) ->
         };
         let template = crate::templates::for_new_engagement(tx, caller, input.template_id)?;
         let engagement = new_engagement(tx, input, &organization, &template)?;
+        contracts::check_allocation(
+            tx,
+            &organization,
+            Allocation {
+                drawer: Drawer::Engagement(engagement.id),
+                contract_id: engagement.contract_id,
+                start_date: engagement.start_date,
+                after: Draw::planned(&engagement),
+                field: "contract_id",
+            },
+        )?;
         engagements::insert(tx, &engagement)?;
         engagements::record_transition(tx, &caller.ctx, &engagement, None, Some("created"))?;
         effects.audit(AuditRecord::new(
@@ -128,6 +142,19 @@ pub fn update(
         let people = people(tx, named)?;
         let template = crate::templates::of_engagement(tx, &current)?;
         let next = current.apply(patch, &organization, &template, &people)?;
+        if patch.changes_draw(&current) {
+            let ledger = crate::sessions::ledger_of(tx, &next)?;
+            let field = if patch.monthly_hours_budget.is_some() { "monthly_hours_budget" } else { "planned_end_date" };
+            let after = Draw::from_ledger(&ledger, false);
+            let allocation = Allocation {
+                drawer: Drawer::Engagement(next.id),
+                contract_id: next.contract_id,
+                start_date: next.start_date,
+                after,
+                field,
+            };
+            contracts::check_allocation(tx, &organization, allocation)?;
+        }
         engagements::save(tx, &next, current.version)?;
         if next.sponsor_ids != current.sponsor_ids {
             engagements::replace_sponsors(tx, &next)?;

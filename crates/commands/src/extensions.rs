@@ -5,15 +5,18 @@
 use chrono::NaiveDate;
 use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::Extension;
+use keel_domain::contract::Draw;
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::pages::PageTarget;
 use keel_domain::policy::{self, Part};
 use keel_domain::user::UserStatus;
 use keel_domain::{EngagementId, ExtensionId};
-use keel_persistence::repo::{engagements, extensions, users};
+use keel_persistence::repo::contracts::Drawer;
+use keel_persistence::repo::{engagements, extensions, organizations, users};
 use keel_persistence::{DbConnection, StoreError};
 
+use crate::contracts::Allocation;
 use crate::frame::{self, Caller, Effects};
 use crate::notifications;
 use crate::pages::{self, Links};
@@ -95,9 +98,25 @@ pub fn decide(
         let engagement = engagements::get_for_update(tx, engagement_id)?;
         let sponsor = policy::check_sponsor(&caller.principal, &engagement)?;
         let next = extensions::find(tx, engagement_id, extension_id)?.decide(sponsor, approve, comment)?;
+        let after = next.moved_end(&engagement);
+        if approve && engagement.contract_id.is_some() {
+            // Checked before the decision is written: what the program holds now, from the
+            // stored rows, against what it would hold with these minutes and this end.
+            let organization = organizations::get(tx, engagement.organization_id)?;
+            let planned =
+                Draw::from_ledger(&crate::sessions::ledger_of(tx, after.as_ref().unwrap_or(&engagement))?, false);
+            let allocation = Allocation {
+                drawer: Drawer::Engagement(engagement.id),
+                contract_id: engagement.contract_id,
+                start_date: engagement.start_date,
+                after: Draw { extension_minutes: planned.extension_minutes + next.minutes, ..planned },
+                field: "decision",
+            };
+            crate::contracts::check_allocation(tx, &organization, allocation)?;
+        }
         extensions::save_decision(tx, &next)?;
-        if let Some(moved) = next.moved_end(&engagement) {
-            engagements::save(tx, &moved, engagement.version)?;
+        if let Some(moved) = &after {
+            engagements::save(tx, moved, engagement.version)?;
         }
         audit(effects, caller, "extension.decided", &engagement, extension_id);
         effects.event(DomainEvent::extension_decided(&engagement, extension_id, next.status.as_str()));

@@ -4,6 +4,7 @@
 
 use keel_domain::audit::AuditRecord;
 use keel_domain::coaching::{LedgerMonth, Month, SessionFormat, check_budget, ledger};
+use keel_domain::contract::{Contract, Draw};
 use keel_domain::event::DomainEvent;
 use keel_domain::group::{
     Attendance, Group, GroupActionItem, GroupChanges, GroupItemStatus, GroupOutcome, GroupSession, GroupSessionStatus,
@@ -13,10 +14,12 @@ use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility, GroupAction, GroupSessionView, Principal};
 use keel_domain::time::Timestamp;
 use keel_domain::{DomainError, GroupActionItemId, GroupId, GroupSessionId, Precondition, UserId, ValidationErrors};
+use keel_persistence::repo::contracts::Drawer;
 use keel_persistence::repo::groups::{self, GroupScope};
 use keel_persistence::repo::{organizations, users};
 use keel_persistence::{DbConnection, StoreError};
 
+use crate::contracts::Allocation;
 use crate::engagements::people;
 use crate::frame::{self, Caller, Effects};
 
@@ -79,6 +82,14 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewGroup) -> Resu
             [input.coach_id, input.sponsor_id].into_iter().chain(input.hr_partner_id).chain(input.team_leader_id);
         let people = people(tx, named)?;
         let group = Group::create(input, &organization, &people)?;
+        let allocation = Allocation {
+            drawer: Drawer::Group(group.id),
+            contract_id: group.contract_id,
+            start_date: group.start_date,
+            after: Draw::planned(&group),
+            field: "contract_id",
+        };
+        crate::contracts::check_allocation(tx, &organization, allocation)?;
         groups::insert(tx, &group)?;
         audit(effects, caller, "group.created", "group", group.id, &group);
         effects.event(DomainEvent::group_created(&group));
@@ -126,6 +137,19 @@ pub fn update(
             [group.coach_id, group.sponsor_id].into_iter().chain(group.hr_partner_id).chain(group.team_leader_id);
         let people = people(tx, named)?;
         let next = group.change(changes, &organization, &people, current(&seen.memberships).len())?;
+        let draw_changes = next.contract_id != group.contract_id
+            || next.monthly_hours_budget != group.monthly_hours_budget
+            || next.planned_end_date != group.planned_end_date;
+        if draw_changes {
+            let allocation = Allocation {
+                drawer: Drawer::Group(next.id),
+                contract_id: next.contract_id,
+                start_date: next.start_date,
+                after: Draw::from_ledger(&ledger_of(tx, &next)?, false),
+                field: if changes.monthly_hours_budget.is_some() { "monthly_hours_budget" } else { "planned_end_date" },
+            };
+            crate::contracts::check_allocation(tx, &organization, allocation)?;
+        }
         groups::save(tx, &next, group.version)?;
         let record = AuditRecord::new(&caller.ctx, "group.updated", "group", id, Some(group.organization_id));
         effects.audit(record.with_fields(changes.changed_fields()));
@@ -301,12 +325,17 @@ pub fn complete_session(
     })
 }
 
-/// The group's hours ledger: its completed sessions, counted once each.
-/// The group's ledger as the caller reads it (see [`ledger_seen`]).
-pub fn hours(conn: &mut DbConnection, caller: &Caller, id: GroupId) -> Result<(Group, Vec<LedgerMonth>), StoreError> {
+/// The group's hours ledger (its completed sessions, counted once each) as the caller reads it
+/// (see [`ledger_seen`]), with the contract it draws on.
+pub fn hours(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: GroupId,
+) -> Result<(Group, Vec<LedgerMonth>, Option<Contract>), StoreError> {
     let seen = open(conn, caller, id, false, GroupAction::Read)?;
     let months = ledger_seen(caller, &seen, &groups::sessions(conn, id)?);
-    Ok((seen.group, months))
+    let contract = seen.group.contract_id.map(|c| keel_persistence::repo::contracts::get(conn, c)).transpose()?;
+    Ok((seen.group, months, contract))
 }
 
 /// The ledger counting only the sessions the caller may see: a participant's hours are those of

@@ -11,6 +11,7 @@ pub mod action_items;
 pub mod api_clients;
 pub mod audit;
 pub mod coach;
+pub mod contracts;
 pub mod delivery;
 pub mod designs;
 pub mod engagements;

@@ -114,6 +114,8 @@ fn renew(
         allow_any_duration: false,
         monthly_hours_budget: Some(previous.monthly_hours_budget),
         template_id: Some(previous.template_id),
+        // The hr_partner decides what the renewal draws on (docs/contracts.md).
+        contract_id: None,
     };
     // A renewal is a new engagement: it runs the current version of the same template.
     let template = crate::templates::current(tx, previous.template_id)?;

@@ -7,12 +7,13 @@ use keel_domain::coaching::{
     ActionItem, ActionItemChanges, ExtensionStatus, LedgerMonth, Month, NewSession, Session, SessionChanges,
     SessionContent, SessionStatus, check_budget, ledger,
 };
+use keel_domain::contract::Contract;
 use keel_domain::engagement::Engagement;
 use keel_domain::event::DomainEvent;
 use keel_domain::policy::{self, Part, Principal, SessionView};
 use keel_domain::template::SessionRequest;
 use keel_domain::{DomainError, EngagementId, FieldError, Precondition, SessionId, ValidationErrors};
-use keel_persistence::repo::{action_items, engagements, extensions, organizations, sessions, users};
+use keel_persistence::repo::{action_items, contracts, engagements, extensions, organizations, sessions, users};
 use keel_persistence::{DbConnection, StoreError};
 
 use crate::frame::{self, Caller, Effects};
@@ -264,15 +265,16 @@ pub fn complete(
     })
 }
 
-/// The hours ledger of an engagement the caller may read.
+/// The hours ledger of an engagement the caller may read, with the contract it draws on.
 pub fn hours(
     conn: &mut DbConnection,
     caller: &Caller,
     engagement_id: EngagementId,
-) -> Result<(Engagement, Vec<LedgerMonth>), StoreError> {
+) -> Result<(Engagement, Vec<LedgerMonth>, Option<Contract>), StoreError> {
     let engagement = readable(conn, caller, engagement_id, Part::Sessions)?;
     let months = ledger_of(conn, &engagement)?;
-    Ok((engagement, months))
+    let contract = engagement.contract_id.map(|id| contracts::get(conn, id)).transpose()?;
+    Ok((engagement, months, contract))
 }
 
 /// The ledger: budget per month from the engagement, approved extensions, and usage from
@@ -301,10 +303,7 @@ pub(crate) fn ledger_from(
 ) -> Vec<LedgerMonth> {
     let used: Vec<(Month, i64)> = all
         .iter()
-        .filter(|s| {
-            s.status == SessionStatus::Completed
-                || (s.status == SessionStatus::NoShow && organization.settings.no_show_counts)
-        })
+        .filter(|s| SessionStatus::counted(organization.settings.no_show_counts).contains(&s.status))
         .map(|s| (s.month(), i64::from(s.duration_minutes)))
         .collect();
     let extended: Vec<(Month, i64)> =

@@ -28,6 +28,12 @@ impl SessionStatus {
     /// Sessions still to be held: asked for, proposed or scheduled (the coach's next thing
     /// looks at these and no others).
     pub const OPEN: [SessionStatus; 3] = [SessionStatus::Requested, SessionStatus::Proposed, SessionStatus::Scheduled];
+
+    /// The statuses whose minutes draw on the hours: completed, and no-shows where the
+    /// organization counts them (docs/program.md, organization settings).
+    pub fn counted(no_show_counts: bool) -> &'static [SessionStatus] {
+        if no_show_counts { &[SessionStatus::Completed, SessionStatus::NoShow] } else { &[SessionStatus::Completed] }
+    }
 }
 
 /// What a completed session recorded (seed 004). `shared_summary` is for the leader;
@@ -670,6 +676,7 @@ pub(crate) mod tests_support {
     /// An engagement in `coaching`, 15 Jan to 15 Jul 2026, 3 hours a month.
     pub(crate) fn engagement() -> Engagement {
         Engagement {
+            contract_id: None,
             id: EngagementId::generate(),
             organization_id: crate::OrganizationId::generate(),
             title: "T".into(),

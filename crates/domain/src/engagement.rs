@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{Months, NaiveDate};
 
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::{EngagementId, OrganizationId, TemplateId, TransitionId, UserId};
+use crate::id::{ContractId, EngagementId, OrganizationId, TemplateId, TransitionId, UserId};
 use crate::organization::Organization;
 use crate::template::{ProgramTemplate, TemplateDefinition, check_length};
 use crate::time::{self, Timestamp};
@@ -350,6 +350,8 @@ pub struct Engagement {
     /// The program template, at the version the engagement was created with.
     pub template_id: TemplateId,
     pub template_version: i64,
+    /// The coaching contract whose hours the engagement draws on, if any (docs/contracts.md).
+    pub contract_id: Option<ContractId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -371,6 +373,8 @@ pub struct NewEngagement {
     pub monthly_hours_budget: Option<f64>,
     /// None: the executive template.
     pub template_id: Option<TemplateId>,
+    /// The contract to draw on (checked against the organization's contracts by the caller).
+    pub contract_id: Option<ContractId>,
 }
 
 /// The people an engagement (or a group) names, as found (None: no such user).
@@ -479,6 +483,7 @@ impl Engagement {
             renewed_from_id: None,
             template_id: template.id,
             template_version: template.version,
+            contract_id: input.contract_id,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -509,6 +514,8 @@ pub struct EngagementPatch {
     pub monthly_hours_budget: Option<f64>,
     pub sponsor_ids: Option<Vec<UserId>>,
     pub hr_partner_id: Option<Option<UserId>>,
+    /// `Some(None)` stops drawing on a contract.
+    pub contract_id: Option<Option<ContractId>>,
 }
 
 impl EngagementPatch {
@@ -519,14 +526,15 @@ impl EngagementPatch {
             (self.monthly_hours_budget.is_some(), "monthly_hours_budget"),
             (self.sponsor_ids.is_some(), "sponsor_ids"),
             (self.hr_partner_id.is_some(), "hr_partner_id"),
+            (self.contract_id.is_some(), "contract_id"),
         ]
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))
         .collect()
     }
 
-    /// Whether the patch changes the engagement's terms: its budget, dates or people (leader,
-    /// coach, sponsors, hr_partner). Fields sent with their current value change nothing.
+    /// Whether the patch changes the engagement's terms: its budget, contract, dates or people
+    /// (leader, coach, sponsors, hr_partner). Fields sent with their current value change nothing.
     pub fn changes_terms(&self, current: &Engagement) -> bool {
         self.planned_end_date.is_some_and(|d| d != current.planned_end_date)
             || self.monthly_hours_budget.is_some_and(|b| b != current.monthly_hours_budget)
@@ -535,6 +543,14 @@ impl EngagementPatch {
                 .as_ref()
                 .is_some_and(|ids| ids.iter().copied().collect::<BTreeSet<_>>() != current.sponsor_ids)
             || self.hr_partner_id.is_some_and(|h| h != current.hr_partner_id)
+            || self.contract_id.is_some_and(|c| c != current.contract_id)
+    }
+
+    /// Whether the patch may change what the engagement draws on its contract.
+    pub fn changes_draw(&self, current: &Engagement) -> bool {
+        self.planned_end_date.is_some_and(|d| d != current.planned_end_date)
+            || self.monthly_hours_budget.is_some_and(|b| b != current.monthly_hours_budget)
+            || self.contract_id.is_some_and(|c| c != current.contract_id)
     }
 
     /// The people a patch names (to be loaded for validation).
@@ -568,6 +584,7 @@ impl Engagement {
             allow_any_duration: patch.allow_any_duration || patch.planned_end_date.is_none(),
             monthly_hours_budget: Some(patch.monthly_hours_budget.unwrap_or(self.monthly_hours_budget)),
             template_id: Some(self.template_id),
+            contract_id: patch.contract_id.unwrap_or(self.contract_id),
         };
         let checked = Engagement::create(input, organization, template, people)?;
         Ok(Engagement {
@@ -576,6 +593,7 @@ impl Engagement {
             hr_partner_id: checked.hr_partner_id,
             planned_end_date: checked.planned_end_date,
             monthly_hours_budget: checked.monthly_hours_budget,
+            contract_id: checked.contract_id,
             updated_at: time::now(),
             version: self.version + 1,
             ..self.clone()
@@ -830,6 +848,7 @@ mod tests {
             Directory(vec![leader.clone(), coach.clone(), sponsor.clone(), outsider.clone(), not_coach.clone()]);
         let start = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
         let input = NewEngagement {
+            contract_id: None,
             organization_id: org.id,
             title: " Leading through change ".into(),
             leader_id: leader.id,
@@ -881,6 +900,7 @@ mod tests {
     #[test]
     fn moving_on_hold_remembers_where_from() {
         let engagement = Engagement {
+            contract_id: None,
             id: EngagementId::generate(),
             organization_id: OrganizationId::generate(),
             title: "T".into(),

@@ -56,6 +56,9 @@ pub enum DomainError {
     /// The caller can see the resource but may not do this (deny-as-404 uses `NotFound`).
     #[error("{message}")]
     Forbidden { message: String },
+    /// A change that would allocate more hours than a contract holds (docs/contracts.md).
+    #[error("{}", .0.message())]
+    Overdrawn(Box<crate::contract::Overdraft>),
     /// An `If-Match` precondition named a version that is no longer current.
     /// `current` is the version now stored, when known.
     #[error("the resource was modified since the version given in If-Match")]

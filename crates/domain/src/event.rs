@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::contract::Contract;
 use crate::engagement::{Engagement, Phase};
 use crate::group::Group;
 use crate::id::{EngagementId, ExtensionId, GroupSessionId, OrganizationId, SessionId, UserId};
@@ -127,6 +128,25 @@ impl DomainEvent {
                 "organization_id": organization_id,
                 "version": template.version,
                 "steps": template.phases().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            }),
+            occurred_at: time::now(),
+        }
+    }
+
+    /// A coaching contract was created, changed or deleted (`contract.*`): its terms, not what
+    /// its programs hold.
+    pub fn contract(contract: &Contract, event_type: &'static str) -> DomainEvent {
+        DomainEvent {
+            event_type,
+            organization_id: contract.organization_id,
+            engagement_id: None,
+            payload: json!({
+                "contract_id": contract.id,
+                "organization_id": contract.organization_id,
+                "version": contract.version,
+                "start_date": contract.start_date,
+                "end_date": contract.end_date,
+                "hours": contract.bought_minutes as f64 / 60.0,
             }),
             occurred_at: time::now(),
         }

@@ -9,7 +9,9 @@ use chrono::{Months, NaiveDate};
 use crate::coaching::{SessionFormat, check_duration};
 use crate::engagement::{People, check_person, check_program_dates};
 use crate::error::{DomainError, ValidationErrors};
-use crate::id::{GroupActionItemId, GroupId, GroupOutcomeId, GroupSessionId, MembershipId, OrganizationId, UserId};
+use crate::id::{
+    ContractId, GroupActionItemId, GroupId, GroupOutcomeId, GroupSessionId, MembershipId, OrganizationId, UserId,
+};
 use crate::organization::{HOURS_BUDGET_RANGE, Organization};
 use crate::time::{self, Timestamp};
 use crate::user::Role;
@@ -54,6 +56,8 @@ pub struct Group {
     pub monthly_hours_budget: f64,
     pub start_date: NaiveDate,
     pub planned_end_date: NaiveDate,
+    /// The coaching contract whose hours the group draws on, if any (docs/contracts.md).
+    pub contract_id: Option<ContractId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -85,6 +89,8 @@ pub struct NewGroup {
     pub monthly_hours_budget: Option<f64>,
     pub start_date: NaiveDate,
     pub planned_end_date: Option<NaiveDate>,
+    /// The contract to draw on (checked against the organization's contracts by the caller).
+    pub contract_id: Option<ContractId>,
 }
 
 /// Changes to a group: its name, size, budget or planned end (by its hr_partner or an admin).
@@ -94,6 +100,8 @@ pub struct GroupChanges {
     pub max_participants: Option<u32>,
     pub monthly_hours_budget: Option<f64>,
     pub planned_end_date: Option<NaiveDate>,
+    /// `Some(None)` stops drawing on a contract.
+    pub contract_id: Option<Option<ContractId>>,
 }
 
 impl GroupChanges {
@@ -103,6 +111,7 @@ impl GroupChanges {
             (self.max_participants.is_some(), "max_participants"),
             (self.monthly_hours_budget.is_some(), "monthly_hours_budget"),
             (self.planned_end_date.is_some(), "planned_end_date"),
+            (self.contract_id.is_some(), "contract_id"),
         ]
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))
@@ -165,6 +174,7 @@ impl Group {
             monthly_hours_budget: budget,
             start_date: input.start_date,
             planned_end_date: end,
+            contract_id: input.contract_id,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -191,6 +201,7 @@ impl Group {
             monthly_hours_budget: Some(changes.monthly_hours_budget.unwrap_or(self.monthly_hours_budget)),
             start_date: self.start_date,
             planned_end_date: Some(changes.planned_end_date.unwrap_or(self.planned_end_date)),
+            contract_id: changes.contract_id.unwrap_or(self.contract_id),
         };
         let checked = Group::create(input, organization, people)?;
         if (checked.max_participants as usize) < members {
@@ -204,6 +215,7 @@ impl Group {
             max_participants: checked.max_participants,
             monthly_hours_budget: checked.monthly_hours_budget,
             planned_end_date: checked.planned_end_date,
+            contract_id: checked.contract_id,
             updated_at: time::now(),
             version: self.version + 1,
             ..self.clone()
@@ -579,6 +591,7 @@ mod tests {
         let b = person(Some(org.id), vec![], "b@a.test");
         let people = Directory(vec![coach.clone(), sponsor.clone(), outsider.clone(), a.clone(), b.clone()]);
         let input = NewGroup {
+            contract_id: None,
             organization_id: org.id,
             kind: GroupKind::Cohort,
             name: "Leaders 2026".into(),
@@ -613,6 +626,7 @@ mod tests {
         let coach = UserId::generate();
         let (a, b, c) = (UserId::generate(), UserId::generate(), UserId::generate());
         let group = Group {
+            contract_id: None,
             id: GroupId::generate(),
             organization_id: OrganizationId::generate(),
             kind: GroupKind::Cohort,

@@ -135,6 +135,11 @@ define_id!(
     GroupActionItemId
 );
 
+define_id!(
+    /// The id of a coaching contract (hours an organization bought).
+    ContractId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 pub mod api_client;
 pub mod audit;
 pub mod coaching;
+pub mod contract;
 pub mod design;
 pub mod engagement;
 pub mod error;
@@ -31,7 +32,7 @@ mod wire;
 
 pub use error::{DomainError, FieldError, Precondition, ValidationErrors};
 pub use id::{
-    ActionItemId, ApiClientId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId, GroupActionItemId, GroupId,
-    GroupOutcomeId, GroupSessionId, MeasurementId, MembershipId, OrganizationId, OutcomeId, RaterId, SessionId,
-    TemplateId, ThemeId, TransitionId, UserId, WebhookId,
+    ActionItemId, ApiClientId, ContractId, DecisionId, DeliveryId, EngagementId, EventId, ExtensionId,
+    GroupActionItemId, GroupId, GroupOutcomeId, GroupSessionId, MeasurementId, MembershipId, OrganizationId, OutcomeId,
+    RaterId, SessionId, TemplateId, ThemeId, TransitionId, UserId, WebhookId,
 };

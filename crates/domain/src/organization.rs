@@ -25,6 +25,9 @@ pub struct OrganizationSettings {
     /// to it (default 72 h, which also applies to people outside any organization; 0 = no
     /// hold). See docs/access.md, people.
     pub email_change_hold_hours: u32,
+    /// Whether programs may allocate more hours than their contract holds (default false;
+    /// docs/contracts.md).
+    pub allow_contract_overdraft: bool,
 }
 
 impl Default for OrganizationSettings {
@@ -34,6 +37,7 @@ impl Default for OrganizationSettings {
             default_monthly_hours_budget: 3.0,
             no_show_counts: false,
             email_change_hold_hours: DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
+            allow_contract_overdraft: false,
         }
     }
 }
@@ -64,6 +68,7 @@ pub struct SettingsInput {
     pub default_monthly_hours_budget: Option<f64>,
     pub no_show_counts: Option<bool>,
     pub email_change_hold_hours: Option<i64>,
+    pub allow_contract_overdraft: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -119,6 +124,9 @@ fn apply_settings(
     }
     if let Some(b) = input.no_show_counts {
         settings.no_show_counts = b;
+    }
+    if let Some(allowed) = input.allow_contract_overdraft {
+        settings.allow_contract_overdraft = allowed;
     }
     if let Some(h) = input.email_change_hold_hours {
         let (lo, hi) = EMAIL_CHANGE_HOLD_HOURS_RANGE;
@@ -190,6 +198,7 @@ mod tests {
                 default_monthly_hours_budget: Some(f64::NAN),
                 no_show_counts: None,
                 email_change_hold_hours: Some(721),
+                allow_contract_overdraft: None,
             },
         })
         .unwrap_err();

@@ -130,6 +130,18 @@ pub enum Action<'a> {
     ManageTemplates {
         organization_id: OrganizationId,
     },
+    /// Reading an organization's coaching contracts and what they hold.
+    ReadContracts {
+        organization_id: OrganizationId,
+    },
+    /// Creating, changing or deleting an organization's coaching contracts.
+    ManageContracts {
+        organization_id: OrganizationId,
+    },
+    /// Reading an organization's reports (docs/reports.md): figures, never content.
+    ReadReports {
+        organization_id: OrganizationId,
+    },
     CreateOrganization,
     ReadOrganization {
         id: OrganizationId,
@@ -561,6 +573,31 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 Err(not_found("program template"))
             }
         }
+        Action::ReadContracts { organization_id } | Action::ReadReports { organization_id } => {
+            let what = if matches!(action, Action::ReadReports { .. }) { "reports" } else { "contracts" };
+            if principal.manages(Some(*organization_id), Scope::ReportsRead) {
+                Ok(())
+            } else if principal.lacks_scope(Some(*organization_id), Scope::ReportsRead) {
+                Err(DomainError::Forbidden { message: format!("reading {what} needs the reports:read scope") })
+            } else if principal.member_of(Some(*organization_id)) {
+                Err(DomainError::Forbidden {
+                    message: format!("only an admin or the organization's hr_partner can read its {what}"),
+                })
+            } else {
+                Err(not_found(if what == "reports" { "organization" } else { "contract" }))
+            }
+        }
+        Action::ManageContracts { organization_id } => {
+            if principal.manages(Some(*organization_id), Scope::EngagementsWrite) {
+                Ok(())
+            } else if principal.lacks_scope(Some(*organization_id), Scope::EngagementsWrite) {
+                Err(forbidden("changing contracts needs the engagements:write scope"))
+            } else if principal.member_of(Some(*organization_id)) {
+                Err(forbidden("only an admin or the organization's hr_partner can change its contracts"))
+            } else {
+                Err(not_found("contract"))
+            }
+        }
         Action::ManageWebhooks { organization_id } => {
             if principal.manages(Some(*organization_id), Scope::WebhooksManage) {
                 Ok(())
@@ -885,6 +922,7 @@ mod tests {
         let leader = person("leader@acme.test", Some(&acme), &[]);
         let sponsor = person("sponsor@acme.test", Some(&acme), &[]);
         let input = NewEngagement {
+            contract_id: None,
             organization_id: acme.id,
             title: "Leading".into(),
             leader_id: leader.id,
@@ -983,6 +1021,7 @@ mod tests {
         let w = world();
         let now = crate::time::now();
         let group = Group {
+            contract_id: None,
             id: crate::id::GroupId::generate(),
             organization_id: w.acme.id,
             kind: GroupKind::Cohort,

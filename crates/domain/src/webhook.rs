@@ -15,8 +15,8 @@ use crate::time::{self, Timestamp};
 use crate::validate;
 use crate::wire::wire_enum;
 
-/// The event types of docs/operations.md (events), in the order they occur in a program, then those of templates and
-/// groups.
+/// The event types of docs/operations.md (events), in the order they occur in a program, then those of templates,
+/// groups and contracts.
 pub const EVENT_TYPES: &[&str] = &[
     "engagement.created",
     "engagement.phase_changed",
@@ -37,6 +37,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "group.member_left",
     "group.session_scheduled",
     "group.session_completed",
+    "contract.created",
+    "contract.updated",
+    "contract.deleted",
 ];
 
 /// The longest target URL accepted.

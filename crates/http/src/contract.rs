@@ -120,7 +120,7 @@ fn template_steps(components: &mut Components) {
     );
 }
 
-/// A program's dates lie in the years `keel_domain::engagement::YEARS` (2000 to 2100); that the
+/// A program's (and a contract's) dates lie in the years `keel_domain::engagement::YEARS` (2000 to 2100); that the
 /// end is at most 36 months after the start is a rule between two dates (one of them stored, for a
 /// change), which a schema cannot state, and is said in the fields' descriptions.
 fn program_years(components: &mut Components) {
@@ -130,7 +130,7 @@ fn program_years(components: &mut Components) {
     for schema in components.schemas.values_mut() {
         let RefOr::T(Schema::Object(object)) = schema else { continue };
         for (name, property) in object.properties.iter_mut() {
-            if !matches!(name.as_str(), "start_date" | "planned_end_date" | "new_planned_end_date") {
+            if !matches!(name.as_str(), "start_date" | "planned_end_date" | "new_planned_end_date" | "end_date") {
                 continue;
             }
             if let RefOr::T(Schema::Object(date)) = property

@@ -85,8 +85,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        action_items, api_clients, audit, designs, engagements, extensions, groups, me, oauth, ops, organizations,
-        program, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
+        action_items, api_clients, audit, contracts, designs, engagements, extensions, groups, me, oauth, ops,
+        organizations, program, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -186,6 +186,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(groups::list_participant_action_items)
                 .service(groups::create_participant_action_item)
                 .service(groups::update_participant_action_item)
+                .service(contracts::create_contract)
+                .service(contracts::list_contracts)
+                .service(contracts::get_contract)
+                .service(contracts::update_contract)
+                .service(contracts::delete_contract)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)
                 .service(webhooks::get_webhook)

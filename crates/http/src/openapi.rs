@@ -37,11 +37,12 @@ means the same as an absent one. Single resources carry an \
         (name = "groups", description = "Group and team coaching: cohorts and teams, members joining and leaving, group sessions with attendance, and each participant's own outcomes and action items"),
         (name = "reviews", description = "Mid- and end-of-program reviews, renewal, and progress"),
         (name = "stakeholders", description = "The 360: raters, their interviews and feedback (coach only), and released themes"),
+        (name = "contracts", description = "Coaching hours an organization bought for a period, what its engagements and groups hold of them and used, and their cost"),
         (name = "webhooks", description = "Event subscriptions of an organization, signed per Standard Webhooks, and their delivery log"),
         (name = "audit", description = "The append-only audit log"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     ),
-    components(schemas(Problem, ProblemFieldError))
+    components(schemas(Problem, ProblemFieldError, crate::problem::ContractNumbers))
 )]
 struct ApiDoc;
 
@@ -224,6 +225,11 @@ pub const OPERATION_SCOPES: &[(&str, &str)] = &[
     ("create_participant_action_item", "engagements:write"),
     ("update_participant_action_item", "engagements:write"),
     ("list_audit_events", "reports:read"),
+    ("create_contract", "engagements:write"),
+    ("list_contracts", "reports:read"),
+    ("get_contract", "reports:read"),
+    ("update_contract", "engagements:write"),
+    ("delete_contract", "engagements:write"),
     ("create_webhook", "webhooks:manage"),
     ("list_webhooks", "webhooks:manage"),
     ("get_webhook", "webhooks:manage"),

@@ -23,6 +23,26 @@ pub struct ProblemFieldError {
     pub message: String,
 }
 
+/// What a contract holds, on a refused allocation (`contract_overdrawn`), in hours.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ContractNumbers {
+    pub contract_id: uuid::Uuid,
+    #[schema(example = "2027 leadership coaching")]
+    pub name: String,
+    /// Hours the contract holds.
+    #[schema(example = 100.0)]
+    pub hours: f64,
+    /// Hours its other programs hold.
+    #[schema(example = 90.0)]
+    pub allocated_hours: f64,
+    /// Hours left for this program (never negative).
+    #[schema(example = 10.0)]
+    pub available_hours: f64,
+    /// Hours this program would hold after the change.
+    #[schema(example = 18.0)]
+    pub requested_hours: f64,
+}
+
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -42,6 +62,9 @@ pub struct Problem {
     /// Each invalid field, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// The contract's numbers, when an allocation would overdraw it (`contract_overdrawn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractNumbers>,
     /// Seconds to wait before retrying (sent as `Retry-After`).
     #[serde(skip)]
     #[schema(ignore)]
@@ -57,6 +80,7 @@ impl Problem {
             detail: detail.into(),
             code: None,
             errors: Vec::new(),
+            contract: None,
             retry_after: None,
         }
     }
@@ -160,6 +184,26 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Conflict { code, message } => {
                 Problem::new(StatusCode::CONFLICT, message.clone()).typed("conflict", "Conflict").with_code(*code)
+            }
+            DomainError::Overdrawn(overdraft) => {
+                let hours = |minutes: i64| minutes as f64 / 60.0;
+                let mut problem = Problem::new(StatusCode::CONFLICT, format!("The change is refused: {}.", overdraft.message()))
+                    .typed("contract-overdrawn", "Contract overdrawn")
+                    .with_code("contract_overdrawn")
+                    .with_errors(vec![ProblemFieldError {
+                        field: overdraft.field.to_owned(),
+                        code: "contract_overdrawn".to_owned(),
+                        message: overdraft.message(),
+                    }]);
+                problem.contract = Some(ContractNumbers {
+                    contract_id: overdraft.contract_id.as_uuid(),
+                    name: overdraft.contract_name.clone(),
+                    hours: hours(overdraft.bought_minutes),
+                    allocated_hours: hours(overdraft.allocated_minutes),
+                    available_hours: hours(overdraft.available_minutes()),
+                    requested_hours: hours(overdraft.requested_minutes),
+                });
+                problem
             }
             DomainError::GuardsUnmet { unmet } => Problem::new(
                 StatusCode::CONFLICT,

@@ -43,6 +43,7 @@ pub struct OrganizationRow {
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub email_change_hold_hours: i32,
+    pub allow_contract_overdraft: i32,
 }
 
 impl From<&Organization> for OrganizationRow {
@@ -57,6 +58,7 @@ impl From<&Organization> for OrganizationRow {
             updated_at: to_db_time(org.updated_at),
             version: org.version,
             email_change_hold_hours: org.settings.email_change_hold_hours as i32,
+            allow_contract_overdraft: flag(org.settings.allow_contract_overdraft),
         }
     }
 }
@@ -74,6 +76,7 @@ impl TryFrom<OrganizationRow> for Organization {
                 no_show_counts: row.no_show_counts != 0,
                 email_change_hold_hours: u32::try_from(row.email_change_hold_hours)
                     .map_err(|_| corrupt("email_change_hold_hours", &row.email_change_hold_hours.to_string()))?,
+                allow_contract_overdraft: row.allow_contract_overdraft != 0,
             },
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
@@ -251,6 +254,7 @@ pub struct EngagementRow {
     pub sponsor_ids: String,
     pub template_id: String,
     pub template_version: i64,
+    pub contract_id: Option<String>,
 }
 
 /// The comma-separated form of `sponsor_ids` (ids in order, as a `BTreeSet` yields them).
@@ -279,6 +283,7 @@ impl From<&keel_domain::engagement::Engagement> for EngagementRow {
             sponsor_ids: sponsor_list(&e.sponsor_ids),
             template_id: e.template_id.to_string(),
             template_version: e.template_version,
+            contract_id: e.contract_id.map(|id| id.to_string()),
         }
     }
 }
@@ -309,6 +314,11 @@ impl EngagementRow {
             renewed_from_id: self.renewed_from_id.as_deref().map(engagement).transpose()?,
             template_id: self.template_id.parse().map_err(|_| corrupt("template id", &self.template_id))?,
             template_version: self.template_version,
+            contract_id: self
+                .contract_id
+                .as_deref()
+                .map(|id| id.parse().map_err(|_| corrupt("contract id", id)))
+                .transpose()?,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
             version: self.version,

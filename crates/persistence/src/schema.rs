@@ -12,6 +12,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         email_change_hold_hours -> Integer,
+        allow_contract_overdraft -> Integer,
     }
 }
 
@@ -121,6 +122,7 @@ diesel::table! {
         sponsor_ids -> Text,
         template_id -> Text,
         template_version -> BigInt,
+        contract_id -> Nullable<Text>,
     }
 }
 
@@ -532,6 +534,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        contract_id -> Nullable<Text>,
     }
 }
 
@@ -607,7 +610,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        provider -> Nullable<Text>,
+        start_date -> Date,
+        end_date -> Date,
+        bought_minutes -> BigInt,
+        price_hundredths -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    contracts,
     organizations,
     users,
     audit_events,

@@ -467,6 +467,7 @@ impl Generator {
             company.to_owned()
         };
         let row = OrganizationRow {
+            allow_contract_overdraft: 0,
             id: id_at(created, &mut self.rng).to_string(),
             name,
             min_raters: 3,
@@ -761,6 +762,7 @@ impl Generator {
             });
         }
         block.engagements.push(EngagementRow {
+            contract_id: None,
             id: eid,
             organization_id: org,
             title: format!("{} — {}", FOCUS[n % FOCUS.len()], person(rng)),

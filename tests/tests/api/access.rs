@@ -777,6 +777,7 @@ impl World {
     async fn fresh_engagement(&self) -> String {
         let id = |who: Who| self.ids[&who].parse().unwrap();
         let input = keel_domain::engagement::NewEngagement {
+            contract_id: None,
             organization_id: self.org.parse().unwrap(),
             title: "Leading through change".into(),
             leader_id: id(Who::Leader),

@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod coach;
+mod contracts;
 mod conventions;
 mod delivery;
 mod designs;

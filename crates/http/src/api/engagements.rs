@@ -46,6 +46,8 @@ pub struct EngagementResponse {
     pub template_id: Uuid,
     /// The template's version it was created with; later edits of the template do not change it.
     pub template_version: i64,
+    /// The coaching contract whose hours the engagement draws on (see `/v1/contracts`).
+    pub contract_id: Option<Uuid>,
     #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::json::timestamp")]
@@ -72,6 +74,7 @@ impl From<&Engagement> for EngagementResponse {
             renewed_from_id: e.renewed_from_id.map(|id| id.as_uuid()),
             template_id: e.template_id.as_uuid(),
             template_version: e.template_version,
+            contract_id: e.contract_id.map(|id| id.as_uuid()),
             created_at: e.created_at,
             updated_at: e.updated_at,
             version: e.version,
@@ -108,6 +111,10 @@ pub struct CreateEngagementRequest {
     /// The program template (a built-in one or one of the organization's); default: the
     /// executive template (`00000000-0000-7000-8000-000000000001`).
     pub template_id: Option<Uuid>,
+    /// A contract of the organization whose period holds `start_date`. What the engagement plans
+    /// (its monthly budget over its planned months) must fit in what the contract has left, unless
+    /// the organization allows overdraft: otherwise 409 `contract_overdrawn` with the numbers.
+    pub contract_id: Option<Uuid>,
 }
 
 /// A partial update; `hr_partner_id: null` removes the hr_partner. The same rules as on creation
@@ -128,6 +135,12 @@ pub struct UpdateEngagementRequest {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub hr_partner_id: Option<Option<Uuid>>,
+    /// Moves the engagement onto another contract of the organization (`null`: none). A budget,
+    /// end date or contract change that raises what the engagement holds must fit in the
+    /// contract (409 `contract_overdrawn` otherwise, unless the organization allows overdraft).
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contract_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -234,6 +247,7 @@ pub async fn create_engagement(
         allow_any_duration: b.allow_any_duration,
         monthly_hours_budget: b.monthly_hours_budget,
         template_id: b.template_id.map(Into::into),
+        contract_id: b.contract_id.map(Into::into),
     };
     let engagement = state.run(move |conn| engagements::create(conn, &caller, input)).await?;
     Ok(created(location(&engagement), engagement.version, &EngagementResponse::from(&engagement)))
@@ -319,6 +333,7 @@ pub async fn update_engagement(
         monthly_hours_budget: b.monthly_hours_budget,
         sponsor_ids: b.sponsor_ids.map(|ids| ids.into_iter().map(Into::into).collect()),
         hr_partner_id: b.hr_partner_id.map(|id| id.map(Into::into)),
+        contract_id: b.contract_id.map(|id| id.map(Into::into)),
     };
     let engagement = state.run(move |conn| engagements::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
     Ok(resource(StatusCode::OK, engagement.version, &EngagementResponse::from(&engagement)))

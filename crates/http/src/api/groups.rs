@@ -46,6 +46,8 @@ pub struct GroupResponse {
     pub planned_end_date: NaiveDate,
     /// Who takes part now (see `/members` for everyone who did, with dates).
     pub participant_ids: Vec<Uuid>,
+    /// The coaching contract whose hours the group draws on (see `/v1/contracts`).
+    pub contract_id: Option<Uuid>,
     #[serde(serialize_with = "crate::json::timestamp")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "crate::json::timestamp")]
@@ -68,6 +70,7 @@ fn group_response(seen: &SeenGroup) -> GroupResponse {
         monthly_hours_budget: g.monthly_hours_budget,
         start_date: g.start_date,
         planned_end_date: g.planned_end_date,
+        contract_id: g.contract_id.map(|id| id.as_uuid()),
         participant_ids: seen.memberships.iter().filter(|m| m.is_current()).map(|m| m.user_id.as_uuid()).collect(),
         created_at: g.created_at,
         updated_at: g.updated_at,
@@ -120,6 +123,10 @@ pub struct CreateGroupRequest {
     pub start_date: NaiveDate,
     /// Default: six months after the start.
     pub planned_end_date: Option<NaiveDate>,
+    /// A contract of the organization whose period holds `start_date`; the group's plan must fit
+    /// in what it has left (409 `contract_overdrawn` otherwise, unless the organization allows
+    /// overdraft).
+    pub contract_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,6 +140,11 @@ pub struct UpdateGroupRequest {
     #[schema(minimum = 0.25, maximum = 200)]
     pub monthly_hours_budget: Option<f64>,
     pub planned_end_date: Option<NaiveDate>,
+    /// Another contract of the organization (`null`: none); a change that raises what the group
+    /// holds must fit in it.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contract_id: Option<Option<Uuid>>,
 }
 
 /// One person's time in the group.
@@ -376,6 +388,7 @@ pub async fn create_group(
         monthly_hours_budget: b.monthly_hours_budget,
         start_date: b.start_date,
         planned_end_date: b.planned_end_date,
+        contract_id: b.contract_id.map(Into::into),
     };
     let seen = state.run(move |conn| groups::create(conn, &caller, input)).await?;
     Ok(created(format!("/v1/groups/{}", seen.group.id), seen.group.version, &group_response(&seen)))
@@ -445,6 +458,7 @@ pub async fn update_group(
         max_participants: b.max_participants,
         monthly_hours_budget: b.monthly_hours_budget,
         planned_end_date: b.planned_end_date,
+        contract_id: b.contract_id.map(|id| id.map(Into::into)),
     };
     let seen = state.run(move |conn| groups::update(conn, &caller, id, if_match.0.as_ref(), &changes)).await?;
     Ok(resource(StatusCode::OK, seen.group.version, &group_response(&seen)))
@@ -600,8 +614,9 @@ pub async fn get_group_hours(
     id: Path<GroupId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (group, months) = state.run(move |conn| groups::hours(conn, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(ledger_response(group.monthly_hours_budget, &months)))
+    let (group, months, contract) = state.run(move |conn| groups::hours(conn, &caller, id)).await?;
+    let contract = contract.as_ref().map(super::sessions::ContractRef::from);
+    Ok(HttpResponse::Ok().json(ledger_response(contract, group.monthly_hours_budget, &months)))
 }
 
 /// A participant's own outcomes (the coach and that participant; 404 for everyone else).

@@ -3,6 +3,7 @@
 pub mod action_items;
 pub mod api_clients;
 pub mod audit;
+pub mod contracts;
 pub mod designs;
 pub mod engagements;
 pub mod extensions;

@@ -30,6 +30,8 @@ pub struct OrganizationSettings {
     /// go to it (0 = no hold).
     #[schema(example = 72)]
     pub email_change_hold_hours: u32,
+    /// Whether engagements and groups may allocate more hours than their contract holds.
+    pub allow_contract_overdraft: bool,
 }
 
 /// A client company (tenant).
@@ -57,6 +59,7 @@ impl From<&Organization> for OrganizationResponse {
                 default_monthly_hours_budget: org.settings.default_monthly_hours_budget,
                 no_show_counts: org.settings.no_show_counts,
                 email_change_hold_hours: org.settings.email_change_hold_hours,
+                allow_contract_overdraft: org.settings.allow_contract_overdraft,
             },
             created_at: org.created_at,
             updated_at: org.updated_at,
@@ -82,6 +85,8 @@ pub struct OrganizationSettingsInput {
     /// address is told of the change at once.
     #[schema(minimum = 0, maximum = 720)]
     pub email_change_hold_hours: Option<i64>,
+    /// Default false: an allocation beyond a contract's hours is refused (409 `contract_overdrawn`).
+    pub allow_contract_overdraft: Option<bool>,
 }
 
 impl From<OrganizationSettingsInput> for SettingsInput {
@@ -91,6 +96,7 @@ impl From<OrganizationSettingsInput> for SettingsInput {
             default_monthly_hours_budget: s.default_monthly_hours_budget,
             no_show_counts: s.no_show_counts,
             email_change_hold_hours: s.email_change_hold_hours,
+            allow_contract_overdraft: s.allow_contract_overdraft,
         }
     }
 }

@@ -219,6 +219,8 @@ pub struct LedgerMonthResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HoursLedger {
+    /// The coaching contract the hours are drawn from; null when none.
+    pub contract: Option<ContractRef>,
     pub monthly_hours_budget: f64,
     pub months: Vec<LedgerMonthResponse>,
     pub total_budget_hours: f64,
@@ -227,13 +229,32 @@ pub struct HoursLedger {
     pub total_remaining_hours: f64,
 }
 
+/// The contract a program draws on: which, not what it holds (see `/v1/contracts`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractRef {
+    pub id: Uuid,
+    #[schema(example = "2027 leadership coaching")]
+    pub name: String,
+}
+
+impl From<&keel_domain::contract::Contract> for ContractRef {
+    fn from(c: &keel_domain::contract::Contract) -> Self {
+        ContractRef { id: c.id.as_uuid(), name: c.name.clone() }
+    }
+}
+
 fn hours(minutes: i64) -> f64 {
     (minutes as f64 / 60.0 * 100.0).round() / 100.0
 }
 
-pub(crate) fn ledger_response(monthly_hours_budget: f64, months: &[LedgerMonth]) -> HoursLedger {
+pub(crate) fn ledger_response(
+    contract: Option<ContractRef>,
+    monthly_hours_budget: f64,
+    months: &[LedgerMonth],
+) -> HoursLedger {
     let sum = |f: fn(&LedgerMonth) -> i64| months.iter().map(f).sum::<i64>();
     HoursLedger {
+        contract,
         monthly_hours_budget,
         months: months
             .iter()
@@ -396,7 +417,8 @@ pub async fn complete_session(
 
 /// The hours ledger: per calendar month from start to planned end, the budget (prorated for
 /// partial months), approved extensions, hours used (completed sessions; no-shows when the
-/// organization counts them) and remaining, with totals.
+/// organization counts them) and remaining, with totals; and the contract the hours are drawn
+/// from.
 #[utoipa::path(tag = "sessions", params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, description = "The ledger", body = HoursLedger)))]
 #[get("/engagements/{id}/hours")]
@@ -406,6 +428,7 @@ pub async fn get_hours(
     id: Path<EngagementId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (engagement, months) = state.run(move |conn| sessions::hours(conn, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(ledger_response(engagement.monthly_hours_budget, &months)))
+    let (engagement, months, contract) = state.run(move |conn| sessions::hours(conn, &caller, id)).await?;
+    let contract = contract.as_ref().map(ContractRef::from);
+    Ok(HttpResponse::Ok().json(ledger_response(contract, engagement.monthly_hours_budget, &months)))
 }

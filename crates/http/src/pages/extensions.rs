@@ -60,7 +60,7 @@ async fn load(state: &AppState, visitor: &Visitor, id: EngagementId, ext: Extens
             use keel_commands::{extensions, sessions};
             let people = keel_commands::pages::participants(conn, &caller, id)?;
             let extension = extensions::get(conn, &caller, (id, ext))?;
-            let (_, months) = sessions::hours(conn, &caller, id)?;
+            let (_, months, _) = sessions::hours(conn, &caller, id)?;
             let ledger = months.into_iter().find(|m| m.month == extension.month);
             Ok(Loaded { people, extension, ledger })
         })

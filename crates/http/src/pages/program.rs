@@ -280,7 +280,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
                 let data = LeaderData { engagement, people, waiting, outcomes, sessions, homework };
                 Ok(Loaded::Leader(Box::new(data)))
             } else {
-                let (_, ledger) = sessions::hours(conn, &caller, id)?;
+                let (_, ledger, _) = sessions::hours(conn, &caller, id)?;
                 let data = OverviewData {
                     outcomes: program::list_outcomes(conn, &caller, id)?,
                     reviews: keel_commands::reviews::recorded(conn, &caller, id)?,

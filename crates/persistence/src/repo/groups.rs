@@ -39,6 +39,7 @@ struct GroupRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     version: i64,
+    contract_id: Option<String>,
 }
 
 impl From<&Group> for GroupRow {
@@ -59,6 +60,7 @@ impl From<&Group> for GroupRow {
             created_at: to_db_time(g.created_at),
             updated_at: to_db_time(g.updated_at),
             version: g.version,
+            contract_id: g.contract_id.map(|c| c.to_string()),
         }
     }
 }
@@ -79,6 +81,7 @@ impl GroupRow {
             monthly_hours_budget: self.monthly_hours_budget,
             start_date: self.start_date,
             planned_end_date: self.planned_end_date,
+            contract_id: self.contract_id.as_deref().map(|c| parse("contract id", c)).transpose()?,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
             version: self.version,
