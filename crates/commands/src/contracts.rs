@@ -106,7 +106,10 @@ pub fn list(
                 None => return Ok(Page::empty()),
             }
         }
-        Some(Visibility::OnlySelf(_)) | None => return Ok(Page::empty()),
+        Some(Visibility::OnlySelf(_)) | None => {
+            let message = "only an admin or an organization's hr_partner can read contracts";
+            return Err(DomainError::Forbidden { message: message.to_owned() }.into());
+        }
     };
     let found = contracts::list(conn, only, page)?;
     let mut organizations_read: Vec<Organization> = Vec::new();

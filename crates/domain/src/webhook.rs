@@ -555,7 +555,7 @@ mod tests {
         );
         assert_eq!(validate_event_types(&types(&[])), Err(None));
         assert_eq!(validate_event_types(&types(&["engagement.deleted"])), Err(Some("engagement.deleted".into())));
-        assert_eq!(EVENT_TYPES.len(), 19, "SPEC §5's twelve, two of templates and five of groups");
+        assert_eq!(EVENT_TYPES.len(), 22, "SPEC §5's twelve, two of templates, five of groups and three of contracts");
     }
 
     fn webhook() -> Webhook {

@@ -274,6 +274,24 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Coach => 404,
             Anonymous => 401,
         },
+        // Contracts: admins and the organization's hr_partner manage them; API clients read
+        // with reports:read (both of this world's) and change with engagements:write.
+        "create_contract" | "update_contract" | "delete_contract" | "get_contract" => match who {
+            Admin | HrSame | ClientScoped => match op {
+                "create_contract" => 201,
+                "delete_contract" => 204,
+                _ => 200,
+            },
+            ClientUnscoped if op == "get_contract" => 200,
+            Leader | Sponsor | Unrelated | ClientUnscoped => 403,
+            HrOther | Coach => 404,
+            Anonymous => 401,
+        },
+        "list_contracts" => match who {
+            Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
+            Coach | Leader | Sponsor | Unrelated => 403,
+            Anonymous => 401,
+        },
         "list_webhooks" => match who {
             Admin | HrSame | HrOther | ClientScoped => 200,
             Coach | Leader | Sponsor | Unrelated | ClientUnscoped => 403,
@@ -488,6 +506,8 @@ struct World {
     /// deliveries, still pending: its receiver refuses connections.
     webhook: String,
     delivery: String,
+    /// A contract of the organization no program draws on.
+    contract: String,
     /// A program template of the organization.
     template: String,
     /// A cohort of the organization (coach, sponsor, hr_partner; the leader takes part), and an
@@ -576,6 +596,7 @@ impl World {
             target_user,
             webhook: String::new(),
             delivery: String::new(),
+            contract: String::new(),
             template: String::new(),
             group: String::new(),
             group_item: String::new(),
@@ -586,6 +607,8 @@ impl World {
             app,
         };
         world.webhook = world.fresh_webhook().await;
+        let contract = world.app.post("/v1/contracts", &world.contract_body()).await.expect_status(201).json();
+        world.contract = contract["id"].as_str().unwrap().to_owned();
         let template = world.app.post("/v1/program-templates", &world.template_body()).await.expect_status(201).json();
         world.template = template["id"].as_str().unwrap().to_owned();
         let group = world.app.post("/v1/groups", &world.group_body()).await.expect_status(201).json();
@@ -810,6 +833,10 @@ impl World {
 
     fn template_body(&self) -> Value {
         json!({ "organization_id": self.org, "copy_from": "00000000-0000-7000-8000-000000000002", "name": "Micro" })
+    }
+
+    fn contract_body(&self) -> Value {
+        json!({ "organization_id": self.org, "name": "Hours", "start_date": "2026-01-01", "end_date": "2026-12-31", "hours": 100 })
     }
 
     fn webhook_body(&self) -> Value {
@@ -1189,6 +1216,17 @@ impl World {
                 call(Method::PATCH, format!("/v1/program-templates/{}", self.template), Some(body)).await
             }
             "list_audit_events" => call(Method::GET, "/v1/audit-events".into(), None).await,
+            "create_contract" => call(Method::POST, "/v1/contracts".into(), Some(self.contract_body())).await,
+            "list_contracts" => call(Method::GET, "/v1/contracts".into(), None).await,
+            "get_contract" => call(Method::GET, format!("/v1/contracts/{}", self.contract), None).await,
+            "update_contract" => {
+                let body = json!({ "name": format!("changed by {who:?}") });
+                call(Method::PATCH, format!("/v1/contracts/{}", self.contract), Some(body)).await
+            }
+            "delete_contract" => {
+                let contract = self.app.post("/v1/contracts", &self.contract_body()).await.expect_status(201).json();
+                call(Method::DELETE, format!("/v1/contracts/{}", contract["id"].as_str().unwrap()), None).await
+            }
             "create_webhook" => call(Method::POST, "/v1/webhooks".into(), Some(self.webhook_body())).await,
             "list_webhooks" => call(Method::GET, "/v1/webhooks".into(), None).await,
             "get_webhook" => call(Method::GET, format!("/v1/webhooks/{}", self.webhook), None).await,

@@ -14,7 +14,7 @@ both_backends! {
         assert_eq!(org["name"], "Acme Corp");
         assert_eq!(
             org["settings"],
-            json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false, "email_change_hold_hours": 72 })
+            json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false, "email_change_hold_hours": 72, "allow_contract_overdraft": false })
         );
 
         let fetched = app.get(&format!("/v1/organizations/{id}")).await.expect_status(200);
