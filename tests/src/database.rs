@@ -512,8 +512,8 @@ impl Postgres {
     }
 }
 
-/// A database's schema in brief: its tables, indexes and other relations, its triggers, and the
-/// migrations applied.
+/// A database's schema in brief: its tables, indexes and other relations with their columns
+/// (a migration changed in place changes it), its triggers, and the migrations applied.
 fn fingerprint(conn: &mut PgConnection) -> Result<String, String> {
     #[derive(diesel::QueryableByName)]
     struct Schema {
@@ -524,6 +524,10 @@ fn fingerprint(conn: &mut PgConnection) -> Result<String, String> {
         "SELECT concat_ws(' | ', \
            (SELECT string_agg(relname::text || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class \
              WHERE relnamespace = 'public'::regnamespace), \
+           (SELECT string_agg(c.relname::text || '.' || a.attname::text || ':' || format_type(a.atttypid, a.atttypmod), ',' \
+                    ORDER BY c.relname, a.attnum) \
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped), \
            (SELECT string_agg(tgname::text, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal), \
            (SELECT string_agg(version::text, ',' ORDER BY version) FROM __diesel_schema_migrations)) AS schema",
     )

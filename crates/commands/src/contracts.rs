@@ -32,7 +32,7 @@ pub(crate) fn counted(organization: &Organization) -> Vec<&'static str> {
     SessionStatus::counted(organization.settings.no_show_counts).iter().map(|s| s.as_str()).collect()
 }
 
-fn draw_of(drawing: &Drawing) -> Draw {
+pub(crate) fn draw_of(drawing: &Drawing) -> Draw {
     Draw {
         extension_minutes: drawing.extension_minutes,
         used_minutes: drawing.used_minutes,

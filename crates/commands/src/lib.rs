@@ -24,6 +24,7 @@ pub mod organizations;
 pub mod pages;
 pub mod principals;
 pub mod program;
+pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod sign_in;

@@ -20,6 +20,7 @@ pub mod page;
 pub mod pages;
 pub mod policy;
 pub mod program;
+pub mod report;
 pub mod review;
 pub mod sign_in;
 pub mod stakeholders;

@@ -1,5 +1,8 @@
 //! Organizations: the client companies (tenants) and their program settings.
 
+use std::collections::BTreeMap;
+
+use crate::engagement::Phase;
 use crate::error::{DomainError, ValidationErrors};
 use crate::id::OrganizationId;
 use crate::time::{self, Timestamp};
@@ -28,7 +31,24 @@ pub struct OrganizationSettings {
     /// Whether programs may allocate more hours than their contract holds (default false;
     /// docs/contracts.md).
     pub allow_contract_overdraft: bool,
+    /// Days a program may stay in a phase before the reports and the hr_partner's pages flag it
+    /// as stuck; a phase not named is never flagged (docs/reports.md, pipeline).
+    pub stuck_after_days: BTreeMap<Phase, u32>,
 }
+
+/// Days in a phase after which a program is flagged as stuck, unless the organization says
+/// otherwise. Coaching runs for months and ended programs do not move, so they have none.
+pub const DEFAULT_STUCK_AFTER_DAYS: [(Phase, u32); 8] = [
+    (Phase::Context, 30),
+    (Phase::LeaderInterview, 30),
+    (Phase::StakeholderInterviews, 45),
+    (Phase::AssessmentDesign, 30),
+    (Phase::SponsorReview, 30),
+    (Phase::MidReview, 30),
+    (Phase::EndReview, 30),
+    (Phase::OnHold, 60),
+];
+pub const STUCK_AFTER_DAYS_RANGE: (u32, u32) = (1, 365);
 
 impl Default for OrganizationSettings {
     fn default() -> Self {
@@ -38,6 +58,7 @@ impl Default for OrganizationSettings {
             no_show_counts: false,
             email_change_hold_hours: DEFAULT_EMAIL_CHANGE_HOLD_HOURS,
             allow_contract_overdraft: false,
+            stuck_after_days: DEFAULT_STUCK_AFTER_DAYS.into_iter().collect(),
         }
     }
 }
@@ -69,6 +90,8 @@ pub struct SettingsInput {
     pub no_show_counts: Option<bool>,
     pub email_change_hold_hours: Option<i64>,
     pub allow_contract_overdraft: Option<bool>,
+    /// Phase name → days (`None`: never flag that phase); phases not named keep their value.
+    pub stuck_after_days: Option<BTreeMap<String, Option<i64>>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -124,6 +147,23 @@ fn apply_settings(
     }
     if let Some(b) = input.no_show_counts {
         settings.no_show_counts = b;
+    }
+    for (name, days) in input.stuck_after_days.iter().flatten() {
+        let field = format!("settings.stuck_after_days.{name}");
+        let Ok(phase) = name.parse::<Phase>() else {
+            errors.add(field, "unknown_phase", "not a phase of the program");
+            continue;
+        };
+        let (lo, hi) = STUCK_AFTER_DAYS_RANGE;
+        match days.map(u32::try_from) {
+            None => {
+                settings.stuck_after_days.remove(&phase);
+            }
+            Some(Ok(d)) if (lo..=hi).contains(&d) => {
+                settings.stuck_after_days.insert(phase, d);
+            }
+            Some(_) => errors.add(field, "out_of_range", format!("must be between {lo} and {hi} days, or null")),
+        }
     }
     if let Some(allowed) = input.allow_contract_overdraft {
         settings.allow_contract_overdraft = allowed;
@@ -199,6 +239,7 @@ mod tests {
                 no_show_counts: None,
                 email_change_hold_hours: Some(721),
                 allow_contract_overdraft: None,
+                stuck_after_days: None,
             },
         })
         .unwrap_err();

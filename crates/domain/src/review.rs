@@ -186,9 +186,14 @@ pub fn leading_number(value: &str) -> Option<f64> {
 /// How far from baseline to target the latest measurement is (0 = baseline, 1 = target), when
 /// baseline, target and the measurement are numbers.
 pub fn share_achieved(outcome: &Outcome, measurements: &[&Measurement]) -> Option<f64> {
-    let baseline = leading_number(outcome.baseline.as_deref()?)?;
-    let target = leading_number(outcome.target.as_deref()?)?;
-    let latest = leading_number(&measurements.iter().max_by_key(|m| (m.measured_at, m.id))?.value)?;
+    let latest = measurements.iter().max_by_key(|m| (m.measured_at, m.id))?;
+    progress_share(outcome.baseline.as_deref(), outcome.target.as_deref(), Some(&latest.value))
+}
+
+/// (latest − baseline) / (target − baseline), to the hundredth, where all three start with a
+/// number and the target differs from the baseline.
+pub fn progress_share(baseline: Option<&str>, target: Option<&str>, latest: Option<&str>) -> Option<f64> {
+    let (baseline, target, latest) = (leading_number(baseline?)?, leading_number(target?)?, leading_number(latest?)?);
     if (target - baseline).abs() < f64::EPSILON {
         return None;
     }

@@ -86,7 +86,7 @@ impl Default for HttpSettings {
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
         action_items, api_clients, audit, contracts, designs, engagements, extensions, groups, me, oauth, ops,
-        organizations, program, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
+        organizations, program, reports, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -199,6 +199,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(webhooks::rotate_webhook_secret)
                 .service(webhooks::list_webhook_deliveries)
                 .service(webhooks::resend_webhook_delivery)
+                .service(reports::utilization_report)
+                .service(reports::pipeline_report)
+                .service(reports::outcomes_report)
+                .service(reports::participation_report)
                 .service(audit::list_audit_events),
         );
 }

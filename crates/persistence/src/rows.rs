@@ -1,5 +1,7 @@
 //! Table rows and their conversion to and from domain entities.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use keel_domain::api_client::ApiClient;
@@ -21,10 +23,15 @@ pub fn from_db_time(t: NaiveDateTime) -> Timestamp {
 }
 
 /// A stored value that does not parse: the database holds something no code path writes.
-pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+pub fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Database(diesel::result::Error::DeserializationError(
         format!("stored {what} {value:?} is invalid").into(),
     ))
+}
+
+/// The `stuck_after_days` column: phase name → days, as a JSON object.
+pub(crate) fn stuck_json(days: &BTreeMap<keel_domain::engagement::Phase, u32>) -> String {
+    serde_json::to_string(&days.iter().map(|(p, d)| (p.as_str(), *d)).collect::<BTreeMap<_, _>>()).unwrap_or_default()
 }
 
 fn flag(b: bool) -> i32 {
@@ -44,6 +51,8 @@ pub struct OrganizationRow {
     pub version: i64,
     pub email_change_hold_hours: i32,
     pub allow_contract_overdraft: i32,
+    /// Phase name → days, as a JSON object.
+    pub stuck_after_days: String,
 }
 
 impl From<&Organization> for OrganizationRow {
@@ -59,6 +68,7 @@ impl From<&Organization> for OrganizationRow {
             version: org.version,
             email_change_hold_hours: org.settings.email_change_hold_hours as i32,
             allow_contract_overdraft: flag(org.settings.allow_contract_overdraft),
+            stuck_after_days: stuck_json(&org.settings.stuck_after_days),
         }
     }
 }
@@ -77,6 +87,11 @@ impl TryFrom<OrganizationRow> for Organization {
                 email_change_hold_hours: u32::try_from(row.email_change_hold_hours)
                     .map_err(|_| corrupt("email_change_hold_hours", &row.email_change_hold_hours.to_string()))?,
                 allow_contract_overdraft: row.allow_contract_overdraft != 0,
+                stuck_after_days: serde_json::from_str::<BTreeMap<String, u32>>(&row.stuck_after_days)
+                    .map_err(|_| corrupt("stuck_after_days", &row.stuck_after_days))?
+                    .into_iter()
+                    .map(|(phase, days)| phase.parse().map(|p| (p, days)).map_err(|_| corrupt("phase", &phase)))
+                    .collect::<Result<_, _>>()?,
             },
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),

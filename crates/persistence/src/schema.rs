@@ -13,6 +13,7 @@ diesel::table! {
         version -> BigInt,
         email_change_hold_hours -> Integer,
         allow_contract_overdraft -> Integer,
+        stuck_after_days -> Text,
     }
 }
 

@@ -37,6 +37,7 @@ use crate::schema::{
     context_meetings, design_decisions, designs, engagement_sponsors, engagement_transitions, leader_interviews,
     outcomes,
 };
+use keel_domain::organization::OrganizationSettings;
 
 /// Rows per `INSERT`: 1,000 rows of the widest table (sessions, 29 columns) stay under SQLite's
 /// 32,766 and PostgreSQL's 65,535 bind parameters.
@@ -477,6 +478,7 @@ impl Generator {
             updated_at: created,
             version: 1,
             email_change_hold_hours: 72,
+            stuck_after_days: crate::rows::stuck_json(&OrganizationSettings::default().stuck_after_days),
         };
         report.organizations += insert_rows!(conn, crate::schema::organizations::table, std::slice::from_ref(&row));
         let domain = format!("org{n}-{tag}.example.com");

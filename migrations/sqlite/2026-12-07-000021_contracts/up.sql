@@ -23,3 +23,6 @@ CREATE INDEX coaching_groups_contract_idx ON coaching_groups (contract_id, id) W
 
 -- Whether programs may allocate more hours than their contract holds.
 ALTER TABLE organizations ADD COLUMN allow_contract_overdraft INTEGER NOT NULL DEFAULT 0;
+
+-- Days a program may stay in a phase before the reports flag it as stuck (phase name -> days).
+ALTER TABLE organizations ADD COLUMN stuck_after_days TEXT NOT NULL DEFAULT '{"context":30,"leader_interview":30,"stakeholder_interviews":45,"assessment_design":30,"sponsor_review":30,"mid_review":30,"end_review":30,"on_hold":60}';

@@ -287,6 +287,13 @@ fn expected(op: &str, who: Who) -> Option<u16> {
             HrOther | Coach => 404,
             Anonymous => 401,
         },
+        // Reports: the organization's hr_partner (another organization's reads its own, empty),
+        // API clients with reports:read, admins.
+        "utilization_report" | "pipeline_report" | "outcomes_report" | "participation_report" => match who {
+            Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
+            Coach | Leader | Sponsor | Unrelated => 403,
+            Anonymous => 401,
+        },
         "list_contracts" => match who {
             Admin | HrSame | HrOther | ClientScoped | ClientUnscoped => 200,
             Coach | Leader | Sponsor | Unrelated => 403,
@@ -1218,6 +1225,10 @@ impl World {
             "list_audit_events" => call(Method::GET, "/v1/audit-events".into(), None).await,
             "create_contract" => call(Method::POST, "/v1/contracts".into(), Some(self.contract_body())).await,
             "list_contracts" => call(Method::GET, "/v1/contracts".into(), None).await,
+            "utilization_report" => call(Method::GET, "/v1/reports/utilization".into(), None).await,
+            "pipeline_report" => call(Method::GET, "/v1/reports/pipeline".into(), None).await,
+            "outcomes_report" => call(Method::GET, "/v1/reports/outcomes".into(), None).await,
+            "participation_report" => call(Method::GET, "/v1/reports/participation".into(), None).await,
             "get_contract" => call(Method::GET, format!("/v1/contracts/{}", self.contract), None).await,
             "update_contract" => {
                 let body = json!({ "name": format!("changed by {who:?}") });

@@ -18,6 +18,7 @@ mod organizations;
 mod pages;
 mod persistence;
 mod queries;
+mod reports;
 mod reviews;
 mod security;
 mod seed;

@@ -14,7 +14,9 @@ both_backends! {
         assert_eq!(org["name"], "Acme Corp");
         assert_eq!(
             org["settings"],
-            json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false, "email_change_hold_hours": 72, "allow_contract_overdraft": false })
+            json!({ "min_raters": 3, "default_monthly_hours_budget": 3.0, "no_show_counts": false, "email_change_hold_hours": 72, "allow_contract_overdraft": false,
+                "stuck_after_days": { "context": 30, "leader_interview": 30, "stakeholder_interviews": 45, "assessment_design": 30,
+                                      "sponsor_review": 30, "mid_review": 30, "end_review": 30, "on_hold": 60 } })
         );
 
         let fetched = app.get(&format!("/v1/organizations/{id}")).await.expect_status(200);

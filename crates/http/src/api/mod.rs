@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod ops;
 pub mod organizations;
 pub mod program;
+pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod sign_in;

@@ -1,5 +1,7 @@
 //! `/v1/organizations`
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, patch, post};
@@ -32,6 +34,10 @@ pub struct OrganizationSettings {
     pub email_change_hold_hours: u32,
     /// Whether engagements and groups may allocate more hours than their contract holds.
     pub allow_contract_overdraft: bool,
+    /// Days a program may stay in a phase before the pipeline report flags it as stuck; a
+    /// phase not listed is never flagged.
+    #[schema(example = json!({ "sponsor_review": 30, "on_hold": 60 }))]
+    pub stuck_after_days: BTreeMap<String, u32>,
 }
 
 /// A client company (tenant).
@@ -60,6 +66,12 @@ impl From<&Organization> for OrganizationResponse {
                 no_show_counts: org.settings.no_show_counts,
                 email_change_hold_hours: org.settings.email_change_hold_hours,
                 allow_contract_overdraft: org.settings.allow_contract_overdraft,
+                stuck_after_days: org
+                    .settings
+                    .stuck_after_days
+                    .iter()
+                    .map(|(p, d)| (p.as_str().to_owned(), *d))
+                    .collect(),
             },
             created_at: org.created_at,
             updated_at: org.updated_at,
@@ -87,6 +99,11 @@ pub struct OrganizationSettingsInput {
     pub email_change_hold_hours: Option<i64>,
     /// Default false: an allocation beyond a contract's hours is refused (409 `contract_overdrawn`).
     pub allow_contract_overdraft: Option<bool>,
+    /// Phase name (`context` … `end_review`, `on_hold`) → 1 to 365 days, or `null` to never
+    /// flag that phase; phases not named keep their setting. Defaults: 30 days in each step
+    /// before coaching and in the reviews, 45 in stakeholder interviews, 60 on hold.
+    #[schema(value_type = Option<BTreeMap<String, Option<u32>>>, example = json!({ "sponsor_review": 14, "coaching": null }))]
+    pub stuck_after_days: Option<BTreeMap<String, Option<i64>>>,
 }
 
 impl From<OrganizationSettingsInput> for SettingsInput {
@@ -97,6 +114,7 @@ impl From<OrganizationSettingsInput> for SettingsInput {
             no_show_counts: s.no_show_counts,
             email_change_hold_hours: s.email_change_hold_hours,
             allow_contract_overdraft: s.allow_contract_overdraft,
+            stuck_after_days: s.stuck_after_days,
         }
     }
 }

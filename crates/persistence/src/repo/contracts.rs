@@ -249,3 +249,29 @@ pub fn in_use(conn: &mut DbConnection, contract: ContractId) -> Result<bool, Sto
         || diesel::select(diesel::dsl::exists(coaching_groups::table.filter(coaching_groups::contract_id.eq(&id))))
             .get_result::<bool>(conn)?)
 }
+
+/// Minutes used since `since` by the programs drawing on `contract` (sessions in `counted`
+/// statuses; a group's completed sessions): the contract's recent pace.
+pub fn recent_minutes(
+    conn: &mut DbConnection,
+    contract: ContractId,
+    counted: &[&str],
+    since: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    let id = contract.to_string();
+    let drawing = engagements::table.filter(engagements::contract_id.eq(&id)).select(engagements::id);
+    let engagement: Option<i64> = sessions::table
+        .filter(sessions::engagement_id.eq_any(drawing))
+        .filter(sessions::status.eq_any(counted.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .filter(sessions::scheduled_at.ge(since))
+        .select(sum(sessions::duration_minutes))
+        .first(conn)?;
+    let groups = coaching_groups::table.filter(coaching_groups::contract_id.eq(&id)).select(coaching_groups::id);
+    let group: Option<i64> = group_sessions::table
+        .filter(group_sessions::group_id.eq_any(groups))
+        .filter(group_sessions::status.eq("completed"))
+        .filter(group_sessions::scheduled_at.ge(since))
+        .select(sum(group_sessions::duration_minutes))
+        .first(conn)?;
+    Ok(engagement.unwrap_or(0) + group.unwrap_or(0))
+}

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod pages;
 pub mod parts;
 pub mod program;
+pub mod reports;
 pub mod reviews;
 pub mod secrets;
 pub mod sessions;
