@@ -194,6 +194,31 @@ async fn access_and_filters(app: &TestApp) {
     assert!(problem["detail"].as_str().unwrap().contains("colour"), "{problem}");
     let bad_date = app.call_as(Some(&hr), Method::GET, "/v1/reports/pipeline?from=June", &[], None).await;
     assert_eq!(bad_date.expect_problem(400)["errors"][0]["field"], "from");
+    // A program longer in its phase than the organization allows is stuck; the limit is a
+    // setting per phase, and an unknown phase is named.
+    let settings = json!({ "settings": { "stuck_after_days": { "coaching": 10, "nonsense": 3 } } });
+    let problem = app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_problem(422);
+    assert_eq!(problem["errors"][0]["field"], "settings.stuck_after_days.nonsense");
+    let settings = json!({ "settings": { "stuck_after_days": { "coaching": 10 } } });
+    app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_status(200);
+    {
+        use diesel::RunQueryDsl;
+        let database = app.db.open();
+        let mut conn = database.conn().expect("a connection");
+        let backdate = format!(
+            "UPDATE engagement_transitions SET occurred_at = '2026-01-01 09:00:00' WHERE engagement_id = '{}'",
+            p.engagement
+        );
+        diesel::sql_query(backdate).execute(&mut *conn).expect("transitions backdated");
+    }
+    let pipeline =
+        app.call_as(Some(&hr), Method::GET, "/v1/reports/pipeline", &[], None).await.expect_status(200).json();
+    let line = &pipeline["programs"][0];
+    assert_eq!((&line["stuck"], &line["stuck_after_days"]), (&json!(true), &json!(10)), "{line}");
+    assert!(line["days_in_phase"].as_i64().unwrap() > 10, "{line}");
+    let coaching = pipeline["phases"].as_array().unwrap().iter().find(|c| c["phase"] == "coaching").unwrap();
+    assert_eq!((&coaching["programs"], &coaching["stuck"]), (&json!(1), &json!(1)));
+
     // Filters narrow: a range before the program, another coach, another template.
     for filter in ["to=2025-12-31", "from=2027-01-01", "template_id=00000000-0000-7000-8000-000000000002"] {
         let path = format!("/v1/reports/pipeline?{filter}");
