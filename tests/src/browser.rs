@@ -418,6 +418,19 @@ impl Chromium {
         std::fs::write(file, png).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
     }
 
+    /// Empties the field with id `id`.
+    pub async fn client_clear(&self, id: &str) {
+        let field = self.client().find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("no field #{id}"));
+        field.clear().await.unwrap_or_else(|e| panic!("clear #{id}: {e}"));
+    }
+
+    /// The browser's cookies for the site shown, as a `Cookie` header: to fetch what a link on
+    /// the page downloads (a CSV) as this browser would.
+    pub async fn cookie_header(&self) -> String {
+        let cookies = self.client().get_all_cookies().await.expect("the cookies");
+        cookies.iter().map(|c| format!("{}={}", c.name(), c.value())).collect::<Vec<_>>().join("; ")
+    }
+
     /// Forgets every cookie of the site shown (another person at the same browser).
     pub async fn clear_cookies(&self) {
         self.client().delete_all_cookies().await.expect("cookies deleted");

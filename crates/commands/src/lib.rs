@@ -18,6 +18,7 @@ pub mod engagements;
 pub mod extensions;
 pub mod frame;
 pub mod groups;
+pub mod hr;
 pub mod notifications;
 pub mod ops;
 pub mod organizations;

@@ -559,7 +559,17 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         format!("/engagements/{e}/sessions/{next}/complete"),
         format!("/engagements/{e}/reviews/mid"),
         format!("/engagements/{e}/reviews/end"),
+        // The hr_partner's workspace (an admin's over every organization).
+        "/contracts".to_owned(),
+        "/dashboard".to_owned(),
+        "/engagements/new".to_owned(),
+        "/reports/utilization.csv".to_owned(),
+        "/reports/pipeline.csv".to_owned(),
+        "/reports/outcomes.csv".to_owned(),
     ];
+    let workspace = |page: &str| {
+        ["/contracts", "/dashboard", "/engagements/new"].contains(&page) || page.starts_with("/reports/")
+    };
     let coachs = |page: &str| page.ends_with("/edit") || page.ends_with("/complete") || page.contains("/reviews/");
     // Only the coach ever sees these; the shared summary and agenda are the leader's too.
     let coach_only = [
@@ -588,13 +598,21 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
             let text = response.text();
             let calendar = page.ends_with(".ics");
             let outsider = matches!(who, "another coach" | "another tenant");
+            let managers = matches!(who, "hr_partner" | "admin" | "another tenant");
             match (who, calendar) {
+                (_, _) if workspace(page) && managers => assert_eq!(status, 200, "{who} {page}: {text}"),
+                (_, _) if workspace(page) => assert_eq!(status, 404, "{who} has no workspace: {page}"),
                 ("coach", _) => assert_eq!(status, 200, "{who} {page}: {text}"),
                 (_, _) if outsider && page.starts_with("/engagements/") => assert_eq!(status, 404, "{who} {page}"),
                 (_, _) if coachs(page) => assert_eq!(status, 404, "{who} {page}: the coach's page"),
                 ("leader", true) => assert_eq!(status, 200, "{who} {page}"),
                 (_, true) => assert_eq!(status, 404, "{who} gets no calendar file with the agenda: {page}"),
                 _ => assert_eq!(status, 200, "{who} {page}: {text}"),
+            }
+            if who == "another tenant" && workspace(page) {
+                for theirs in ["Leading", "leader@acme.test", "Delegates"] {
+                    assert!(!text.contains(theirs), "{theirs} of Acme shown to another tenant on {page}");
+                }
             }
             if who == "coach" {
                 // The coach's workspace holds what is theirs alone, the leader interview with it.

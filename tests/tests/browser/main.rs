@@ -15,6 +15,7 @@ mod designs;
 mod extensions;
 mod feedback;
 mod groups;
+mod hr;
 mod program;
 mod visitor;
 

@@ -369,8 +369,7 @@ pub async fn utilization_report(
     let query: ReportQuery = query.0.into();
     if wants_csv(&request) {
         let scope = state.run(move |conn| reports::scope(conn, &caller, query)).await?;
-        let rows: Rows = Arc::new(|_, lines, today| Ok(lines.iter().map(|l| utilization_row(l, today)).collect()));
-        return Ok(csv_response(state, scope, "utilization", UTILIZATION_CSV, rows));
+        return Ok(csv(Report::Utilization, state, scope));
     }
     let report = state.run(move |conn| reports::utilization(conn, &caller, query)).await?;
     let today = report.scope.now.date_naive();
@@ -496,8 +495,7 @@ pub async fn pipeline_report(
     let query: ReportQuery = query.0.into();
     if wants_csv(&request) {
         let scope = state.run(move |conn| reports::scope(conn, &caller, query)).await?;
-        let rows: Rows = Arc::new(|_, lines, _| Ok(lines.iter().map(pipeline_row).collect()));
-        return Ok(csv_response(state, scope, "pipeline", PIPELINE_CSV, rows));
+        return Ok(csv(Report::Pipeline, state, scope));
     }
     let report = state.run(move |conn| reports::pipeline(conn, &caller, query)).await?;
     Ok(HttpResponse::Ok().json(PipelineReport {
@@ -621,8 +619,7 @@ pub async fn participation_report(
     let query: ReportQuery = query.0.into();
     if wants_csv(&request) {
         let scope = state.run(move |conn| reports::scope(conn, &caller, query)).await?;
-        let rows: Rows = Arc::new(|_, lines, _| Ok(lines.iter().map(participation_row).collect()));
-        return Ok(csv_response(state, scope, "participation", PARTICIPATION_CSV, rows));
+        return Ok(csv(Report::Participation, state, scope));
     }
     let report = state.run(move |conn| reports::participation(conn, &caller, query)).await?;
     Ok(HttpResponse::Ok().json(ParticipationReport {
@@ -781,9 +778,7 @@ pub async fn outcomes_report(
     let query: ReportQuery = query.0.into();
     if wants_csv(&request) {
         let scope = state.run(move |conn| reports::scope(conn, &caller, query)).await?;
-        let rows: Rows =
-            Arc::new(|conn, lines, _| Ok(reports::outcome_lines(conn, lines)?.iter().map(outcome_csv_row).collect()));
-        return Ok(csv_response(state, scope, "outcomes", OUTCOMES_CSV, rows));
+        return Ok(csv(Report::Outcomes, state, scope));
     }
     let report = state.run(move |conn| reports::outcomes(conn, &caller, query)).await?;
     let by_template = reports::aggregate(&report.outcomes, |o| (o.template_id.clone(), None));
@@ -794,4 +789,48 @@ pub async fn outcomes_report(
         by_template: by_template.iter().map(summary_json).collect(),
         by_coach: by_coach.iter().map(summary_json).collect(),
     }))
+}
+
+/// The four reports, by name (`/v1/reports/{name}`, and the pages' downloads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    Utilization,
+    Pipeline,
+    Outcomes,
+    Participation,
+}
+
+impl Report {
+    pub fn named(name: &str) -> Option<Report> {
+        Some(match name {
+            "utilization" => Report::Utilization,
+            "pipeline" => Report::Pipeline,
+            "outcomes" => Report::Outcomes,
+            "participation" => Report::Participation,
+            _ => return None,
+        })
+    }
+}
+
+/// A report of `scope` as streamed CSV.
+pub fn csv(report: Report, state: Data<AppState>, scope: Scope) -> HttpResponse {
+    match report {
+        Report::Utilization => {
+            let rows: Rows = Arc::new(|_, lines, today| Ok(lines.iter().map(|l| utilization_row(l, today)).collect()));
+            csv_response(state, scope, "utilization", UTILIZATION_CSV, rows)
+        }
+        Report::Pipeline => {
+            let rows: Rows = Arc::new(|_, lines, _| Ok(lines.iter().map(pipeline_row).collect()));
+            csv_response(state, scope, "pipeline", PIPELINE_CSV, rows)
+        }
+        Report::Participation => {
+            let rows: Rows = Arc::new(|_, lines, _| Ok(lines.iter().map(participation_row).collect()));
+            csv_response(state, scope, "participation", PARTICIPATION_CSV, rows)
+        }
+        Report::Outcomes => {
+            let rows: Rows =
+                Arc::new(|conn, lines, _| Ok(reports::outcome_lines(conn, lines)?.iter().map(outcome_csv_row).collect()));
+            csv_response(state, scope, "outcomes", OUTCOMES_CSV, rows)
+        }
+    }
 }

@@ -104,6 +104,65 @@ pub fn outcome(title: &str, baseline: Option<&str>, target: Option<&str>, points
     Some(svg)
 }
 
+/// One bar of a bar chart: its label, its parts (value, colour, what it is) drawn one after the
+/// other, and the figure written beside it.
+pub struct Bar {
+    pub label: String,
+    pub parts: Vec<(f64, &'static str, &'static str)>,
+    /// Drawn as an outline behind the parts (what was bought, the whole a part is of).
+    pub outline: Option<f64>,
+    pub figure: String,
+}
+
+/// A horizontal bar chart, one row per bar, scaled to the largest value; `title` names it for
+/// screen readers (the page shows the same figures in a table beside it).
+pub fn bars(title: &str, bars: &[Bar]) -> String {
+    const ROW: f64 = 30.0;
+    const LABEL: f64 = 120.0;
+    const FIGURE: f64 = 90.0;
+    let width = 480.0;
+    let height = ROW * bars.len().max(1) as f64 + 8.0;
+    let max = bars
+        .iter()
+        .map(|b| b.parts.iter().map(|(v, _, _)| v.max(0.0)).sum::<f64>().max(b.outline.unwrap_or(0.0)))
+        .fold(0.0_f64, f64::max)
+        .max(f64::EPSILON);
+    let plot = width - LABEL - FIGURE;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>"#,
+        label = escape(title)
+    );
+    for (i, bar) in bars.iter().enumerate() {
+        let top = 4.0 + ROW * i as f64;
+        let short: String = bar.label.chars().take(18).collect();
+        let _ = write!(svg, r#"<text x="0" y="{y:.1}">{}</text>"#, escape(&short), y = top + 18.0);
+        if let Some(outline) = bar.outline {
+            let _ = write!(
+                svg,
+                r##"<rect x="{LABEL}" y="{top:.1}" width="{w:.1}" height="22" fill="none" stroke="#4a5360" stroke-width="1.5"/>"##,
+                w = plot * outline.max(0.0) / max
+            );
+        }
+        let mut x = LABEL;
+        for (value, colour, _) in &bar.parts {
+            let w = plot * value.max(0.0) / max;
+            let _ = write!(svg, r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="14" fill="{colour}"/>"#, y = top + 4.0);
+            x += w;
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{x:.1}" y="{y:.1}">{}</text>"#,
+            escape(&bar.figure),
+            x = width - FIGURE + 6.0,
+            y = top + 18.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

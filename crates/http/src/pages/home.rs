@@ -68,6 +68,13 @@ pub struct HomeQuery {
     phase: String,
     #[serde(default)]
     organization: String,
+    /// The hr_partner's list: a coach, stuck only, a page.
+    #[serde(default)]
+    coach: String,
+    #[serde(default)]
+    stuck: String,
+    #[serde(default)]
+    page: String,
 }
 
 struct GroupView {
@@ -95,6 +102,11 @@ pub async fn home(
     query: web::Query<HomeQuery>,
 ) -> Result<HttpResponse, PageError> {
     let caller = visitor.require()?;
+    if let Some(organization) = keel_commands::hr::workspace(&caller) {
+        let q = query.into_inner();
+        let list = super::hr::ListQuery { phase: q.phase, coach: q.coach, stuck: q.stuck, page: q.page };
+        return super::hr::home(state, visitor, caller, organization, list).await;
+    }
     let (mine, groups) = state
         .run(move |conn| {
             Ok((keel_commands::pages::my_engagements(conn, &caller)?, keel_commands::groups::mine(conn, &caller)?))

@@ -22,6 +22,7 @@ pub mod feedback;
 pub mod forms;
 pub mod group;
 pub mod home;
+pub mod hr;
 pub mod links;
 pub mod program;
 pub mod visitor;
@@ -56,6 +57,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feedback/{code}", web::post().to(feedback::submit))
         .route("/feedback/{code}/renew", web::post().to(feedback::renew))
         .route("/home", web::get().to(home::home))
+        .route("/contracts", web::get().to(hr::contracts))
+        .route("/contracts", web::post().to(hr::create_contract))
+        .route("/contracts/{id}", web::get().to(hr::contract))
+        .route("/contracts/{id}", web::post().to(hr::update_contract))
+        .route("/dashboard", web::get().to(hr::dashboard))
+        .route("/reports/{name}", web::get().to(hr::report_csv))
+        .route("/engagements/new", web::get().to(hr::new_engagement))
+        .route("/engagements/new", web::post().to(hr::create_engagement))
         .route("/groups/{id}", web::get().to(group::group))
         .route("/groups/{id}/action-items/{item}/done", web::post().to(group::item_done))
         .route("/groups/{id}/sessions", web::post().to(coach_group::schedule))
