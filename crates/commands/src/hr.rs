@@ -55,7 +55,11 @@ fn everyone(conn: &mut DbConnection, filter: &UserFilter) -> Result<Vec<User>, S
 
 /// The choices of the new-engagement form: only for those who may create engagements in the
 /// organization (coaches are named to them so that they can choose one).
-pub fn directory(conn: &mut DbConnection, caller: &Caller, organization: OrganizationId) -> Result<Directory, StoreError> {
+pub fn directory(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    organization: OrganizationId,
+) -> Result<Directory, StoreError> {
     policy::check(&caller.principal, &Action::CreateEngagement { organization_id: organization })?;
     let active = Some(UserStatus::Active);
     let people =

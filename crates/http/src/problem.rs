@@ -187,7 +187,7 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Overdrawn(overdraft) => {
                 let hours = |minutes: i64| minutes as f64 / 60.0;
-                let mut problem = Problem::new(StatusCode::CONFLICT, format!("The change is refused: {}.", overdraft.message()))
+                let mut problem = Problem::new(StatusCode::CONFLICT, "The change would allocate more hours than the contract has left.")
                     .typed("contract-overdrawn", "Contract overdrawn")
                     .with_code("contract_overdrawn")
                     .with_errors(vec![ProblemFieldError {

@@ -237,7 +237,7 @@ async fn allocations(app: &TestApp) {
     assert_eq!(problem["contract"]["hours"].as_f64(), Some(20.0));
     assert!((problem["contract"]["allocated_hours"].as_f64().unwrap() - 18.1).abs() < 1e-9, "{problem}");
     assert!((problem["contract"]["available_hours"].as_f64().unwrap() - 1.9).abs() < 1e-9, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("holds 20 hours"), "{problem}");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("holds 20 hours"), "{problem}");
     assert_eq!(engagement_count(app, &acme).await, before, "nothing written");
 
     // Raising the budget of the first is refused on that field; lowering it is fine.

@@ -505,7 +505,15 @@ async fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend) 
     let org = p.call(&app, "coach", Method::GET, "", None).await.expect_status(200).json()["organization_id"].clone();
     app.create_user(json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] }))
         .await;
+    // The hours come from a priced contract: the sponsors and the hr_partner read its cost.
+    let contract = json!({ "organization_id": org, "name": "Leadership hours", "start_date": "2026-01-01",
+                           "end_date": "2026-12-31", "hours": 100, "price_per_hour": "150", "currency": "EUR" });
+    let contract = app.post("/v1/contracts", &contract).await.expect_status(201).json();
+    app.patch(&p.base, None, &json!({ "contract_id": contract["id"] })).await.expect_status(200);
     let page_path = format!("/engagements/{}", p.engagement);
+    let mut leader = signed_in(&app, &smtp, "leader@acme.test").await;
+    let leaders = assert_page(&leader.get(&page_path).await, 200);
+    assert!(!leaders.contains("Leadership hours") && !leaders.contains("150.00"), "no cost on the leader's page");
     for email in ["cfo@acme.test", "hr@acme.test"] {
         let mut reader = signed_in(&app, &smtp, email).await;
         let html = assert_page(&reader.get(&page_path).await, 200);
@@ -523,6 +531,7 @@ async fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend) 
             "<td data-label=\"Month\">May 2026</td>",
             "<td data-label=\"Status\">Approved</td>",
             "<td data-label=\"Decided by\">sponsor, ",
+            "Drawn from the contract \u{201c}Leadership hours\u{201d} at 150.00 EUR an hour; hours used so far: 1, costing 150.00 EUR",
         ] {
             assert!(html.contains(shown), "{shown:?} on {email}'s overview:\n{html}");
         }
@@ -567,9 +576,8 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         "/reports/pipeline.csv".to_owned(),
         "/reports/outcomes.csv".to_owned(),
     ];
-    let workspace = |page: &str| {
-        ["/contracts", "/dashboard", "/engagements/new"].contains(&page) || page.starts_with("/reports/")
-    };
+    let workspace =
+        |page: &str| ["/contracts", "/dashboard", "/engagements/new"].contains(&page) || page.starts_with("/reports/");
     let coachs = |page: &str| page.ends_with("/edit") || page.ends_with("/complete") || page.contains("/reviews/");
     // Only the coach ever sees these; the shared summary and agenda are the leader's too.
     let coach_only = [

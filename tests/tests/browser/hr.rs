@@ -79,7 +79,8 @@ async fn the_hr_partner_creates_a_contract_and_an_engagement_and_reads_the_dashb
     let leader = app.get(&format!("/v1/users/{}", engagement["leader_id"].as_str().unwrap())).await;
     assert_eq!(leader.expect_status(200).json()["email"], "lea@acme.test");
 
-    chrome.follow("nav a[href='/home']").await;
+    chrome.check("engagement").await;
+    chrome.open(&format!("{}/home", app.base_url)).await;
     let text = chrome.text().await;
     assert!(text.contains("Leading through the merger") && text.contains("Lea Leader"), "{text}");
     assert!(text.contains("Cora Coach") && text.contains("0 of 18"), "{text}");

@@ -828,8 +828,9 @@ pub fn csv(report: Report, state: Data<AppState>, scope: Scope) -> HttpResponse 
             csv_response(state, scope, "participation", PARTICIPATION_CSV, rows)
         }
         Report::Outcomes => {
-            let rows: Rows =
-                Arc::new(|conn, lines, _| Ok(reports::outcome_lines(conn, lines)?.iter().map(outcome_csv_row).collect()));
+            let rows: Rows = Arc::new(|conn, lines, _| {
+                Ok(reports::outcome_lines(conn, lines)?.iter().map(outcome_csv_row).collect())
+            });
             csv_response(state, scope, "outcomes", OUTCOMES_CSV, rows)
         }
     }

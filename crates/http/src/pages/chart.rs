@@ -118,7 +118,7 @@ pub struct Bar {
 /// screen readers (the page shows the same figures in a table beside it).
 pub fn bars(title: &str, bars: &[Bar]) -> String {
     const ROW: f64 = 30.0;
-    const LABEL: f64 = 120.0;
+    const LABEL: f64 = 150.0;
     const FIGURE: f64 = 90.0;
     let width = 480.0;
     let height = ROW * bars.len().max(1) as f64 + 8.0;
@@ -136,7 +136,11 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
     );
     for (i, bar) in bars.iter().enumerate() {
         let top = 4.0 + ROW * i as f64;
-        let short: String = bar.label.chars().take(18).collect();
+        let short: String = if bar.label.chars().count() > 22 {
+            bar.label.chars().take(21).chain(['…']).collect()
+        } else {
+            bar.label.clone()
+        };
         let _ = write!(svg, r#"<text x="0" y="{y:.1}">{}</text>"#, escape(&short), y = top + 18.0);
         if let Some(outline) = bar.outline {
             let _ = write!(
@@ -148,7 +152,11 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
         let mut x = LABEL;
         for (value, colour, _) in &bar.parts {
             let w = plot * value.max(0.0) / max;
-            let _ = write!(svg, r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="14" fill="{colour}"/>"#, y = top + 4.0);
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="14" fill="{colour}"/>"#,
+                y = top + 4.0
+            );
             x += w;
         }
         let _ = write!(

@@ -27,10 +27,15 @@ const PER_PAGE: usize = 50;
 
 /// The workspace's sections, for its navigation.
 fn nav(current: &'static str) -> Vec<(&'static str, &'static str, bool)> {
-    [("/home", "Programs"), ("/engagements/new", "New engagement"), ("/contracts", "Contracts"), ("/dashboard", "Dashboard")]
-        .into_iter()
-        .map(|(href, label)| (href, label, href == current))
-        .collect()
+    [
+        ("/home", "Programs"),
+        ("/engagements/new", "New engagement"),
+        ("/contracts", "Contracts"),
+        ("/dashboard", "Dashboard"),
+    ]
+    .into_iter()
+    .map(|(href, label)| (href, label, href == current))
+    .collect()
 }
 
 /// The caller's workspace, or 404 for those who have none.
@@ -120,7 +125,8 @@ pub async fn home(
 ) -> Result<HttpResponse, PageError> {
     let lines = state
         .run(move |conn| {
-            let scope = reports::scope(conn, &caller, ReportQuery { organization_id: organization, ..Default::default() })?;
+            let scope =
+                reports::scope(conn, &caller, ReportQuery { organization_id: organization, ..Default::default() })?;
             reports::all_lines(conn, &scope)
         })
         .await?;
@@ -149,7 +155,8 @@ pub async fn home(
     let pages = shown.len().div_ceil(PER_PAGE).max(1);
     let page = query.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
     let link = |to: usize| {
-        let mut parts = vec![("phase", query.phase.as_str()), ("coach", query.coach.as_str()), ("stuck", query.stuck.as_str())];
+        let mut parts =
+            vec![("phase", query.phase.as_str()), ("coach", query.coach.as_str()), ("stuck", query.stuck.as_str())];
         let to = to.to_string();
         parts.push(("page", &to));
         let encoded = form_urlencoded::Serializer::new(String::new())
@@ -233,7 +240,14 @@ fn contract_row(v: &ContractView) -> ContractRow {
         cost: c
             .price
             .as_ref()
-            .map(|p| format!("{} {} ({} per hour)", format_hundredths(p.cost_of(v.standing.used_minutes)), p.currency, p.amount()))
+            .map(|p| {
+                format!(
+                    "{} {} ({} per hour)",
+                    format_hundredths(p.cost_of(v.standing.used_minutes)),
+                    p.currency,
+                    p.amount()
+                )
+            })
             .unwrap_or_else(|| "Not priced".to_owned()),
         programs: v.programs,
         overdrawn: v.standing.unallocated_minutes() < 0,
@@ -278,7 +292,8 @@ async fn contracts_page(
             let mut all = Vec::new();
             let mut after = None;
             loop {
-                let page = keel_commands::contracts::list(conn, &caller, organization, PageRequest { limit: 200, after })?;
+                let page =
+                    keel_commands::contracts::list(conn, &caller, organization, PageRequest { limit: 200, after })?;
                 after = page.items.last().map(|v| v.contract.id.as_uuid());
                 all.extend(page.items);
                 if !page.has_more {
@@ -287,7 +302,9 @@ async fn contracts_page(
             }
             let organizations = match organization {
                 Some(_) => Vec::new(),
-                None => keel_commands::organizations::list(conn, &caller, PageRequest { limit: 200, after: None })?.items,
+                None => {
+                    keel_commands::organizations::list(conn, &caller, PageRequest { limit: 200, after: None })?.items
+                }
             };
             let edited = editing.map(|id| keel_commands::contracts::get(conn, &caller, id)).transpose()?;
             Ok((all, organizations, edited))
@@ -350,7 +367,9 @@ pub async fn contract(
 }
 
 /// The contract's fields as typed: numbers that do not read are refused before any command.
-fn contract_fields(fields: &[(String, String)]) -> Result<(Option<NaiveDate>, Option<NaiveDate>, Option<f64>), Refused> {
+fn contract_fields(
+    fields: &[(String, String)],
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>, Option<f64>), Refused> {
     let start = date_field("contract", "start_date", field(fields, "start_date"))?;
     let end = date_field("contract", "end_date", field(fields, "end_date"))?;
     let hours = match field(fields, "hours").trim() {
@@ -383,7 +402,9 @@ pub async fn create_contract(
     let (caller, organization) = workspace(&visitor)?;
     let (start, end, hours) = match contract_fields(&fields) {
         Ok(read) => read,
-        Err(refused) => return contract_refused(&state, &visitor, None, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await,
+        Err(refused) => {
+            return contract_refused(&state, &visitor, None, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await;
+        }
     };
     let organization = organization.or_else(|| field(&fields, "organization_id").parse().ok());
     let input = ContractInput {
@@ -416,7 +437,8 @@ pub async fn update_contract(
     let (start, end, hours) = match contract_fields(&fields) {
         Ok(read) => read,
         Err(refused) => {
-            return contract_refused(&state, &visitor, Some(id), (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await;
+            return contract_refused(&state, &visitor, Some(id), (StatusCode::UNPROCESSABLE_ENTITY, refused), fields)
+                .await;
         }
     };
     let price = optional(field(&fields, "price_per_hour"));
@@ -431,9 +453,8 @@ pub async fn update_contract(
         currency: Some(currency),
     };
     let version = opened_at(field(&fields, "version"));
-    let result = state
-        .run(move |conn| keel_commands::contracts::update(conn, &caller, id, version.as_ref(), &patch))
-        .await;
+    let result =
+        state.run(move |conn| keel_commands::contracts::update(conn, &caller, id, version.as_ref(), &patch)).await;
     match refused_by(result, "contract")? {
         Ok(_) => Ok(visitor.finish(see_other("/contracts?saved=1"))),
         Err(refused) => contract_refused(&state, &visitor, Some(id), refused, fields).await,
@@ -497,10 +518,18 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
                     label: c.contract.name.clone(),
                     parts: vec![
                         (c.standing.used_minutes as f64, USED, "used"),
-                        ((c.standing.allocated_minutes - c.standing.used_minutes).max(0) as f64, ALLOCATED, "allocated"),
+                        (
+                            (c.standing.allocated_minutes - c.standing.used_minutes).max(0) as f64,
+                            ALLOCATED,
+                            "allocated",
+                        ),
                     ],
                     outline: Some(c.standing.bought_minutes as f64),
-                    figure: format!("{} of {} h", format_hours(c.standing.used_minutes), format_hours(c.standing.bought_minutes)),
+                    figure: format!(
+                        "{} of {} h",
+                        format_hours(c.standing.used_minutes),
+                        format_hours(c.standing.bought_minutes)
+                    ),
                 })
                 .collect::<Vec<_>>(),
         ),
@@ -618,7 +647,8 @@ pub async fn report_csv(
 ) -> Result<HttpResponse, PageError> {
     let (caller, organization) = workspace(&visitor)?;
     let name = path.into_inner();
-    let report = name.strip_suffix(".csv").and_then(crate::api::reports::Report::named).ok_or_else(PageError::not_found)?;
+    let report =
+        name.strip_suffix(".csv").and_then(crate::api::reports::Report::named).ok_or_else(PageError::not_found)?;
     let query = ReportQuery { organization_id: organization, ..Default::default() };
     let scope = state.run(move |conn| reports::scope(conn, &caller, query)).await?;
     let mut response = crate::api::reports::csv(report, state, scope);
@@ -675,7 +705,10 @@ async fn new_engagement_page(
         let view = ChooseOrganization {
             chrome: visitor.chrome(),
             nav: nav("/engagements/new"),
-            organizations: organizations.into_iter().map(|o| (format!("/engagements/new?organization_id={}", o.id), o.name)).collect(),
+            organizations: organizations
+                .into_iter()
+                .map(|o| (format!("/engagements/new?organization_id={}", o.id), o.name))
+                .collect(),
         };
         return Ok(visitor.finish(render(StatusCode::OK, &view)?));
     };
@@ -693,7 +726,11 @@ async fn new_engagement_page(
         people: people.iter().map(|(v, l)| choose(v.clone(), l.clone(), "leader_id")).collect(),
         sponsors: people.iter().map(|(v, l)| choose(v.clone(), l.clone(), "sponsor_id")).collect(),
         coaches: directory.coaches.iter().map(|u| choose(u.id.to_string(), u.name.clone(), "coach_id")).collect(),
-        templates: directory.templates.iter().map(|t| choose(t.id.to_string(), t.name.clone(), "template_id")).collect(),
+        templates: directory
+            .templates
+            .iter()
+            .map(|t| choose(t.id.to_string(), t.name.clone(), "template_id"))
+            .collect(),
         contracts: directory
             .contracts
             .iter()

@@ -163,6 +163,8 @@ struct OverviewPage {
     /// The whole program's hours: the monthly budgets and the extensions approved.
     hours_total: String,
     hours_extended: String,
+    /// The contract and the cost of the hours used, where priced.
+    contract: Option<String>,
     extensions: Vec<ExtensionRow>,
     waiting: Vec<Todo>,
     outcomes: Vec<OutcomeView>,
@@ -251,6 +253,7 @@ pub(super) struct OverviewData {
     reviews: Vec<keel_domain::review::Review>,
     designs: Vec<keel_domain::design::Design>,
     extensions: Vec<keel_domain::coaching::Extension>,
+    contract: Option<keel_domain::contract::Contract>,
 }
 
 pub(super) enum Loaded {
@@ -280,7 +283,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
                 let data = LeaderData { engagement, people, waiting, outcomes, sessions, homework };
                 Ok(Loaded::Leader(Box::new(data)))
             } else {
-                let (_, ledger, _) = sessions::hours(conn, &caller, id)?;
+                let (_, ledger, contract) = sessions::hours(conn, &caller, id)?;
                 let data = OverviewData {
                     outcomes: program::list_outcomes(conn, &caller, id)?,
                     reviews: keel_commands::reviews::recorded(conn, &caller, id)?,
@@ -291,6 +294,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
                     waiting,
                     ledger,
                     sessions,
+                    contract,
                 };
                 Ok(Loaded::Overview(Box::new(data)))
             }
@@ -360,7 +364,33 @@ fn leader_page(visitor: &Visitor, data: LeaderData, message: Option<String>, err
 }
 
 fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
-    let OverviewData { engagement, people, waiting, ledger, sessions, outcomes, reviews, designs, extensions } = data;
+    let OverviewData {
+        engagement,
+        people,
+        waiting,
+        ledger,
+        sessions,
+        outcomes,
+        reviews,
+        designs,
+        extensions,
+        contract,
+    } = data;
+    let all_used: i64 = ledger.iter().map(|m| m.used_minutes).sum();
+    // The contract the hours come from and, where it is priced, what the hours used cost
+    // (docs/contracts.md): the sponsor's, the hr_partner's and admins' to read.
+    let contract = contract.map(|c| match &c.price {
+        Some(price) => format!(
+            "Drawn from the contract \u{201c}{}\u{201d} at {} {} an hour; hours used so far: {}, costing {} {}",
+            c.name,
+            price.amount(),
+            price.currency,
+            hours(all_used),
+            keel_domain::contract::format_hundredths(price.cost_of(all_used)),
+            price.currency
+        ),
+        None => format!("Drawn from the contract \u{201c}{}\u{201d} (not priced)", c.name),
+    });
     let phase_text = phase_text(engagement.phase);
     let today = keel_domain::time::now();
     let so_far: Vec<&LedgerMonth> = ledger.iter().filter(|m| m.month.first_day() <= today.date_naive()).collect();
@@ -389,6 +419,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         hours_budget: hours(budget),
         hours_total: hours(total),
         hours_extended: hours(extended),
+        contract,
         extensions: extensions
             .iter()
             .map(|x| ExtensionRow {
