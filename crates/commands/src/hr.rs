@@ -47,7 +47,7 @@ fn everyone(conn: &mut DbConnection, filter: &UserFilter) -> Result<Vec<User>, S
         after = page.items.last().map(|u| u.id.as_uuid());
         all.extend(page.items);
         if !page.has_more {
-            all.sort_by(|a: &User, b: &User| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            all.sort_by_key(|u: &User| u.name.to_lowercase());
             return Ok(all);
         }
     }

@@ -320,6 +320,8 @@ pub struct ContractLine {
     pub standing: Standing,
     pub programs: usize,
     pub recent_minutes: i64,
+    /// Minutes used per calendar month (`YYYY-MM`), in order.
+    pub months: Vec<(String, i64)>,
 }
 
 impl ContractLine {
@@ -363,13 +365,16 @@ pub fn utilization(conn: &mut DbConnection, caller: &Caller, query: ReportQuery)
     let since = rows::window_start(scope.now, report::BURN_WINDOW_DAYS);
     let mut contract_lines = Vec::new();
     let mut ordered: Vec<&Contract> = scope.contracts.values().collect();
-    ordered.sort_by(|a, b| a.id.as_uuid().cmp(&b.id.as_uuid()));
+    ordered.sort_by_key(|c| c.id.as_uuid());
     for contract in ordered {
         let organization = &scope.organizations[&contract.organization_id];
         let drawings = contracts::drawings(conn, contract.id, &crate::contracts::counted(organization))?;
         let draws: Vec<Draw> = drawings.iter().map(crate::contracts::draw_of).collect();
-        let recent = contracts::recent_minutes(conn, contract.id, &crate::contracts::counted(organization), since)?;
+        let counted = crate::contracts::counted(organization);
+        let recent = contracts::recent_minutes(conn, contract.id, &counted, since)?;
+        let months = contracts::used_by_month(conn, contract.id, &counted)?;
         contract_lines.push(ContractLine {
+            months,
             standing: Standing::of(contract, draws.iter().copied()),
             programs: draws.len(),
             contract: contract.clone(),

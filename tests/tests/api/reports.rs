@@ -106,6 +106,10 @@ async fn figures(app: &TestApp) {
         approx(&contract_line[report_field], &seen[contract_field]);
     }
     assert_eq!(contract_line["used_cost"], seen["used_cost"]);
+    assert_eq!(
+        contract_line["months"],
+        json!([{ "month": "2026-02", "used_hours": 1.0 }, { "month": "2026-03", "used_hours": 1.5 }])
+    );
     approx(&line["allocated_hours"], &seen["allocated_hours"]);
     let coach = &report["coaches"][0];
     approx(&coach["used_hours"], &line["used_hours"]);

@@ -165,6 +165,16 @@ pub struct UtilizationContract {
     /// When the remaining hours run out at that pace (null: nothing used lately).
     #[schema(value_type = Option<String>, format = Date)]
     pub projected_exhaustion_date: Option<NaiveDate>,
+    /// Hours used in each calendar month with any use, in order.
+    pub months: Vec<MonthUse>,
+}
+
+/// Hours a contract's programs used in one calendar month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthUse {
+    #[schema(example = "2026-03")]
+    pub month: String,
+    pub used_hours: f64,
 }
 
 /// One engagement's or group's hours, as its ledger gives them.
@@ -250,6 +260,11 @@ fn contract_json(c: &ContractLine, today: NaiveDate) -> UtilizationContract {
         allocated_cost: c.allocated_cost().map(format_hundredths),
         burn_rate_hours_per_month: hours(keel_domain::report::burn_minutes_per_month(c.recent_minutes).round() as i64),
         projected_exhaustion_date: c.exhaustion_date(today),
+        months: c
+            .months
+            .iter()
+            .map(|(month, minutes)| MonthUse { month: month.clone(), used_hours: hours(*minutes) })
+            .collect(),
     }
 }
 

@@ -254,6 +254,12 @@ fn contract_row(v: &ContractView) -> ContractRow {
     }
 }
 
+/// A refused form: the status to answer, the refusal, and what was typed.
+type RefusedForm = (StatusCode, Refused, Vec<(String, String)>);
+
+/// A contract form's dates and hours, as read.
+type ContractNumbers = (Option<NaiveDate>, Option<NaiveDate>, Option<f64>);
+
 #[derive(Template)]
 #[template(path = "pages/hr_contracts.html")]
 struct ContractsPage {
@@ -283,7 +289,7 @@ async fn contracts_page(
     state: &web::Data<AppState>,
     visitor: &Visitor,
     editing: Option<ContractId>,
-    refused: Option<(StatusCode, Refused, Vec<(String, String)>)>,
+    refused: Option<RefusedForm>,
     message: Option<&'static str>,
 ) -> Result<HttpResponse, PageError> {
     let (caller, organization) = workspace(visitor)?;
@@ -367,9 +373,7 @@ pub async fn contract(
 }
 
 /// The contract's fields as typed: numbers that do not read are refused before any command.
-fn contract_fields(
-    fields: &[(String, String)],
-) -> Result<(Option<NaiveDate>, Option<NaiveDate>, Option<f64>), Refused> {
+fn contract_fields(fields: &[(String, String)]) -> Result<ContractNumbers, Refused> {
     let start = date_field("contract", "start_date", field(fields, "start_date"))?;
     let end = date_field("contract", "end_date", field(fields, "end_date"))?;
     let hours = match field(fields, "hours").trim() {
@@ -470,7 +474,7 @@ struct Figure {
 }
 
 struct Chart {
-    id: &'static str,
+    id: String,
     title: &'static str,
     svg: String,
     headers: Vec<&'static str>,
@@ -508,7 +512,7 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
 
     let contracts = &utilization.contracts;
     let usage = Chart {
-        id: "utilization",
+        id: "utilization".to_owned(),
         title: "Hours of each contract: bought, allocated and used",
         svg: chart::bars(
             "Hours of each contract: the outline is what was bought, dark blue what was used, light blue what is allocated beyond it",
@@ -553,6 +557,54 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
         empty: "No contract yet.",
     };
 
+    // Each contract over the months: the hours used so far against what was bought.
+    let mut by_month: Vec<Chart> = Vec::new();
+    for c in contracts.iter().filter(|c| !c.months.is_empty()) {
+        let mut so_far = 0;
+        let mut cumulative = Vec::new();
+        for (month, minutes) in &c.months {
+            so_far += minutes;
+            cumulative.push((month.clone(), *minutes, so_far));
+        }
+        let bought = c.standing.bought_minutes;
+        by_month.push(Chart {
+            id: format!("by-month-{}", by_month.len() + 1),
+            title: "A contract's hours used, month by month",
+            svg: chart::bars(
+                &format!(
+                    "{}: hours used by the end of each month (bars) against the {} hours bought (outline)",
+                    c.contract.name,
+                    format_hours(bought)
+                ),
+                &cumulative
+                    .iter()
+                    .map(|(month, _, total)| Bar {
+                        label: month.clone(),
+                        parts: vec![(*total as f64, USED, "used")],
+                        outline: Some(bought as f64),
+                        figure: format!("{} of {} h", format_hours(*total), format_hours(bought)),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            headers: vec!["Month", "Used that month", "Used by then", "Of the hours bought"],
+            rows: cumulative
+                .iter()
+                .map(|(month, minutes, total)| Figure {
+                    label: format!("{month} ({})", c.contract.name),
+                    cells: vec![
+                        format!("{} h", format_hours(*minutes)),
+                        format!("{} h", format_hours(*total)),
+                        format!("{:.0} %", *total as f64 * 100.0 / bought.max(1) as f64),
+                    ],
+                    flagged: *total > bought,
+                })
+                .collect(),
+            csv: format!("/reports/utilization.csv{suffix}"),
+            api: "/v1/reports/utilization".to_owned(),
+            empty: "No hour used yet.",
+        });
+    }
+
     let pipeline = Pipeline { scope: utilization.scope.clone(), programs: utilization.programs.clone() };
     let phases: Vec<(&'static str, usize, usize)> =
         pipeline.by_phase().into_iter().filter(|(_, programs, _)| *programs > 0).collect();
@@ -564,7 +616,7 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
         })
     };
     let flow = Chart {
-        id: "pipeline",
+        id: "pipeline".to_owned(),
         title: "Programs by phase, stuck ones in red",
         svg: chart::bars(
             "Programs by phase: green are moving, red have been in their phase longer than the organization allows",
@@ -601,7 +653,7 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
             .unwrap_or_else(|| "Your organization's template".to_owned())
     };
     let progress = Chart {
-        id: "outcomes",
+        id: "outcomes".to_owned(),
         title: "Outcome progress by program template",
         svg: chart::bars(
             "Mean progress of the measured outcomes from baseline to target, by program template",
@@ -634,7 +686,10 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
         empty: "No outcome yet.",
     };
     let _ = BOUGHT;
-    let view = DashboardPage { chrome: visitor.chrome(), nav: nav("/dashboard"), charts: vec![usage, flow, progress] };
+    let mut charts = vec![usage];
+    charts.extend(by_month);
+    charts.extend([flow, progress]);
+    let view = DashboardPage { chrome: visitor.chrome(), nav: nav("/dashboard"), charts };
     Ok(visitor.finish(render(StatusCode::OK, &view)?))
 }
 

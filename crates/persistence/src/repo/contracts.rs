@@ -275,3 +275,45 @@ pub fn recent_minutes(
         .first(conn)?;
     Ok(engagement.unwrap_or(0) + group.unwrap_or(0))
 }
+
+#[derive(diesel::QueryableByName)]
+struct MonthRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    month: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    minutes: i64,
+}
+
+/// Minutes used per calendar month (`YYYY-MM`, in order) by the programs drawing on `contract`:
+/// sessions in `counted` statuses, and groups' completed sessions.
+pub fn used_by_month(
+    conn: &mut DbConnection,
+    contract: ContractId,
+    counted: &[&str],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    // Both are Keel's own values (an id it made, status names it defines): written into the
+    // statement, checked to be nothing else.
+    let id = contract.to_string();
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'), "a contract id");
+    assert!(counted.iter().all(|s| s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')), "status names");
+    let statuses = counted.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let month = |column: &str| match conn.backend() {
+        crate::Backend::Postgres => format!("to_char({column}, 'YYYY-MM')"),
+        crate::Backend::Sqlite => format!("strftime('%Y-%m', {column})"),
+    };
+    let query = format!(
+        "SELECT month, CAST(SUM(minutes) AS BIGINT) AS minutes FROM ( \
+           SELECT {s_month} AS month, s.duration_minutes AS minutes FROM sessions s \
+             JOIN engagements e ON e.id = s.engagement_id \
+            WHERE e.contract_id = '{id}' AND s.status IN ({statuses}) \
+           UNION ALL \
+           SELECT {g_month} AS month, g.duration_minutes AS minutes FROM group_sessions g \
+             JOIN coaching_groups c ON c.id = g.group_id \
+            WHERE c.contract_id = '{id}' AND g.status = 'completed' \
+         ) used GROUP BY month ORDER BY month",
+        s_month = month("s.scheduled_at"),
+        g_month = month("g.scheduled_at"),
+    );
+    let rows: Vec<MonthRow> = diesel::sql_query(query).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.month, r.minutes)).collect())
+}
