@@ -17,7 +17,8 @@ openapi/openapi.json:
 - 422 `organization_id required` from an operation whose organization defaults to the caller's,
   called by someone of no organization (an admin must name it; the document says so);
 - 422 `out_of_range` of a program's planned end more than 36 months after its start (a rule
-  between two dates, one of them stored for a change);
+  between two dates, one of them stored for a change), and `before_from` of a report's `to`
+  before its `from`;
 - 422 `out_of_range` of a duration within both kinds' range (5 to 480 minutes) that the stored
   session's kind refuses (changing or completing a micro session, 5 to 30);
 - 422 about a template's length (`min` <= `default` <= `max`) or its steps as a list (`out_of_order`, `not_of_step`, `unmeetable`, a missing
@@ -52,6 +53,9 @@ REFERENCE_CODES = {
     # month outside the stored program.
     "before_start",
     "outside_program",
+    # A report's `to` before its `from`: a rule between two parameters (said in `to`'s
+    # description).
+    "before_from",
 }
 
 

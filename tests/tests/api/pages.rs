@@ -507,7 +507,7 @@ async fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend) 
         .await;
     // The hours come from a priced contract: the sponsors and the hr_partner read its cost.
     let contract = json!({ "organization_id": org, "name": "Leadership hours", "start_date": "2026-01-01",
-                           "end_date": "2026-12-31", "hours": 100, "price_per_hour": "150", "currency": "EUR" });
+                           "end_date": "2026-12-31", "hours": 100, "price": { "amount": "150", "currency": "EUR" } });
     let contract = app.post("/v1/contracts", &contract).await.expect_status(201).json();
     app.patch(&p.base, None, &json!({ "contract_id": contract["id"] })).await.expect_status(200);
     let page_path = format!("/engagements/{}", p.engagement);

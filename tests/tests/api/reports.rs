@@ -56,7 +56,7 @@ async fn figures(app: &TestApp) {
         .post(
             "/v1/contracts",
             &json!({ "organization_id": org, "name": "=cmd|' /C calc'!A0", "start_date": "2026-01-01",
-                     "end_date": "2026-12-31", "hours": 40, "price_per_hour": "150", "currency": "EUR" }),
+                     "end_date": "2026-12-31", "hours": 40, "price": { "amount": "150", "currency": "EUR" } }),
         )
         .await
         .expect_status(201)
@@ -201,8 +201,16 @@ async fn access_and_filters(app: &TestApp) {
     // A program longer in its phase than the organization allows is stuck; the limit is a
     // setting per phase, and an unknown phase is named.
     let settings = json!({ "settings": { "stuck_after_days": { "coaching": 10, "nonsense": 3 } } });
+    let problem = app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_problem(400);
+    assert!(problem["detail"].as_str().unwrap().contains("nonsense"), "{problem}");
+    for by_position in [json!({ "stuck_after_days": [null, null] }), json!([3, 3.0])] {
+        let settings = json!({ "settings": by_position });
+        let problem = app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_problem(400);
+        assert!(problem["errors"][0]["field"].as_str().unwrap().starts_with("settings"), "{problem}");
+    }
+    let settings = json!({ "settings": { "stuck_after_days": { "coaching": 400 } } });
     let problem = app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_problem(422);
-    assert_eq!(problem["errors"][0]["field"], "settings.stuck_after_days.nonsense");
+    assert_eq!(problem["errors"][0]["field"], "settings.stuck_after_days.coaching");
     let settings = json!({ "settings": { "stuck_after_days": { "coaching": 10 } } });
     app.patch(&format!("/v1/organizations/{org}"), None, &settings).await.expect_status(200);
     {

@@ -51,13 +51,10 @@ pub struct ContractResponse {
     pub remaining_hours: f64,
     /// Engagements and groups drawing on the contract.
     pub programs: usize,
-    /// The price per hour, with two decimals; null for an unpriced contract.
-    #[schema(example = "180.00")]
-    pub price_per_hour: Option<String>,
-    /// ISO 4217; null for an unpriced contract.
-    #[schema(example = "EUR")]
-    pub currency: Option<String>,
-    /// The price of the hours used, with two decimals (rounded half up); null when unpriced.
+    /// The price per hour; null for an unpriced contract.
+    pub price: Option<Price>,
+    /// The price of the hours used, in the price's currency, with two decimals (rounded half
+    /// up); null when unpriced.
     #[schema(example = "5400.00")]
     pub used_cost: Option<String>,
     #[serde(serialize_with = "crate::json::timestamp")]
@@ -84,14 +81,24 @@ impl From<&ContractView> for ContractResponse {
             unallocated_hours: hours(v.standing.unallocated_minutes()),
             remaining_hours: hours(v.standing.remaining_minutes()),
             programs: v.programs,
-            price_per_hour: c.price.as_ref().map(|p| p.amount()),
-            currency: c.price.as_ref().map(|p| p.currency.clone()),
+            price: c.price.as_ref().map(|p| Price { amount: p.amount(), currency: p.currency.clone() }),
             used_cost: c.price.as_ref().map(|p| format_hundredths(p.cost_of(v.standing.used_minutes))),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,
         }
     }
+}
+
+/// A price per hour: an amount with up to seven digits and two decimals, in an ISO 4217
+/// currency.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    #[schema(example = "180.00", max_length = 10, pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    #[schema(example = "EUR", max_length = 3, pattern = "^[A-Z]{3}$")]
+    pub currency: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,16 +119,13 @@ pub struct CreateContractRequest {
     /// Hours bought, 0.25 to 1,000,000 (stored to the minute).
     #[schema(minimum = 0.25, maximum = 1000000, example = 400.0)]
     pub hours: f64,
-    /// Up to seven digits and two decimals; given together with `currency`.
-    #[schema(example = "180.00", max_length = 10, pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
-    pub price_per_hour: Option<String>,
-    /// An ISO 4217 code; given together with `price_per_hour`.
-    #[schema(example = "EUR", max_length = 3, pattern = "^[A-Z]{3}$")]
-    pub currency: Option<String>,
+    /// The price per hour (none: an unpriced contract, whose reports show no cost).
+    #[serde(default, deserialize_with = "super::object")]
+    pub price: Option<Price>,
 }
 
-/// A partial update: only the fields present change; `null` clears `provider`, and clearing
-/// both `price_per_hour` and `currency` makes the contract unpriced. Lowering `hours` below what
+/// A partial update: only the fields present change; `null` clears `provider`, and `price: null`
+/// makes the contract unpriced. Lowering `hours` below what
 /// the programs hold is refused unless the organization allows overdraft.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -137,12 +141,9 @@ pub struct UpdateContractRequest {
     pub end_date: Option<NaiveDate>,
     #[schema(minimum = 0.25, maximum = 1000000)]
     pub hours: Option<f64>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 10, pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
-    pub price_per_hour: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 3, pattern = "^[A-Z]{3}$")]
-    pub currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::object_or_null")]
+    #[schema(value_type = Option<Price>)]
+    pub price: Option<Option<Price>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -188,8 +189,8 @@ pub async fn create_contract(
         start_date: Some(b.start_date),
         end_date: Some(b.end_date),
         hours: b.hours,
-        price_per_hour: b.price_per_hour,
-        currency: b.currency,
+        price_per_hour: b.price.as_ref().map(|p| p.amount.clone()),
+        currency: b.price.map(|p| p.currency),
     };
     let seen = state.run(move |conn| contracts::create(conn, &caller, org, input)).await?;
     let c = &seen.contract;
@@ -258,8 +259,8 @@ pub async fn update_contract(
         start_date: b.start_date,
         end_date: b.end_date,
         hours: b.hours,
-        price_per_hour: b.price_per_hour,
-        currency: b.currency,
+        price_per_hour: b.price.as_ref().map(|p| p.as_ref().map(|p| p.amount.clone())),
+        currency: b.price.map(|p| p.map(|p| p.currency)),
     };
     let seen = state.run(move |conn| contracts::update(conn, &caller, id, if_match.0.as_ref(), &patch)).await?;
     Ok(resource(StatusCode::OK, seen.contract.version, &ContractResponse::from(&seen)))

@@ -68,6 +68,57 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// A nested object of a request body: serde would read a struct from an array by position, so
+/// anything but an object (or null, for none) is refused, as the document says. The object's own
+/// fields are read as any others (an error names `settings.min_raters`, not `settings`).
+pub fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{MapAccess, Visitor};
+
+    struct Map<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Map<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    struct Nullable<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Nullable<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object or null")
+        }
+        fn visit_none<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, inner: D2) -> Result<Option<T>, D2::Error> {
+            inner.deserialize_map(Map(PhantomData)).map(Some)
+        }
+    }
+    deserializer.deserialize_option(Nullable(PhantomData))
+}
+
+/// [`object`] for a PATCH field, where `null` (`Some(None)`) differs from absent (`None`).
+pub fn object_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    object(deserializer).map(Some)
+}
+
 /// The page a list request asks for: `limit` validated, `cursor` verified against `scope` (the
 /// list's name and filters, so a cursor cannot be replayed against other filters).
 pub fn page_request(

@@ -99,11 +99,10 @@ pub struct OrganizationSettingsInput {
     pub email_change_hold_hours: Option<i64>,
     /// Default false: an allocation beyond a contract's hours is refused (409 `contract_overdrawn`).
     pub allow_contract_overdraft: Option<bool>,
-    /// Phase name (`context` … `end_review`, `on_hold`) → 1 to 365 days, or `null` to never
-    /// flag that phase; phases not named keep their setting. Defaults: 30 days in each step
-    /// before coaching and in the reviews, 45 in stakeholder interviews, 60 on hold.
-    #[schema(value_type = Option<BTreeMap<String, Option<u32>>>, example = json!({ "sponsor_review": 14, "coaching": null }))]
-    pub stuck_after_days: Option<BTreeMap<String, Option<i64>>>,
+    /// Days a program may stay in each phase before the pipeline report flags it as stuck;
+    /// phases not named keep their setting.
+    #[serde(default, deserialize_with = "super::object")]
+    pub stuck_after_days: Option<StuckAfterDaysInput>,
 }
 
 impl From<OrganizationSettingsInput> for SettingsInput {
@@ -114,8 +113,76 @@ impl From<OrganizationSettingsInput> for SettingsInput {
             no_show_counts: s.no_show_counts,
             email_change_hold_hours: s.email_change_hold_hours,
             allow_contract_overdraft: s.allow_contract_overdraft,
-            stuck_after_days: s.stuck_after_days,
+            stuck_after_days: s.stuck_after_days.map(StuckAfterDaysInput::into_map),
         }
+    }
+}
+
+/// Days in a phase after which a program is flagged as stuck: 1 to 365, or `null` to never
+/// flag that phase. Defaults: 30 for each step before coaching and for the reviews, 45 for
+/// stakeholder interviews, 60 on hold, none for coaching and the ends.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "sponsor_review": 14, "coaching": null }))]
+pub struct StuckAfterDaysInput {
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub context: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub leader_interview: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub stakeholder_interviews: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub assessment_design: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub sponsor_review: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub coaching: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub mid_review: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub end_review: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub completed: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub renewed: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub on_hold: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 365)]
+    pub cancelled: Option<Option<i64>>,
+}
+
+impl StuckAfterDaysInput {
+    /// The phases named, by their wire names.
+    fn into_map(self) -> BTreeMap<String, Option<i64>> {
+        [
+            ("context", self.context),
+            ("leader_interview", self.leader_interview),
+            ("stakeholder_interviews", self.stakeholder_interviews),
+            ("assessment_design", self.assessment_design),
+            ("sponsor_review", self.sponsor_review),
+            ("coaching", self.coaching),
+            ("mid_review", self.mid_review),
+            ("end_review", self.end_review),
+            ("completed", self.completed),
+            ("renewed", self.renewed),
+            ("on_hold", self.on_hold),
+            ("cancelled", self.cancelled),
+        ]
+        .into_iter()
+        .filter_map(|(phase, days)| days.map(|d| (phase.to_owned(), d)))
+        .collect()
     }
 }
 
@@ -125,7 +192,7 @@ pub struct CreateOrganizationRequest {
     /// 1 to 200 characters, trimmed.
     #[schema(example = "Acme Corp", max_length = 200)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object")]
     pub settings: Option<OrganizationSettingsInput>,
 }
 
@@ -135,6 +202,7 @@ pub struct CreateOrganizationRequest {
 pub struct UpdateOrganizationRequest {
     #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::object")]
     pub settings: Option<OrganizationSettingsInput>,
 }
 

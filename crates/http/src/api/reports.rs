@@ -26,7 +26,8 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
-    /// Admins: one organization (default: all). Others always get their own organization's.
+    /// Admins: one organization (default: all; 404 for one that does not exist). Others get
+    /// their own organization's; naming another is 404.
     pub organization_id: Option<Uuid>,
     /// Only the programs this coach runs.
     pub coach_id: Option<Uuid>,
@@ -35,7 +36,8 @@ pub struct ReportParams {
     /// Programs running on or after this date (their planned end is not before it).
     #[param(value_type = Option<String>, format = Date)]
     pub from: Option<NaiveDate>,
-    /// Programs running on or before this date (they start by it); not before `from`.
+    /// Programs running on or before this date (they start by it); not before `from` (422
+    /// `before_from` otherwise).
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<NaiveDate>,
 }
@@ -372,7 +374,9 @@ fn utilization_row(l: &ProgramLine, today: NaiveDate) -> Vec<String> {
     responses((status = 200, description = "The report", content(
         (UtilizationReport = "application/json"),
         (String = "text/csv", example = "kind,id,organization_id,title,leader_name,coach_name,template_id,contract_id,contract_name,phase,start_date,planned_end_date,monthly_hours_budget,budgeted_hours,extended_hours,allocated_hours,used_hours,remaining_hours,currency,used_cost,burn_rate_hours_per_month,projected_exhaustion_date\r\n"),
-    )))
+    )),
+    (status = 404, response = crate::openapi::NotFound),
+    (status = 422, response = crate::openapi::UnprocessableEntity))
 )]
 #[get("/reports/utilization")]
 pub async fn utilization_report(
@@ -498,7 +502,9 @@ fn pipeline_row(l: &ProgramLine) -> Vec<String> {
     responses((status = 200, description = "The report", content(
         (PipelineReport = "application/json"),
         (String = "text/csv", example = "kind,id,organization_id,title,leader_name,coach_name,template_id,phase,entered_phase_at,days_in_phase,stuck_after_days,stuck\r\n"),
-    )))
+    )),
+    (status = 404, response = crate::openapi::NotFound),
+    (status = 422, response = crate::openapi::UnprocessableEntity))
 )]
 #[get("/reports/pipeline")]
 pub async fn pipeline_report(
@@ -622,7 +628,9 @@ fn participation_row(l: &ProgramLine) -> Vec<String> {
     responses((status = 200, description = "The report", content(
         (ParticipationReport = "application/json"),
         (String = "text/csv", example = "kind,id,organization_id,title,coach_name,phase,raters,raters_invited,raters_contributed,participants,sessions_completed,attended,absent,attendance_rate\r\n"),
-    )))
+    )),
+    (status = 404, response = crate::openapi::NotFound),
+    (status = 422, response = crate::openapi::UnprocessableEntity))
 )]
 #[get("/reports/participation")]
 pub async fn participation_report(
@@ -781,7 +789,9 @@ fn outcome_csv_row(o: &OutcomeLine) -> Vec<String> {
     responses((status = 200, description = "The report", content(
         (OutcomesReport = "application/json"),
         (String = "text/csv", example = "engagement_id,engagement_title,coach_name,template_id,phase,outcome_id,title,baseline,target,unit,latest,latest_measured_at,progress,mid_review_actual,end_review_actual,achieved\r\n"),
-    )))
+    )),
+    (status = 404, response = crate::openapi::NotFound),
+    (status = 422, response = crate::openapi::UnprocessableEntity))
 )]
 #[get("/reports/outcomes")]
 pub async fn outcomes_report(
