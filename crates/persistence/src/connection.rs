@@ -87,7 +87,14 @@ impl DatabaseUrl {
 
     fn connect_uninstrumented(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgresql),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // No JIT compilation: Keel's statements are short, and PostgreSQL compiles the
+                // reports' (whose estimated cost is high) for longer than they run: 0.8 s of a
+                // 0.9 s page of 500 programs (docs/operations.md, what a request costs).
+                conn.batch_execute("SET jit = off").map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers run beside the single writer; the busy timeout makes a writer
