@@ -84,6 +84,7 @@ async fn the_hr_partner_creates_a_contract_and_an_engagement_and_reads_the_dashb
     let text = chrome.text().await;
     assert!(text.contains("Leading through the merger") && text.contains("Lea Leader"), "{text}");
     assert!(text.contains("Cora Coach") && text.contains("0 of 18"), "{text}");
+    assert!(text.contains("Executive coaching"), "the program's template: {text}");
     chrome.check("home").await;
 
     chrome.follow("nav a[href='/dashboard']").await;

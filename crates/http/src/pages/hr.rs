@@ -57,7 +57,8 @@ struct Choice {
 struct Row {
     href: String,
     title: String,
-    kind: &'static str,
+    /// The program template's name (a group: "Group").
+    kind: String,
     leader: String,
     coach: String,
     phase: String,
@@ -123,13 +124,19 @@ pub async fn home(
     organization: Option<OrganizationId>,
     query: ListQuery,
 ) -> Result<HttpResponse, PageError> {
-    let lines = state
+    let (lines, templates) = state
         .run(move |conn| {
             let scope =
                 reports::scope(conn, &caller, ReportQuery { organization_id: organization, ..Default::default() })?;
-            reports::all_lines(conn, &scope)
+            let lines = reports::all_lines(conn, &scope)?;
+            let page = PageRequest { limit: 200, after: None };
+            let templates = keel_commands::templates::list(conn, &caller, organization, page)?.items;
+            Ok((lines, templates))
         })
         .await?;
+    let template_name = |id: Option<&String>| {
+        id.and_then(|id| templates.iter().find(|t| t.id.to_string() == *id)).map(|t| t.name.clone())
+    };
     let mut phases: Vec<Choice> = Vec::new();
     let mut coaches: Vec<Choice> = Vec::new();
     for line in &lines {
@@ -175,7 +182,12 @@ pub async fn home(
                 ProgramKind::Group => format!("/groups/{}", l.id),
             },
             title: l.title.clone(),
-            kind: if l.kind == ProgramKind::Engagement { "Engagement" } else { "Group" },
+            kind: match l.kind {
+                ProgramKind::Engagement => {
+                    template_name(l.template_id.as_ref()).unwrap_or_else(|| "Engagement".to_owned())
+                }
+                ProgramKind::Group => "Group".to_owned(),
+            },
             leader: l.leader.as_ref().map(|(_, name)| name.clone()).unwrap_or_else(|| "—".to_owned()),
             coach: l.coach.1.clone(),
             phase: phase_words(l),
