@@ -31,6 +31,7 @@ pub fn opened_at(version: &str) -> Option<Precondition> {
 }
 
 /// A form the command refused (or that could not be read), shown on the form it came from.
+#[derive(Clone)]
 pub struct Refused {
     /// The form's name (its section's anchor): `context`, `outcome`, `rater-<id>`, ….
     pub form: String,

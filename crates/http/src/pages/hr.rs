@@ -505,7 +505,6 @@ struct DashboardPage {
     charts: Vec<Chart>,
 }
 
-const BOUGHT: &str = "#4a5360";
 const ALLOCATED: &str = "#9fc3e6";
 const USED: &str = "#0b4f9c";
 const STUCK: &str = "#a4262c";
@@ -516,7 +515,10 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
     let (utilization, outcomes) = state
         .run(move |conn| {
             let query = ReportQuery { organization_id: organization, ..Default::default() };
-            Ok((reports::utilization(conn, &caller, query.clone())?, reports::outcomes(conn, &caller, query)?))
+            let utilization = reports::utilization(conn, &caller, query)?;
+            // The outcomes of the programs just read, not a second pass over them.
+            let outcomes = reports::outcome_lines(conn, &utilization.programs)?;
+            Ok((utilization, outcomes))
         })
         .await?;
     let suffix = String::new();
@@ -656,7 +658,7 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
         empty: "No program yet.",
     };
 
-    let templates = reports::aggregate(&outcomes.outcomes, |o| (o.template_id.clone(), None));
+    let templates = reports::aggregate(&outcomes, |o| (o.template_id.clone(), None));
     let template_name = |id: &str| {
         id.parse()
             .ok()
@@ -697,7 +699,6 @@ pub async fn dashboard(state: web::Data<AppState>, visitor: Visitor) -> Result<H
         api: "/v1/reports/outcomes".to_owned(),
         empty: "No outcome yet.",
     };
-    let _ = BOUGHT;
     let mut charts = vec![usage];
     charts.extend(by_month);
     charts.extend([flow, progress]);
@@ -806,13 +807,7 @@ async fn new_engagement_page(
                 choose(c.id.to_string(), label, "contract_id")
             })
             .collect(),
-        refused: refused.as_ref().map(|(_, r)| Refused {
-            form: r.form.clone(),
-            text: r.text.clone(),
-            fields: r.fields.clone(),
-            stale: r.stale,
-            code: r.code.clone(),
-        }),
+        refused: refused.as_ref().map(|(_, r)| r.clone()),
         typed,
     };
     let status = refused.map_or(StatusCode::OK, |(s, _)| s);
