@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use keel_domain::coaching::Budgeted;
+use keel_domain::coaching::{Budgeted, SessionStatus};
 use keel_domain::contract::{Contract, Draw, Standing};
 use keel_domain::engagement::Phase;
 use keel_domain::organization::Organization;
@@ -246,6 +246,12 @@ fn engagement_line(scope: &Scope, f: EngagementFigures) -> Result<ProgramLine, S
     let phase: Phase = f.phase.parse().map_err(|_| keel_persistence::rows::corrupt("phase", &f.phase))?;
     let organization = f.organization_id.parse::<OrganizationId>().ok().and_then(|id| scope.organizations.get(&id));
     let entered = keel_persistence::rows::from_db_time(f.entered_phase_at.unwrap_or(f.created_at));
+    // The minutes of the statuses the engagement's organization counts (docs/program.md).
+    let counted = SessionStatus::counted(organization.is_some_and(|o| o.settings.no_show_counts));
+    let (used, recent) = counted
+        .iter()
+        .filter_map(|status| f.session_minutes.get(status.as_str()))
+        .fold((0, 0), |(used, recent), m| (used + m.minutes, recent + m.recent_minutes));
     let mut line = ProgramLine {
         kind: ProgramKind::Engagement,
         id: f.id,
@@ -261,20 +267,20 @@ fn engagement_line(scope: &Scope, f: EngagementFigures) -> Result<ProgramLine, S
         planned_end_date: f.planned_end_date,
         monthly_hours_budget: f.monthly_hours_budget,
         draw: Draw::default(),
-        recent_minutes: f.recent_minutes.unwrap_or(0),
+        recent_minutes: recent,
         entered_phase_at: Some(entered),
         time_in_phase: organization.map(|o| report::time_in_phase(phase, entered, scope.now, &o.settings)),
-        raters: f.raters,
-        raters_invited: f.raters_invited,
-        raters_contributed: f.raters_contributed,
+        raters: f.raters.named,
+        raters_invited: f.raters.invited,
+        raters_contributed: f.raters.contributed,
         participants: 0,
         sessions_completed: 0,
         attended: 0,
         absent: 0,
     };
     line.draw = Draw {
-        extension_minutes: f.extension_minutes.unwrap_or(0),
-        used_minutes: f.used_minutes.unwrap_or(0),
+        extension_minutes: f.extension_minutes,
+        used_minutes: used,
         ended: phase.is_terminal(),
         ..Draw::planned(&line)
     };
@@ -297,18 +303,18 @@ fn group_line(scope: &Scope, f: GroupFigures) -> ProgramLine {
         planned_end_date: f.planned_end_date,
         monthly_hours_budget: f.monthly_hours_budget,
         draw: Draw::default(),
-        recent_minutes: f.recent_minutes.unwrap_or(0),
+        recent_minutes: f.sums.recent_minutes,
         entered_phase_at: None,
         time_in_phase: None,
         raters: 0,
         raters_invited: 0,
         raters_contributed: 0,
-        participants: f.participants,
-        sessions_completed: f.sessions_completed,
-        attended: f.attended,
-        absent: f.absent,
+        participants: f.sums.participants,
+        sessions_completed: f.sums.sessions_completed,
+        attended: f.sums.attended,
+        absent: f.sums.absent,
     };
-    line.draw = Draw { used_minutes: f.used_minutes.unwrap_or(0), ..Draw::planned(&line) };
+    line.draw = Draw { used_minutes: f.sums.used_minutes, ..Draw::planned(&line) };
     line
 }
 

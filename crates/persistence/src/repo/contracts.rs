@@ -1,5 +1,7 @@
 //! Coaching contracts, and what the programs drawing on them hold (docs/contracts.md).
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::sum;
 use diesel::prelude::*;
@@ -10,6 +12,7 @@ use keel_domain::{ContractId, EngagementId, GroupId, OrganizationId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::repo::sums;
 use crate::rows::{corrupt, from_db_time, to_db_time};
 use crate::schema::{coaching_groups, contracts, engagements, group_sessions, sessions};
 
@@ -168,23 +171,11 @@ impl keel_domain::coaching::Budgeted for Drawing {
     }
 }
 
-type DrawingRow = (String, String, NaiveDate, NaiveDate, f64, Option<i64>, Option<i64>);
-
 /// Every program drawing on `contract`, with the minutes used (sessions in `counted` statuses;
-/// a group's completed sessions) and approved extensions, summed in the database.
+/// a group's completed sessions) and approved extensions, summed a batch of programs at a time.
 pub fn drawings(conn: &mut DbConnection, contract: ContractId, counted: &[&str]) -> Result<Vec<Drawing>, StoreError> {
     let id = contract.to_string();
-    let used = sessions::table
-        .filter(sessions::engagement_id.eq(engagements::id))
-        .filter(sessions::status.eq_any(counted.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-        .select(sum(sessions::duration_minutes))
-        .single_value();
-    // SUM of a BIGINT is NUMERIC on PostgreSQL; cast back to count minutes on both backends.
-    let extended = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
-        "(SELECT CAST(SUM(x.minutes) AS BIGINT) FROM extensions x \
-         WHERE x.engagement_id = engagements.id AND x.status = 'approved')",
-    );
-    let rows: Vec<DrawingRow> = engagements::table
+    let rows: Vec<(String, String, NaiveDate, NaiveDate, f64)> = engagements::table
         .filter(engagements::contract_id.eq(&id))
         .select((
             engagements::id,
@@ -192,48 +183,49 @@ pub fn drawings(conn: &mut DbConnection, contract: ContractId, counted: &[&str])
             engagements::start_date,
             engagements::planned_end_date,
             engagements::monthly_hours_budget,
-            used,
-            extended,
         ))
         .order(engagements::id)
         .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let minutes = sums::session_minutes(conn, &ids, counted, None)?;
+    let extended = sums::extension_minutes(conn, &ids)?;
+    let mut used: HashMap<&str, i64> = HashMap::new();
+    for ((engagement, _), m) in &minutes {
+        *used.entry(engagement.as_str()).or_default() += m.minutes;
+    }
     let mut found = Vec::with_capacity(rows.len());
-    for (engagement, phase, start_date, planned_end_date, budget, used, extension) in rows {
-        let phase: Phase = phase.parse().map_err(|_| corrupt("phase", &phase))?;
+    for (engagement, phase, start_date, planned_end_date, budget) in &rows {
+        let phase: Phase = phase.parse().map_err(|_| corrupt("phase", phase))?;
         found.push(Drawing {
-            drawer: Drawer::Engagement(engagement.parse().map_err(|_| corrupt("engagement id", &engagement))?),
-            start_date,
-            planned_end_date,
-            monthly_hours_budget: budget,
+            drawer: Drawer::Engagement(engagement.parse().map_err(|_| corrupt("engagement id", engagement))?),
+            start_date: *start_date,
+            planned_end_date: *planned_end_date,
+            monthly_hours_budget: *budget,
             ended: phase.is_terminal(),
-            used_minutes: used.unwrap_or(0),
-            extension_minutes: extension.unwrap_or(0),
+            used_minutes: used.get(engagement.as_str()).copied().unwrap_or(0),
+            extension_minutes: extended.get(engagement).copied().unwrap_or(0),
         });
     }
-    let group_used = group_sessions::table
-        .filter(group_sessions::group_id.eq(coaching_groups::id))
-        .filter(group_sessions::status.eq("completed"))
-        .select(sum(group_sessions::duration_minutes))
-        .single_value();
-    let groups: Vec<(String, NaiveDate, NaiveDate, f64, Option<i64>)> = coaching_groups::table
+    let groups: Vec<(String, NaiveDate, NaiveDate, f64)> = coaching_groups::table
         .filter(coaching_groups::contract_id.eq(&id))
         .select((
             coaching_groups::id,
             coaching_groups::start_date,
             coaching_groups::planned_end_date,
             coaching_groups::monthly_hours_budget,
-            group_used,
         ))
         .order(coaching_groups::id)
         .load(conn)?;
-    for (group, start_date, planned_end_date, budget, used) in groups {
+    let ids: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let group_sums = sums::group_sums(conn, &ids, None)?;
+    for (group, start_date, planned_end_date, budget) in groups {
         found.push(Drawing {
+            used_minutes: group_sums.get(&group).map_or(0, |s| s.used_minutes),
             drawer: Drawer::Group(group.parse().map_err(|_| corrupt("group id", &group))?),
             start_date,
             planned_end_date,
             monthly_hours_budget: budget,
             ended: false,
-            used_minutes: used.unwrap_or(0),
             extension_minutes: 0,
         });
     }

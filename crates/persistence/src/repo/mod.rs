@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod sign_in;
 pub mod stakeholders;
+pub mod sums;
 pub mod templates;
 pub mod users;
 pub mod webhooks;

@@ -2,20 +2,18 @@
 //! summed in the database, read a page at a time in id order so that a report of every
 //! engagement streams in flat memory.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::dsl::{count_star, sql, sum};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Timestamp};
 use keel_domain::review::Review;
 use keel_domain::{OrganizationId, TemplateId, UserId};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::repo::sums::{self, GroupSums, RaterCounts, StatusMinutes};
 use crate::rows::{from_db_time, to_db_time};
-use crate::schema::{
-    coaching_groups, engagement_transitions, engagements, group_attendance, group_members, group_sessions, outcomes,
-    rater_invitations, raters, reviews, users,
-};
+use crate::schema::{coaching_groups, engagements, outcome_measurements, outcomes, reviews, users};
 
 /// Which programs a report covers. Every field narrows it; none is "all the caller may see"
 /// (the caller's organization is set by the application layer).
@@ -31,7 +29,7 @@ pub struct ReportFilter {
 }
 
 /// One engagement with what the reports sum about it.
-#[derive(Clone, Debug, PartialEq, Queryable)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EngagementFigures {
     pub id: String,
     pub organization_id: String,
@@ -48,22 +46,38 @@ pub struct EngagementFigures {
     pub planned_end_date: NaiveDate,
     pub monthly_hours_budget: f64,
     pub created_at: NaiveDateTime,
-    /// Minutes of completed sessions (and no-shows, where the organization counts them).
-    pub used_minutes: Option<i64>,
-    /// Of those, the minutes of sessions held since the burn window's start.
-    pub recent_minutes: Option<i64>,
+    /// Minutes of the sessions completed and of the no-shows, by status (which of them draw on
+    /// the hours is the organization's setting); the recent ones are those held since the burn
+    /// window's start.
+    pub session_minutes: HashMap<String, StatusMinutes>,
     /// Approved extensions.
-    pub extension_minutes: Option<i64>,
+    pub extension_minutes: i64,
     /// When the engagement last changed phase (None: never, it is in its first).
     pub entered_phase_at: Option<NaiveDateTime>,
-    /// Raters named (not removed), those sent an invitation, those who contributed.
-    pub raters: i64,
-    pub raters_invited: i64,
-    pub raters_contributed: i64,
+    pub raters: RaterCounts,
+}
+
+#[derive(Queryable)]
+struct EngagementRow {
+    id: String,
+    organization_id: String,
+    title: String,
+    leader_id: String,
+    leader_name: String,
+    coach_id: String,
+    coach_name: String,
+    template_id: String,
+    contract_id: Option<String>,
+    phase: String,
+    held_from: Option<String>,
+    start_date: NaiveDate,
+    planned_end_date: NaiveDate,
+    monthly_hours_budget: f64,
+    created_at: NaiveDateTime,
 }
 
 /// One group with what the reports sum about it.
-#[derive(Clone, Debug, PartialEq, Queryable)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GroupFigures {
     pub id: String,
     pub organization_id: String,
@@ -76,17 +90,29 @@ pub struct GroupFigures {
     pub planned_end_date: NaiveDate,
     pub monthly_hours_budget: f64,
     pub created_at: NaiveDateTime,
-    pub used_minutes: Option<i64>,
-    pub recent_minutes: Option<i64>,
-    /// People in the group now.
-    pub participants: i64,
-    pub sessions_completed: i64,
-    /// Attendance records of completed sessions: present, and absent.
-    pub attended: i64,
-    pub absent: i64,
+    pub sums: GroupSums,
 }
 
-/// A page of the engagements matching `filter`, after `after` in id order.
+#[derive(Queryable)]
+struct GroupRow {
+    id: String,
+    organization_id: String,
+    name: String,
+    kind: String,
+    coach_id: String,
+    coach_name: String,
+    contract_id: Option<String>,
+    start_date: NaiveDate,
+    planned_end_date: NaiveDate,
+    monthly_hours_budget: f64,
+    created_at: NaiveDateTime,
+}
+
+/// The session statuses whose minutes a report may count (each organization says which do).
+const MINUTE_STATUSES: [&str; 2] = ["completed", "no_show"];
+
+/// A page of the engagements matching `filter`, after `after` in id order, with their figures
+/// (one statement for the page, then one grouped statement per table).
 pub fn engagements(
     conn: &mut DbConnection,
     filter: &ReportFilter,
@@ -95,48 +121,6 @@ pub fn engagements(
     limit: i64,
 ) -> Result<Vec<EngagementFigures>, StoreError> {
     let (leaders, coaches) = diesel::alias!(users as leaders, users as coaches);
-    // Completed sessions, and no-shows where the program's organization counts them (each
-    // organization decides, and an admin's report spans several).
-    let counted = "(s.status = 'completed' OR (s.status = 'no_show' AND EXISTS (SELECT 1 FROM organizations o \
-                   WHERE o.id = engagements.organization_id AND o.no_show_counts <> 0)))";
-    let used = sql::<Nullable<BigInt>>(&format!(
-        "(SELECT CAST(SUM(s.duration_minutes) AS BIGINT) FROM sessions s WHERE s.engagement_id = engagements.id AND {counted})"
-    ));
-    let recent = sql::<Nullable<BigInt>>(&format!(
-        "(SELECT CAST(SUM(s.duration_minutes) AS BIGINT) FROM sessions s WHERE s.engagement_id = engagements.id AND {counted} \
-         AND s.scheduled_at >= "
-    ))
-    .bind::<Timestamp, _>(recent_since)
-    .sql(")");
-    // SUM of a BIGINT is NUMERIC on PostgreSQL; cast back to count minutes on both backends.
-    let extended = sql::<Nullable<BigInt>>(
-        "(SELECT CAST(SUM(x.minutes) AS BIGINT) FROM extensions x \
-         WHERE x.engagement_id = engagements.id AND x.status = 'approved')",
-    );
-    let entered = engagement_transitions::table
-        .filter(engagement_transitions::engagement_id.eq(engagements::id))
-        .select(diesel::dsl::max(engagement_transitions::occurred_at))
-        .single_value();
-    let named = raters::table
-        .filter(raters::engagement_id.eq(engagements::id))
-        .filter(raters::deleted_at.is_null())
-        .select(count_star())
-        .single_value()
-        .assume_not_null();
-    let invited = raters::table
-        .filter(raters::engagement_id.eq(engagements::id))
-        .filter(raters::deleted_at.is_null())
-        .filter(diesel::dsl::exists(rater_invitations::table.filter(rater_invitations::rater_id.eq(raters::id))))
-        .select(count_star())
-        .single_value()
-        .assume_not_null();
-    let contributed = raters::table
-        .filter(raters::engagement_id.eq(engagements::id))
-        .filter(raters::deleted_at.is_null())
-        .filter(raters::status.eq_any(["interviewed", "feedback_submitted"]))
-        .select(count_star())
-        .single_value()
-        .assume_not_null();
     let mut query = engagements::table
         .inner_join(leaders.on(engagements::leader_id.eq(leaders.field(users::id))))
         .inner_join(coaches.on(engagements::coach_id.eq(coaches.field(users::id))))
@@ -156,13 +140,6 @@ pub fn engagements(
             engagements::planned_end_date,
             engagements::monthly_hours_budget,
             engagements::created_at,
-            used,
-            recent,
-            extended,
-            entered,
-            named,
-            invited,
-            contributed,
         ))
         .order(engagements::id.asc())
         .limit(limit)
@@ -185,10 +162,49 @@ pub fn engagements(
     if let Some(after) = after {
         query = query.filter(engagements::id.gt(after.to_owned()));
     }
-    Ok(query.load(conn)?)
+    let rows: Vec<EngagementRow> = query.load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut minutes = sums::session_minutes(conn, &ids, &MINUTE_STATUSES, Some(recent_since))?;
+    let extended = sums::extension_minutes(conn, &ids)?;
+    let entered = sums::entered_phase(conn, &ids)?;
+    let raters = sums::rater_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let session_minutes = MINUTE_STATUSES
+                .iter()
+                .filter_map(|status| {
+                    let key = (r.id.clone(), (*status).to_owned());
+                    minutes.remove(&key).map(|m| (key.1, m))
+                })
+                .collect();
+            EngagementFigures {
+                session_minutes,
+                extension_minutes: extended.get(&r.id).copied().unwrap_or(0),
+                entered_phase_at: entered.get(&r.id).copied(),
+                raters: raters.get(&r.id).copied().unwrap_or_default(),
+                id: r.id,
+                organization_id: r.organization_id,
+                title: r.title,
+                leader_id: r.leader_id,
+                leader_name: r.leader_name,
+                coach_id: r.coach_id,
+                coach_name: r.coach_name,
+                template_id: r.template_id,
+                contract_id: r.contract_id,
+                phase: r.phase,
+                held_from: r.held_from,
+                start_date: r.start_date,
+                planned_end_date: r.planned_end_date,
+                monthly_hours_budget: r.monthly_hours_budget,
+                created_at: r.created_at,
+            }
+        })
+        .collect())
 }
 
-/// A page of the groups matching `filter` (a template filter matches no group), after `after`.
+/// A page of the groups matching `filter` (a template filter matches no group), after `after`,
+/// with their figures.
 pub fn groups(
     conn: &mut DbConnection,
     filter: &ReportFilter,
@@ -199,39 +215,6 @@ pub fn groups(
     if filter.template_id.is_some() {
         return Ok(Vec::new());
     }
-    let used = group_sessions::table
-        .filter(group_sessions::group_id.eq(coaching_groups::id))
-        .filter(group_sessions::status.eq("completed"))
-        .select(sum(group_sessions::duration_minutes))
-        .single_value();
-    let recent = group_sessions::table
-        .filter(group_sessions::group_id.eq(coaching_groups::id))
-        .filter(group_sessions::status.eq("completed"))
-        .filter(group_sessions::scheduled_at.ge(recent_since))
-        .select(sum(group_sessions::duration_minutes))
-        .single_value();
-    let participants = group_members::table
-        .filter(group_members::group_id.eq(coaching_groups::id))
-        .filter(group_members::left_at.is_null())
-        .select(count_star())
-        .single_value()
-        .assume_not_null();
-    let held = group_sessions::table
-        .filter(group_sessions::group_id.eq(coaching_groups::id))
-        .filter(group_sessions::status.eq("completed"))
-        .select(count_star())
-        .single_value()
-        .assume_not_null();
-    let attendance = |present: bool| {
-        group_attendance::table
-            .inner_join(group_sessions::table.on(group_sessions::id.eq(group_attendance::session_id)))
-            .filter(group_sessions::group_id.eq(coaching_groups::id))
-            .filter(group_sessions::status.eq("completed"))
-            .filter(group_attendance::attended.eq(present))
-            .select(count_star())
-            .single_value()
-            .assume_not_null()
-    };
     let mut query = coaching_groups::table
         .inner_join(users::table.on(coaching_groups::coach_id.eq(users::id)))
         .select((
@@ -246,12 +229,6 @@ pub fn groups(
             coaching_groups::planned_end_date,
             coaching_groups::monthly_hours_budget,
             coaching_groups::created_at,
-            used,
-            recent,
-            participants,
-            held,
-            attendance(true),
-            attendance(false),
         ))
         .order(coaching_groups::id.asc())
         .limit(limit)
@@ -271,7 +248,26 @@ pub fn groups(
     if let Some(after) = after {
         query = query.filter(coaching_groups::id.gt(after.to_owned()));
     }
-    Ok(query.load(conn)?)
+    let rows: Vec<GroupRow> = query.load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let found = sums::group_sums(conn, &ids, Some(recent_since))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GroupFigures {
+            sums: found.get(&r.id).copied().unwrap_or_default(),
+            id: r.id,
+            organization_id: r.organization_id,
+            name: r.name,
+            kind: r.kind,
+            coach_id: r.coach_id,
+            coach_name: r.coach_name,
+            contract_id: r.contract_id,
+            start_date: r.start_date,
+            planned_end_date: r.planned_end_date,
+            monthly_hours_budget: r.monthly_hours_budget,
+            created_at: r.created_at,
+        })
+        .collect())
 }
 
 /// One outcome of an engagement, with its latest measurement.
@@ -287,20 +283,14 @@ pub struct OutcomeFigures {
     pub latest_measured_at: Option<keel_domain::time::Timestamp>,
 }
 
-type OutcomeRow =
-    (String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<NaiveDateTime>);
+type OutcomeRow = (String, String, String, Option<String>, Option<String>, Option<String>);
 
 /// The outcomes (not removed) of the engagements with these ids, each with its latest
-/// measurement, in engagement then outcome order.
+/// measurement (the latest `measured_at`, then the greatest id), in engagement then outcome
+/// order. The measurements of a batch are read in one statement and the latest picked here.
 pub fn outcomes_of(conn: &mut DbConnection, engagement_ids: &[String]) -> Result<Vec<OutcomeFigures>, StoreError> {
-    let latest = |column: &str| {
-        format!(
-            "(SELECT m.{column} FROM outcome_measurements m WHERE m.outcome_id = outcomes.id \
-             ORDER BY m.measured_at DESC, m.id DESC LIMIT 1)"
-        )
-    };
     let mut found = Vec::new();
-    for chunk in engagement_ids.chunks(500) {
+    for chunk in engagement_ids.chunks(sums::BATCH) {
         let rows: Vec<OutcomeRow> = outcomes::table
             .filter(outcomes::engagement_id.eq_any(chunk))
             .filter(outcomes::deleted_at.is_null())
@@ -311,21 +301,38 @@ pub fn outcomes_of(conn: &mut DbConnection, engagement_ids: &[String]) -> Result
                 outcomes::baseline,
                 outcomes::target,
                 outcomes::unit,
-                sql::<Nullable<diesel::sql_types::Text>>(&latest("value")),
-                sql::<Nullable<Timestamp>>(&latest("measured_at")),
             ))
             .order((outcomes::engagement_id.asc(), outcomes::id.asc()))
             .load(conn)?;
-        found.extend(rows.into_iter().map(|(engagement_id, id, title, baseline, target, unit, latest_value, at)| {
+        let measured: Vec<(String, String, NaiveDateTime, String)> = outcome_measurements::table
+            .filter(outcome_measurements::engagement_id.eq_any(chunk))
+            .select((
+                outcome_measurements::outcome_id,
+                outcome_measurements::id,
+                outcome_measurements::measured_at,
+                outcome_measurements::value,
+            ))
+            .load(conn)?;
+        let mut latest: HashMap<String, (NaiveDateTime, String, String)> = HashMap::new();
+        for (outcome, id, at, value) in measured {
+            match latest.get(&outcome) {
+                Some((seen_at, seen_id, _)) if (seen_at, seen_id) >= (&at, &id) => {}
+                _ => {
+                    latest.insert(outcome, (at, id, value));
+                }
+            }
+        }
+        found.extend(rows.into_iter().map(|(engagement_id, id, title, baseline, target, unit)| {
+            let last = latest.remove(&id);
             OutcomeFigures {
                 engagement_id,
-                id,
                 title,
                 baseline,
                 target,
                 unit,
-                latest_value,
-                latest_measured_at: at.map(from_db_time),
+                latest_measured_at: last.as_ref().map(|(at, _, _)| from_db_time(*at)),
+                latest_value: last.map(|(_, _, value)| value),
+                id,
             }
         }));
     }
@@ -335,7 +342,7 @@ pub fn outcomes_of(conn: &mut DbConnection, engagement_ids: &[String]) -> Result
 /// The mid and end reviews of the engagements with these ids: (engagement id, review).
 pub fn reviews_of(conn: &mut DbConnection, engagement_ids: &[String]) -> Result<Vec<(String, Review)>, StoreError> {
     let mut found = Vec::new();
-    for chunk in engagement_ids.chunks(500) {
+    for chunk in engagement_ids.chunks(sums::BATCH) {
         let rows: Vec<(String, super::reviews::ReviewRow)> = reviews::table
             .filter(reviews::engagement_id.eq_any(chunk))
             .select((reviews::engagement_id, super::reviews::ReviewRow::as_select()))
