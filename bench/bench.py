@@ -376,6 +376,8 @@ def prepare_reports(args, database):
                now(), now(), 1
         FROM organizations o WHERE NOT EXISTS (SELECT 1 FROM contracts c WHERE c.id = o.id);
         UPDATE engagements SET contract_id = organization_id WHERE contract_id IS NULL""")
+    # As autovacuum would have by now: the update's old rows gone, the visibility map set.
+    psql(args.pg, database, "VACUUM ANALYZE engagements")
 
 
 def fetch(keel, path, token, accept, on_chunk=None):

@@ -16,7 +16,7 @@ use keel_domain::policy::{self, Action, Visibility};
 use keel_domain::report::{self, TimeInPhase};
 use keel_domain::review::{ReviewKind, progress_share};
 use keel_domain::time::Timestamp;
-use keel_domain::{DomainError, OrganizationId, TemplateId, UserId, ValidationErrors};
+use keel_domain::{ContractId, DomainError, OrganizationId, TemplateId, UserId, ValidationErrors};
 use keel_persistence::repo::reports::{self as rows, EngagementFigures, GroupFigures, ReportFilter};
 use keel_persistence::repo::{contracts, organizations};
 use keel_persistence::{DbConnection, StoreError};
@@ -369,18 +369,46 @@ pub fn utilization(conn: &mut DbConnection, caller: &Caller, query: ReportQuery)
     let scope = scope(conn, caller, query)?;
     let programs = all_lines(conn, &scope)?;
     let since = rows::window_start(scope.now, report::BURN_WINDOW_DAYS);
-    let mut contract_lines = Vec::new();
+    // Without a coach, template or date filter the lines hold every program of the organizations
+    // in scope, and so every program drawing on their contracts: the standing is summed from
+    // them. Otherwise each contract's programs are read.
+    let f = &scope.filter;
+    let lines_cover_contracts = f.coach_id.is_none() && f.template_id.is_none() && f.from.is_none() && f.to.is_none();
     let mut ordered: Vec<&Contract> = scope.contracts.values().collect();
     ordered.sort_by_key(|c| c.id.as_uuid());
+    let ids: Vec<ContractId> = ordered.iter().map(|c| c.id).collect();
+    let mut months: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    for m in contracts::used_by_month(conn, &ids)? {
+        let counts = scope
+            .contracts
+            .get(&m.contract_id)
+            .and_then(|c| scope.organizations.get(&c.organization_id))
+            .is_some_and(|o| crate::contracts::counted(o).contains(&m.status.as_str()));
+        if !counts {
+            continue;
+        }
+        let of_contract = months.entry(m.contract_id).or_default();
+        match of_contract.last_mut() {
+            Some((month, minutes)) if *month == m.month => *minutes += m.minutes,
+            _ => of_contract.push((m.month, m.minutes)),
+        }
+    }
+    let mut contract_lines = Vec::new();
     for contract in ordered {
-        let organization = &scope.organizations[&contract.organization_id];
-        let drawings = contracts::drawings(conn, contract.id, &crate::contracts::counted(organization))?;
-        let draws: Vec<Draw> = drawings.iter().map(crate::contracts::draw_of).collect();
-        let counted = crate::contracts::counted(organization);
-        let recent = contracts::recent_minutes(conn, contract.id, &counted, since)?;
-        let months = contracts::used_by_month(conn, contract.id, &counted)?;
+        let (draws, recent): (Vec<Draw>, i64) = if lines_cover_contracts {
+            let on = programs.iter().filter(|l| l.contract.as_ref().is_some_and(|c| c.id == contract.id));
+            on.fold((Vec::new(), 0), |(mut draws, recent), l| {
+                draws.push(l.draw);
+                (draws, recent + l.recent_minutes)
+            })
+        } else {
+            let counted = crate::contracts::counted(&scope.organizations[&contract.organization_id]);
+            let drawings = contracts::drawings(conn, contract.id, &counted)?;
+            let draws = drawings.iter().map(crate::contracts::draw_of).collect();
+            (draws, contracts::recent_minutes(conn, contract.id, &counted, since)?)
+        };
         contract_lines.push(ContractLine {
-            months,
+            months: months.remove(&contract.id.to_string()).unwrap_or_default(),
             standing: Standing::of(contract, draws.iter().copied()),
             programs: draws.len(),
             contract: contract.clone(),

@@ -71,6 +71,15 @@ async fn figures(app: &TestApp) {
         let body = json!({ "actual_duration_minutes": minutes, "private_notes": "PRIVATE-SECRET", "shared_summary": "SUMMARY-SECRET" });
         p.call(app, "coach", Method::POST, &done, Some(body)).await.expect_status(200);
     }
+    // A no-show, which the organization counts: the ledger, the report and the contract's
+    // months all add its minutes.
+    let body = json!({ "scheduled_at": "2026-03-20T09:00:00Z", "duration_minutes": 45, "format": "video" });
+    let missed = p.call(app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201).json();
+    let missed = format!("/sessions/{}", missed["id"].as_str().unwrap());
+    let body = json!({ "status": "no_show", "reason": "Did not come" });
+    p.call(app, "coach", Method::PATCH, &missed, Some(body)).await.expect_status(200);
+    let counts = json!({ "settings": { "no_show_counts": true } });
+    app.patch(&format!("/v1/organizations/{org}"), None, &counts).await.expect_status(200);
     let measurement = json!({ "value": "5", "source": "session", "measured_at": "2026-03-11T09:00:00Z" });
     let path = format!("/outcomes/{}/measurements", p.outcome);
     p.call(app, "coach", Method::POST, &path, Some(measurement)).await.expect_status(201);
@@ -91,8 +100,8 @@ async fn figures(app: &TestApp) {
     approx(&line["extended_hours"], &ledger["total_extension_hours"]);
     approx(&line["used_hours"], &ledger["total_used_hours"]);
     approx(&line["remaining_hours"], &ledger["total_remaining_hours"]);
-    approx(&line["used_hours"], &json!(2.5));
-    assert_eq!(line["used_cost"], "375.00");
+    approx(&line["used_hours"], &json!(3.25));
+    assert_eq!(line["used_cost"], "487.50");
     assert_eq!(line["phase"], "coaching");
     let seen = app.get(&format!("/v1/contracts/{contract_id}")).await.expect_status(200).json();
     let contract_line = &report["contracts"][0];
@@ -108,8 +117,13 @@ async fn figures(app: &TestApp) {
     assert_eq!(contract_line["used_cost"], seen["used_cost"]);
     assert_eq!(
         contract_line["months"],
-        json!([{ "month": "2026-02", "used_hours": 1.0 }, { "month": "2026-03", "used_hours": 1.5 }])
+        json!([{ "month": "2026-02", "used_hours": 1.0 }, { "month": "2026-03", "used_hours": 2.25 }])
     );
+    // Narrowed to the coach, the contract's line is read another way and is the same.
+    let coach_id = engagement["coach_id"].as_str().unwrap();
+    let narrowed =
+        app.get(&format!("/v1/reports/utilization{query}&coach_id={coach_id}")).await.expect_status(200).json();
+    assert_eq!(narrowed["contracts"], report["contracts"]);
     approx(&line["allocated_hours"], &seen["allocated_hours"]);
     let coach = &report["coaches"][0];
     approx(&coach["used_hours"], &line["used_hours"]);
@@ -140,8 +154,8 @@ async fn figures(app: &TestApp) {
     // The CSVs parse, hold the same figures, and neutralise a cell a spreadsheet would run.
     let (header, rows) = csv_get(app, None, &format!("/v1/reports/utilization{query}")).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][column(&header, "used_hours")], "2.5");
-    assert_eq!(rows[0][column(&header, "used_cost")], "375.00");
+    assert_eq!(rows[0][column(&header, "used_hours")], "3.25");
+    assert_eq!(rows[0][column(&header, "used_cost")], "487.50");
     assert_eq!(rows[0][column(&header, "contract_name")], "'=cmd|' /C calc'!A0");
     let (header, rows) = csv_get(app, None, &format!("/v1/reports/outcomes{query}")).await;
     assert_eq!((rows.len(), rows[0][column(&header, "progress")].as_str()), (1, "0.5"));

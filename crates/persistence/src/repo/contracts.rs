@@ -271,41 +271,54 @@ pub fn recent_minutes(
 #[derive(diesel::QueryableByName)]
 struct MonthRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
+    contract_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     month: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     minutes: i64,
 }
 
-/// Minutes used per calendar month (`YYYY-MM`, in order) by the programs drawing on `contract`:
-/// sessions in `counted` statuses, and groups' completed sessions.
-pub fn used_by_month(
-    conn: &mut DbConnection,
-    contract: ContractId,
-    counted: &[&str],
-) -> Result<Vec<(String, i64)>, StoreError> {
-    // Both are Keel's own values (an id it made, status names it defines): written into the
-    // statement, checked to be nothing else.
-    let id = contract.to_string();
-    assert!(id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'), "a contract id");
-    assert!(counted.iter().all(|s| s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')), "status names");
-    let statuses = counted.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+/// Minutes used in one calendar month by the programs drawing on a contract, by session status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthMinutes {
+    pub contract_id: String,
+    /// A group's sessions count as `completed`.
+    pub status: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub minutes: i64,
+}
+
+/// Minutes per contract, session status (completed or no-show) and calendar month, in month
+/// order, of the programs drawing on these contracts: one statement for all of them.
+pub fn used_by_month(conn: &mut DbConnection, contracts: &[ContractId]) -> Result<Vec<MonthMinutes>, StoreError> {
+    if contracts.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids Keel made, written into the statement: a list of any length needs no bound parameters.
+    let ids = contracts.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ");
     let month = |column: &str| match conn.backend() {
         crate::Backend::Postgres => format!("to_char({column}, 'YYYY-MM')"),
         crate::Backend::Sqlite => format!("strftime('%Y-%m', {column})"),
     };
     let query = format!(
-        "SELECT month, CAST(SUM(minutes) AS BIGINT) AS minutes FROM ( \
-           SELECT {s_month} AS month, s.duration_minutes AS minutes FROM sessions s \
-             JOIN engagements e ON e.id = s.engagement_id \
-            WHERE e.contract_id = '{id}' AND s.status IN ({statuses}) \
+        "SELECT contract_id, status, month, CAST(SUM(minutes) AS BIGINT) AS minutes FROM ( \
+           SELECT e.contract_id AS contract_id, s.status AS status, {s_month} AS month, s.duration_minutes AS minutes \
+             FROM engagements e JOIN sessions s ON s.engagement_id = e.id \
+            WHERE e.contract_id IN ({ids}) AND s.status IN ('completed', 'no_show') \
            UNION ALL \
-           SELECT {g_month} AS month, g.duration_minutes AS minutes FROM group_sessions g \
-             JOIN coaching_groups c ON c.id = g.group_id \
-            WHERE c.contract_id = '{id}' AND g.status = 'completed' \
-         ) used GROUP BY month ORDER BY month",
+           SELECT c.contract_id, g.status, {g_month}, g.duration_minutes \
+             FROM coaching_groups c JOIN group_sessions g ON g.group_id = c.id \
+            WHERE c.contract_id IN ({ids}) AND g.status = 'completed' \
+         ) used GROUP BY contract_id, status, month ORDER BY month, contract_id, status",
         s_month = month("s.scheduled_at"),
         g_month = month("g.scheduled_at"),
     );
     let rows: Vec<MonthRow> = diesel::sql_query(query).load(conn)?;
-    Ok(rows.into_iter().map(|r| (r.month, r.minutes)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| MonthMinutes { contract_id: r.contract_id, status: r.status, month: r.month, minutes: r.minutes })
+        .collect())
 }
