@@ -17,6 +17,7 @@ use keel_domain::report::{self, TimeInPhase};
 use keel_domain::review::{ReviewKind, progress_share};
 use keel_domain::time::Timestamp;
 use keel_domain::{ContractId, DomainError, OrganizationId, TemplateId, UserId, ValidationErrors};
+pub use keel_persistence::repo::reports::Detail;
 use keel_persistence::repo::reports::{self as rows, EngagementFigures, GroupFigures, ReportFilter};
 use keel_persistence::repo::{contracts, organizations};
 use keel_persistence::{DbConnection, StoreError};
@@ -90,6 +91,7 @@ pub fn scope(conn: &mut DbConnection, caller: &Caller, query: ReportQuery) -> Re
         template_id: query.template_id,
         from: query.from,
         to: query.to,
+        ids: None,
     };
     Ok(Scope { filter, now: keel_domain::time::now(), organizations, contracts })
 }
@@ -206,12 +208,19 @@ pub enum Resume {
     Done,
 }
 
-/// The next lines of the scope (up to [`BATCH`]) and where to resume.
-pub fn lines(conn: &mut DbConnection, scope: &Scope, from: &Resume) -> Result<(Vec<ProgramLine>, Resume), StoreError> {
+/// The next lines of the scope (up to [`BATCH`]) and where to resume. With
+/// [`Detail::Standing`] the lines hold no minutes used, extensions, raters or attendance (their
+/// draw is the planned budget alone): [`with_figures`] adds them.
+pub fn lines(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: &Resume,
+    detail: Detail,
+) -> Result<(Vec<ProgramLine>, Resume), StoreError> {
     let since = rows::window_start(scope.now, report::BURN_WINDOW_DAYS);
     match from {
         Resume::Engagements(after) => {
-            let found = rows::engagements(conn, &scope.filter, since, after.as_deref(), BATCH)?;
+            let found = rows::engagements(conn, &scope.filter, since, after.as_deref(), BATCH, detail)?;
             let next = match found.last() {
                 Some(last) if found.len() as i64 == BATCH => Resume::Engagements(Some(last.id.clone())),
                 _ => Resume::Groups(None),
@@ -219,7 +228,7 @@ pub fn lines(conn: &mut DbConnection, scope: &Scope, from: &Resume) -> Result<(V
             Ok((found.into_iter().map(|f| engagement_line(scope, f)).collect::<Result<_, _>>()?, next))
         }
         Resume::Groups(after) => {
-            let found = rows::groups(conn, &scope.filter, since, after.as_deref(), BATCH)?;
+            let found = rows::groups(conn, &scope.filter, since, after.as_deref(), BATCH, detail)?;
             let next = match found.last() {
                 Some(last) if found.len() as i64 == BATCH => Resume::Groups(Some(last.id.clone())),
                 _ => Resume::Done,
@@ -230,16 +239,33 @@ pub fn lines(conn: &mut DbConnection, scope: &Scope, from: &Resume) -> Result<(V
     }
 }
 
-/// Every line of the scope (for the JSON reports, which are answered whole).
-pub fn all_lines(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<ProgramLine>, StoreError> {
+/// Every line of the scope (for the JSON reports, which are answered whole, and the lists).
+pub fn all_lines(conn: &mut DbConnection, scope: &Scope, detail: Detail) -> Result<Vec<ProgramLine>, StoreError> {
     let mut all = Vec::new();
     let mut at = Resume::Engagements(None);
     while at != Resume::Done {
-        let (found, next) = lines(conn, scope, &at)?;
+        let (found, next) = lines(conn, scope, &at, detail)?;
         all.extend(found);
         at = next;
     }
     Ok(all)
+}
+
+/// These lines of the scope with all their figures, in the same order (a page of a list read
+/// with [`Detail::Standing`]).
+pub fn with_figures(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    lines: &[&ProgramLine],
+) -> Result<Vec<ProgramLine>, StoreError> {
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut narrowed = scope.clone();
+    narrowed.filter.ids = Some(lines.iter().map(|l| l.id.clone()).collect());
+    let mut read: HashMap<(ProgramKind, String), ProgramLine> =
+        all_lines(conn, &narrowed, Detail::Figures)?.into_iter().map(|l| ((l.kind, l.id.clone()), l)).collect();
+    Ok(lines.iter().filter_map(|l| read.remove(&(l.kind, l.id.clone()))).collect())
 }
 
 fn engagement_line(scope: &Scope, f: EngagementFigures) -> Result<ProgramLine, StoreError> {
@@ -367,7 +393,7 @@ pub struct Utilization {
 
 pub fn utilization(conn: &mut DbConnection, caller: &Caller, query: ReportQuery) -> Result<Utilization, StoreError> {
     let scope = scope(conn, caller, query)?;
-    let programs = all_lines(conn, &scope)?;
+    let programs = all_lines(conn, &scope, Detail::Figures)?;
     let since = rows::window_start(scope.now, report::BURN_WINDOW_DAYS);
     // Without a coach, template or date filter the lines hold every program of the organizations
     // in scope, and so every program drawing on their contracts: the standing is summed from
@@ -459,7 +485,7 @@ impl Pipeline {
 
 pub fn pipeline(conn: &mut DbConnection, caller: &Caller, query: ReportQuery) -> Result<Pipeline, StoreError> {
     let scope = scope(conn, caller, query)?;
-    let programs = all_lines(conn, &scope)?;
+    let programs = all_lines(conn, &scope, Detail::Figures)?;
     Ok(Pipeline { scope, programs })
 }
 
@@ -585,7 +611,7 @@ pub fn outcomes(conn: &mut DbConnection, caller: &Caller, query: ReportQuery) ->
     let mut all = Vec::new();
     let mut at = Resume::Engagements(None);
     while let Resume::Engagements(_) = at {
-        let (found, next) = lines(conn, &scope, &at)?;
+        let (found, next) = lines(conn, &scope, &at, Detail::Figures)?;
         all.extend(outcome_lines(conn, &found)?);
         at = next;
     }

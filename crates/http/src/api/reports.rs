@@ -97,7 +97,7 @@ fn csv_response(
         let (page_scope, page_rows, page_at) = (scope.clone(), rows.clone(), at.clone());
         let page = state
             .run(move |conn| {
-                let (lines, next) = reports::lines(conn, &page_scope, &page_at)?;
+                let (lines, next) = reports::lines(conn, &page_scope, &page_at, reports::Detail::Figures)?;
                 let found: Vec<Vec<String>> = page_rows(conn, &lines, today)?;
                 Ok((found, next))
             })

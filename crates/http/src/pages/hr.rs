@@ -124,14 +124,28 @@ pub async fn home(
     organization: Option<OrganizationId>,
     query: ListQuery,
 ) -> Result<HttpResponse, PageError> {
-    let (lines, templates) = state
+    let stuck_only = !query.stuck.is_empty();
+    let (phase, coach) = (query.phase.clone(), query.coach.clone());
+    let wanted = move |l: &ProgramLine| {
+        (phase.is_empty() || phase_key(l) == phase)
+            && (coach.is_empty() || l.coach.0 == coach)
+            && (!stuck_only || l.stuck())
+    };
+    let asked_page = query.page.parse::<usize>().unwrap_or(1);
+    // Every program's standing (to filter, count and flag), then the figures of the page shown.
+    let (lines, templates, shown, page, on_page) = state
         .run(move |conn| {
             let scope =
                 reports::scope(conn, &caller, ReportQuery { organization_id: organization, ..Default::default() })?;
-            let lines = reports::all_lines(conn, &scope)?;
+            let lines = reports::all_lines(conn, &scope, reports::Detail::Standing)?;
             let page = PageRequest { limit: 200, after: None };
             let templates = keel_commands::templates::list(conn, &caller, organization, page)?.items;
-            Ok((lines, templates))
+            let shown: Vec<&ProgramLine> = lines.iter().filter(|l| wanted(l)).collect();
+            let page = asked_page.clamp(1, shown.len().div_ceil(PER_PAGE).max(1));
+            let slice: Vec<&ProgramLine> = shown.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).copied().collect();
+            let on_page = reports::with_figures(conn, &scope, &slice)?;
+            let shown = shown.len();
+            Ok((lines, templates, shown, page, on_page))
         })
         .await?;
     let template_name = |id: Option<&String>| {
@@ -152,15 +166,7 @@ pub async fn home(
     let order = |key: &str| Phase::ALL.iter().position(|p| p.as_str() == key).unwrap_or(Phase::ALL.len());
     phases.sort_by_key(|c| order(&c.value));
     coaches.sort_by(|a, b| a.label.cmp(&b.label));
-    let stuck_only = !query.stuck.is_empty();
-    let shown: Vec<&ProgramLine> = lines
-        .iter()
-        .filter(|l| query.phase.is_empty() || phase_key(l) == query.phase)
-        .filter(|l| query.coach.is_empty() || l.coach.0 == query.coach)
-        .filter(|l| !stuck_only || l.stuck())
-        .collect();
-    let pages = shown.len().div_ceil(PER_PAGE).max(1);
-    let page = query.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
+    let pages = shown.div_ceil(PER_PAGE).max(1);
     let link = |to: usize| {
         let mut parts =
             vec![("phase", query.phase.as_str()), ("coach", query.coach.as_str()), ("stuck", query.stuck.as_str())];
@@ -172,10 +178,8 @@ pub async fn home(
         format!("/home?{encoded}")
     };
     let first = (page - 1) * PER_PAGE;
-    let rows: Vec<Row> = shown
+    let rows: Vec<Row> = on_page
         .iter()
-        .skip(first)
-        .take(PER_PAGE)
         .map(|l| Row {
             href: match l.kind {
                 ProgramKind::Engagement => format!("/engagements/{}", l.id),
@@ -200,11 +204,8 @@ pub async fn home(
             contract: l.contract.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| "—".to_owned()),
         })
         .collect();
-    let showing = if shown.is_empty() {
-        String::new()
-    } else {
-        format!("{}–{} of {}", first + 1, first + rows.len(), shown.len())
-    };
+    let showing =
+        if shown == 0 { String::new() } else { format!("{}–{} of {}", first + 1, first + rows.len(), shown) };
     let view = HomePage {
         chrome: visitor.chrome(),
         nav: nav("/home"),

@@ -26,6 +26,18 @@ pub struct ReportFilter {
     /// after `from`).
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// Only these programs (engagement and group ids).
+    pub ids: Option<Vec<String>>,
+}
+
+/// How much of each program a report reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Who, the phase and since when, the dates and the budget: what a list of programs is
+    /// filtered and counted by.
+    Standing,
+    /// And the minutes used (all, and recent), approved extensions, raters and attendance.
+    Figures,
 }
 
 /// One engagement with what the reports sum about it.
@@ -119,6 +131,7 @@ pub fn engagements(
     recent_since: NaiveDateTime,
     after: Option<&str>,
     limit: i64,
+    detail: Detail,
 ) -> Result<Vec<EngagementFigures>, StoreError> {
     let (leaders, coaches) = diesel::alias!(users as leaders, users as coaches);
     let mut query = engagements::table
@@ -159,15 +172,23 @@ pub fn engagements(
     if let Some(to) = filter.to {
         query = query.filter(engagements::start_date.le(to));
     }
+    if let Some(ids) = &filter.ids {
+        query = query.filter(engagements::id.eq_any(ids));
+    }
     if let Some(after) = after {
         query = query.filter(engagements::id.gt(after.to_owned()));
     }
     let rows: Vec<EngagementRow> = query.load(conn)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut minutes = sums::session_minutes(conn, &ids, &MINUTE_STATUSES, Some(recent_since))?;
-    let extended = sums::extension_minutes(conn, &ids)?;
     let entered = sums::entered_phase(conn, &ids)?;
-    let raters = sums::rater_counts(conn, &ids)?;
+    let (mut minutes, extended, raters) = match detail {
+        Detail::Standing => Default::default(),
+        Detail::Figures => (
+            sums::session_minutes(conn, &ids, &MINUTE_STATUSES, Some(recent_since))?,
+            sums::extension_minutes(conn, &ids)?,
+            sums::rater_counts(conn, &ids)?,
+        ),
+    };
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -211,6 +232,7 @@ pub fn groups(
     recent_since: NaiveDateTime,
     after: Option<&str>,
     limit: i64,
+    detail: Detail,
 ) -> Result<Vec<GroupFigures>, StoreError> {
     if filter.template_id.is_some() {
         return Ok(Vec::new());
@@ -245,12 +267,18 @@ pub fn groups(
     if let Some(to) = filter.to {
         query = query.filter(coaching_groups::start_date.le(to));
     }
+    if let Some(ids) = &filter.ids {
+        query = query.filter(coaching_groups::id.eq_any(ids));
+    }
     if let Some(after) = after {
         query = query.filter(coaching_groups::id.gt(after.to_owned()));
     }
     let rows: Vec<GroupRow> = query.load(conn)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let found = sums::group_sums(conn, &ids, Some(recent_since))?;
+    let found = match detail {
+        Detail::Standing => HashMap::new(),
+        Detail::Figures => sums::group_sums(conn, &ids, Some(recent_since))?,
+    };
     Ok(rows
         .into_iter()
         .map(|r| GroupFigures {

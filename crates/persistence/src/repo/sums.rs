@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max, sql, sum};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::sql_types::{BigInt, Nullable, Timestamp};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -38,27 +38,25 @@ pub fn session_minutes(
     since: Option<NaiveDateTime>,
 ) -> Result<HashMap<(String, String), StatusMinutes>, StoreError> {
     let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
+    // Without a window nothing is recent: the year 9999 is one both backends store.
+    let since = since.unwrap_or_else(|| {
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default()
+    });
+    let recent = || {
+        sql::<BigInt>("CAST(SUM(CASE WHEN sessions.scheduled_at >= ")
+            .bind::<Timestamp, _>(since)
+            .sql(" THEN sessions.duration_minutes ELSE 0 END) AS BIGINT)")
+    };
     let mut found: HashMap<(String, String), StatusMinutes> = HashMap::new();
     for chunk in engagement_ids.chunks(BATCH) {
-        let all: Vec<(String, String, Option<i64>)> = sessions::table
+        let rows: Vec<(String, String, Option<i64>, i64)> = sessions::table
             .filter(sessions::engagement_id.eq_any(chunk))
             .filter(sessions::status.eq_any(&statuses))
             .group_by((sessions::engagement_id, sessions::status))
-            .select((sessions::engagement_id, sessions::status, sum(sessions::duration_minutes)))
+            .select((sessions::engagement_id, sessions::status, sum(sessions::duration_minutes), recent()))
             .load(conn)?;
-        for (engagement, status, minutes) in all {
-            found.entry((engagement, status)).or_default().minutes = minutes.unwrap_or(0);
-        }
-        let Some(since) = since else { continue };
-        let recent: Vec<(String, String, Option<i64>)> = sessions::table
-            .filter(sessions::engagement_id.eq_any(chunk))
-            .filter(sessions::status.eq_any(&statuses))
-            .filter(sessions::scheduled_at.ge(since))
-            .group_by((sessions::engagement_id, sessions::status))
-            .select((sessions::engagement_id, sessions::status, sum(sessions::duration_minutes)))
-            .load(conn)?;
-        for (engagement, status, minutes) in recent {
-            found.entry((engagement, status)).or_default().recent_minutes = minutes.unwrap_or(0);
+        for (engagement, status, minutes, recent_minutes) in rows {
+            found.insert((engagement, status), StatusMinutes { minutes: minutes.unwrap_or(0), recent_minutes });
         }
     }
     Ok(found)

@@ -1,0 +1,1 @@
+DROP INDEX engagement_transitions_entered_idx;
