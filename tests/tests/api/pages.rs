@@ -23,6 +23,7 @@ both_backends! {
     fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend);
     fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend);
     fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend);
+    fn the_hr_partner_changes_the_terms_and_holds_the_program_on_its_page(backend: Backend);
     async fn cookies_are_secure_behind_https(app with |c| c.public_base_url = "https://keel.example".to_owned()) {
         let mut browser = Browser::new(&app);
         let form = browser.get("/sign-in").await;
@@ -575,6 +576,8 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         "/reports/utilization.csv".to_owned(),
         "/reports/pipeline.csv".to_owned(),
         "/reports/outcomes.csv".to_owned(),
+        // Where the hr_partner changes the terms: the organization's hr_partner and admins only.
+        format!("/engagements/{e}/manage"),
     ];
     let workspace =
         |page: &str| ["/contracts", "/dashboard", "/engagements/new"].contains(&page) || page.starts_with("/reports/");
@@ -608,6 +611,10 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
             let outsider = matches!(who, "another coach" | "another tenant");
             let managers = matches!(who, "hr_partner" | "admin" | "another tenant");
             match (who, calendar) {
+                (_, _) if page.ends_with("/manage") => {
+                    let expected = if matches!(who, "hr_partner" | "admin") { 200 } else { 404 };
+                    assert_eq!(status, expected, "{who} {page}: {text}");
+                }
                 (_, _) if workspace(page) && managers => assert_eq!(status, 200, "{who} {page}: {text}"),
                 (_, _) if workspace(page) => assert_eq!(status, 404, "{who} has no workspace: {page}"),
                 ("coach", _) => assert_eq!(status, 200, "{who} {page}: {text}"),
@@ -683,4 +690,86 @@ async fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backen
     assert_page(&browser.submit(&opened, &renew, &[]).await, 200);
     let fresh = mail_to(&smtp, "sponsor@acme.test", "Your new Keel link").await;
     assert!(fresh.contains("/l/kl_"), "{fresh}");
+}
+
+/// The engagement's terms as its manage form sends them, with `changes` over them.
+fn terms<'a>(engagement: &'a Value, version: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("version", version),
+        ("title", engagement["title"].as_str().unwrap()),
+        ("planned_end_date", engagement["planned_end_date"].as_str().unwrap()),
+        ("contract_id", engagement["contract_id"].as_str().unwrap_or("")),
+    ];
+    fields.extend(engagement["sponsor_ids"].as_array().unwrap().iter().map(|s| ("sponsor_id", s.as_str().unwrap())));
+    for (name, value) in changes {
+        fields.retain(|(k, _)| k != name);
+        fields.push((name, value));
+    }
+    fields
+}
+
+async fn the_hr_partner_changes_the_terms_and_holds_the_program_on_its_page(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = fixtures::to_coaching(&app).await;
+    let engagement = app.get(&p.base).await.expect_status(200).json();
+    let org = engagement["organization_id"].clone();
+    app.create_user(json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] }))
+        .await;
+    let contract = json!({ "organization_id": org, "name": "Hours 2026", "start_date": "2026-01-01",
+                           "end_date": "2026-12-31", "hours": 60 });
+    let contract = app.post("/v1/contracts", &contract).await.expect_status(201).json();
+    let contract_id = contract["id"].as_str().unwrap().to_owned();
+    app.patch(&p.base, None, &json!({ "contract_id": contract_id })).await.expect_status(200);
+    let read = || async { app.get(&p.base).await.expect_status(200) };
+    let before = read().await;
+    let (engagement, version) = (before.json(), before.header("etag").unwrap().trim_matches('"').to_owned());
+    let path = format!("/engagements/{}/manage", p.engagement);
+
+    let mut hr = signed_in(&app, &smtp, "hr@acme.test").await;
+    let overview = hr.get(&format!("/engagements/{}", p.engagement)).await;
+    assert!(assert_page(&overview, 200).contains(&format!("href=\"{path}\"")), "a way to manage from the overview");
+    let page = hr.get(&path).await;
+    assert!(assert_page(&page, 200).contains("Save the terms"));
+
+    // More hours a month than the contract holds: refused in words, the numbers named, nothing saved.
+    let refused = hr.submit(&page, &path, &terms(&engagement, &version, &[("monthly_hours_budget", "40")])).await;
+    let text = assert_page(&refused, 409);
+    assert!(text.contains("60") && text.contains("contract"), "the contract's numbers in words: {text}");
+    assert_eq!(read().await.json()["monthly_hours_budget"], engagement["monthly_hours_budget"]);
+    // No sponsor at all: refused, naming the sponsors.
+    let mut none = terms(&engagement, &version, &[("monthly_hours_budget", "2")]);
+    none.retain(|(k, _)| *k != "sponsor_id");
+    let refused = hr.submit(&page, &path, &none).await;
+    assert!(refused.status.as_u16() == 422, "{}", refused.text());
+    assert_eq!(read().await.json()["sponsor_ids"], engagement["sponsor_ids"]);
+
+    // Two hours a month: saved through the API's command, and audited as the hr_partner.
+    let saved = hr.submit(&page, &path, &terms(&engagement, &version, &[("monthly_hours_budget", "2")])).await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.text());
+    assert_eq!(saved.header("location").as_deref(), Some(format!("{path}?saved=terms").as_str()));
+    assert_eq!(read().await.json()["monthly_hours_budget"], json!(2.0));
+    // The same form again, opened before that change: stale, nothing saved.
+    let stale = hr.submit(&page, &path, &terms(&engagement, &version, &[("monthly_hours_budget", "1")])).await;
+    assert!(assert_page(&stale, 412).contains("someone changed this"));
+    assert_eq!(read().await.json()["monthly_hours_budget"], json!(2.0));
+
+    // On hold with a reason, then resumed where it was.
+    let page = hr.get(&path).await;
+    let now = read().await.header("etag").unwrap().trim_matches('"').to_owned();
+    let phase = format!("{path}/phase");
+    let held = hr.submit(&page, &phase, &[("version", &now), ("to", "on_hold"), ("reason", "Parental leave")]).await;
+    assert_eq!(held.status.as_u16(), 303, "{}", held.text());
+    assert_eq!(read().await.json()["phase"], "on_hold");
+    let page = hr.get(&path).await;
+    assert!(assert_page(&page, 200).contains("Resume (Coaching)"));
+    let now = read().await.header("etag").unwrap().trim_matches('"').to_owned();
+    let resumed = hr.submit(&page, &phase, &[("version", &now), ("to", "coaching")]).await;
+    assert_eq!(resumed.status.as_u16(), 303, "{}", resumed.text());
+    assert_eq!(read().await.json()["phase"], "coaching");
+    // The hr_partner may not move the program forward: refused in words.
+    let page = hr.get(&path).await;
+    let now = read().await.header("etag").unwrap().trim_matches('"').to_owned();
+    let forward = hr.submit(&page, &phase, &[("version", &now), ("to", "mid_review")]).await;
+    assert_eq!(forward.status.as_u16(), 403, "{}", forward.text());
+    assert_eq!(read().await.json()["phase"], "coaching");
 }

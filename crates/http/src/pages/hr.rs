@@ -26,7 +26,7 @@ use crate::state::AppState;
 const PER_PAGE: usize = 50;
 
 /// The workspace's sections, for its navigation.
-fn nav(current: &'static str) -> Vec<(&'static str, &'static str, bool)> {
+pub(super) fn nav(current: &'static str) -> Vec<(&'static str, &'static str, bool)> {
     [
         ("/home", "Programs"),
         ("/engagements/new", "New engagement"),
@@ -39,7 +39,7 @@ fn nav(current: &'static str) -> Vec<(&'static str, &'static str, bool)> {
 }
 
 /// The caller's workspace, or 404 for those who have none.
-fn workspace(visitor: &Visitor) -> Result<(Caller, Option<OrganizationId>), PageError> {
+pub(super) fn workspace(visitor: &Visitor) -> Result<(Caller, Option<OrganizationId>), PageError> {
     let caller = visitor.require()?;
     match keel_commands::hr::workspace(&caller) {
         Some(org) => Ok((caller, org)),
@@ -48,10 +48,10 @@ fn workspace(visitor: &Visitor) -> Result<(Caller, Option<OrganizationId>), Page
 }
 
 /// A choice of a select: its value, its words, whether it is chosen.
-struct Choice {
-    value: String,
-    label: String,
-    chosen: bool,
+pub(super) struct Choice {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) chosen: bool,
 }
 
 struct Row {
@@ -63,6 +63,8 @@ struct Row {
     coach: String,
     phase: String,
     stuck: Option<String>,
+    /// What comes next, in words (the program page's words).
+    next_step: String,
     hours: String,
     contract: String,
 }
@@ -108,6 +110,15 @@ fn phase_words(line: &ProgramLine) -> String {
 
 fn phase_key(line: &ProgramLine) -> String {
     line.phase.map(|p| p.as_str()).or(line.group_status).unwrap_or_default().to_owned()
+}
+
+/// What comes next for a group, by its dates.
+fn group_next(line: &ProgramLine) -> String {
+    match line.group_status {
+        Some("not_started") => format!("Starts on {}.", line.start_date.format("%-d %B %Y")),
+        Some("running") => format!("Sessions until {}.", line.planned_end_date.format("%-d %B %Y")),
+        _ => "Its planned end has passed.".to_owned(),
+    }
 }
 
 fn stuck_words(line: &ProgramLine) -> Option<String> {
@@ -196,6 +207,15 @@ pub async fn home(
             coach: l.coach.1.clone(),
             phase: phase_words(l),
             stuck: stuck_words(l),
+            next_step: match l.phase {
+                Some(phase) => {
+                    let template =
+                        l.template_id.as_ref().and_then(|id| templates.iter().find(|t| t.id.to_string() == *id));
+                    let next = template.and_then(|t| t.definition.forward(phase).first().copied());
+                    super::program::next_text(phase, next).to_owned()
+                }
+                None => group_next(l),
+            },
             hours: format!(
                 "{} of {} h",
                 format_hours(l.draw.used_minutes),

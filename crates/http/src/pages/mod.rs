@@ -23,6 +23,7 @@ pub mod forms;
 pub mod group;
 pub mod home;
 pub mod hr;
+pub mod hr_engagement;
 pub mod links;
 pub mod program;
 pub mod visitor;
@@ -73,6 +74,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/groups/{id}/participants/{user}/outcomes", web::post().to(coach_group::add_outcome))
         .route("/groups/{id}/participants/{user}/action-items", web::post().to(coach_group::add_item))
         .route("/engagements/{id}", web::get().to(program::engagement))
+        .route("/engagements/{id}/manage", web::get().to(hr_engagement::page))
+        .route("/engagements/{id}/manage", web::post().to(hr_engagement::save_terms))
+        .route("/engagements/{id}/manage/phase", web::post().to(hr_engagement::change_phase))
         .route("/engagements/{id}/context", web::post().to(coach::context))
         .route("/engagements/{id}/outcomes", web::post().to(coach::outcome))
         .route("/engagements/{id}/leader-interview", web::post().to(coach::interview))

@@ -44,7 +44,7 @@ fn phase_text(phase: Phase) -> &'static str {
 }
 
 /// What comes after `phase` in this program (`next`: the step its template goes to).
-fn next_text(phase: Phase, next: Option<Phase>) -> &'static str {
+pub(super) fn next_text(phase: Phase, next: Option<Phase>) -> &'static str {
     match (phase, next) {
         (Phase::Completed, _) => "Nothing: well done.",
         (Phase::Renewed, _) => "See the new engagement.",
@@ -165,6 +165,8 @@ struct OverviewPage {
     hours_extended: String,
     /// The contract and the cost of the hours used, where priced.
     contract: Option<String>,
+    /// Where the hr_partner (or an admin) changes the terms or holds the program.
+    manage: Option<String>,
     extensions: Vec<ExtensionRow>,
     waiting: Vec<Todo>,
     outcomes: Vec<OutcomeView>,
@@ -254,6 +256,8 @@ pub(super) struct OverviewData {
     designs: Vec<keel_domain::design::Design>,
     extensions: Vec<keel_domain::coaching::Extension>,
     contract: Option<keel_domain::contract::Contract>,
+    /// The reader manages the organization's programs (its hr_partner, an admin).
+    manages: bool,
 }
 
 pub(super) enum Loaded {
@@ -267,6 +271,7 @@ pub(super) enum Loaded {
 pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) -> Result<Loaded, PageError> {
     let caller = visitor.require()?;
     let me = visitor.person.as_ref().map(|p| p.id);
+    let manages = keel_commands::hr::workspace(&caller).is_some();
     Ok(state
         .run(move |conn| {
             use keel_commands::{action_items, coach, pages, program, sessions};
@@ -295,6 +300,7 @@ pub(super) async fn load(state: &AppState, visitor: &Visitor, id: EngagementId) 
                     ledger,
                     sessions,
                     contract,
+                    manages,
                 };
                 Ok(Loaded::Overview(Box::new(data)))
             }
@@ -375,6 +381,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         designs,
         extensions,
         contract,
+        manages,
     } = data;
     let all_used: i64 = ledger.iter().map(|m| m.used_minutes).sum();
     // The contract the hours come from and, where it is priced, what the hours used cost
@@ -420,6 +427,7 @@ fn overview_page(visitor: &Visitor, data: OverviewData) -> OverviewPage {
         hours_total: hours(total),
         hours_extended: hours(extended),
         contract,
+        manage: manages.then(|| format!("/engagements/{}/manage", engagement.id)),
         extensions: extensions
             .iter()
             .map(|x| ExtensionRow {
