@@ -71,7 +71,14 @@ fn audit(
     effects.audit(AuditRecord::new(&caller.ctx, action, resource, id, Some(group.organization_id)));
 }
 
-pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewGroup) -> Result<SeenGroup, StoreError> {
+/// A new group, with `participants` joining it in the same transaction (the workspace's form
+/// names them; the API adds them one by one): all of it is made, or nothing.
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    input: NewGroup,
+    participants: &[UserId],
+) -> Result<SeenGroup, StoreError> {
     policy::check(&caller.principal, &Action::CreateGroup { organization_id: input.organization_id })?;
     frame::run(conn, |tx, effects| {
         let Some(organization) = organizations::find(tx, input.organization_id)? else {
@@ -101,8 +108,30 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewGroup) -> Resu
             effects.event(DomainEvent::member_joined(&group, leader));
             memberships.push(membership);
         }
-        Ok(SeenGroup { group, memberships, participation: Participation::Never })
+        let mut seen = SeenGroup { group, memberships, participation: Participation::Never };
+        for user in participants {
+            add_member(tx, effects, caller, &mut seen, *user)?;
+        }
+        Ok(seen)
     })
+}
+
+/// `user` joins `seen`: an active person of the organization, while there is room.
+fn add_member(
+    tx: &mut DbConnection,
+    effects: &mut frame::Effects,
+    caller: &Caller,
+    seen: &mut SeenGroup,
+    user: UserId,
+) -> Result<Membership, StoreError> {
+    let people = people(tx, [user])?;
+    seen.group.check_join(&people, user, &current(&seen.memberships))?;
+    let membership = Membership::start(&seen.group, user);
+    groups::insert_membership(tx, &seen.group, &membership)?;
+    audit(effects, caller, "group.member_joined", "group", seen.group.id, &seen.group);
+    effects.event(DomainEvent::member_joined(&seen.group, user));
+    seen.memberships.push(membership.clone());
+    Ok(membership)
 }
 
 /// The groups the caller may see: all for admins, the organization's for its managers, those
@@ -161,14 +190,8 @@ pub fn update(
 /// organization, while there is room.
 pub fn join(conn: &mut DbConnection, caller: &Caller, id: GroupId, user: UserId) -> Result<Membership, StoreError> {
     frame::run(conn, |tx, effects| {
-        let seen = open(tx, caller, id, true, GroupAction::Manage)?;
-        let people = people(tx, [user])?;
-        seen.group.check_join(&people, user, &current(&seen.memberships))?;
-        let membership = Membership::start(&seen.group, user);
-        groups::insert_membership(tx, &seen.group, &membership)?;
-        audit(effects, caller, "group.member_joined", "group", id, &seen.group);
-        effects.event(DomainEvent::member_joined(&seen.group, user));
-        Ok(membership)
+        let mut seen = open(tx, caller, id, true, GroupAction::Manage)?;
+        add_member(tx, effects, caller, &mut seen, user)
     })
 }
 

@@ -24,6 +24,7 @@ both_backends! {
     fn the_sponsor_reads_outcomes_reviews_design_and_budget(backend: Backend);
     fn links_are_refused_to_people_no_longer_on_the_engagement(backend: Backend);
     fn the_hr_partner_changes_the_terms_and_holds_the_program_on_its_page(backend: Backend);
+    fn the_hr_partner_adds_people_and_a_group_with_its_participants(backend: Backend);
     async fn cookies_are_secure_behind_https(app with |c| c.public_base_url = "https://keel.example".to_owned()) {
         let mut browser = Browser::new(&app);
         let form = browser.get("/sign-in").await;
@@ -573,14 +574,18 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
         "/contracts".to_owned(),
         "/dashboard".to_owned(),
         "/engagements/new".to_owned(),
+        "/groups/new".to_owned(),
+        "/people".to_owned(),
         "/reports/utilization.csv".to_owned(),
         "/reports/pipeline.csv".to_owned(),
         "/reports/outcomes.csv".to_owned(),
         // Where the hr_partner changes the terms: the organization's hr_partner and admins only.
         format!("/engagements/{e}/manage"),
     ];
-    let workspace =
-        |page: &str| ["/contracts", "/dashboard", "/engagements/new"].contains(&page) || page.starts_with("/reports/");
+    let workspace = |page: &str| {
+        ["/contracts", "/dashboard", "/engagements/new", "/groups/new", "/people"].contains(&page)
+            || page.starts_with("/reports/")
+    };
     let coachs = |page: &str| page.ends_with("/edit") || page.ends_with("/complete") || page.contains("/reviews/");
     // Only the coach ever sees these; the shared summary and agenda are the leader's too.
     let coach_only = [
@@ -772,4 +777,82 @@ async fn the_hr_partner_changes_the_terms_and_holds_the_program_on_its_page(back
     let forward = hr.submit(&page, &phase, &[("version", &now), ("to", "mid_review")]).await;
     assert_eq!(forward.status.as_u16(), 403, "{}", forward.text());
     assert_eq!(read().await.json()["phase"], "coaching");
+}
+
+async fn group_count(app: &TestApp) -> usize {
+    app.get("/v1/groups?limit=100").await.expect_status(200).json()["items"].as_array().unwrap().len()
+}
+
+async fn the_hr_partner_adds_people_and_a_group_with_its_participants(backend: Backend) {
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let p = fixtures::to_coaching(&app).await;
+    let engagement = app.get(&p.base).await.expect_status(200).json();
+    let org = engagement["organization_id"].as_str().unwrap().to_owned();
+    let hr = json!({ "email": "hr@acme.test", "name": "hr", "organization_id": org, "roles": ["hr_partner"] });
+    app.create_user(hr).await;
+    let mut hr = signed_in(&app, &smtp, "hr@acme.test").await;
+
+    // A person added on the people page, through the API's command.
+    let page = hr.get("/people").await;
+    assert_page(&page, 200);
+    let added = hr
+        .submit(&page, "/people", &[("organization_id", &org), ("name", "Pat Participant"), ("email", "pat@acme.test")])
+        .await;
+    assert_eq!(added.status.as_u16(), 303, "{}", added.text());
+    let location = added.header("location").unwrap();
+    let listed = assert_page(&hr.get(&location).await, 200);
+    assert!(listed.contains("Pat Participant was added.") && listed.contains("pat@acme.test"), "{listed}");
+    let found = app.get("/v1/users?email=pat@acme.test").await.expect_status(200).json();
+    let pat = found["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(found["items"][0]["organization_id"], org.as_str());
+    // The same address again: refused in words, no second person.
+    let again = hr
+        .submit(&page, "/people", &[("organization_id", &org), ("name", "Pat Again"), ("email", "pat@acme.test")])
+        .await;
+    assert!(matches!(again.status.as_u16(), 409 | 422), "{}", again.text());
+    assert!(again.text().contains("Pat Again"), "what was typed stays in the form");
+    let found = app.get("/v1/users?email=pat@acme.test").await.expect_status(200).json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+
+    // A cohort with two participants, made in one go.
+    let (coach, sponsor, leader) = (
+        engagement["coach_id"].as_str().unwrap(),
+        engagement["sponsor_ids"][0].as_str().unwrap(),
+        engagement["leader_id"].as_str().unwrap(),
+    );
+    let form = hr.get("/groups/new").await;
+    assert!(assert_page(&form, 200).contains("Pat Participant"));
+    let base = [
+        ("organization_id", org.as_str()),
+        ("name", "Spring cohort"),
+        ("coach_id", coach),
+        ("sponsor_id", sponsor),
+        ("start_date", "2026-03-01"),
+        ("participant", pat.as_str()),
+        ("participant", leader),
+    ];
+    // Refused, nothing made: a team without its leader; more people than places.
+    let before = group_count(&app).await;
+    let team = [&base[..], &[("kind", "team")]].concat();
+    let refused = hr.submit(&form, "/groups/new", &team).await;
+    assert_eq!(refused.status.as_u16(), 422, "{}", refused.text());
+    assert!(refused.text().contains("a team has its leader"), "{}", refused.text());
+    let crowded = [&base[..], &[("kind", "cohort"), ("max_participants", "1")]].concat();
+    let refused = hr.submit(&form, "/groups/new", &crowded).await;
+    assert!(matches!(refused.status.as_u16(), 409 | 422), "{}", refused.text());
+    assert_eq!(group_count(&app).await, before, "a refused group leaves nothing behind");
+    let cohort = [&base[..], &[("kind", "cohort")]].concat();
+    let made = hr.submit(&form, "/groups/new", &cohort).await;
+    assert_eq!(made.status.as_u16(), 303, "{}", made.text());
+    let location = made.header("location").unwrap();
+    let id = location.strip_prefix("/groups/").unwrap();
+    let group = app.get(&format!("/v1/groups/{id}")).await.expect_status(200).json();
+    assert_eq!(group["name"], "Spring cohort");
+    let mut members: Vec<&str> =
+        group["participant_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    members.sort_unstable();
+    let mut expected = vec![pat.as_str(), leader];
+    expected.sort_unstable();
+    assert_eq!(members, expected);
+    assert_page(&hr.get(&location).await, 200);
 }

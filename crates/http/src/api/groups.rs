@@ -390,7 +390,7 @@ pub async fn create_group(
         planned_end_date: b.planned_end_date,
         contract_id: b.contract_id.map(Into::into),
     };
-    let seen = state.run(move |conn| groups::create(conn, &caller, input)).await?;
+    let seen = state.run(move |conn| groups::create(conn, &caller, input, &[])).await?;
     Ok(created(format!("/v1/groups/{}", seen.group.id), seen.group.version, &group_response(&seen)))
 }
 

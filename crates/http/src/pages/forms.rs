@@ -120,6 +120,29 @@ pub fn minutes_field(form: &str, field: &str, text: &str) -> Result<Option<u32>,
     }
 }
 
+/// Hours typed in a form (a comma or a point before the fraction); empty is none.
+pub fn hours_field(form: &str, field: &str, text: &str) -> Result<Option<f64>, Refused> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .replace(',', ".")
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| Refused::unreadable(form, "the hours", field, "a number of hours such as 3 or 2.5")),
+    }
+}
+
+/// A count typed in a form (people, say); empty is none.
+pub fn count_field(form: &str, field: &str, text: &str) -> Result<Option<u32>, Refused> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| Refused::unreadable(form, "a number", field, "a whole number, such as 12")),
+    }
+}
+
 /// A choice from a form's list that is not one of its options: the form was not Keel's.
 pub fn unreadable() -> PageError {
     PageError::new(
@@ -127,6 +150,23 @@ pub fn unreadable() -> PageError {
         "The form could not be read",
         "Nothing was saved. Go back and send the form again.",
     )
+}
+
+/// The command's refusal shown on the form: those `refused_by` shows, and a change the caller
+/// may not make (the hr_partner moving the program forward, say), 403 in words rather than an
+/// error page.
+pub fn refused_on_form<T>(
+    result: Result<T, ApiError>,
+    form: &str,
+) -> Result<Result<T, (StatusCode, Refused)>, PageError> {
+    match result {
+        Err(ApiError::Problem(problem)) if problem.status == 403 => {
+            let (status, text) = super::refusal(&problem);
+            let refused = Refused { form: form.to_owned(), text, fields: Vec::new(), stale: false, code: problem.code };
+            Ok(Err((status, refused)))
+        }
+        other => refused_by(other, form),
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use keel_domain::user::NewUser;
 use keel_domain::{ContractId, OrganizationId};
 
 use super::chart::{self, Bar};
-use super::forms::{Fields, Refused, date_field, field, opened_at, optional, refused_by};
+use super::forms::{Fields, Refused, date_field, field, hours_field, opened_at, optional, refused_by};
 use super::{Chrome, PageError, Visitor, render, see_other};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -30,6 +30,8 @@ pub(super) fn nav(current: &'static str) -> Vec<(&'static str, &'static str, boo
     [
         ("/home", "Programs"),
         ("/engagements/new", "New engagement"),
+        ("/groups/new", "New group"),
+        ("/people", "People"),
         ("/contracts", "Contracts"),
         ("/dashboard", "Dashboard"),
     ]
@@ -773,7 +775,10 @@ impl NewEngagementPage {
 }
 
 /// The organization a new engagement is made in: the hr_partner's own; an admin names it.
-fn organization_of(organization: Option<OrganizationId>, typed: &[(String, String)]) -> Option<OrganizationId> {
+pub(super) fn organization_of(
+    organization: Option<OrganizationId>,
+    typed: &[(String, String)],
+) -> Option<OrganizationId> {
     organization.or_else(|| field(typed, "organization_id").parse().ok())
 }
 
@@ -786,20 +791,8 @@ async fn new_engagement_page(
 ) -> Result<HttpResponse, PageError> {
     let (caller, own) = workspace(visitor)?;
     let Some(organization) = organization.or(own) else {
-        // An admin makes an engagement in one organization at a time: first they choose it.
-        let organizations = state
-            .run(move |conn| keel_commands::organizations::list(conn, &caller, PageRequest { limit: 200, after: None }))
-            .await?
-            .items;
-        let view = ChooseOrganization {
-            chrome: visitor.chrome(),
-            nav: nav("/engagements/new"),
-            organizations: organizations
-                .into_iter()
-                .map(|o| (format!("/engagements/new?organization_id={}", o.id), o.name))
-                .collect(),
-        };
-        return Ok(visitor.finish(render(StatusCode::OK, &view)?));
+        let purpose = "Choose the organization the engagement is for.";
+        return choose_organization(state, visitor, caller, "/engagements/new", "New engagement", purpose).await;
     };
     let directory = state.run(move |conn| keel_commands::hr::directory(conn, &caller, organization)).await?;
     let choose = |value: String, label: String, name: &str| {
@@ -840,13 +833,42 @@ async fn new_engagement_page(
 struct ChooseOrganization {
     chrome: Chrome,
     nav: Vec<(&'static str, &'static str, bool)>,
+    heading: &'static str,
+    purpose: &'static str,
     organizations: Vec<(String, String)>,
+}
+
+/// An admin works in one organization at a time on the workspace's forms: first they choose
+/// it, each organization linking to `page?organization_id=…`.
+pub(super) async fn choose_organization(
+    state: &web::Data<AppState>,
+    visitor: &Visitor,
+    caller: Caller,
+    page: &'static str,
+    heading: &'static str,
+    purpose: &'static str,
+) -> Result<HttpResponse, PageError> {
+    let organizations = state
+        .run(move |conn| keel_commands::organizations::list(conn, &caller, PageRequest { limit: 200, after: None }))
+        .await?
+        .items;
+    let view = ChooseOrganization {
+        chrome: visitor.chrome(),
+        nav: nav(page),
+        heading,
+        purpose,
+        organizations: organizations
+            .into_iter()
+            .map(|o| (format!("{page}?organization_id={}", o.id), o.name))
+            .collect(),
+    };
+    Ok(visitor.finish(render(StatusCode::OK, &view)?))
 }
 
 #[derive(serde::Deserialize)]
 pub struct OrganizationQuery {
     #[serde(default)]
-    organization_id: String,
+    pub(super) organization_id: String,
 }
 
 pub async fn new_engagement(
@@ -881,20 +903,9 @@ pub async fn create_engagement(
         }
         Err(refused) => return again(&state, &visitor, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await,
     };
-    let budget = match field(&fields, "monthly_hours_budget").trim() {
-        "" => None,
-        text => match text.replace(',', ".").parse::<f64>() {
-            Ok(hours) => Some(hours),
-            Err(_) => {
-                let refused = Refused::unreadable(
-                    "engagement",
-                    "the monthly hours",
-                    "monthly_hours_budget",
-                    "a number of hours such as 3 or 2.5",
-                );
-                return again(&state, &visitor, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await;
-            }
-        },
+    let budget = match hours_field("engagement", "monthly_hours_budget", field(&fields, "monthly_hours_budget")) {
+        Ok(hours) => hours,
+        Err(refused) => return again(&state, &visitor, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await,
     };
     // A leader not in Keel yet is added first.
     let mut leader = field(&fields, "leader_id").parse().ok();

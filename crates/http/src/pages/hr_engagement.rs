@@ -12,10 +12,9 @@ use askama::Template;
 use keel_domain::engagement::{Engagement, EngagementPatch, Phase};
 use keel_domain::{ContractId, EngagementId, UserId};
 
-use super::forms::{Fields, Refused, date_field, field, opened_at, optional, refused_by};
+use super::forms::{Fields, Refused, date_field, field, hours_field, opened_at, optional, refused_on_form};
 use super::hr::{Choice, nav, workspace};
 use super::{Chrome, PageError, Visitor, render, see_other};
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -153,20 +152,6 @@ pub async fn page(
     manage_page(&state, &visitor, path.into_inner(), Form::default(), saved).await
 }
 
-/// The command's refusal shown on the form: those `refused_by` shows, and a change the caller
-/// may not make (the hr_partner moving the program forward, say), 403 in words rather than an
-/// error page.
-fn refused_on_form<T>(result: Result<T, ApiError>, form: &str) -> Result<Result<T, (StatusCode, Refused)>, PageError> {
-    match result {
-        Err(ApiError::Problem(problem)) if problem.status == 403 => {
-            let (status, text) = super::refusal(&problem);
-            let refused = Refused { form: form.to_owned(), text, fields: Vec::new(), stale: false, code: problem.code };
-            Ok(Err((status, refused)))
-        }
-        other => refused_by(other, form),
-    }
-}
-
 /// The changes the form asks for: only the fields that differ from what is recorded, so that
 /// an unchanged field is not sent (and not checked) again.
 fn patch_of(current: &Engagement, typed: &[(String, String)]) -> Result<EngagementPatch, Refused> {
@@ -175,10 +160,9 @@ fn patch_of(current: &Engagement, typed: &[(String, String)]) -> Result<Engageme
     if title != current.title {
         patch.title = Some(title.to_owned());
     }
-    let budget = field(typed, "monthly_hours_budget").trim().replace(',', ".");
-    let hours = budget.parse::<f64>().map_err(|_| {
-        Refused::unreadable("terms", "the monthly hours", "monthly_hours_budget", "a number of hours such as 3 or 2.5")
-    })?;
+    let Some(hours) = hours_field("terms", "monthly_hours_budget", field(typed, "monthly_hours_budget"))? else {
+        return Err(Refused::unreadable("terms", "the monthly hours", "monthly_hours_budget", "is required"));
+    };
     if (hours - current.monthly_hours_budget).abs() > f64::EPSILON {
         patch.monthly_hours_budget = Some(hours);
     }

@@ -24,6 +24,8 @@ pub mod group;
 pub mod home;
 pub mod hr;
 pub mod hr_engagement;
+pub mod hr_groups;
+pub mod hr_people;
 pub mod links;
 pub mod program;
 pub mod visitor;
@@ -66,6 +68,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reports/{name}", web::get().to(hr::report_csv))
         .route("/engagements/new", web::get().to(hr::new_engagement))
         .route("/engagements/new", web::post().to(hr::create_engagement))
+        .route("/people", web::get().to(hr_people::people))
+        .route("/people", web::post().to(hr_people::add_person))
+        .route("/groups/new", web::get().to(hr_groups::new_group))
+        .route("/groups/new", web::post().to(hr_groups::create_group))
         .route("/groups/{id}", web::get().to(group::group))
         .route("/groups/{id}/action-items/{item}/done", web::post().to(group::item_done))
         .route("/groups/{id}/sessions", web::post().to(coach_group::schedule))
