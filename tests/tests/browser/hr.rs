@@ -1,6 +1,7 @@
 //! The hr_partner's workspace in a browser (issue 24): signs in, creates a contract and an
 //! engagement from a template for a leader new to Keel, finds it on the home and the
-//! dashboard, and downloads a CSV that parses.
+//! dashboard, downloads a CSV that parses, changes the engagement's terms and holds it, adds a
+//! person and makes a cohort with them in it.
 
 use actix_web::http::Method;
 use keel_tests::browser::Chromium;
@@ -106,5 +107,47 @@ async fn the_hr_partner_creates_a_contract_and_an_engagement_and_reads_the_dashb
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
     assert_eq!(&rows[0][at("leader_name")], "Lea Leader");
     assert_eq!(&rows[0][at("contract_name")], "2027 leadership coaching");
+
+    // The terms changed and the program put on hold, from the engagement's manage page.
+    chrome.open(&format!("{}/engagements/{id}", app.base_url)).await;
+    chrome.follow(&format!("a[href='/engagements/{id}/manage']")).await;
+    chrome.check("manage").await;
+    chrome.client_clear("monthly_hours_budget").await;
+    chrome.fill("monthly_hours_budget", "2").await;
+    chrome.press("Save the terms").await;
+    assert!(chrome.text().await.contains("Saved."), "{}", chrome.text().await);
+    let engagement = app.get(&format!("/v1/engagements/{id}")).await.expect_status(200).json();
+    assert_eq!(engagement["monthly_hours_budget"], json!(2.0));
+    chrome.fill("reason", "Parental leave until March").await;
+    chrome.press("Put on hold").await;
+    let text = chrome.text().await;
+    assert!(text.contains("Phase: On hold") && text.contains("Resume (Context)"), "{text}");
+    chrome.check("manage-held").await;
+    let engagement = app.get(&format!("/v1/engagements/{id}")).await.expect_status(200).json();
+    assert_eq!(engagement["phase"], "on_hold");
+
+    // A person added, then a cohort with them in it.
+    chrome.follow("nav a[href='/people']").await;
+    chrome.fill("name", "Pete Participant").await;
+    chrome.fill("email", "pete@acme.test").await;
+    chrome.press("Add the person").await;
+    let text = chrome.text().await;
+    assert!(text.contains("Pete Participant was added.") && text.contains("pete@acme.test"), "{text}");
+    chrome.check("people").await;
+    chrome.follow("nav a[href='/groups/new']").await;
+    chrome.fill("name", "New managers, spring").await;
+    chrome.fill("coach_id", "Cora").await;
+    chrome.fill("sponsor_id", "Sam").await;
+    chrome.fill_date("start_date", "2027-02-01").await;
+    // The organization's people by name: Hana Hr, Lea Leader, Pete Participant, Sam Sponsor.
+    chrome.click_label("participant-3").await;
+    chrome.check("new-group").await;
+    chrome.press("Create the group").await;
+    let path = chrome.path().await;
+    assert!(path.starts_with("/groups/"), "on the group's page: {path}");
+    let group = app.get(&format!("/v1{path}")).await.expect_status(200).json();
+    assert_eq!(group["name"], "New managers, spring");
+    assert_eq!(group["participant_ids"].as_array().map(Vec::len), Some(1), "{group}");
+    chrome.check("group").await;
     chrome.close().await;
 }
