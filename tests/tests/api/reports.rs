@@ -15,6 +15,68 @@ both_backends! {
     async fn reports_are_read_by_hr_and_admins_only_and_bad_filters_are_named(app) {
         access_and_filters(&app).await;
     }
+    async fn on_seeded_data_every_report_line_is_its_engagements_own_figures(app) {
+        seeded(&app).await;
+    }
+}
+
+/// `keel seed`'s programs in every phase: each engagement's line of each report is what its
+/// own endpoints say (the ledger, the phase, the raters, the progress), read as an admin over
+/// both organizations.
+async fn seeded(app: &TestApp) {
+    let plan = keel_persistence::seed::SeedPlan {
+        organizations: 2,
+        engagements: 40,
+        sessions_per_engagement: 6,
+        random_seed: 11,
+    };
+    let database = keel::open_database(&app.config).expect("database");
+    keel::seed(&database, &plan, &mut |_| {}).expect("seed");
+    let utilization = app.get("/v1/reports/utilization").await.expect_status(200).json();
+    let participation = app.get("/v1/reports/participation").await.expect_status(200).json();
+    let pipeline = app.get("/v1/reports/pipeline").await.expect_status(200).json();
+    let outcomes = app.get("/v1/reports/outcomes").await.expect_status(200).json();
+    let lines = |report: &Value| -> Vec<Value> {
+        report["programs"].as_array().unwrap().iter().filter(|p| p["kind"] == "engagement").cloned().collect()
+    };
+    let programs = lines(&utilization);
+    assert_eq!(programs.len(), 40, "every engagement of both organizations");
+    let mut used_somewhere = false;
+    for line in &programs {
+        let id = line["id"].as_str().unwrap();
+        let base = format!("/v1/engagements/{id}");
+        let engagement = app.get(&base).await.expect_status(200).json();
+        let ledger = app.get(&format!("{base}/hours")).await.expect_status(200).json();
+        approx(&line["budgeted_hours"], &ledger["total_budget_hours"]);
+        approx(&line["extended_hours"], &ledger["total_extension_hours"]);
+        approx(&line["used_hours"], &ledger["total_used_hours"]);
+        approx(&line["remaining_hours"], &ledger["total_remaining_hours"]);
+        used_somewhere |= ledger["total_used_hours"].as_f64().unwrap() > 0.0;
+        let of = |report: &[Value]| report.iter().find(|p| p["id"] == id).cloned().expect("the engagement's line");
+        assert_eq!(of(&lines(&pipeline))["phase"], engagement["phase"], "{id}");
+        // Raters are the coach's to read (docs/access.md).
+        let coach =
+            app.get(&format!("/v1/users/{}", engagement["coach_id"].as_str().unwrap())).await.expect_status(200);
+        let coach = app.token_for(coach.json()["email"].as_str().unwrap());
+        let raters = app.call_as(Some(&coach), Method::GET, &format!("{base}/raters"), &[], None).await;
+        let raters = raters.expect_status(200).json();
+        let raters = raters["items"].as_array().unwrap();
+        let counts = of(&lines(&participation));
+        assert_eq!(counts["raters"], json!(raters.len()), "{id}");
+        let contributed = raters.iter().filter(|r| r["status"] == "interviewed" || r["status"] == "feedback_submitted");
+        assert_eq!(counts["raters_contributed"], json!(contributed.count()), "{id}");
+        let progress = app.get(&format!("{base}/progress")).await.expect_status(200).json();
+        let rows: Vec<&Value> =
+            outcomes["outcomes"].as_array().unwrap().iter().filter(|o| o["engagement_id"] == id).collect();
+        assert_eq!(rows.len(), progress["items"].as_array().unwrap().len(), "{id}");
+        for item in progress["items"].as_array().unwrap() {
+            let row = rows.iter().find(|r| r["outcome_id"] == item["outcome_id"]).expect("the outcome's row");
+            let latest = item["measurements"].as_array().unwrap().last().map(|m| m["value"].clone());
+            assert_eq!(row["latest"], latest.unwrap_or(Value::Null), "{id}");
+            assert_eq!(row["progress"], item["share_achieved"], "{id}");
+        }
+    }
+    assert!(used_somewhere, "the seed's sessions are counted");
 }
 
 fn approx(value: &Value, expected: &Value) {
