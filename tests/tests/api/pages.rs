@@ -855,4 +855,23 @@ async fn the_hr_partner_adds_people_and_a_group_with_its_participants(backend: B
     expected.sort_unstable();
     assert_eq!(members, expected);
     assert_page(&hr.get(&location).await, 200);
+
+    // An engagement for Pat with a sponsor invited on the same form.
+    let form = hr.get("/engagements/new").await;
+    let fields = [
+        ("organization_id", org.as_str()),
+        ("title", "Pat steps up"),
+        ("leader_id", pat.as_str()),
+        ("sponsor_name", "Vera Vp"),
+        ("sponsor_email", "vera@acme.test"),
+        ("coach_id", coach),
+        ("start_date", "2026-03-02"),
+    ];
+    let made = hr.submit(&form, "/engagements/new", &fields).await;
+    assert_eq!(made.status.as_u16(), 303, "{}", made.text());
+    let id = made.header("location").unwrap().trim_start_matches("/engagements/").to_owned();
+    let created = app.get(&format!("/v1/engagements/{id}")).await.expect_status(200).json();
+    let vera = app.get("/v1/users?email=vera@acme.test").await.expect_status(200).json();
+    assert_eq!(created["sponsor_ids"], json!([vera["items"][0]["id"]]));
+    assert_eq!(vera["items"][0]["organization_id"], org.as_str());
 }

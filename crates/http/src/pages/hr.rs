@@ -880,9 +880,9 @@ pub async fn new_engagement(
     new_engagement_page(&state, &visitor, None, Vec::new(), asked).await
 }
 
-/// A new engagement, through the API's commands: a leader not yet in Keel is added to the
-/// organization first (as `POST /v1/users` does), then the engagement is created. A refused
-/// engagement leaves the new person in place, chosen on the form shown again.
+/// A new engagement, through the API's commands: a leader or sponsor not yet in Keel is added to
+/// the organization first (as `POST /v1/users` does), then the engagement is created. A refused
+/// engagement leaves the new people in place, chosen on the form shown again.
 pub async fn create_engagement(
     state: web::Data<AppState>,
     visitor: Visitor,
@@ -907,32 +907,39 @@ pub async fn create_engagement(
         Ok(hours) => hours,
         Err(refused) => return again(&state, &visitor, (StatusCode::UNPROCESSABLE_ENTITY, refused), fields).await,
     };
-    // A leader not in Keel yet is added first.
-    let mut leader = field(&fields, "leader_id").parse().ok();
-    if leader.is_none() {
+    // A leader or a sponsor not in Keel yet is added to the organization first (a sponsor only
+    // when one is named: none chosen and none named is the engagement's refusal).
+    for who in ["leader", "sponsor"] {
+        let (id, email, name) = (format!("{who}_id"), format!("{who}_email"), format!("{who}_name"));
+        if field(&fields, &id).parse::<keel_domain::UserId>().is_ok() {
+            continue;
+        }
         let input = NewUser {
-            email: field(&fields, "leader_email").trim().to_owned(),
-            name: field(&fields, "leader_name").trim().to_owned(),
+            email: field(&fields, &email).trim().to_owned(),
+            name: field(&fields, &name).trim().to_owned(),
             organization_id: Some(organization),
             roles: Vec::new(),
             external_id: None,
         };
+        if who == "sponsor" && input.email.is_empty() && input.name.is_empty() {
+            continue;
+        }
         let invite = caller.clone();
         let added = state.run(move |conn| keel_commands::users::create(conn, &invite, input)).await;
         match refused_by(added, "engagement")? {
             Ok(user) => {
-                fields.retain(|(k, _)| k != "leader_id" && k != "leader_email" && k != "leader_name");
-                fields.push(("leader_id".to_owned(), user.id.to_string()));
-                leader = Some(user.id);
+                fields.retain(|(k, _)| *k != id && *k != email && *k != name);
+                fields.push((id, user.id.to_string()));
             }
             Err((status, mut refused)) => {
-                for (name, _) in refused.fields.iter_mut() {
-                    *name = format!("leader_{name}");
+                for (field, _) in refused.fields.iter_mut() {
+                    *field = format!("{who}_{field}");
                 }
                 return again(&state, &visitor, (status, refused), fields).await;
             }
         }
     }
+    let leader = field(&fields, "leader_id").parse().ok();
     let input = NewEngagement {
         organization_id: organization,
         title: field(&fields, "title").to_owned(),
