@@ -10,6 +10,7 @@
 pub mod action_items;
 pub mod api_clients;
 pub mod audit;
+pub mod calendar;
 pub mod coach;
 pub mod contracts;
 pub mod delivery;

@@ -188,6 +188,15 @@ pub enum Action<'a> {
     TransitionEngagement {
         engagement: &'a Engagement,
     },
+    /// Making or rotating a person's calendar feed address (docs/calendar.md): the person alone,
+    /// since the address is a secret that reads their schedule.
+    SubscribeCalendar {
+        user_id: UserId,
+    },
+    /// Reading whether a person has a calendar feed, and revoking it: the person, and admins.
+    ManageCalendarFeed {
+        user_id: UserId,
+    },
 }
 
 /// Which rows of a list the principal may see.
@@ -450,6 +459,14 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
             };
         }
         Action::TransitionEngagement { engagement } => return mover(principal, engagement).map(|_| ()),
+        Action::SubscribeCalendar { user_id } => {
+            return match principal {
+                _ if principal.is_user(*user_id) => Ok(()),
+                _ if principal.is_admin() => Err(forbidden("only the person themself can make their calendar address")),
+                _ => Err(not_found("user")),
+            };
+        }
+        Action::ManageCalendarFeed { user_id } if principal.is_user(*user_id) => return Ok(()),
         Action::DeactivateUser { user } if principal.is_user(user.id) => return Err(forbidden(LOCK_OUT)),
         Action::UpdateUser { user, changes } if principal.is_user(user.id) && changes.locks_out(user) => {
             return Err(forbidden(LOCK_OUT));
@@ -544,9 +561,13 @@ pub fn check(principal: &Principal, action: &Action<'_>) -> Result<(), DomainErr
                 })
             }
         }
-        Action::ReadEngagement { .. } | Action::UpdateEngagement { .. } | Action::TransitionEngagement { .. } => {
+        Action::ReadEngagement { .. }
+        | Action::UpdateEngagement { .. }
+        | Action::TransitionEngagement { .. }
+        | Action::SubscribeCalendar { .. } => {
             unreachable!("decided above")
         }
+        Action::ManageCalendarFeed { .. } => Err(not_found("user")),
         Action::ManageApiClients { organization_id } => match principal {
             Principal::User { .. } if principal.manages(Some(*organization_id), Scope::UsersWrite) => Ok(()),
             _ if principal.member_of(Some(*organization_id)) => {

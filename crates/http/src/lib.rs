@@ -85,8 +85,8 @@ impl Default for HttpSettings {
 /// Every documented route. The OpenAPI document is generated from exactly these registrations.
 pub fn routes(cfg: &mut ServiceConfig) {
     use api::{
-        action_items, api_clients, audit, contracts, designs, engagements, extensions, groups, me, oauth, ops,
-        organizations, program, reports, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
+        action_items, api_clients, audit, calendar, contracts, designs, engagements, extensions, groups, me, oauth,
+        ops, organizations, program, reports, reviews, sessions, sign_in, stakeholders, templates, users, webhooks,
     };
     cfg.service(ops::healthz)
         .service(ops::readyz)
@@ -112,6 +112,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(users::get_user)
                 .service(users::update_user)
                 .service(users::deactivate_user)
+                .service(calendar::get_calendar_feed)
+                .service(calendar::create_calendar_feed)
+                .service(calendar::revoke_calendar_feed)
                 .service(templates::list_templates)
                 .service(templates::create_template)
                 .service(templates::get_template)
@@ -263,6 +266,8 @@ pub fn build_app(
         .configure(routes)
         .into_app()
         .configure(pages::routes)
+        // A person's calendar feed: the address is the secret (docs/calendar.md).
+        .route("/calendar/{file}", web::get().to(api::calendar::feed))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(api::ops::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))

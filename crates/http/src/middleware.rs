@@ -34,11 +34,11 @@ fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
-/// The path segments that a secret follows: the routes `/l/{token}` and `/feedback/{code}`. A
-/// new route that carries a secret in its path adds its segment here.
-const SECRET_FOLLOWS: [&str; 2] = ["l", "feedback"];
-/// How the secrets Keel issues for paths begin (page links, rater codes).
-const SECRET_PREFIXES: [&str; 2] = ["kl_", "kr_"];
+/// The path segments that a secret follows: the routes `/l/{token}`, `/feedback/{code}` and
+/// `/calendar/{token}.ics`. A new route that carries a secret in its path adds its segment here.
+const SECRET_FOLLOWS: [&str; 3] = ["l", "feedback", "calendar"];
+/// How the secrets Keel issues for paths begin (page links, rater codes, calendar feeds).
+const SECRET_PREFIXES: [&str; 3] = ["kl_", "kr_", "kc_"];
 
 /// The path as logged: the secret in a link from a mail (`/l/{token}`, `/feedback/{code}`) is
 /// left out, so logs hold no credential, however the path is spelled. It is redacted on the

@@ -512,7 +512,8 @@ mod tests {
     use super::*;
 
     /// Operations an API client may call with no scope beyond belonging to the organization: the
-    /// caller's own identity, and organizations and API clients, which only people manage. Every
+    /// caller's own identity, organizations and API clients, which only people manage, and a
+    /// person's own calendar feed (a client has none: 404). Every
     /// other authenticated operation names the scope it needs, so a new operation cannot ship
     /// without that decision.
     const SCOPE_FREE: &[&str] = &[
@@ -525,6 +526,9 @@ mod tests {
         "create_api_client",
         "revoke_api_client",
         "rotate_api_client_secret",
+        "get_calendar_feed",
+        "create_calendar_feed",
+        "revoke_calendar_feed",
     ];
 
     /// A client can read the `stale_version` problem exactly where it can send `If-Match`.

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod calendar;
 mod coach;
 mod contracts;
 mod conventions;

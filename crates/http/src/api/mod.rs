@@ -3,6 +3,7 @@
 pub mod action_items;
 pub mod api_clients;
 pub mod audit;
+pub mod calendar;
 pub mod contracts;
 pub mod designs;
 pub mod engagements;
