@@ -561,6 +561,7 @@ async fn every_page_as_every_role_keeps_what_spec_4_hides(backend: Backend) {
     let pages = [
         "/".to_owned(),
         "/home".to_owned(),
+        "/home/calendar".to_owned(),
         format!("/engagements/{e}"),
         format!("/engagements/{e}/designs/1"),
         format!("/engagements/{e}/extensions/{extension}"),

@@ -149,5 +149,15 @@ async fn the_hr_partner_creates_a_contract_and_an_engagement_and_reads_the_dashb
     assert_eq!(group["name"], "New managers, spring");
     assert_eq!(group["participant_ids"].as_array().map(Vec::len), Some(1), "{group}");
     chrome.check("group").await;
+
+    // Their own calendar address, made from the home and shown once.
+    chrome.open(&format!("{}/home", app.base_url)).await;
+    chrome.follow("a[href='/home/calendar']").await;
+    chrome.press("Make my calendar address").await;
+    let url = chrome.value("feed-url").await;
+    assert!(url.starts_with(&format!("{}/calendar/kc_", app.base_url)), "{url}");
+    chrome.check("calendar").await;
+    let feed = app.send_raw(Method::GET, url.strip_prefix(&app.base_url).unwrap(), &[], None, None).await;
+    assert_eq!(feed.expect_status(200).header("content-type").as_deref(), Some("text/calendar; charset=utf-8"));
     chrome.close().await;
 }

@@ -52,7 +52,7 @@ pub async fn get_calendar_feed(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().into();
     let found = state.run(move |conn| calendar::status(conn, &caller, id)).await?;
-    let created_at = found.ok_or_else(|| missing())?;
+    let created_at = found.ok_or_else(missing)?;
     Ok(HttpResponse::Ok().json(CalendarFeedResponse { created_at }))
 }
 

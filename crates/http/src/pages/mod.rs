@@ -10,6 +10,7 @@
 //! - [`home`]: a person's programs; [`program`]: an engagement's page (the leader's program, or
 //!   a sponsor's overview), drawn with [`chart`].
 
+pub mod calendar;
 pub mod chart;
 pub mod coach;
 pub mod coach_design;
@@ -60,6 +61,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feedback/{code}", web::post().to(feedback::submit))
         .route("/feedback/{code}/renew", web::post().to(feedback::renew))
         .route("/home", web::get().to(home::home))
+        .route("/home/calendar", web::get().to(calendar::page))
+        .route("/home/calendar", web::post().to(calendar::subscribe))
+        .route("/home/calendar/revoke", web::post().to(calendar::revoke))
         .route("/contracts", web::get().to(hr::contracts))
         .route("/contracts", web::post().to(hr::create_contract))
         .route("/contracts/{id}", web::get().to(hr::contract))
