@@ -165,6 +165,8 @@ mod tests {
         assert_eq!(loggable_path("/l/kl_secret"), "/l/[redacted]");
         assert_eq!(loggable_path("/l/kl_secret/renew"), "/l/[redacted]/renew");
         assert_eq!(loggable_path("/feedback/kr_secret"), "/feedback/[redacted]");
+        assert_eq!(loggable_path("/calendar/kc_secret.ics"), "/calendar/[redacted]");
+        assert_eq!(loggable_path("/%63alendar/kc_secret.ics"), "/calendar/[redacted]");
         assert_eq!(loggable_path("/v1/engagements"), "/v1/engagements");
     }
 
