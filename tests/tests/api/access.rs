@@ -95,6 +95,25 @@ fn expected(op: &str, who: Who) -> Option<u16> {
         },
         "get_user" | "update_user" => user_managed(200),
         "deactivate_user" => user_managed(204),
+        // The leader's own calendar feed: they make it; an admin reads and stops it but may not
+        // make one for them; everyone else finds nothing.
+        "create_calendar_feed" => match who {
+            Leader => 201,
+            Admin => 403,
+            Anonymous => 401,
+            _ => 404,
+        },
+        "get_calendar_feed" | "revoke_calendar_feed" => match who {
+            Leader | Admin => {
+                if op == "get_calendar_feed" {
+                    200
+                } else {
+                    204
+                }
+            }
+            Anonymous => 401,
+            _ => 404,
+        },
         "create_engagement" => match who {
             Admin | HrSame | ClientScoped => 201,
             Anonymous => 401,
@@ -990,6 +1009,18 @@ impl World {
             "deactivate_user" => {
                 let user = self.fresh_user().await;
                 call(Method::DELETE, format!("/v1/users/{user}"), None).await
+            }
+            "create_calendar_feed" | "get_calendar_feed" | "revoke_calendar_feed" => {
+                let path = format!("/v1/users/{}/calendar-feed", self.ids[&Who::Leader]);
+                // The leader has a feed before anyone reads or stops it.
+                let leader = self.tokens[&Who::Leader].as_deref();
+                app.call_as(leader, Method::POST, &path, &[], None).await.expect_status(201);
+                let method = match op {
+                    "create_calendar_feed" => Method::POST,
+                    "get_calendar_feed" => Method::GET,
+                    _ => Method::DELETE,
+                };
+                call(method, path, None).await
             }
             "create_engagement" => call(Method::POST, "/v1/engagements".into(), Some(self.engagement_body())).await,
             "list_engagements" => call(Method::GET, "/v1/engagements".into(), None).await,
