@@ -13,6 +13,7 @@ use keel_domain::group::{
 use keel_domain::page::{Page, PageRequest};
 use keel_domain::policy::{self, Action, EngagementVisibility, GroupAction, GroupSessionView, Principal};
 use keel_domain::time::Timestamp;
+use keel_domain::user::UserStatus;
 use keel_domain::{DomainError, GroupActionItemId, GroupId, GroupSessionId, Precondition, UserId, ValidationErrors};
 use keel_persistence::repo::contracts::Drawer;
 use keel_persistence::repo::groups::{self, GroupScope};
@@ -22,6 +23,7 @@ use keel_persistence::{DbConnection, StoreError};
 use crate::contracts::Allocation;
 use crate::engagements::people;
 use crate::frame::{self, Caller, Effects};
+use crate::notifications::sessions::{CalendarUpdate, group_calendar_update};
 
 fn me(caller: &Caller) -> Option<UserId> {
     match caller.principal {
@@ -186,6 +188,28 @@ pub fn update(
     })
 }
 
+/// Queues the calendar mail of `session` to the group's coach and its active participants now.
+fn mail_calendar(
+    tx: &mut DbConnection,
+    effects: &mut frame::Effects,
+    seen: &SeenGroup,
+    session: &GroupSession,
+    update: CalendarUpdate,
+) -> Result<(), StoreError> {
+    let coach = users::get(tx, seen.group.coach_id)?;
+    let mut participants = Vec::new();
+    for id in current(&seen.memberships) {
+        let person = users::get(tx, id)?;
+        if person.status == UserStatus::Active {
+            participants.push(person);
+        }
+    }
+    for message in group_calendar_update(session, &seen.group, &coach, &participants, update) {
+        effects.queue(message);
+    }
+    Ok(())
+}
+
 /// A person joins the group (its hr_partner or an admin adds them): an active person of the
 /// organization, while there is room.
 pub fn join(conn: &mut DbConnection, caller: &Caller, id: GroupId, user: UserId) -> Result<Membership, StoreError> {
@@ -268,6 +292,7 @@ pub fn schedule(
         groups::insert_session(tx, &seen.group, &session)?;
         audit(effects, caller, "group.session_scheduled", "group_session", session.id, &seen.group);
         effects.event(DomainEvent::group_session_scheduled(&seen.group, session.id, session.scheduled_at));
+        mail_calendar(tx, effects, &seen, &session, CalendarUpdate::Invitation)?;
         visible_session(caller, &seen, session, &[])
     })
 }
@@ -287,6 +312,11 @@ pub fn change_session(
         let next = current.change(scheduled_at, status, reason.as_deref())?;
         groups::save_session(tx, &seen.group, &next, current.version)?;
         audit(effects, caller, "group.session_updated", "group_session", next.id, &seen.group);
+        if next.status == GroupSessionStatus::Cancelled && current.status != GroupSessionStatus::Cancelled {
+            mail_calendar(tx, effects, &seen, &next, CalendarUpdate::Cancellation)?;
+        } else if next.status == GroupSessionStatus::Scheduled && next.scheduled_at != current.scheduled_at {
+            mail_calendar(tx, effects, &seen, &next, CalendarUpdate::Invitation)?;
+        }
         visible_session(caller, &seen, next, &[])
     })
 }

@@ -15,6 +15,7 @@ both_backends! {
     fn participants_never_see_each_others_items(app: TestApp);
     fn a_team_is_coached_with_its_leader(app: TestApp);
     fn the_coach_runs_the_group_on_its_page(backend: Backend);
+    fn group_sessions_are_mailed_as_invitations_and_cancellations(backend: Backend);
 }
 
 /// People of Acme (and one of Globex) and their tokens.
@@ -520,4 +521,55 @@ async fn the_coach_runs_the_group_on_its_page(backend: Backend) {
     assert!(matches!(refused.status.as_u16(), 403 | 404), "{}", refused.status);
     let sessions = cast.call(&app, "coach", Method::GET, &format!("{base}/sessions"), None).await;
     assert_eq!(sessions.expect_status(200).json()["items"].as_array().unwrap().len(), 2, "nothing was scheduled");
+}
+
+async fn group_sessions_are_mailed_as_invitations_and_cancellations(backend: Backend) {
+    use crate::pages::app_with_mail;
+    use crate::sessions::{calendar_in, calendar_text, property};
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let Some((app, smtp)) = app_with_mail(backend).await else { return };
+    let cast = Cast::new(&app, 2).await;
+    let group = cast.cohort(&app, 10).await;
+    cast.join(&app, &group, "p0").await.expect_status(201);
+    cast.join(&app, &group, "p1").await.expect_status(201);
+    let base = format!("/v1/groups/{group}");
+    let body = json!({ "scheduled_at": "2099-02-03T09:00:00Z", "duration_minutes": 90, "format": "video", "agenda": "GROUP-AGENDA" });
+    let session = cast.call(&app, "coach", Method::POST, &format!("{base}/sessions"), Some(body)).await;
+    let session = session.expect_status(201).json()["id"].as_str().unwrap().to_owned();
+    // The coach and each participant get the invitation, agenda included.
+    for to in ["coach@people.test", "p0@people.test", "p1@people.test"] {
+        let wanted = [format!("To: {to}"), "Subject: Group session: Emerging leaders".to_owned()];
+        let mail = smtp.raw_wait_for(&[&wanted[0], &wanted[1]], WAIT).await.expect("the invitation");
+        let text = calendar_text(&mail);
+        assert!(text.contains("METHOD:REQUEST\r\n"), "{text}");
+        let calendar = calendar_in(&mail);
+        assert_eq!(
+            (property(&calendar, "UID"), property(&calendar, "SEQUENCE")),
+            (format!("{session}@keel"), "0".to_owned())
+        );
+        assert_eq!(property(&calendar, "DTSTART"), "20990203T090000Z");
+        assert!(text.contains("GROUP-AGENDA"), "{text}");
+    }
+    // Cancelled: the same event, cancelled, one revision on.
+    let cancel = json!({ "status": "cancelled", "reason": "Coach unwell" });
+    let path = format!("{base}/sessions/{session}");
+    cast.call(&app, "coach", Method::PATCH, &path, Some(cancel)).await.expect_status(200);
+    for to in ["coach@people.test", "p0@people.test", "p1@people.test"] {
+        let wanted = [format!("To: {to}"), "Subject: Cancelled: group session".to_owned()];
+        let mail = smtp.raw_wait_for(&[&wanted[0], &wanted[1]], WAIT).await.expect("the cancellation");
+        let text = calendar_text(&mail);
+        assert!(text.contains("METHOD:CANCEL\r\n") && text.contains("STATUS:CANCELLED\r\n"), "{text}");
+        let calendar = calendar_in(&mail);
+        assert_eq!(
+            (property(&calendar, "UID"), property(&calendar, "SEQUENCE")),
+            (format!("{session}@keel"), "1".to_owned())
+        );
+    }
+    // The sponsor and the hr_partner are not invited (the agenda is not theirs).
+    for other in ["To: sponsor@people.test", "To: hr@people.test"] {
+        assert!(
+            !smtp.messages().iter().any(|m| m.contains(other) && m.contains("Group session")),
+            "{other} got the group's calendar mail"
+        );
+    }
 }

@@ -18,18 +18,18 @@ both_backends! {
 }
 
 /// The text/calendar part of a raw mail, decoded.
-fn calendar_text(raw: &str) -> String {
+pub(crate) fn calendar_text(raw: &str) -> String {
     let mail = mailparse::parse_mail(raw.as_bytes()).expect("a MIME message");
     let part = mail.subparts.iter().find(|p| p.ctype.mimetype == "text/calendar").expect("a text/calendar part");
     part.get_body().expect("decodable")
 }
 
 /// The text/calendar part of a raw mail, parsed.
-fn calendar_in(raw: &str) -> icalendar::Calendar {
+pub(crate) fn calendar_in(raw: &str) -> icalendar::Calendar {
     calendar_text(raw).parse::<icalendar::Calendar>().expect("a valid iCalendar document")
 }
 
-fn property(calendar: &icalendar::Calendar, name: &str) -> String {
+pub(crate) fn property(calendar: &icalendar::Calendar, name: &str) -> String {
     use icalendar::Component;
     let event = calendar.components.iter().find_map(|c| c.as_event()).expect("a VEVENT");
     event.property_value(name).unwrap_or_else(|| panic!("{name} in the event")).to_owned()

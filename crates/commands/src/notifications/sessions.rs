@@ -6,7 +6,9 @@
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 use keel_domain::coaching::Session;
 use keel_domain::engagement::Engagement;
+use keel_domain::group::{Group, GroupSession};
 use keel_domain::outbox::{Attachment, Message};
+use keel_domain::time::Timestamp;
 use keel_domain::user::User;
 
 use super::about;
@@ -38,27 +40,116 @@ pub(crate) fn calendar(
     coach: &User,
     update: CalendarUpdate,
 ) -> String {
-    let end = session.scheduled_at + chrono::Duration::minutes(i64::from(session.duration_minutes));
-    let mut event = Event::new();
-    event
-        .uid(&format!("{}@keel", session.id))
-        .summary(&summary(engagement))
-        .starts(session.scheduled_at)
-        .ends(end)
-        .add_property("SEQUENCE", session.sequence.to_string())
-        .add_property("ORGANIZER", format!("mailto:{}", coach.email.as_str()))
-        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", leader.email.as_str())))
-        .append_multi_property(icalendar::Property::new("ATTENDEE", format!("mailto:{}", coach.email.as_str())));
-    if let Some(agenda) = &session.agenda {
-        event.description(agenda);
+    let event = Invite {
+        uid: format!("{}@keel", session.id),
+        summary: summary(engagement),
+        starts: session.scheduled_at,
+        minutes: session.duration_minutes,
+        sequence: session.sequence.to_string(),
+        agenda: session.agenda.as_deref(),
+    };
+    event.ics(coach, &[leader, coach], update)
+}
+
+/// One calendar invitation's event: what the engagement's and the groups' sessions share.
+struct Invite<'a> {
+    uid: String,
+    summary: String,
+    starts: Timestamp,
+    minutes: u32,
+    sequence: String,
+    agenda: Option<&'a str>,
+}
+
+impl Invite<'_> {
+    fn ics(&self, organizer: &User, attendees: &[&User], update: CalendarUpdate) -> String {
+        let end = self.starts + chrono::Duration::minutes(i64::from(self.minutes));
+        let mut event = Event::new();
+        event
+            .uid(&self.uid)
+            .summary(&self.summary)
+            .starts(self.starts)
+            .ends(end)
+            .add_property("SEQUENCE", self.sequence.clone())
+            .add_property("ORGANIZER", format!("mailto:{}", organizer.email.as_str()));
+        for person in attendees {
+            event.append_multi_property(icalendar::Property::new(
+                "ATTENDEE",
+                format!("mailto:{}", person.email.as_str()),
+            ));
+        }
+        if let Some(agenda) = self.agenda {
+            event.description(agenda);
+        }
+        if update == CalendarUpdate::Cancellation {
+            event.status(EventStatus::Cancelled);
+        }
+        let mut calendar = Calendar::new();
+        calendar.append_property(icalendar::Property::new("METHOD", update.method()));
+        calendar.push(event.done());
+        calendar.done().to_string()
     }
-    if update == CalendarUpdate::Cancellation {
-        event.status(EventStatus::Cancelled);
-    }
-    let mut calendar = Calendar::new();
-    calendar.append_property(icalendar::Property::new("METHOD", update.method()));
-    calendar.push(event.done());
-    calendar.done().to_string()
+}
+
+/// The calendar mail of a group's session to its coach and its participants now: an invitation
+/// when it is scheduled or moved, a cancellation when it is cancelled (docs/calendar.md). The
+/// agenda is theirs to read (docs/access.md, groups).
+pub fn group_calendar_update(
+    session: &GroupSession,
+    group: &Group,
+    coach: &User,
+    participants: &[User],
+    update: CalendarUpdate,
+) -> Vec<Message> {
+    let invite = Invite {
+        uid: format!("{}@keel", session.id),
+        summary: format!("Group session: {}", group.name),
+        starts: session.scheduled_at,
+        minutes: session.duration_minutes,
+        // Every change raises the version: the revision count.
+        sequence: session.version.saturating_sub(1).to_string(),
+        agenda: session.agenda.as_deref(),
+    };
+    let mut attendees: Vec<&User> = participants.iter().collect();
+    attendees.push(coach);
+    let ics = invite.ics(coach, &attendees, update);
+    let when = session.scheduled_at.format("%A %e %B %Y, %H:%M UTC");
+    let (subject, line) = match update {
+        CalendarUpdate::Invitation => {
+            let verb = if session.version <= 1 { "is scheduled" } else { "has moved" };
+            (
+                format!("Group session: {} — {when}", group.name),
+                format!(
+                    "the group session of {} {verb}: {when}, {} minutes.\nThe calendar invitation is attached.",
+                    group.name, session.duration_minutes
+                ),
+            )
+        }
+        CalendarUpdate::Cancellation => (
+            format!("Cancelled: group session: {} — {when}", group.name),
+            format!(
+                "the group session of {} on {when} is cancelled{}.\nThe attached update removes it from your calendar.",
+                group.name,
+                session.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        ),
+    };
+    attendees
+        .into_iter()
+        .map(|person| {
+            let mut body = Body::new(format!("Hello {},", person.name));
+            for part in line.split('\n') {
+                body = body.paragraph(part);
+            }
+            let mut email = body.email(person.email.as_str(), subject.clone(), Vec::new());
+            email.attachments.push(Attachment {
+                filename: "session.ics".to_owned(),
+                content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
+                content: ics.clone(),
+            });
+            Message::Email { organization_id: Some(group.organization_id), engagement_id: None, email }
+        })
+        .collect()
 }
 
 fn summary(engagement: &Engagement) -> String {
