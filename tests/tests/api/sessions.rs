@@ -139,6 +139,17 @@ async fn invitations_and_views(backend: Backend) {
         keel_persistence::repo::events::for_engagement(&mut db.conn().unwrap(), p.engagement.parse().unwrap()).unwrap();
     assert!(events.iter().any(|(t, _)| t == "session.completed"));
     assert!(events.iter().all(|(_, payload)| !payload.contains("SUMMARY-TEXT") && !payload.contains("PRIVATE-TEXT")));
+
+    // A deactivated leader is mailed nothing: the coach alone gets the next invitation.
+    let leader_id = app.get(&p.base).await.expect_status(200).json()["leader_id"].as_str().unwrap().to_owned();
+    app.delete(&format!("/v1/users/{leader_id}"), None).await.expect_status(204);
+    let body = json!({ "scheduled_at": "2026-04-21T08:00:00Z", "duration_minutes": 60, "format": "video" });
+    p.call(&app, "coach", Method::POST, "/sessions", Some(body)).await.expect_status(201);
+    smtp.raw_wait_for(&["To: coach@provider.test", "20260421T080000Z"], Duration::from_secs(10))
+        .await
+        .expect("the coach's invitation");
+    let to_leader = smtp.raw_wait_for(&["To: leader@acme.test", "20260421T080000Z"], Duration::from_millis(300)).await;
+    assert!(to_leader.is_none(), "a deactivated leader was mailed");
 }
 
 async fn ledger_and_budget(app: TestApp) {

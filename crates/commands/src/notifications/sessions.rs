@@ -9,7 +9,7 @@ use keel_domain::engagement::Engagement;
 use keel_domain::group::{Group, GroupSession};
 use keel_domain::outbox::{Attachment, Message};
 use keel_domain::time::Timestamp;
-use keel_domain::user::User;
+use keel_domain::user::{User, UserStatus};
 
 use super::about;
 use super::body::Body;
@@ -136,6 +136,7 @@ pub fn group_calendar_update(
     };
     attendees
         .into_iter()
+        .filter(|person| person.status == UserStatus::Active)
         .map(|person| {
             let mut body = Body::new(format!("Hello {},", person.name));
             for part in line.split('\n') {
@@ -186,8 +187,10 @@ pub fn calendar_update(
             ),
         ),
     };
+    // A deactivated person is mailed nothing (they still show as attendees to the others).
     [leader, coach]
         .into_iter()
+        .filter(|person| person.status == UserStatus::Active)
         .map(|person| {
             let mut body = Body::new(format!("Hello {},", person.name));
             for part in line.split('\n') {
