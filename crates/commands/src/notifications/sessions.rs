@@ -7,7 +7,7 @@ use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 use keel_domain::coaching::Session;
 use keel_domain::engagement::Engagement;
 use keel_domain::group::{Group, GroupSession};
-use keel_domain::outbox::{Attachment, Message};
+use keel_domain::outbox::{Attachment, Email, Message};
 use keel_domain::time::Timestamp;
 use keel_domain::user::{User, UserStatus};
 
@@ -49,6 +49,30 @@ pub(crate) fn calendar(
         agenda: session.agenda.as_deref(),
     };
     event.ics(coach, &[leader, coach], update)
+}
+
+/// The calendar mail to each active person of `people` (a deactivated one is mailed nothing,
+/// though they still show as an attendee to the others): the lines of `text` and the `.ics`.
+fn invitation_mails<'a>(
+    people: &'a [&'a User],
+    subject: &'a str,
+    text: &'a str,
+    ics: &'a str,
+    update: CalendarUpdate,
+) -> impl Iterator<Item = Email> + 'a {
+    people.iter().filter(|person| person.status == UserStatus::Active).map(move |person| {
+        let mut body = Body::new(format!("Hello {},", person.name));
+        for part in text.split('\n') {
+            body = body.paragraph(part);
+        }
+        let mut email = body.email(person.email.as_str(), subject.to_owned(), Vec::new());
+        email.attachments.push(Attachment {
+            filename: "session.ics".to_owned(),
+            content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
+            content: ics.to_owned(),
+        });
+        email
+    })
 }
 
 /// One calendar invitation's event: what the engagement's and the groups' sessions share.
@@ -134,22 +158,8 @@ pub fn group_calendar_update(
             ),
         ),
     };
-    attendees
-        .into_iter()
-        .filter(|person| person.status == UserStatus::Active)
-        .map(|person| {
-            let mut body = Body::new(format!("Hello {},", person.name));
-            for part in line.split('\n') {
-                body = body.paragraph(part);
-            }
-            let mut email = body.email(person.email.as_str(), subject.clone(), Vec::new());
-            email.attachments.push(Attachment {
-                filename: "session.ics".to_owned(),
-                content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
-                content: ics.clone(),
-            });
-            Message::Email { organization_id: Some(group.organization_id), engagement_id: None, email }
-        })
+    invitation_mails(&attendees, &subject, &line, &ics, update)
+        .map(|email| Message::Email { organization_id: Some(group.organization_id), engagement_id: None, email })
         .collect()
 }
 
@@ -187,22 +197,5 @@ pub fn calendar_update(
             ),
         ),
     };
-    // A deactivated person is mailed nothing (they still show as attendees to the others).
-    [leader, coach]
-        .into_iter()
-        .filter(|person| person.status == UserStatus::Active)
-        .map(|person| {
-            let mut body = Body::new(format!("Hello {},", person.name));
-            for part in line.split('\n') {
-                body = body.paragraph(part);
-            }
-            let mut email = body.email(person.email.as_str(), subject.clone(), Vec::new());
-            email.attachments.push(Attachment {
-                filename: "session.ics".to_owned(),
-                content_type: format!("text/calendar; method={}; charset=utf-8", update.method()),
-                content: ics.clone(),
-            });
-            about(engagement, email)
-        })
-        .collect()
+    invitation_mails(&[leader, coach], &subject, &line, &ics, update).map(|email| about(engagement, email)).collect()
 }

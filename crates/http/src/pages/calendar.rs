@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use keel_domain::UserId;
 use keel_domain::time::Timestamp;
 
 use super::forms::field;
@@ -25,6 +26,13 @@ pub struct CalendarQuery {
     stopped: String,
 }
 
+/// The signed-in person, as the caller and by id: a feed is a person's own.
+fn signed_in(visitor: &Visitor) -> Result<(keel_commands::Caller, UserId), PageError> {
+    let caller = visitor.require()?;
+    let me = visitor.person.as_ref().map(|p| p.id).ok_or_else(PageError::not_found)?;
+    Ok((caller, me))
+}
+
 fn day(at: Timestamp) -> String {
     at.format("%-d %B %Y").to_string()
 }
@@ -35,8 +43,7 @@ pub async fn page(
     visitor: Visitor,
     query: web::Query<CalendarQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = visitor.require()?;
-    let me = visitor.person.as_ref().map(|p| p.id).ok_or_else(PageError::not_found)?;
+    let (caller, me) = signed_in(&visitor)?;
     let since = state.run(move |conn| keel_commands::calendar::status(conn, &caller, me)).await?;
     let view = CalendarPage {
         chrome: visitor.chrome(),
@@ -56,8 +63,7 @@ pub async fn subscribe(
     form: super::forms::Fields,
 ) -> Result<HttpResponse, PageError> {
     visitor.check_form(field(&form, "csrf"))?;
-    let caller = visitor.require()?;
-    let me = visitor.person.as_ref().map(|p| p.id).ok_or_else(PageError::not_found)?;
+    let (caller, me) = signed_in(&visitor)?;
     let made = state.run(move |conn| keel_commands::calendar::subscribe(conn, &caller, me)).await?;
     let view = CalendarPage {
         chrome: visitor.chrome(),
@@ -75,8 +81,7 @@ pub async fn revoke(
     form: super::forms::Fields,
 ) -> Result<HttpResponse, PageError> {
     visitor.check_form(field(&form, "csrf"))?;
-    let caller = visitor.require()?;
-    let me = visitor.person.as_ref().map(|p| p.id).ok_or_else(PageError::not_found)?;
+    let (caller, me) = signed_in(&visitor)?;
     state.run(move |conn| keel_commands::calendar::revoke(conn, &caller, me)).await?;
     Ok(visitor.finish(see_other("/home/calendar?stopped=1")))
 }

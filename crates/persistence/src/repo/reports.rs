@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use keel_domain::coaching::SessionStatus;
 use keel_domain::review::Review;
 use keel_domain::{OrganizationId, TemplateId, UserId};
 
@@ -120,8 +121,11 @@ struct GroupRow {
     created_at: NaiveDateTime,
 }
 
-/// The session statuses whose minutes a report may count (each organization says which do).
-const MINUTE_STATUSES: [&str; 2] = ["completed", "no_show"];
+/// The session statuses whose minutes a report may count: those that count where no-shows do
+/// (each organization says whether they do).
+fn minute_statuses() -> Vec<&'static str> {
+    SessionStatus::counted(true).iter().map(|s| s.as_str()).collect()
+}
 
 /// A page of the engagements matching `filter`, after `after` in id order, with their figures
 /// (one statement for the page, then one grouped statement per table).
@@ -181,10 +185,11 @@ pub fn engagements(
     let rows: Vec<EngagementRow> = query.load(conn)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let entered = sums::entered_phase(conn, &ids)?;
+    let statuses = minute_statuses();
     let (mut minutes, extended, raters) = match detail {
         Detail::Standing => Default::default(),
         Detail::Figures => (
-            sums::session_minutes(conn, &ids, &MINUTE_STATUSES, Some(recent_since))?,
+            sums::session_minutes(conn, &ids, &statuses, Some(recent_since))?,
             sums::extension_minutes(conn, &ids)?,
             sums::rater_counts(conn, &ids)?,
         ),
@@ -192,7 +197,7 @@ pub fn engagements(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let session_minutes = MINUTE_STATUSES
+            let session_minutes = statuses
                 .iter()
                 .filter_map(|status| {
                     let key = (r.id.clone(), (*status).to_owned());
